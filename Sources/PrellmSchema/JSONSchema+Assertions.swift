@@ -1,0 +1,91 @@
+/// The validation vocabulary: keywords that assert on the instance itself.
+extension Evaluation {
+    mutating func validateAssertions(_ o: [String: JSONValue], _ inst: JSONValue, at: String, keyword: String, into r: inout Result) {
+        if let type = o["type"] {
+            let allowed = type.arrayValue?.compactMap(\.stringValue) ?? type.stringValue.map { [$0] } ?? []
+            let actual = inst.typeName
+            if !allowed.contains(where: { $0 == actual || ($0 == "number" && actual == "integer") }) {
+                fail(&r, at, keyword + "/type", "expected \(allowed.joined(separator: " or ")), found \(actual)")
+            }
+        }
+        if let values = o["enum"]?.arrayValue, !values.contains(inst) {
+            fail(&r, at, keyword + "/enum", "value \(Self.short(inst)) is not one of \(values.map(Self.short).joined(separator: ", "))")
+        }
+        if let c = o["const"], c != inst {
+            fail(&r, at, keyword + "/const", "value must be \(Self.short(c))")
+        }
+        switch inst {
+        case .number(let n): numeric(o, n, at: at, keyword: keyword, into: &r)
+        case .string(let s): string(o, s, at: at, keyword: keyword, into: &r)
+        case .array(let a):
+            if let m = o["maxItems"]?.numberValue, Double(a.count) > m {
+                fail(&r, at, keyword + "/maxItems", "array has \(a.count) items; at most \(Int(m)) are allowed")
+            }
+            if let m = o["minItems"]?.numberValue, Double(a.count) < m {
+                fail(&r, at, keyword + "/minItems", "array has \(a.count) items; at least \(Int(m)) are required")
+            }
+            if o["uniqueItems"] == .bool(true) {
+                var seen = Set<JSONValue>()
+                for (i, v) in a.enumerated() where !seen.insert(v).inserted {
+                    fail(&r, at + "/\(i)", keyword + "/uniqueItems", "item \(i) repeats an earlier item; items must be unique")
+                    break
+                }
+            }
+        case .object(let obj):
+            if let required = o["required"]?.arrayValue {
+                for case .string(let name) in required where obj[name] == nil {
+                    fail(&r, at, keyword + "/required", "missing required property '\(name)'")
+                }
+            }
+            if let m = o["maxProperties"]?.numberValue, Double(obj.count) > m {
+                fail(&r, at, keyword + "/maxProperties", "object has \(obj.count) properties; at most \(Int(m)) are allowed")
+            }
+            if let m = o["minProperties"]?.numberValue, Double(obj.count) < m {
+                fail(&r, at, keyword + "/minProperties", "object has \(obj.count) properties; at least \(Int(m)) are required")
+            }
+            if let deps = o["dependentRequired"]?.objectValue {
+                for (name, needs) in deps where obj[name] != nil {
+                    for case .string(let other) in needs.arrayValue ?? [] where obj[other] == nil {
+                        fail(&r, at, keyword + "/dependentRequired/" + name, "property '\(other)' is required when '\(name)' is present")
+                    }
+                }
+            }
+        default: break
+        }
+    }
+
+    mutating func numeric(_ o: [String: JSONValue], _ n: Double, at: String, keyword: String, into r: inout Result) {
+        if let m = o["maximum"]?.numberValue, n > m { fail(&r, at, keyword + "/maximum", "\(JSONValue.format(n)) is greater than the maximum \(JSONValue.format(m))") }
+        if let m = o["exclusiveMaximum"]?.numberValue, n >= m { fail(&r, at, keyword + "/exclusiveMaximum", "\(JSONValue.format(n)) must be less than \(JSONValue.format(m))") }
+        if let m = o["minimum"]?.numberValue, n < m { fail(&r, at, keyword + "/minimum", "\(JSONValue.format(n)) is less than the minimum \(JSONValue.format(m))") }
+        if let m = o["exclusiveMinimum"]?.numberValue, n <= m { fail(&r, at, keyword + "/exclusiveMinimum", "\(JSONValue.format(n)) must be greater than \(JSONValue.format(m))") }
+        if let m = o["multipleOf"]?.numberValue, m > 0 {
+            let q = n / m
+            let ok = q.isFinite && abs(q - q.rounded()) <= 1e-9 * max(1, abs(q))
+            if !ok { fail(&r, at, keyword + "/multipleOf", "\(JSONValue.format(n)) is not a multiple of \(JSONValue.format(m))") }
+        }
+    }
+
+    mutating func string(_ o: [String: JSONValue], _ s: String, at: String, keyword: String, into r: inout Result) {
+        let needsLength = o["maxLength"] != nil || o["minLength"] != nil
+        let length = needsLength ? s.unicodeScalars.count : 0
+        if let m = o["maxLength"]?.numberValue, Double(length) > m {
+            fail(&r, at, keyword + "/maxLength", "string has \(length) characters; at most \(Int(m)) are allowed")
+        }
+        if let m = o["minLength"]?.numberValue, Double(length) < m {
+            fail(&r, at, keyword + "/minLength", "string has \(length) characters; at least \(Int(m)) are required")
+        }
+        if let p = o["pattern"]?.stringValue {
+            if let re = schema.regexes.regex(p) {
+                if !re.matches(s) { fail(&r, at, keyword + "/pattern", "string does not match the pattern '\(p)'") }
+            } else {
+                fail(&r, at, keyword + "/pattern", "invalid pattern '\(p)'")
+            }
+        }
+    }
+
+    static func short(_ v: JSONValue) -> String {
+        let text = v.jsonText
+        return text.count > 60 ? String(text.prefix(57)) + "..." : text
+    }
+}

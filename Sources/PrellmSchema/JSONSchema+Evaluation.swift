@@ -1,0 +1,317 @@
+/// One validation run: the dynamic scope, the collected errors and the recursion bound.
+struct Evaluation {
+    /// What a (valid) subschema evaluated, for `unevaluated*`.
+    struct Result {
+        var valid = true
+        var properties: Set<String> = []
+        var itemPrefix = 0
+        var allItems = false
+        var containsItems: Set<Int> = []
+
+        mutating func merge(_ o: Result) {
+            guard o.valid else { return }
+            properties.formUnion(o.properties)
+            itemPrefix = max(itemPrefix, o.itemPrefix)
+            allItems = allItems || o.allItems
+            containsItems.formUnion(o.containsItems)
+        }
+    }
+
+    static let maxDepth = 300
+
+    let schema: JSONSchema
+    let collect: Bool
+    var errors: [ValidationError] = []
+    var dynamicScope: [String] = []
+    var depth = 0
+
+    init(schema: JSONSchema, collect: Bool) {
+        self.schema = schema
+        self.collect = collect
+    }
+
+    mutating func fail(_ result: inout Result, _ at: String, _ keyword: String, _ message: @autoclosure () -> String) {
+        result.valid = false
+        if collect { errors.append(ValidationError(instanceLocation: at, keywordLocation: keyword, message: message())) }
+    }
+
+    /// Evaluates a subschema whose own errors are only wanted if the caller decides so.
+    mutating func probe(_ s: JSONValue, _ inst: JSONValue, base: String, at: String, keyword: String) -> (Result, [ValidationError]) {
+        let saved = errors.count
+        let r = eval(s, inst, base: base, at: at, keyword: keyword)
+        let produced = Array(errors[saved...])
+        errors.removeSubrange(saved...)
+        return (r, produced)
+    }
+
+    mutating func eval(_ s: JSONValue, _ inst: JSONValue, base: String, at: String, keyword: String) -> Result {
+        var r = Result()
+        switch s {
+        case .bool(true): return r
+        case .bool(false):
+            fail(&r, at, keyword, "no value is allowed here (false schema)")
+            return r
+        case .object: break
+        default: return r
+        }
+        let o = s.objectValue!
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth {
+            fail(&r, at, keyword, "schema references nest more than \(Self.maxDepth) levels (a $ref cycle?)")
+            return r
+        }
+        var base = base
+        let scopeCount = dynamicScope.count
+        if let id = o["$id"]?.stringValue {
+            base = URIReference.split(URIReference.resolve(id, against: base)).base
+        }
+        dynamicScope.append(base)
+        defer { dynamicScope.removeSubrange(scopeCount...) }
+
+        if let ref = o["$ref"]?.stringValue {
+            let uri = URIReference.resolve(ref, against: base)
+            if let target = schema.lookup(uri) {
+                let sub = eval(target.schema, inst, base: target.base, at: at, keyword: keyword + "/$ref")
+                if !sub.valid { r.valid = false }
+                r.merge(sub)
+            } else {
+                fail(&r, at, keyword + "/$ref", "cannot resolve reference '\(ref)'")
+            }
+        }
+        if let ref = o["$dynamicRef"]?.stringValue {
+            let uri = URIReference.resolve(ref, against: base)
+            if var target = schema.lookup(uri) {
+                let fragment = URIReference.split(uri).fragment ?? ""
+                if !fragment.isEmpty, !fragment.hasPrefix("/"), target.schema["$dynamicAnchor"]?.stringValue == fragment {
+                    for scope in dynamicScope where schema.dynamicAnchors.contains(scope + "#" + fragment) {
+                        if let outer = schema.anchors[scope + "#" + fragment] { target = outer; break }
+                    }
+                }
+                let sub = eval(target.schema, inst, base: target.base, at: at, keyword: keyword + "/$dynamicRef")
+                if !sub.valid { r.valid = false }
+                r.merge(sub)
+            } else {
+                fail(&r, at, keyword + "/$dynamicRef", "cannot resolve reference '\(ref)'")
+            }
+        }
+
+        if !schema.noValidation.contains(base) {
+            validateAssertions(o, inst, at: at, keyword: keyword, into: &r)
+        }
+        applyInPlace(o, inst, base: base, at: at, keyword: keyword, into: &r)
+        switch inst {
+        case .object(let obj): applyObject(o, obj, base: base, at: at, keyword: keyword, into: &r)
+        case .array(let arr): applyArray(o, arr, base: base, at: at, keyword: keyword, into: &r)
+        default: break
+        }
+        return r
+    }
+
+    // MARK: - Applicators that evaluate the same instance
+
+    mutating func applyInPlace(_ o: [String: JSONValue], _ inst: JSONValue, base: String, at: String, keyword: String, into r: inout Result) {
+        if let all = o["allOf"]?.arrayValue {
+            for (i, s) in all.enumerated() {
+                let sub = eval(s, inst, base: base, at: at, keyword: keyword + "/allOf/\(i)")
+                if !sub.valid { r.valid = false }
+                r.merge(sub)
+            }
+        }
+        if let any = o["anyOf"]?.arrayValue {
+            var matched = false
+            var collected: [ValidationError] = []
+            for (i, s) in any.enumerated() {
+                let (sub, errs) = probe(s, inst, base: base, at: at, keyword: keyword + "/anyOf/\(i)")
+                if sub.valid { matched = true; r.merge(sub) } else { collected += errs }
+            }
+            if !matched {
+                fail(&r, at, keyword + "/anyOf", "value does not match any of the \(any.count) alternatives in anyOf")
+                if collect { errors += collected }
+            }
+        }
+        if let one = o["oneOf"]?.arrayValue {
+            var valid: [Int] = []
+            var collected: [ValidationError] = []
+            var chosen = Result()
+            for (i, s) in one.enumerated() {
+                let (sub, errs) = probe(s, inst, base: base, at: at, keyword: keyword + "/oneOf/\(i)")
+                if sub.valid { valid.append(i); chosen = sub } else { collected += errs }
+            }
+            if valid.count == 1 {
+                r.merge(chosen)
+            } else if valid.isEmpty {
+                fail(&r, at, keyword + "/oneOf", "value does not match any of the \(one.count) alternatives in oneOf")
+                if collect { errors += collected }
+            } else {
+                fail(&r, at, keyword + "/oneOf", "value matches \(valid.count) alternatives of oneOf (\(valid.map(String.init).joined(separator: ", "))); exactly one must match")
+            }
+        }
+        if let not = o["not"] {
+            let (sub, _) = probe(not, inst, base: base, at: at, keyword: keyword + "/not")
+            if sub.valid { fail(&r, at, keyword + "/not", "value must not match the schema in 'not'") }
+        }
+        if let cond = o["if"] {
+            let (sub, _) = probe(cond, inst, base: base, at: at, keyword: keyword + "/if")
+            if sub.valid {
+                r.merge(sub)
+                if let then = o["then"] {
+                    let t = eval(then, inst, base: base, at: at, keyword: keyword + "/then")
+                    if !t.valid { r.valid = false }
+                    r.merge(t)
+                }
+            } else if let els = o["else"] {
+                let e = eval(els, inst, base: base, at: at, keyword: keyword + "/else")
+                if !e.valid { r.valid = false }
+                r.merge(e)
+            }
+        }
+    }
+
+    // MARK: - Objects
+
+    mutating func applyObject(_ o: [String: JSONValue], _ obj: [String: JSONValue], base: String, at: String, keyword: String, into r: inout Result) {
+        let properties = o["properties"]?.objectValue
+        if let properties {
+            for (name, s) in properties {
+                guard let v = obj[name] else { continue }
+                let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/properties/" + name)
+                if !sub.valid { r.valid = false }
+                r.properties.insert(name)
+            }
+        }
+        let patterns = o["patternProperties"]?.objectValue
+        var matchedByPattern: Set<String> = []
+        if let patterns {
+            for (pattern, s) in patterns {
+                guard let re = schema.regexes.regex(pattern) else {
+                    fail(&r, at, keyword + "/patternProperties", "invalid pattern '\(pattern)'")
+                    continue
+                }
+                for (name, v) in obj where re.matches(name) {
+                    matchedByPattern.insert(name)
+                    let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/patternProperties/" + pattern)
+                    if !sub.valid { r.valid = false }
+                    r.properties.insert(name)
+                }
+            }
+        }
+        if let additional = o["additionalProperties"] {
+            for (name, v) in obj where properties?[name] == nil && !matchedByPattern.contains(name) {
+                let (sub, errs) = probe(additional, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/additionalProperties")
+                if !sub.valid {
+                    if additional == .bool(false) {
+                        let known = (properties?.keys).map { Array($0) } ?? []
+                        let near = Self.nearest(name, known)
+                        fail(&r, at, keyword + "/additionalProperties",
+                             "property '\(name)' is not allowed" + (near.map { " (did you mean '\($0)'?)" } ?? ""))
+                    } else {
+                        r.valid = false
+                        if collect { errors += errs }
+                    }
+                }
+                r.properties.insert(name)
+            }
+        }
+        if let names = o["propertyNames"] {
+            for name in obj.keys {
+                let sub = eval(names, .string(name), base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/propertyNames")
+                if !sub.valid { r.valid = false }
+            }
+        }
+        if let deps = o["dependentSchemas"]?.objectValue {
+            for (name, s) in deps where obj[name] != nil {
+                let sub = eval(s, .object(obj), base: base, at: at, keyword: keyword + "/dependentSchemas/" + name)
+                if !sub.valid { r.valid = false }
+                r.merge(sub)
+            }
+        }
+        if let unevaluated = o["unevaluatedProperties"] {
+            for (name, v) in obj where !r.properties.contains(name) {
+                let (sub, errs) = probe(unevaluated, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/unevaluatedProperties")
+                if !sub.valid {
+                    if unevaluated == .bool(false) {
+                        fail(&r, at, keyword + "/unevaluatedProperties", "property '\(name)' is not allowed (unevaluated)")
+                    } else {
+                        r.valid = false
+                        if collect { errors += errs }
+                    }
+                }
+                r.properties.insert(name)
+            }
+        }
+    }
+
+    // MARK: - Arrays
+
+    mutating func applyArray(_ o: [String: JSONValue], _ arr: [JSONValue], base: String, at: String, keyword: String, into r: inout Result) {
+        var prefix = 0
+        if let prefixItems = o["prefixItems"]?.arrayValue {
+            for (i, s) in prefixItems.enumerated() where i < arr.count {
+                let sub = eval(s, arr[i], base: base, at: at + "/\(i)", keyword: keyword + "/prefixItems/\(i)")
+                if !sub.valid { r.valid = false }
+            }
+            prefix = min(prefixItems.count, arr.count)
+            r.itemPrefix = max(r.itemPrefix, prefix)
+        }
+        if let items = o["items"] {
+            for i in prefix..<max(prefix, arr.count) {
+                let sub = eval(items, arr[i], base: base, at: at + "/\(i)", keyword: keyword + "/items")
+                if !sub.valid { r.valid = false }
+            }
+            r.allItems = true
+        }
+        if let contains = o["contains"] {
+            var matches: Set<Int> = []
+            for (i, v) in arr.enumerated() {
+                let (sub, _) = probe(contains, v, base: base, at: at + "/\(i)", keyword: keyword + "/contains")
+                if sub.valid { matches.insert(i) }
+            }
+            r.containsItems.formUnion(matches)
+            let validating = !schema.noValidation.contains(base)
+            let minimum = validating ? (o["minContains"]?.numberValue).map { Int($0) } ?? 1 : 1
+            if matches.count < minimum {
+                fail(&r, at, keyword + "/contains",
+                     minimum == 1 ? "array contains no item that matches 'contains'"
+                                  : "array contains \(matches.count) matching items; at least \(minimum) are required")
+            }
+            if validating, let maximum = o["maxContains"]?.numberValue, Double(matches.count) > maximum {
+                fail(&r, at, keyword + "/maxContains", "array contains \(matches.count) matching items; at most \(Int(maximum)) are allowed")
+            }
+        }
+        if let unevaluated = o["unevaluatedItems"], !r.allItems {
+            for i in r.itemPrefix..<max(r.itemPrefix, arr.count) where !r.containsItems.contains(i) {
+                let sub = eval(unevaluated, arr[i], base: base, at: at + "/\(i)", keyword: keyword + "/unevaluatedItems")
+                if !sub.valid { r.valid = false }
+            }
+            r.allItems = true
+        }
+    }
+
+    static func escape(_ token: String) -> String {
+        guard token.contains("~") || token.contains("/") else { return token }
+        return token.replacingAll("~", "~0").replacingAll("/", "~1")
+    }
+
+    static func nearest(_ name: String, _ candidates: [String]) -> String? {
+        var best: (String, Int)?
+        for c in candidates {
+            let d = levenshtein(Array(name), Array(c))
+            if d <= max(1, max(name.count, c.count) / 3), best == nil || d < best!.1 { best = (c, d) }
+        }
+        return best?.0
+    }
+
+    static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var prev = Array(0...b.count)
+        for i in 1...a.count {
+            var cur = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+}

@@ -1,0 +1,66 @@
+/// An Expr is a node of the expression language used in `if:`, route conditions, `assert:`
+/// and inside `{{ }}`: a typed subset of CEL. `range` is a UTF-8 range in the EmbeddedText
+/// the expression was parsed from; the compiler maps it to a file span for diagnostics.
+public struct Expr: Sendable {
+    public enum Literal: Sendable, Equatable {
+        case null
+        case bool(Bool)
+        case int(Int)
+        case double(Double)
+        case string(String)
+    }
+
+    public enum UnaryOp: String, Sendable { case not = "!", negate = "-" }
+
+    public enum BinaryOp: String, Sendable, CaseIterable {
+        case or = "||", and = "&&"
+        case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=", `in` = "in"
+        case add = "+", sub = "-", mul = "*", div = "/", mod = "%"
+    }
+
+    public indirect enum Kind: Sendable {
+        case literal(Literal)
+        case identifier(String)
+        /// `target.name`; `nameRange` covers `name` alone, for "unknown field" spans.
+        case member(Expr, name: String, nameRange: Range<Int>)
+        case index(Expr, Expr)
+        /// `name(args)` or, with a target, the method form `target.name(args)`.
+        case call(target: Expr?, name: String, nameRange: Range<Int>, args: [Expr])
+        case unary(UnaryOp, Expr)
+        case binary(BinaryOp, Expr, Expr)
+        case conditional(Expr, Expr, Expr)
+        case list([Expr])
+        case map([(key: Expr, value: Expr)])
+    }
+
+    public var kind: Kind
+    public var range: Range<Int>
+
+    public init(_ kind: Kind, _ range: Range<Int>) {
+        self.kind = kind
+        self.range = range
+    }
+
+    /// The dotted path of a plain reference (`facts.missing` → ["facts", "missing"]), or nil.
+    public var path: [String]? {
+        switch kind {
+        case .identifier(let n): return [n]
+        case .member(let t, let n, _): return t.path.map { $0 + [n] }
+        default: return nil
+        }
+    }
+}
+
+/// An ExprError is a syntax error at a UTF-8 range of the embedded text.
+public struct ExprError: Error, Sendable {
+    public var range: Range<Int>
+    public var message: String
+    public var hint: String?
+}
+
+/// A Filter applies to a `{{ }}` value: `{{ facts.missing | join(", ") }}`.
+public struct Filter: Sendable {
+    public var name: String
+    public var nameRange: Range<Int>
+    public var args: [Expr]
+}
