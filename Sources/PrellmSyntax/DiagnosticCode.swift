@@ -82,8 +82,6 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let badModelString = DiagnosticCode("PL501", "malformed provider/model")
     public static let unknownProvider = DiagnosticCode("PL502", "unknown provider")
     public static let badPolicy = DiagnosticCode("PL503", "invalid routing policy")
-    public static let badModelParameter = DiagnosticCode("PL504", "model parameter out of range")
-    public static let modelNotAllowed = DiagnosticCode("PL505", "step kind takes no model")
 
     // PL6xx: contracts
     public static let invalidSchema = DiagnosticCode("PL601", "invalid JSON Schema")
@@ -108,7 +106,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         invalidStepID, duplicateStepID, reservedStepID, unknownContract, unknownModel, unusedInput,
         typeMismatch, impossibleLabel, notBoolean, badArguments,
         unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry,
-        badModelString, unknownProvider, badPolicy, badModelParameter, modelNotAllowed,
+        badModelString, unknownProvider, badPolicy,
         invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword,
         importNotFound, importCycle, importInputMissing, importInputType, importHasErrors, unknownImport,
     ]

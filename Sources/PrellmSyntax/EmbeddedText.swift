@@ -9,8 +9,8 @@
 public struct EmbeddedText: Sendable {
     public let value: String
     public let span: Span
-    let style: YAMLNode.ScalarStyle
-    let source: Source?
+    public let style: YAMLNode.ScalarStyle
+    public let source: Source?
     private let offsets: [Int]  // value UTF-8 offset → source UTF-8 offset; one per value byte, plus end
 
     public init(node: YAMLNode, source: Source) {
@@ -20,6 +20,14 @@ public struct EmbeddedText: Sendable {
         self.style = scalar.style
         self.source = source
         self.offsets = Self.align(value: Array(scalar.value.utf8), style: scalar.style, source: source, span: node.span)
+    }
+
+    init(value: String, span: Span, source: Source) {
+        self.value = value
+        self.span = span
+        self.style = .literal
+        self.source = source
+        self.offsets = Array(0...value.utf8.count)
     }
 
     /// Text with no file behind it (tests, generated text): positions are columns on line 1.
@@ -100,4 +108,15 @@ public struct EmbeddedText: Sendable {
         default: return 2
         }
     }
+}
+
+extension EmbeddedText {
+    /// A whole file used as a template (a `prompt_file`); positions are in that file.
+    public init(wholeFile source: Source) {
+        self.init(value: source.text, span: Span(start: Position(line: 1, column: 1), end: source.position(ofOffset: source.utf8.count)),
+                  source: source)
+    }
+
+    /// The file an offset's position belongs to, for diagnostics.
+    public var file: String? { source?.path }
 }

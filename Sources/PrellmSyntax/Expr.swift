@@ -56,6 +56,16 @@ public struct ExprError: Error, Sendable {
     public var range: Range<Int>
     public var message: String
     public var hint: String?
+    /// True when the error is in a template's tags (`{% if %}` without `{% endif %}`),
+    /// false when it is inside an expression.
+    public var inTemplateTags = false
+
+    public init(range: Range<Int>, message: String, hint: String? = nil, inTemplateTags: Bool = false) {
+        self.range = range
+        self.message = message
+        self.hint = hint
+        self.inTemplateTags = inTemplateTags
+    }
 }
 
 /// A Filter applies to a `{{ }}` value: `{{ facts.missing | join(", ") }}`.

@@ -31,7 +31,7 @@ public struct TemplateParser {
     public static func parse(_ text: String) throws(ExprError) -> Template {
         var p = TemplateParser(bytes: Array(text.utf8))
         let (nodes, stop) = try p.nodes(until: [])
-        if let stop { throw ExprError(range: stop.range, message: "unexpected {% \(stop.keyword) %}") }
+        if let stop { throw ExprError(range: stop.range, message: "unexpected {% \(stop.keyword) %}", inTemplateTags: true) }
         return Template(nodes: nodes)
     }
 
@@ -70,7 +70,8 @@ public struct TemplateParser {
             guard let close = findClose(from: inner, closer: closer, skipStrings: opener != UInt8(ascii: "#")) else {
                 let name = opener == UInt8(ascii: "{") ? "{{" : opener == UInt8(ascii: "%") ? "{%" : "{#"
                 throw ExprError(range: start..<start + 2, message: "'\(name)' is never closed",
-                                hint: "close it with '\(String(decoding: closer, as: UTF8.self))', or wrap literal braces in {% raw %}…{% endraw %}")
+                                hint: "close it with '\(String(decoding: closer, as: UTF8.self))', or wrap literal braces in {% raw %}…{% endraw %}",
+                                inTemplateTags: true)
             }
             let trimRight = close > inner && bytes[close - 1] == UInt8(ascii: "-")
             let bodyEnd = trimRight ? close - 1 : close
@@ -87,7 +88,7 @@ public struct TemplateParser {
             switch tag.keyword {
             case "raw":
                 guard let endRaw = findEndRaw(from: i) else {
-                    throw ExprError(range: tag.range, message: "{% raw %} is never closed", hint: "add {% endraw %}")
+                    throw ExprError(range: tag.range, message: "{% raw %} is never closed", hint: "add {% endraw %}", inTemplateTags: true)
                 }
                 out.append(.text(String(decoding: bytes[i..<endRaw.lowerBound], as: UTF8.self)))
                 i = endRaw.upperBound
@@ -102,7 +103,8 @@ public struct TemplateParser {
                 }
                 let known = ["if", "elif", "else", "endif", "for", "endfor", "raw", "endraw"]
                 throw ExprError(range: tag.range, message: "unexpected {% \(tag.keyword) %}",
-                                hint: known.contains(tag.keyword) ? "it has no matching opening tag" : Spelling.hint(tag.keyword, in: known))
+                                hint: known.contains(tag.keyword) ? "it has no matching opening tag" : Spelling.hint(tag.keyword, in: known),
+                                inTemplateTags: true)
             }
         }
         flush(false)
@@ -116,7 +118,7 @@ public struct TemplateParser {
             let (body, stop) = try nodes(until: ["elif", "else", "endif"])
             branches.append((condition, body))
             guard let stop else {
-                throw ExprError(range: open.range, message: "{% if %} is never closed", hint: "add {% endif %}")
+                throw ExprError(range: open.range, message: "{% if %} is never closed", hint: "add {% endif %}", inTemplateTags: true)
             }
             switch stop.keyword {
             case "elif":
@@ -125,7 +127,7 @@ public struct TemplateParser {
                 try noArguments(stop)
                 let (otherwise, end) = try nodes(until: ["endif"])
                 guard let end else {
-                    throw ExprError(range: open.range, message: "{% if %} is never closed", hint: "add {% endif %}")
+                    throw ExprError(range: open.range, message: "{% if %} is never closed", hint: "add {% endif %}", inTemplateTags: true)
                 }
                 try noArguments(end)
                 return .ifBlock(branches: branches, otherwise: otherwise, range: open.range.lowerBound..<end.range.upperBound)
@@ -142,19 +144,19 @@ public struct TemplateParser {
         let varStart = j
         while j < open.body.upperBound, Self.isIdent(bytes[j]) { j += 1 }
         guard j > varStart else {
-            throw ExprError(range: open.range, message: "expected {% for NAME in EXPR %}")
+            throw ExprError(range: open.range, message: "expected {% for NAME in EXPR %}", inTemplateTags: true)
         }
         let variable = String(decoding: bytes[varStart..<j], as: UTF8.self)
         while j < open.body.upperBound, bytes[j] == 32 { j += 1 }
         guard j + 2 <= open.body.upperBound, bytes[j] == UInt8(ascii: "i"), bytes[j + 1] == UInt8(ascii: "n"),
               j + 2 == open.body.upperBound || bytes[j + 2] == 32
         else {
-            throw ExprError(range: open.range, message: "expected 'in' after the loop variable", hint: "write {% for x in xs %}")
+            throw ExprError(range: open.range, message: "expected 'in' after the loop variable", hint: "write {% for x in xs %}", inTemplateTags: true)
         }
         let sequence = try ExprParser.parse(bytes, range: (j + 2)..<open.body.upperBound)
         let (body, stop) = try nodes(until: ["endfor"])
         guard let stop else {
-            throw ExprError(range: open.range, message: "{% for %} is never closed", hint: "add {% endfor %}")
+            throw ExprError(range: open.range, message: "{% for %} is never closed", hint: "add {% endfor %}", inTemplateTags: true)
         }
         try noArguments(stop)
         return .forBlock(variable: variable, variableRange: varStart..<(varStart + variable.utf8.count),
@@ -163,7 +165,7 @@ public struct TemplateParser {
 
     func noArguments(_ tag: Tag) throws(ExprError) {
         if bytes[tag.body].contains(where: { $0 != 32 && $0 != 9 && $0 != 10 }) {
-            throw ExprError(range: tag.body, message: "{% \(tag.keyword) %} takes no arguments")
+            throw ExprError(range: tag.body, message: "{% \(tag.keyword) %} takes no arguments", inTemplateTags: true)
         }
     }
 
@@ -176,7 +178,7 @@ public struct TemplateParser {
         while j < body.upperBound, [32, 9, 10, 13].contains(bytes[j]) { j += 1 }
         let start = j
         while j < body.upperBound, Self.isIdent(bytes[j]) { j += 1 }
-        guard j > start else { throw ExprError(range: range, message: "expected a tag name after '{%'") }
+        guard j > start else { throw ExprError(range: range, message: "expected a tag name after '{%'", inTemplateTags: true) }
         return Tag(keyword: String(decoding: bytes[start..<j], as: UTF8.self), body: j..<body.upperBound, range: range)
     }
 

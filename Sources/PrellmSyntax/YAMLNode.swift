@@ -12,11 +12,15 @@ public struct YAMLNode: Sendable {
         public var style: ScalarStyle
         /// Set when an explicit core tag (`!!str`, `!!int`, …) fixes the type.
         public var tag: String?
+        public init(value: String, style: ScalarStyle, tag: String? = nil) {
+            self.value = value; self.style = style; self.tag = tag
+        }
     }
 
     public struct Pair: Sendable {
         public var key: YAMLNode
         public var value: YAMLNode
+        public init(key: YAMLNode, value: YAMLNode) { self.key = key; self.value = value }
     }
 
     public enum Content: Sendable {
@@ -62,7 +66,7 @@ public struct YAMLNode: Sendable {
         case null, bool(Bool), int(Int), float(Double), string(String)
     }
 
-    static func resolvePlain(_ v: String) -> Resolved {
+    public static func resolvePlain(_ v: String) -> Resolved {
         switch v {
         case "", "~", "null", "Null", "NULL": return .null
         case "true", "True", "TRUE": return .bool(true)

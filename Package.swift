@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Modules follow the pipeline; imports only flow downwards:
+//   PrellmSyntax → PrellmCompiler → PrellmCLI → prellm / prellm-run
+//   PrellmSchema (JSON Schema) and PrellmRegex (PCRE2) are leaves the compiler uses.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "prellm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "prellm", targets: ["prellm"]),
+        .executable(name: "prellm-run", targets: ["prellm-run"]),
+        .library(name: "PrellmCompiler", targets: ["PrellmCompiler"]),
+        .library(name: "PrellmSchema", targets: ["PrellmSchema"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(
+            name: "CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "PrellmRegex", dependencies: ["CPCRE2"], swiftSettings: strict),
+        .target(name: "PrellmSyntax", dependencies: ["CYAML"], swiftSettings: strict),
+        .target(name: "PrellmSchema", dependencies: ["PrellmRegex"], swiftSettings: strict),
+        .target(
+            name: "PrellmCompiler",
+            dependencies: ["PrellmSyntax", "PrellmSchema", "PrellmRegex"],
+            swiftSettings: strict),
+        .target(
+            name: "PrellmCLI",
+            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "prellm",
+            dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "prellm-run",
+            dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
+        .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
+        .testTarget(
+            name: "PrellmCompilerTests", dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax"],
+            exclude: ["testdata"], swiftSettings: strict),
+        .testTarget(name: "PrellmCLITests", dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,100 @@
+import Dispatch
+import Foundation
+import PrellmCompiler
+import PrellmSyntax
+
+/// `prellm lint [PATH…]`: compile workflow files and report every diagnostic.
+public struct LintOptions: Sendable {
+    public var paths: [String]
+    public var format: DiagnosticRenderer.Format = .text
+    public var warningsAsErrors = false
+    public var color = false
+
+    public init(paths: [String], format: DiagnosticRenderer.Format = .text, warningsAsErrors: Bool = false, color: Bool = false) {
+        self.paths = paths.isEmpty ? ["."] : paths
+        self.format = format
+        self.warningsAsErrors = warningsAsErrors
+        self.color = color
+    }
+}
+
+public enum LintCommand {
+    public static func run(_ options: LintOptions) -> CommandOutput {
+        var out = CommandOutput()
+        var files: [String] = []
+        for path in options.paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                out.stderr += "prellm lint: '\(path)' does not exist\n"
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            if isDir.boolValue { files += WorkflowFiles.find(in: path) } else { files.append(path) }
+        }
+        let results = compileAll(files)
+        var diagnostics: [Diagnostic] = []
+        var sources: [String: Source] = [:]
+        for r in results {
+            diagnostics += r.diagnostics
+            sources.merge(r.sources) { a, _ in a }
+        }
+        if options.warningsAsErrors {
+            diagnostics = diagnostics.map { var d = $0; if d.severity == .warning { d.severity = .error }; return d }
+        }
+        out.stdout = DiagnosticRenderer.render(diagnostics, format: options.format, sources: sources, color: options.color)
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        let warnings = diagnostics.filter { $0.severity == .warning }.count
+        if options.format == .text {
+            out.stderr += "checked \(files.count) file\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+        }
+        if diagnostics.contains(where: { $0.code == .unreadable }) { out.exitCode = CommandOutput.Exit.usage }
+        else { out.exitCode = errors > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok }
+        return out
+    }
+
+    /// Compiles files on every core; each worker has its own compiler (and import cache).
+    public static func compileAll(_ files: [String]) -> [CompileResult] {
+        guard files.count > 1 else { return files.map { WorkflowCompiler().compile(path: $0) } }
+        let workers = min(files.count, ProcessInfo.processInfo.activeProcessorCount)
+        let results = ResultSlots(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let compiler = WorkflowCompiler()
+            var i = w
+            while i < files.count {
+                results.set(i, compiler.compile(path: files[i]))
+                i += workers
+            }
+        }
+        return results.values
+    }
+}
+
+/// Result slots written by concurrent workers, each slot by exactly one worker.
+final class ResultSlots: @unchecked Sendable {
+    private var slots: [CompileResult?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: CompileResult) { lock.lock(); slots[i] = r; lock.unlock() }
+    var values: [CompileResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+}
+
+/// Finding workflow files: every `*.yaml` / `*.yml` below a folder whose top level has a `prellm:` key.
+public enum WorkflowFiles {
+    public static func find(in folder: String) -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var out: [String] = []
+        for case let rel as String in e {
+            if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") && $0 != "." && $0 != ".." }) { continue }
+            guard rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") else { continue }
+            let path = folder == "." ? rel : (folder.hasSuffix("/") ? folder + rel : folder + "/" + rel)
+            if isWorkflow(path) { out.append(path) }
+        }
+        return out.sorted()
+    }
+
+    /// True when the file has a top-level `prellm:` key (a line starting with it).
+    public static func isWorkflow(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return text.split(separator: "\n", omittingEmptySubsequences: true).contains { $0.hasPrefix("prellm:") }
+    }
+}

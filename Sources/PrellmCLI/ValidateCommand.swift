@@ -1,0 +1,101 @@
+import Foundation
+import PrellmCompiler
+import PrellmSchema
+import PrellmSyntax
+
+/// `prellm validate --schema SCHEMA [DATA…]` and `--jsonl`: the contract validator as a tool.
+public enum ValidateCommand {
+    /// Loads a schema from JSON (or YAML, by extension), reporting why it cannot be used.
+    static func loadSchema(_ path: String, into out: inout CommandOutput) -> JSONSchema? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            out.stderr += "prellm validate: cannot read schema '\(path)'\n"
+            return nil
+        }
+        let value: JSONValue
+        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+            var bag = DiagnosticBag(file: path)
+            guard let node = YAMLReader().read(Source(path: path, text: text), into: &bag) else {
+                out.stderr += DiagnosticRenderer.text(bag.sorted, sources: [path: Source(path: path, text: text)])
+                return nil
+            }
+            value = ContractSchema.json(node)
+        } else {
+            do { value = try JSONParser.parse(text) } catch {
+                out.stderr += "prellm validate: \(path):\(error.line):\(error.column): invalid JSON: \(error.message)\n"
+                return nil
+            }
+        }
+        let base = URL(fileURLWithPath: path).standardized.absoluteString
+        let schema = JSONSchema(value, baseURI: base)
+        if let (ref, at) = schema.unresolvedReferences().first {
+            out.stderr += "prellm validate: \(path): $ref '\(ref)' at '\(at.isEmpty ? "/" : at)' does not resolve\n"
+            return nil
+        }
+        return schema
+    }
+
+    public static func run(schema schemaPath: String, files: [String]) -> CommandOutput {
+        var out = CommandOutput()
+        guard let schema = loadSchema(schemaPath, into: &out) else {
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        if files.isEmpty {
+            out.stderr += "prellm validate: name data files, or use --jsonl to read JSON lines from standard input\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        var invalid = 0
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                out.stderr += "prellm validate: cannot read '\(file)'\n"
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            let value: JSONValue
+            do { value = try JSONParser.parse(text) } catch {
+                out.stdout += "\(file):\(error.line):\(error.column): invalid JSON: \(error.message)\n"
+                invalid += 1
+                continue
+            }
+            let errors = schema.validate(value)
+            if errors.isEmpty {
+                out.stdout += "\(file): valid\n"
+            } else {
+                invalid += 1
+                for e in errors {
+                    out.stdout += "\(file): \(e.instanceLocation.isEmpty ? "/" : e.instanceLocation): \(e.message) [\(e.keywordLocation.isEmpty ? "/" : e.keywordLocation)]\n"
+                }
+            }
+        }
+        out.exitCode = invalid > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok
+        return out
+    }
+
+    /// Validates each line of `input`, printing one `{"valid": …, "errors": […]}` line per line.
+    public static func runLines(schema schemaPath: String, lines: some Sequence<String>, emit: (String) -> Void) -> CommandOutput {
+        var out = CommandOutput()
+        guard let schema = loadSchema(schemaPath, into: &out) else {
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        var invalid = false
+        for line in lines {
+            let errors: [JSONValue]
+            do {
+                let value = try JSONParser.parse(line)
+                errors = schema.validate(value).map {
+                    .object(["instanceLocation": .string($0.instanceLocation), "keywordLocation": .string($0.keywordLocation),
+                             "message": .string($0.message)])
+                }
+            } catch {
+                errors = [.object(["instanceLocation": .string(""), "keywordLocation": .string(""),
+                                   "message": .string("invalid JSON at column \(error.column): \(error.message)")])]
+            }
+            invalid = invalid || !errors.isEmpty
+            emit(JSONValue.object(["valid": .bool(errors.isEmpty), "errors": .array(errors)]).jsonText)
+        }
+        out.exitCode = invalid ? CommandOutput.Exit.failure : CommandOutput.Exit.ok
+        return out
+    }
+}

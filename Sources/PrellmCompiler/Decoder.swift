@@ -1,0 +1,213 @@
+import PrellmSchema
+import PrellmSyntax
+
+/// A Decoder turns YAML nodes into typed values and reports every shape problem it meets:
+/// unknown keys (with did-you-mean), wrong types, missing keys, bad durations, money and numbers.
+///
+/// Each method returns nil when the node is unusable, after reporting why; callers carry on
+/// with the rest of the file, so one run reports every problem.
+struct Decoder {
+    let source: Source
+    var bag: DiagnosticBag
+
+    init(source: Source) {
+        self.source = source
+        self.bag = DiagnosticBag(file: source.path)
+    }
+
+    /// Fields is a mapping whose keys have been checked against the allowed set.
+    struct Fields {
+        let node: YAMLNode
+        let pairs: [YAMLNode.Pair]
+        /// Allowed keys that an unknown key was taken for (did-you-mean), so callers can skip
+        /// follow-on "missing" errors.
+        var suggested: Set<String> = []
+        subscript(key: String) -> YAMLNode? { pairs.first { $0.key.scalar?.value == key }?.value }
+        func keySpan(_ key: String) -> Span? { pairs.first { $0.key.scalar?.value == key }?.key.span }
+        func has(_ key: String) -> Bool { self[key] != nil }
+    }
+
+    mutating func fields(
+        _ node: YAMLNode, _ what: String, allowed: [String], required: [String] = [], anchor: Span? = nil
+    ) -> Fields? {
+        guard let pairs = node.mapping else {
+            bag.add(.wrongType, node.span, "\(what) must be a mapping, found \(node.kindName)")
+            return nil
+        }
+        var suggested: Set<String> = []
+        for pair in pairs {
+            guard let key = pair.key.scalar?.value else { continue }
+            if !allowed.contains(key) {
+                let near = Spelling.nearest(key, in: allowed)
+                if let near { suggested.insert(near) }
+                bag.add(.unknownKey, pair.key.span, "unknown key '\(key)' in \(what)",
+                        hint: near.map { "did you mean '\($0)'?" } ?? "allowed keys: \(allowed.joined(separator: ", "))")
+            }
+        }
+        let f = Fields(node: node, pairs: pairs, suggested: suggested)
+        // A misspelt required key is reported once, as the unknown key with its suggestion.
+        for key in required where !f.has(key) && !suggested.contains(key) {
+            bag.add(.missingKey, anchor ?? Span(node.span.start), "\(what) needs '\(key)'")
+        }
+        return f
+    }
+
+    mutating func string(_ node: YAMLNode, _ what: String) -> String? {
+        guard node.scalar != nil else {
+            bag.add(.wrongType, node.span, "\(what) must be a string, found \(node.kindName)")
+            return nil
+        }
+        switch node.resolved {
+        case .string(let s): return s
+        case .null:
+            bag.add(.wrongType, node.span, "\(what) must be a string, found null")
+            return nil
+        default:
+            bag.add(.wrongType, node.span, "\(what) must be a string, found \(node.kindName)",
+                    hint: "quote it if you mean the text: \"\(node.scalar!.value)\"")
+            return nil
+        }
+    }
+
+    mutating func name(_ node: YAMLNode, _ what: String) -> Workflow.Name? {
+        string(node, what).map { Workflow.Name(value: $0, span: node.span) }
+    }
+
+    mutating func text(_ node: YAMLNode, _ what: String) -> EmbeddedText? {
+        guard string(node, what) != nil else { return nil }
+        return EmbeddedText(node: node, source: source)
+    }
+
+    /// A template or reference that may also be written as a plain YAML number or boolean.
+    mutating func valueText(_ node: YAMLNode, _ what: String) -> EmbeddedText? {
+        guard node.scalar != nil else {
+            bag.add(.wrongType, node.span, "\(what) must be a string or a template, found \(node.kindName)")
+            return nil
+        }
+        return EmbeddedText(node: node, source: source)
+    }
+
+    mutating func bool(_ node: YAMLNode, _ what: String) -> Bool? {
+        if case .bool(let b) = node.resolved, node.scalar != nil { return b }
+        bag.add(.wrongType, node.span, "\(what) must be true or false, found \(node.kindName)")
+        return nil
+    }
+
+    mutating func int(_ node: YAMLNode, _ what: String, min: Int? = nil, max: Int? = nil) -> Int? {
+        guard node.scalar != nil else {
+            bag.add(.wrongType, node.span, "\(what) must be a whole number, found \(node.kindName)")
+            return nil
+        }
+        let value: Int
+        switch node.resolved {
+        case .int(let i): value = i
+        case .float(let d) where d.rounded() == d && abs(d) < 1e15: value = Int(d)
+        case .string(let s) where node.scalar?.style != .plain:
+            bag.add(.wrongType, node.span, "\(what) must be a number, found a string",
+                    hint: Int(s) != nil ? "remove the quotes: \(s)" : nil)
+            return nil
+        default:
+            bag.add(.badNumber, node.span, "\(what) must be a whole number, found '\(node.scalar!.value)'")
+            return nil
+        }
+        if let min, value < min { bag.add(.badNumber, node.span, "\(what) must be at least \(min), found \(value)"); return nil }
+        if let max, value > max { bag.add(.badNumber, node.span, "\(what) must be at most \(max), found \(value)"); return nil }
+        return value
+    }
+
+    mutating func number(_ node: YAMLNode, _ what: String, min: Double? = nil, max: Double? = nil) -> Double? {
+        guard node.scalar != nil else {
+            bag.add(.wrongType, node.span, "\(what) must be a number, found \(node.kindName)")
+            return nil
+        }
+        let value: Double
+        switch node.resolved {
+        case .int(let i): value = Double(i)
+        case .float(let d) where d.isFinite: value = d
+        case .string(let s) where node.scalar?.style != .plain:
+            bag.add(.wrongType, node.span, "\(what) must be a number, found a string",
+                    hint: Double(s) != nil ? "remove the quotes: \(s)" : nil)
+            return nil
+        default:
+            bag.add(.badNumber, node.span, "\(what) must be a number, found '\(node.scalar!.value)'")
+            return nil
+        }
+        if let min, value < min { bag.add(.badNumber, node.span, "\(what) must be at least \(JSONValue.number(min).jsonText), found \(node.scalar!.value)"); return nil }
+        if let max, value > max { bag.add(.badNumber, node.span, "\(what) must be at most \(JSONValue.number(max).jsonText), found \(node.scalar!.value)"); return nil }
+        return value
+    }
+
+    /// `250ms`, `30s`, `2m`, `1h`, or a sum such as `1m30s`.
+    mutating func duration(_ node: YAMLNode, _ what: String) -> Duration? {
+        guard let text = node.scalar?.value else {
+            bag.add(.wrongType, node.span, "\(what) must be a duration such as 30s, found \(node.kindName)")
+            return nil
+        }
+        if let d = Self.parseDuration(text), d > .zero { return d }
+        let hint: String
+        if case .int(let n) = node.resolved { hint = "add a unit: \(n)s, \(n)m or \(n)h" }
+        else { hint = "write a number and a unit (ms, s, m, h), e.g. 30s, 2m, 1h30m" }
+        bag.add(.badDuration, node.span, "invalid duration '\(text)' for \(what)", hint: hint)
+        return nil
+    }
+
+    static func parseDuration(_ text: String) -> Duration? {
+        let b = Array(text.utf8)
+        guard !b.isEmpty else { return nil }
+        var i = 0
+        var total = 0.0
+        while i < b.count {
+            let start = i
+            while i < b.count, (b[i] >= 48 && b[i] <= 57) || b[i] == 46 { i += 1 }
+            guard i > start, let n = Double(String(decoding: b[start..<i], as: UTF8.self)) else { return nil }
+            let unitStart = i
+            while i < b.count, b[i] >= 97, b[i] <= 122 { i += 1 }
+            switch String(decoding: b[unitStart..<i], as: UTF8.self) {
+            case "ms": total += n / 1000
+            case "s": total += n
+            case "m": total += n * 60
+            case "h": total += n * 3600
+            default: return nil
+            }
+        }
+        return .milliseconds(Int64((total * 1000).rounded()))
+    }
+
+    /// US dollars: a non-negative number, or a string such as `$0.50`.
+    mutating func money(_ node: YAMLNode, _ what: String) -> Double? {
+        guard let text = node.scalar?.value else {
+            bag.add(.wrongType, node.span, "\(what) must be an amount in US dollars, found \(node.kindName)")
+            return nil
+        }
+        var value: Double?
+        switch node.resolved {
+        case .int(let i): value = Double(i)
+        case .float(let d) where d.isFinite: value = d
+        case .string(let s):
+            let trimmed = s.hasPrefix("$") ? String(s.dropFirst()) : s.hasSuffix(" USD") ? String(s.dropLast(4)) : nil
+            if let trimmed, trimmed.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 46 }) { value = Double(trimmed) }
+        default: break
+        }
+        guard let value, value >= 0 else {
+            bag.add(.badMoney, node.span, "invalid amount '\(text)' for \(what)",
+                    hint: "write US dollars as a non-negative number, e.g. 0.50 or \"$0.50\"")
+            return nil
+        }
+        return value
+    }
+
+    mutating func list(_ node: YAMLNode, _ what: String) -> [YAMLNode]? {
+        guard let items = node.sequence else {
+            bag.add(.wrongType, node.span, "\(what) must be a list, found \(node.kindName)")
+            return nil
+        }
+        return items
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,137 @@
+import PrellmSyntax
+
+/// FlowAnalysis works out, for every step, which steps have run before it.
+///
+/// Steps run in list order. A `route` jumps to one of its targets; `next:` jumps to a later
+/// step or to `end`; a step with an `if:` guard may be skipped. Jumps go forward only (a
+/// backward jump is a loop, and the only loop allowed is `on_fail: retry`, which is bounded by
+/// `attempts`), so the steps in list order are a topological order of the graph and one pass
+/// computes, for each step:
+/// - `must`: steps that have run on every path to it (intersection over predecessors);
+/// - `may`: steps that have run on some path to it (union).
+/// A read of a step outside `may` is a read before it runs (PL204); inside `may` but not
+/// `must`, the step may have been skipped (PL205). `end` is the point `output` is read at.
+struct FlowAnalysis {
+    struct Edge: Hashable {
+        enum Kind: String { case next, branch, otherwise = "else", retry }
+        var from: Int
+        var to: Int  // == steps.count for `end`
+        var kind: Kind
+        /// The route condition, for branches.
+        var condition: String?
+    }
+
+    let steps: [Step]
+    let index: [String: Int]
+    var edges: [Edge] = []
+    var must: [Set<Int>]
+    var may: [Set<Int>]
+    var reached: [Bool]
+
+    var end: Int { steps.count }
+
+    init(steps: [Step], index: [String: Int], bag: inout DiagnosticBag) {
+        self.steps = steps
+        self.index = index
+        must = Array(repeating: [], count: steps.count + 1)
+        may = Array(repeating: [], count: steps.count + 1)
+        reached = Array(repeating: false, count: steps.count + 1)
+        buildEdges(&bag)
+        propagate()
+        for (i, step) in steps.enumerated() where i > 0 && !reached[i] {
+            bag.add(.unreachable, step.id.span, "step '\(step.id.value)' can never run",
+                    hint: "no step leads here: the steps before it jump past it")
+        }
+    }
+
+    /// Resolves a jump target, reporting unknown ids and backward jumps. Returns nil on error.
+    func target(_ name: Workflow.Name, from i: Int, _ what: String, _ bag: inout DiagnosticBag) -> Int? {
+        if name.value == "end" { return end }
+        guard let t = index[name.value] else {
+            bag.add(.unknownTarget, name.span, "\(what) '\(name.value)' is not a step",
+                    hint: Spelling.hint(name.value, in: steps.map(\.id.value) + ["end"]) ?? "jump to a step id, or to 'end'")
+            return nil
+        }
+        if t <= i {
+            bag.add(.loop, name.span, t == i ? "step '\(steps[i].id.value)' jumps to itself" : "\(what) '\(name.value)' jumps back to an earlier step",
+                    hint: "jumps go forward; to repeat a model call until its answer is valid, use a validate step's on_fail: retry",
+                    related: [.init(file: bag.file, span: steps[t].id.span, message: "'\(name.value)' is defined here")])
+            return nil
+        }
+        return t
+    }
+
+    mutating func buildEdges(_ bag: inout DiagnosticBag) {
+        for (i, step) in steps.enumerated() {
+            var fallsThrough = true
+            if case .route(let branches, let otherwise) = step.body {
+                for b in branches {
+                    if let t = target(b.target, from: i, "route target", &bag) {
+                        edges.append(Edge(from: i, to: t, kind: .branch, condition: b.condition.value))
+                    }
+                }
+                if let o = otherwise, let t = target(o, from: i, "route target", &bag) {
+                    edges.append(Edge(from: i, to: t, kind: .otherwise))
+                }
+                fallsThrough = otherwise == nil  // an incomplete route is reported; keep the flow sane
+                if step.options.condition != nil { fallsThrough = true }
+                if let n = step.options.next {
+                    bag.add(.conflictingKeys, n.span, "a route chooses where to go; 'next' does not apply")
+                }
+            }
+            if fallsThrough {
+                let t = step.options.next.flatMap { target($0, from: i, "'next'", &bag) } ?? (step.options.next == nil ? i + 1 : nil)
+                edges.append(Edge(from: i, to: t ?? i + 1, kind: .next))
+            }
+            if case .validate(_, _, _, let onFail) = step.body, let onFail, let r = onFail.retry {
+                if let t = index[r.value] {
+                    if t >= i {
+                        bag.add(.badRetryTarget, r.span, t == i ? "on_fail.retry names this validate step itself; it must name an earlier step with a model"
+                                                                : "on_fail.retry must name an earlier step; '\(r.value)' comes later")
+                    } else if steps[t].model == nil {
+                        bag.add(.badRetryTarget, r.span, "on_fail.retry re-asks a model, but step '\(r.value)' is a \(steps[t].kind.rawValue) step with no model",
+                                hint: Self.nearestModelStep(before: i, steps).map { "did you mean '\($0)'?" })
+                    } else {
+                        edges.append(Edge(from: i, to: t, kind: .retry))
+                    }
+                } else {
+                    bag.add(.unknownStep, r.span, "on_fail.retry names unknown step '\(r.value)'",
+                            hint: Spelling.hint(r.value, in: steps.prefix(i).map(\.id.value)))
+                }
+            }
+        }
+    }
+
+    static func nearestModelStep(before i: Int, _ steps: [Step]) -> String? {
+        steps.prefix(i).last { $0.model != nil }?.id.value
+    }
+
+    mutating func propagate() {
+        guard !steps.isEmpty else { reached[end] = true; return }
+        reached[0] = true
+        let forward = edges.filter { $0.kind != .retry }
+        var outgoing = Array(repeating: [Int](), count: steps.count + 1)
+        for e in forward { outgoing[e.from].append(e.to) }
+        for i in 0..<steps.count where reached[i] {
+            let guarded = steps[i].options.condition != nil
+            let mustOut = guarded ? must[i] : must[i].union([i])
+            let mayOut = may[i].union([i])
+            for t in Set(outgoing[i]) {
+                if reached[t] {
+                    must[t].formIntersection(mustOut)
+                    may[t].formUnion(mayOut)
+                } else {
+                    reached[t] = true
+                    must[t] = mustOut
+                    may[t] = mayOut
+                }
+            }
+        }
+        // Steps no path reaches are reported once; checking their reads against "everything
+        // before" avoids a cascade of follow-on errors.
+        for i in 0..<steps.count where !reached[i] {
+            must[i] = Set(0..<i)
+            may[i] = Set(0..<i)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import PrellmSyntax
+
+/// A Step is one entry of `steps:` as written: its id, its kind with the kind's fields, and
+/// the options every step may carry.
+public struct Step: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case classify, extract, route, call, validate, transform, map, use
+    }
+
+    public var id: Workflow.Name
+    public var kind: Kind
+    public var kindSpan: Span
+    public var body: Body
+    public var options: Options
+    public var span: Span
+
+    public indirect enum Body: Sendable {
+        case classify(model: Workflow.Name?, text: EmbeddedText?, labels: [Workflow.Name], instructions: EmbeddedText?)
+        case extractModel(model: Workflow.Name?, text: EmbeddedText?, into: Workflow.Name?, instructions: EmbeddedText?)
+        case extractPattern(pattern: EmbeddedText, text: EmbeddedText?, groups: [String])
+        case route(branches: [RouteBranch], otherwise: Workflow.Name?)
+        case call(model: Workflow.Name?, system: EmbeddedText?, prompt: EmbeddedText?, output: Workflow.Name?)
+        case validate(value: EmbeddedText?, contract: Workflow.Name?, asserts: [EmbeddedText], onFail: OnFail?)
+        case transform(template: EmbeddedText)
+        case map(over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, step: Step?)
+        case use(workflow: Workflow.Name?, with: [(name: Workflow.Name, value: EmbeddedText)])
+    }
+
+    public struct RouteBranch: Sendable {
+        public var condition: EmbeddedText
+        public var target: Workflow.Name
+    }
+
+    public struct OnFail: Sendable {
+        public var retry: Workflow.Name?
+        public var attempts: Int?
+        public var span: Span
+    }
+
+    public struct Options: Sendable {
+        public var condition: EmbeddedText?
+        public var retry: RetryPolicy?
+        public var timeout: Duration?
+        public var budget: Workflow.Budget?
+        public var cache: CachePolicy?
+        /// Where to go after this step: another step's id, or `end`.
+        public var next: Workflow.Name?
+        public var description: String?
+    }
+
+    public struct RetryPolicy: Sendable, Hashable {
+        public var attempts: Int
+        public var backoff: Duration
+        public var maxBackoff: Duration
+    }
+
+    public struct CachePolicy: Sendable, Hashable {
+        public var enabled: Bool
+        public var ttl: Duration?
+    }
+
+    /// The model alias or `provider/model` this step calls, if any.
+    public var model: Workflow.Name? {
+        switch body {
+        case .classify(let m, _, _, _), .extractModel(let m, _, _, _), .call(let m, _, _, _): m
+        default: nil
+        }
+    }
+}

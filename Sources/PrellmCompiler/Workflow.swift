@@ -1,0 +1,92 @@
+import PrellmSchema
+import PrellmSyntax
+
+/// A Workflow is a decoded workflow file: every declaration with the span it came from.
+/// The decoder builds it from the YAML tree; the checker reads it; nothing here is typed yet.
+public struct Workflow: Sendable {
+    public var file: String
+    public var name: String?
+    public var description: String?
+    public var inputs: [Input] = []
+    public var models: [ModelAlias] = []
+    public var budget: Budget?
+    public var contracts: [Contract] = []
+    public var imports: [Import] = []
+    public var steps: [Step] = []
+    public var output: EmbeddedText?
+    public var tests: [TestCase] = []
+
+    public struct Name: Sendable, Hashable {
+        public var value: String
+        public var span: Span
+    }
+
+    public struct Input: Sendable {
+        public var name: Name
+        public var schema: JSONValue
+        public var type: ValueType
+        public var hasDefault: Bool
+    }
+
+    public struct ModelAlias: Sendable {
+        public var name: Name
+        public var choices: [ModelChoice]
+        public var policy: RoutingPolicy
+        public var parameters: ModelParameters
+    }
+
+    public struct ModelChoice: Sendable, Hashable {
+        public var provider: String
+        public var model: String
+        public var weight: Double?
+        public var span: Span
+        public var id: String { provider + "/" + model }
+    }
+
+    public enum RoutingPolicy: String, Sendable, CaseIterable {
+        case single, fallback, roundRobin = "round_robin", weighted, cheapest, fastest
+    }
+
+    public struct ModelParameters: Sendable, Hashable {
+        public var temperature: Double?
+        public var maxTokens: Int?
+        public var topP: Double?
+        public var stop: [String]?
+        public var timeout: Duration?
+        public var circuitBreaker: CircuitBreaker?
+        public var inputPricePerMTok: Double?
+        public var outputPricePerMTok: Double?
+    }
+
+    public struct CircuitBreaker: Sendable, Hashable {
+        public var failures: Int
+        public var cooldown: Duration
+    }
+
+    public struct Budget: Sendable, Hashable {
+        public var maxUSD: Double?
+        public var maxTokens: Int?
+        public var timeout: Duration?
+        public var allowUnpriced = false
+    }
+
+    public struct Contract: Sendable {
+        public var name: Name
+        public var schema: JSONValue
+        public var type: ValueType
+        /// The file the schema came from when it is a `$ref` to another file.
+        public var file: String?
+    }
+
+    public struct Import: Sendable {
+        public var alias: Name
+        public var path: String
+        public var pathSpan: Span
+    }
+
+    public struct TestCase: Sendable {
+        public var name: Name
+        public var inputs: [(name: Name, value: JSONValue)]
+        public var mocks: [Name]
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import PrellmSchema
+import PrellmSyntax
+
+/// A CompileResult is what compiling one file gives: the decoded workflow and its graph when
+/// there were no errors, and every diagnostic in source order.
+public struct CompileResult: Sendable {
+    public var workflow: Workflow?
+    public var graph: StepGraph?
+    public var diagnostics: [Diagnostic]
+    /// Every file read while compiling (the workflow, prompt files, schema files), for rendering.
+    public var sources: [String: Source]
+
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+}
+
+/// The WorkflowCompiler runs the passes over a file: read YAML (bounded) → decode the shape →
+/// resolve imports → check names, flow and types → StepGraph. A later pass runs only if the
+/// earlier ones found no errors, so one mistake does not cascade into a page of noise.
+///
+/// It caches compiled imports by absolute path, so a folder linted in one run compiles each
+/// shared workflow once. Not thread-safe: use one compiler per task.
+public final class WorkflowCompiler {
+    public var limits = YAMLReader.Limits()
+    private var cache: [String: CompileResult] = [:]
+
+    public init() {}
+
+    public func compile(path: String) -> CompileResult {
+        compile(path: URL(fileURLWithPath: path).standardized.path, displayPath: path, stack: [])
+    }
+
+    /// Compiles text as if it were the file at `path` (imports and `$ref`s resolve from there).
+    public func compile(source: Source) -> CompileResult {
+        compile(source: source, stack: [URL(fileURLWithPath: source.path).standardized.path])
+    }
+
+    private func compile(path absolute: String, displayPath: String, stack: [String]) -> CompileResult {
+        if let hit = cache[absolute] { return hit }
+        let text: String
+        do {
+            text = try String(contentsOfFile: absolute, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: absolute) ? "cannot read it as UTF-8 text" : "no such file"
+            let d = Diagnostic(.unreadable, file: displayPath, span: .unknown, message: "cannot read '\(displayPath)': \(reason)")
+            return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
+        }
+        let result = compile(source: Source(path: displayPath, text: text), stack: stack + [absolute])
+        cache[absolute] = result
+        return result
+    }
+
+    private func compile(source: Source, stack: [String]) -> CompileResult {
+        var sources = [source.path: source]
+        var bag = DiagnosticBag(file: source.path)
+        func finish(_ workflow: Workflow?, _ graph: StepGraph?, _ bag: DiagnosticBag) -> CompileResult {
+            var diagnostics = bag.sorted
+            if bag.dropped > 0, let last = diagnostics.last {
+                diagnostics.append(Diagnostic(last.code, severity: .note, file: source.path, span: last.span,
+                                              message: "\(bag.dropped) more diagnostics not shown"))
+            }
+            return CompileResult(workflow: workflow, graph: graph, diagnostics: diagnostics, sources: sources)
+        }
+        guard let root = YAMLReader(limits: limits).read(source, into: &bag) else { return finish(nil, nil, bag) }
+        var schemaFiles: [String: Source] = [:]
+        var decoder = WorkflowDecoder(source: source) { path, span, bag in
+            Self.loadSchemaFile(path, from: source.path, span: span, into: &bag, sources: &schemaFiles)
+        }
+        decoder.d.bag = bag
+        let workflow = decoder.decode(root)
+        bag = decoder.d.bag
+        sources.merge(schemaFiles) { a, _ in a }
+        for step in workflow?.steps ?? [] {
+            for file in Self.promptFiles(of: step) where file.path != source.path { sources[file.path] = file }
+        }
+        guard let workflow, !bag.hasErrors else { return finish(workflow, nil, bag) }
+
+        var imported: [String: CompileResult] = [:]
+        let here = stack.last ?? source.path
+        for imp in workflow.imports {
+            let absolute = FilePaths.resolve(imp.path, relativeTo: here)
+            if let at = stack.firstIndex(of: absolute) {
+                let cycle = (stack[at...].map { URL(fileURLWithPath: $0).lastPathComponent } + [URL(fileURLWithPath: absolute).lastPathComponent])
+                bag.add(.importCycle, imp.pathSpan, "import cycle: \(cycle.joined(separator: " → "))",
+                        hint: "a workflow cannot import itself, directly or through others")
+                continue
+            }
+            guard FileManager.default.fileExists(atPath: absolute) else {
+                bag.add(.importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
+                        hint: "paths are relative to this file (looked at \(absolute))")
+                continue
+            }
+            let result = compile(path: absolute, displayPath: absolute, stack: stack)
+            if let cycle = result.diagnostics.first(where: { $0.code == .importCycle }) {
+                bag.add(.importCycle, imp.pathSpan, cycle.message, hint: cycle.hint)
+                continue
+            }
+            if let first = result.diagnostics.first(where: { $0.severity == .error }) {
+                let n = result.diagnostics.filter { $0.severity == .error }.count
+                bag.add(.importHasErrors, imp.pathSpan, "imported workflow '\(imp.path)' has \(n) error\(n == 1 ? "" : "s")",
+                        hint: "first: \(first.file):\(first.span.start): \(first.message)")
+                continue
+            }
+            imported[imp.alias.value] = result
+        }
+        guard !bag.hasErrors else { return finish(workflow, nil, bag) }
+        var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported)
+        let graph = checker.check()
+        return finish(workflow, checker.bag.hasErrors ? nil : graph, checker.bag)
+    }
+
+    static func promptFiles(of step: Step) -> [Source] {
+        if case .call(_, _, let prompt?, _) = step.body, let file = prompt.source { return [file] }
+        if case .map(_, _, _, let sub?) = step.body { return promptFiles(of: sub) }
+        return []
+    }
+
+    /// Loads a schema file named by `$ref` (JSON or YAML), relative to the workflow file.
+    static func loadSchemaFile(_ ref: String, from file: String, span: Span, into bag: inout DiagnosticBag,
+                               sources: inout [String: Source]) -> JSONValue? {
+        let (pathPart, fragment) = ref.firstIndex(of: "#").map { (String(ref[..<$0]), String(ref[ref.index(after: $0)...])) } ?? (ref, "")
+        if pathPart.contains("://") {
+            bag.add(.refNotFound, span, "$ref '\(ref)' points at the network; contracts are read from files only",
+                    hint: "save the schema under schemas/ and reference it by path")
+            return nil
+        }
+        let path = FilePaths.resolve(pathPart, relativeTo: file)
+        guard let text = FilePaths.read(path) else {
+            bag.add(.refNotFound, span, "$ref file '\(pathPart)' not found", hint: "paths are relative to the workflow (looked at \(path))")
+            return nil
+        }
+        let source = Source(path: path, text: text)
+        sources[path] = source
+        var fileBag = DiagnosticBag(file: path)
+        guard let node = YAMLReader().read(source, into: &fileBag) else {
+            bag.add(.refUnreadable, span, "$ref file '\(pathPart)' cannot be parsed: \(fileBag.items.first?.message ?? "invalid")",
+                    hint: fileBag.items.first.map { "at \(path):\($0.span.start)" })
+            return nil
+        }
+        var schema = SchemaChecker.check(node, into: &fileBag) { _, _ in }
+        if fileBag.hasErrors {
+            bag.append(contentsOf: fileBag.items)
+            return nil
+        }
+        if !fragment.isEmpty {
+            guard fragment.hasPrefix("/"), let target = SchemaChecker.locate(fragment, in: node) else {
+                bag.add(.refNotFound, span, "'#\(fragment)' does not exist in '\(pathPart)'")
+                return nil
+            }
+            // Keep the file's $defs reachable from the extracted part.
+            var part = SchemaChecker.json(target)
+            if case .object(var o) = part, let defs = schema["$defs"], o["$defs"] == nil { o["$defs"] = defs; part = .object(o) }
+            schema = part
+        }
+        return schema
+    }
+}
