@@ -4,8 +4,14 @@ import Foundation
 enum FilePaths {
     static func resolve(_ path: String, relativeTo file: String) -> String {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardized.path }
-        let dir = URL(fileURLWithPath: file).deletingLastPathComponent()
+        // Absolute first: standardising a relative URL drops leading '..' segments.
+        let dir = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent()
         return dir.appendingPathComponent(path).standardized.path
+    }
+
+    /// The absolute, standardised form of a path (relative paths are taken from the working directory).
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).absoluteURL.standardized.path
     }
 
     static func read(_ path: String) -> String? {

@@ -13,7 +13,7 @@ import PrellmSyntax
 /// `must`, the step may have been skipped (PL205). `end` is the point `output` is read at.
 struct FlowAnalysis {
     struct Edge: Hashable {
-        enum Kind: String { case next, branch, otherwise = "else", retry }
+        enum Kind: String { case next, branch, otherwise = "else", skip, retry }
         var from: Int
         var to: Int  // == steps.count for `end`
         var kind: Kind
@@ -74,14 +74,19 @@ struct FlowAnalysis {
                     edges.append(Edge(from: i, to: t, kind: .otherwise))
                 }
                 fallsThrough = otherwise == nil  // an incomplete route is reported; keep the flow sane
-                if step.options.condition != nil { fallsThrough = true }
                 if let n = step.options.next {
                     bag.add(.conflictingKeys, n.span, "a route chooses where to go; 'next' does not apply")
                 }
             }
             if fallsThrough {
-                let t = step.options.next.flatMap { target($0, from: i, "'next'", &bag) } ?? (step.options.next == nil ? i + 1 : nil)
-                edges.append(Edge(from: i, to: t ?? i + 1, kind: .next))
+                let t = step.options.next.flatMap { target($0, from: i, "'next'", &bag) } ?? i + 1
+                edges.append(Edge(from: i, to: t, kind: .next))
+            }
+            // A guarded step that jumps: when its guard is false it is skipped and the next step
+            // in the list runs.
+            if step.options.condition != nil, step.options.next != nil || step.kind == .route, i + 1 <= steps.count,
+               !edges.contains(Edge(from: i, to: i + 1, kind: .next)) {
+                edges.append(Edge(from: i, to: i + 1, kind: .skip))
             }
             if case .validate(_, _, _, let onFail) = step.body, let onFail, let r = onFail.retry {
                 if let t = index[r.value] {

@@ -37,6 +37,7 @@ extension StepGraph {
             case .next: out += "  \(e.from) --> \(to)\n"
             case .branch: out += "  \(e.from) -->|\"\(esc(e.condition ?? ""))\"| \(to)\n"
             case .otherwise: out += "  \(e.from) -->|else| \(to)\n"
+            case .skip: out += "  \(e.from) -.->|skipped| \(to)\n"
             case .retry: out += "  \(e.from) -.->|\"retry ×\(e.attempts ?? 1)\"| \(to)\n"
             }
         }
@@ -57,6 +58,7 @@ extension StepGraph {
             case .next: break
             case .branch: attrs.append("label=\"\(esc(e.condition ?? ""))\"")
             case .otherwise: attrs.append("label=\"else\"")
+            case .skip: attrs += ["label=\"skipped\"", "style=dotted"]
             case .retry: attrs += ["label=\"retry ×\(e.attempts ?? 1)\"", "style=dashed"]
             }
             out += "  \"\(e.from)\" -> \"\(e.to)\"" + (attrs.isEmpty ? "" : " [\(attrs.joined(separator: ", "))]") + ";\n"

@@ -17,7 +17,7 @@ public struct StepGraph: Sendable {
     }
 
     public struct Edge: Sendable, Hashable {
-        public enum Kind: String, Sendable { case next, branch, otherwise = "else", retry }
+        public enum Kind: String, Sendable { case next, branch, otherwise = "else", skip, retry }
         public var from: String
         /// A step id, or `end`.
         public var to: String

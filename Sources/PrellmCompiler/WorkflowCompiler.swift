@@ -27,12 +27,12 @@ public final class WorkflowCompiler {
     public init() {}
 
     public func compile(path: String) -> CompileResult {
-        compile(path: URL(fileURLWithPath: path).standardized.path, displayPath: path, stack: [])
+        compile(path: FilePaths.absolute(path), displayPath: path, stack: [])
     }
 
     /// Compiles text as if it were the file at `path` (imports and `$ref`s resolve from there).
     public func compile(source: Source) -> CompileResult {
-        compile(source: source, stack: [URL(fileURLWithPath: source.path).standardized.path])
+        compile(source: source, stack: [FilePaths.absolute(source.path)])
     }
 
     private func compile(path absolute: String, displayPath: String, stack: [String]) -> CompileResult {
