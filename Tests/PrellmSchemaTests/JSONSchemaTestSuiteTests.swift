@@ -34,7 +34,13 @@ import Testing
         return docs
     }
 
-    @Test func requiredDraft202012Cases() throws {
+    static var suiteIsPresent: Bool {
+        FileManager.default.fileExists(atPath: suite.appendingPathComponent("tests/draft2020-12").path)
+    }
+
+    /// The suite lives beside the repository (`../shared`), as in CI; a clone without it skips this test.
+    @Test(.enabled(if: JSONSchemaTestSuiteTests.suiteIsPresent, "../shared/suites/JSON-Schema-Test-Suite is not beside the repository"))
+    func requiredDraft202012Cases() throws {
         let dir = Self.suite.appendingPathComponent("tests/draft2020-12")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
         #expect(files.count >= 40, "the suite is missing at \(dir.path)")
