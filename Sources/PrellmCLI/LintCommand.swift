@@ -9,12 +9,16 @@ public struct LintOptions: Sendable {
     public var format: DiagnosticRenderer.Format = .text
     public var warningsAsErrors = false
     public var color = false
+    /// Files compiled at once; nil uses every core.
+    public var jobs: Int?
 
-    public init(paths: [String], format: DiagnosticRenderer.Format = .text, warningsAsErrors: Bool = false, color: Bool = false) {
+    public init(paths: [String], format: DiagnosticRenderer.Format = .text, warningsAsErrors: Bool = false,
+                color: Bool = false, jobs: Int? = nil) {
         self.paths = paths.isEmpty ? ["."] : paths
         self.format = format
         self.warningsAsErrors = warningsAsErrors
         self.color = color
+        self.jobs = jobs
     }
 }
 
@@ -31,10 +35,10 @@ public enum LintCommand {
             }
             if isDir.boolValue { files += WorkflowFiles.find(in: path) } else { files.append(path) }
         }
-        let results = compileAll(files)
+        let results = compileAll(files, jobs: options.jobs)
         var diagnostics: [Diagnostic] = []
         var sources: [String: Source] = [:]
-        for r in results {
+        for r in results where !r.diagnostics.isEmpty {
             diagnostics += r.diagnostics
             sources.merge(r.sources) { a, _ in a }
         }
@@ -53,19 +57,31 @@ public enum LintCommand {
     }
 
     /// Compiles files on every core; each worker has its own compiler (and import cache).
-    public static func compileAll(_ files: [String]) -> [CompileResult] {
-        guard files.count > 1 else { return files.map { WorkflowCompiler().compile(path: $0) } }
-        let workers = min(files.count, ProcessInfo.processInfo.activeProcessorCount)
+    public static func compileAll(_ files: [String], jobs: Int? = nil) -> [CompileResult] {
+        let workers = min(files.count, max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount))
+        guard workers > 1 else {
+            let compiler = WorkflowCompiler()
+            return files.map { compiler.compile(path: $0).forReporting }
+        }
         let results = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let compiler = WorkflowCompiler()
             var i = w
             while i < files.count {
-                results.set(i, compiler.compile(path: files[i]))
+                results.set(i, compiler.compile(path: files[i]).forReporting)
                 i += workers
             }
         }
         return results.values
+    }
+}
+
+extension CompileResult {
+    /// Only what a report needs: diagnostics, and the sources they point into.
+    var forReporting: CompileResult {
+        guard !diagnostics.isEmpty else { return CompileResult(workflow: nil, graph: nil, diagnostics: [], sources: [:]) }
+        let files = Set(diagnostics.map(\.file))
+        return CompileResult(workflow: nil, graph: nil, diagnostics: diagnostics, sources: sources.filter { files.contains($0.key) })
     }
 }
 
@@ -94,7 +110,17 @@ public enum WorkflowFiles {
 
     /// True when the file has a top-level `prellm:` key (a line starting with it).
     public static func isWorkflow(_ path: String) -> Bool {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
-        return text.split(separator: "\n", omittingEmptySubsequences: true).contains { $0.hasPrefix("prellm:") }
+        guard let data = FileManager.default.contents(atPath: path) else { return false }
+        let key = Array("prellm:".utf8)
+        return data.withUnsafeBytes { raw -> Bool in
+            let b = raw.bindMemory(to: UInt8.self)
+            var lineStart = 0
+            while lineStart + key.count <= b.count {
+                if b[lineStart] == key[0], (0..<key.count).allSatisfy({ b[lineStart + $0] == key[$0] }) { return true }
+                guard let nl = b[lineStart...].firstIndex(of: UInt8(ascii: "\n")) else { return false }
+                lineStart = nl + 1
+            }
+            return false
+        }
     }
 }

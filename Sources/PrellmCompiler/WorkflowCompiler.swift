@@ -5,6 +5,13 @@ import PrellmSyntax
 /// A CompileResult is what compiling one file gives: the decoded workflow and its graph when
 /// there were no errors, and every diagnostic in source order.
 public struct CompileResult: Sendable {
+    public init(workflow: Workflow?, graph: StepGraph?, diagnostics: [Diagnostic], sources: [String: Source]) {
+        self.workflow = workflow
+        self.graph = graph
+        self.diagnostics = diagnostics
+        self.sources = sources
+    }
+
     public var workflow: Workflow?
     public var graph: StepGraph?
     public var diagnostics: [Diagnostic]
@@ -46,7 +53,8 @@ public final class WorkflowCompiler {
             return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
         }
         let result = compile(source: Source(path: displayPath, text: text), stack: stack + [absolute])
-        cache[absolute] = result
+        // Only imported workflows are kept: they are the ones compiled again by other files.
+        if !stack.isEmpty { cache[absolute] = result }
         return result
     }
 

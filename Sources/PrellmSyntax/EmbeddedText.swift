@@ -5,13 +5,15 @@
 /// quoted and block scalars (cel-go's `RelativeSource`). The map is built by aligning the
 /// value with the source text from the scalar's start: quotes, indentation and line folding
 /// are skipped in the source; an escape sequence in a double-quoted scalar is one character
-/// of the value. The alignment is computed once per scalar, and only when asked for.
+/// of the value. The alignment is computed only when a position is asked for, which happens
+/// only when there is a diagnostic to report: clean files never pay for it.
 public struct EmbeddedText: Sendable {
     public let value: String
     public let span: Span
     public let style: YAMLNode.ScalarStyle
     public let source: Source?
-    private let offsets: [Int]  // value UTF-8 offset → source UTF-8 offset; one per value byte, plus end
+    /// For text not read from a YAML scalar: offsets are the identity.
+    private let identity: Bool
 
     public init(node: YAMLNode, source: Source) {
         let scalar = node.scalar ?? .init(value: "", style: .plain, tag: nil)
@@ -19,7 +21,7 @@ public struct EmbeddedText: Sendable {
         self.span = node.span
         self.style = scalar.style
         self.source = source
-        self.offsets = Self.align(value: Array(scalar.value.utf8), style: scalar.style, source: source, span: node.span)
+        self.identity = false
     }
 
     init(value: String, span: Span, source: Source) {
@@ -27,7 +29,7 @@ public struct EmbeddedText: Sendable {
         self.span = span
         self.style = .literal
         self.source = source
-        self.offsets = Array(0...value.utf8.count)
+        self.identity = true
     }
 
     /// Text with no file behind it (tests, generated text): positions are columns on line 1.
@@ -36,12 +38,20 @@ public struct EmbeddedText: Sendable {
         self.span = Span(start: Position(line: 1, column: 1), end: Position(line: 1, column: value.unicodeScalars.count + 1))
         self.style = .plain
         self.source = nil
-        self.offsets = Array(0...value.utf8.count)
+        self.identity = true
     }
 
     /// The file position of a UTF-8 offset in the value.
     public func position(at offset: Int) -> Position {
-        let o = offsets[max(0, min(offset, offsets.count - 1))]
+        let clamped = max(0, min(offset, value.utf8.count))
+        let o: Int
+        if identity {
+            o = clamped
+        } else if let source {
+            o = Self.align(value: Array(value.utf8), style: style, source: source, span: span)[clamped]
+        } else {
+            o = clamped
+        }
         guard let source else {
             let prefix = value.utf8.prefix(o)
             return Position(line: 1, column: String(decoding: prefix, as: UTF8.self).unicodeScalars.count + 1)

@@ -30,10 +30,15 @@ struct Lint: ParsableCommand {
     @Argument(help: "Files or folders (default: the current folder).") var paths: [String] = []
     @Option(help: "Output format: text, json, github or sarif.") var format: DiagnosticRenderer.Format = .text
     @Flag(help: "Treat warnings as errors.") var warningsAsErrors = false
+    @Option(help: "Files to compile at once (default: one per core).") var jobs: Int?
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
 
     func run() throws {
         let color = format == .text && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        finish(LintCommand.run(.init(paths: paths, format: format, warningsAsErrors: warningsAsErrors, color: color)))
+        finish(LintCommand.run(.init(paths: paths, format: format, warningsAsErrors: warningsAsErrors, color: color, jobs: jobs)))
     }
 }
 
