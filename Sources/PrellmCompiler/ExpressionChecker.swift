@@ -86,10 +86,10 @@ struct ExpressionChecker {
             case .string: return .string
             }
         }
-        checkNodes(template.nodes, scope)
         if template.nodes.count == 1, case .output(let e, let filters, _) = template.nodes[0] {
             return outputType(e, filters, scope)
         }
+        checkNodes(template.nodes, scope)
         return .string
     }
 
@@ -257,6 +257,7 @@ struct ExpressionChecker {
             return .object(env.inputs)
         }
         guard let k = env.index[name] else {
+            if bag.isFull { bag.noteDropped(); return .any }  // skip the spelling search for a dropped report
             var candidates = env.steps.map(\.id.value) + Array(scope.locals.keys) + ["inputs"]
             candidates.removeAll { $0.isEmpty }
             var hint = Spelling.hint(name, in: candidates)

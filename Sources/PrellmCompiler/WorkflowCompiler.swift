@@ -69,7 +69,12 @@ public final class WorkflowCompiler {
             }
             return CompileResult(workflow: workflow, graph: graph, diagnostics: diagnostics, sources: sources)
         }
-        guard let root = YAMLReader(limits: limits).read(source, into: &bag) else { return finish(nil, nil, bag) }
+        guard let root = YAMLReader(limits: limits).read(source, into: &bag) else {
+            if !bag.hasErrors {
+                bag.add(.notWorkflow, .unknown, "the file is empty", hint: "a workflow starts with 'prellm: 1' and has 'steps:'")
+            }
+            return finish(nil, nil, bag)
+        }
         var schemaFiles: [String: Source] = [:]
         var decoder = WorkflowDecoder(source: source) { path, span, bag in
             Self.loadSchemaFile(path, from: source.path, span: span, into: &bag, sources: &schemaFiles)

@@ -56,6 +56,13 @@ public struct DiagnosticBag: Sendable {
 
     public var hasErrors: Bool { items.contains { $0.severity == .error } }
 
+    /// True once the bag holds all it will keep; passes may skip work (such as computing
+    /// did-you-mean hints) for diagnostics that would be dropped.
+    public var isFull: Bool { items.count >= limit }
+
+    /// Counts a diagnostic that would be dropped, without building it.
+    public mutating func noteDropped() { dropped += 1 }
+
     public mutating func add(_ d: Diagnostic) {
         if items.count < limit { items.append(d) } else { dropped += 1 }
     }

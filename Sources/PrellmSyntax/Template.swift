@@ -27,6 +27,9 @@ public struct TemplateParser {
     var i = 0
     /// Set when the previous tag asked to trim the white space after it.
     var trimNext = false
+    /// Open `{% if %}` / `{% for %}` blocks; bounded so hostile input cannot exhaust the stack.
+    var depth = 0
+    static let maxDepth = 64
 
     public static func parse(_ text: String) throws(ExprError) -> Template {
         var p = TemplateParser(bytes: Array(text.utf8))
@@ -92,10 +95,13 @@ public struct TemplateParser {
                 }
                 out.append(.text(String(decoding: bytes[i..<endRaw.lowerBound], as: UTF8.self)))
                 i = endRaw.upperBound
-            case "if":
-                out.append(try ifBlock(tag))
-            case "for":
-                out.append(try forBlock(tag))
+            case "if", "for":
+                depth += 1
+                defer { depth -= 1 }
+                if depth > Self.maxDepth {
+                    throw ExprError(range: tag.range, message: "blocks nested more than \(Self.maxDepth) levels deep", inTemplateTags: true)
+                }
+                out.append(tag.keyword == "if" ? try ifBlock(tag) : try forBlock(tag))
             default:
                 if stops.contains(tag.keyword) {
                     flush(false)

@@ -1,0 +1,114 @@
+import Foundation
+import PrellmCompiler
+import PrellmSyntax
+import Testing
+
+@Suite struct WorkflowCompilerTests {
+    func compile(_ text: String, path: String = "/tmp/prellm-test/w.yaml") -> CompileResult {
+        WorkflowCompiler().compile(source: Source(path: path, text: text))
+    }
+
+    @Test func unreadableFile() {
+        let r = WorkflowCompiler().compile(path: "/nonexistent/w.yaml")
+        #expect(r.diagnostics.map(\.code) == [.unreadable])
+        #expect(r.diagnostics.first?.message == "cannot read '/nonexistent/w.yaml': no such file")
+    }
+
+    @Test func emptyFile() {
+        #expect(compile("").diagnostics.map(\.code) == [.notWorkflow])
+        #expect(compile("# only a comment\n").diagnostics.map(\.code) == [.notWorkflow])
+    }
+
+    @Test func deeplyNestedTemplateBlocksAreAnError() {
+        let deep = String(repeating: "{% if true %}", count: 5000) + String(repeating: "{% endif %}", count: 5000)
+        let r = compile("prellm: 1\nsteps:\n  - id: a\n    transform: \"\(deep)\"\n")
+        #expect(r.diagnostics.map(\.code) == [.templateSyntax])
+    }
+
+    @Test func typesFlowIntoTheGraph() throws {
+        let r = compile("""
+            prellm: 1
+            inputs:
+              q: string
+            models:
+              small: ollama/qwen2.5:3b
+            contracts:
+              Facts: {type: object, required: [n], properties: {n: {type: integer}, tags: {type: array, items: {type: string}}}}
+            steps:
+              - id: kind
+                classify: {model: small, text: "{{ inputs.q }}", labels: [a, b]}
+              - id: facts
+                extract: {model: small, text: "{{ inputs.q }}", into: Facts}
+              - id: many
+                map:
+                  over: "{{ facts.tags }}"
+                  step:
+                    transform: "{{ item | upper }}"
+              - id: pick
+                route:
+                  - if: kind.label == "a"
+                    then: finish
+                  - else: finish
+              - id: finish
+                if: facts.n > 0
+                transform: "{{ many | join(',') }}"
+            output: "{{ facts }}"
+            """)
+        #expect(r.diagnostics.isEmpty, "\(r.diagnostics)")
+        let graph = try #require(r.graph)
+        #expect(graph.nodes.map(\.type.description) == [
+            "{label: string(\"a\"|\"b\"), confidence: number}",
+            "{n: integer, tags?: list<string>}",
+            "list<string>",
+            "{target: string(\"finish\")}",
+            "string",
+        ])
+        #expect(graph.outputType.description == "{n: integer, tags?: list<string>}")
+        #expect(graph.nodes.map(\.models) == [["ollama/qwen2.5:3b"], ["ollama/qwen2.5:3b"], [], [], []])
+        #expect(graph.edges.map { "\($0.from)-\($0.kind.rawValue)->\($0.to)" } == [
+            "kind-next->facts", "facts-next->many", "many-next->pick", "pick-branch->finish", "pick-else->finish", "finish-next->end",
+        ])
+    }
+
+    @Test func guardedJumpsHaveASkipEdge() throws {
+        let r = compile("""
+            prellm: 1
+            inputs:
+              q: string
+            steps:
+              - id: early
+                if: size(inputs.q) == 0
+                transform: "empty"
+                next: end
+              - id: main
+                transform: "{{ inputs.q }}"
+            output: "{{ early | default('') }}{{ main | default('') }}"
+            """)
+        #expect(r.diagnostics.isEmpty, "\(r.diagnostics)")
+        let edges = try #require(r.graph?.edges).map { "\($0.from)-\($0.kind.rawValue)->\($0.to)" }
+        #expect(edges == ["early-next->end", "early-skip->main", "main-next->end"])
+    }
+
+    @Test func laterPassesWaitForEarlierOnes() {
+        // A shape error stops before the checker: no cascade of "unknown step" noise.
+        let r = compile("prellm: 1\nsteps:\n  - id: a\n    transform: \"{{ nothing }}\"\n    timeout: soon\n")
+        #expect(r.diagnostics.map(\.code) == [.badDuration])
+    }
+
+    @Test func diagnosticsAreCappedAndSaySo() {
+        var text = "prellm: 1\nsteps:\n"
+        for i in 0..<400 { text += "  - id: s\(i)\n    transform: \"{{ nope\(i) }}\"\n" }
+        let r = compile(text)
+        #expect(r.diagnostics.count == DiagnosticBag.defaultLimit + 1)
+        #expect(r.diagnostics.last?.severity == .note)
+        #expect(r.diagnostics.last?.message == "200 more diagnostics not shown")
+    }
+
+    @Test func secondCompileOfAnImportUsesTheCache() {
+        let compiler = WorkflowCompiler()
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("testdata/diagnostics")
+        let a = compiler.compile(path: dir.appendingPathComponent("import-inputs.yaml").path)
+        let b = compiler.compile(path: dir.appendingPathComponent("import-inputs.yaml").path)
+        #expect(a.diagnostics == b.diagnostics)
+    }
+}
