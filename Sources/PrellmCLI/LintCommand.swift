@@ -6,13 +6,13 @@ import PrellmSyntax
 /// `prellm lint [PATH…]`: compile workflow files and report every diagnostic.
 public struct LintOptions: Sendable {
     public var paths: [String]
-    public var format: DiagnosticRenderer.Format = .text
+    public var format: DiagnosticReport.Format = .text
     public var warningsAsErrors = false
     public var color = false
     /// Files compiled at once; nil uses every core.
     public var jobs: Int?
 
-    public init(paths: [String], format: DiagnosticRenderer.Format = .text, warningsAsErrors: Bool = false,
+    public init(paths: [String], format: DiagnosticReport.Format = .text, warningsAsErrors: Bool = false,
                 color: Bool = false, jobs: Int? = nil) {
         self.paths = paths.isEmpty ? ["."] : paths
         self.format = format
@@ -45,7 +45,7 @@ public enum LintCommand {
         if options.warningsAsErrors {
             diagnostics = diagnostics.map { var d = $0; if d.severity == .warning { d.severity = .error }; return d }
         }
-        out.stdout = DiagnosticRenderer.render(diagnostics, format: options.format, sources: sources, color: options.color)
+        out.stdout = DiagnosticReport.render(diagnostics, format: options.format, sources: sources, color: options.color)
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.filter { $0.severity == .warning }.count
         if options.format == .text {

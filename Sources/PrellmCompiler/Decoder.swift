@@ -196,6 +196,25 @@ struct Decoder {
         return value
     }
 
+    /// The entries of a mapping of names (`inputs:`, `models:`, …). With `identifier`, each name
+    /// must be one, and `identifier` says what the name is in the message ("model alias").
+    mutating func namedEntries(_ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil)
+        -> [(name: Workflow.Name, value: YAMLNode)]
+    {
+        guard let pairs = node.mapping else {
+            bag.add(.wrongType, node.span, "\(what), found \(node.kindName)", hint: hint)
+            return []
+        }
+        return pairs.compactMap { pair in
+            guard let name = pair.key.scalar?.value else { return nil }
+            if let identifier, !StepDecoder.isIdentifier(name) {
+                bag.add(.invalidStepID, pair.key.span, "\(identifier) '\(name)' is not an identifier",
+                        hint: "use letters, digits and underscores, starting with a letter")
+            }
+            return (Workflow.Name(value: name, span: pair.key.span), pair.value)
+        }
+    }
+
     mutating func list(_ node: YAMLNode, _ what: String) -> [YAMLNode]? {
         guard let items = node.sequence else {
             bag.add(.wrongType, node.span, "\(what) must be a list, found \(node.kindName)")

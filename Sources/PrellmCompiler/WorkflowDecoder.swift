@@ -61,17 +61,8 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeInputs(_ node: YAMLNode) -> [Workflow.Input] {
-        guard let pairs = node.mapping else {
-            d.bag.add(.wrongType, node.span, "'inputs' must map input names to schemas, found \(node.kindName)")
-            return []
-        }
-        return pairs.compactMap { pair -> Workflow.Input? in
-            guard let name = pair.key.scalar?.value else { return nil }
-            if !StepDecoder.isIdentifier(name) {
-                d.bag.add(.invalidStepID, pair.key.span, "input name '\(name)' is not an identifier",
-                          hint: "use letters, digits and underscores, starting with a letter")
-            }
-            var schemaNode = pair.value
+        d.namedEntries(node, "'inputs' must map input names to schemas", identifier: "input name").map { name, value in
+            var schemaNode = value
             // Shorthand: `query: string` means `query: {type: string}`.
             if let s = schemaNode.scalar, s.style == .plain, SchemaChecker.typeNames.contains(s.value) {
                 schemaNode = YAMLNode(content: .mapping([.init(key: YAMLNode(content: .scalar(.init(value: "type", style: .plain, tag: nil)), span: schemaNode.span), value: schemaNode)]), span: schemaNode.span)
@@ -79,9 +70,9 @@ struct WorkflowDecoder {
             let before = d.bag.items.count
             let schema = checkSchema(schemaNode)
             if let d0 = schemaNode["default"], d.bag.items.count == before, let problem = JSONSchema(schema).validate(SchemaChecker.json(d0)).first {
-                d.bag.add(.typeMismatch, d0.span, "the default of input '\(name)' does not match its schema: \(problem.message)")
+                d.bag.add(.typeMismatch, d0.span, "the default of input '\(name.value)' does not match its schema: \(problem.message)")
             }
-            return Workflow.Input(name: .init(value: name, span: pair.key.span), schema: schema,
+            return Workflow.Input(name: name, schema: schema,
                                   type: ContractType.of(schema), hasDefault: schema["default"] != nil)
         }
     }
@@ -99,30 +90,16 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeContracts(_ node: YAMLNode) -> [Workflow.Contract] {
-        guard let pairs = node.mapping else {
-            d.bag.add(.wrongType, node.span, "'contracts' must map contract names to schemas, found \(node.kindName)")
-            return []
-        }
-        return pairs.compactMap { pair in
-            guard let name = pair.key.scalar?.value else { return nil }
-            let schema = checkSchema(pair.value)
-            return Workflow.Contract(name: .init(value: name, span: pair.key.span), schema: schema,
-                                     type: ContractType.of(schema), file: pair.value["$ref"]?.scalar?.value)
+        d.namedEntries(node, "'contracts' must map contract names to schemas").map { name, value in
+            let schema = checkSchema(value)
+            return Workflow.Contract(name: name, schema: schema, type: ContractType.of(schema), file: value["$ref"]?.scalar?.value)
         }
     }
 
     mutating func decodeImports(_ node: YAMLNode) -> [Workflow.Import] {
-        guard let pairs = node.mapping else {
-            d.bag.add(.wrongType, node.span, "'imports' must map names to workflow files, found \(node.kindName)",
-                      hint: "imports:\n  triage: ./triage.yaml")
-            return []
-        }
-        return pairs.compactMap { pair in
-            guard let alias = pair.key.scalar?.value, let path = d.string(pair.value, "an import path") else { return nil }
-            if !StepDecoder.isIdentifier(alias) {
-                d.bag.add(.invalidStepID, pair.key.span, "import name '\(alias)' is not an identifier")
-            }
-            return Workflow.Import(alias: .init(value: alias, span: pair.key.span), path: path, pathSpan: pair.value.span)
+        d.namedEntries(node, "'imports' must map names to workflow files", hint: "imports:\n  triage: ./triage.yaml",
+                       identifier: "import name").compactMap { alias, value in
+            d.string(value, "an import path").map { Workflow.Import(alias: alias, path: $0, pathSpan: value.span) }
         }
     }
 
@@ -137,18 +114,8 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeModels(_ node: YAMLNode) -> [Workflow.ModelAlias] {
-        guard let pairs = node.mapping else {
-            d.bag.add(.wrongType, node.span, "'models' must map aliases to models, found \(node.kindName)",
-                      hint: "models:\n  small: ollama/qwen2.5:3b")
-            return []
-        }
-        return pairs.compactMap { pair in
-            guard let alias = pair.key.scalar?.value else { return nil }
-            if !StepDecoder.isIdentifier(alias) {
-                d.bag.add(.invalidStepID, pair.key.span, "model alias '\(alias)' is not an identifier")
-            }
-            return decodeModel(.init(value: alias, span: pair.key.span), pair.value)
-        }
+        d.namedEntries(node, "'models' must map aliases to models", hint: "models:\n  small: ollama/qwen2.5:3b",
+                       identifier: "model alias").compactMap { decodeModel($0, $1) }
     }
 
     static let modelKeys = ["use", "policy", "temperature", "max_tokens", "top_p", "stop", "timeout", "circuit_breaker", "price"]

@@ -1,22 +1,11 @@
-/// A DiagnosticRenderer prints diagnostics for people and for tools.
+/// A DiagnosticRenderer prints diagnostics as text:
 ///
 /// - `text`: like a compiler — `path:line:col: error[PL201]: message`, the source line, a caret
 ///   under the span, the hint and related locations;
-/// - `json`: one array of `{file, line, column, endLine, endColumn, severity, code, message, hint}`;
-/// - `github`: workflow commands (`::error file=…,line=…,col=…::…`) that annotate pull requests;
-/// - `sarif`: SARIF 2.1.0, for code-scanning dashboards.
+/// - `github`: workflow commands (`::error file=…,line=…,col=…::…`) that annotate pull requests.
+///
+/// The JSON and SARIF forms are built as JSON values one layer up (PrellmCLI's DiagnosticReport).
 public enum DiagnosticRenderer {
-    public enum Format: String, Sendable, CaseIterable { case text, json, github, sarif }
-
-    public static func render(_ diagnostics: [Diagnostic], format: Format, sources: [String: Source], color: Bool = false) -> String {
-        switch format {
-        case .text: return text(diagnostics, sources: sources, color: color)
-        case .json: return json(diagnostics)
-        case .github: return github(diagnostics)
-        case .sarif: return sarif(diagnostics)
-        }
-    }
-
     public static func text(_ diagnostics: [Diagnostic], sources: [String: Source], color: Bool = false) -> String {
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
         var out = ""
@@ -50,65 +39,12 @@ public enum DiagnosticRenderer {
         return " \(gutter) |\n \(number) | \(shown)\n \(gutter) | " + String(repeating: " ", count: max(0, startCol - 1)) + String(repeating: "^", count: width) + "\n"
     }
 
-    public static func json(_ diagnostics: [Diagnostic]) -> String {
-        let items = diagnostics.map { d -> String in
-            var fields = [
-                "\"file\":" + quote(d.file), "\"line\":\(d.span.start.line)", "\"column\":\(d.span.start.column)",
-                "\"endLine\":\(d.span.end.line)", "\"endColumn\":\(d.span.end.column)",
-                "\"severity\":" + quote(d.severity.rawValue), "\"code\":" + quote(d.code.rawValue),
-                "\"message\":" + quote(d.message), "\"hint\":" + (d.hint.map(quote) ?? "null"),
-            ]
-            if !d.related.isEmpty {
-                fields.append("\"related\":[" + d.related.map {
-                    "{\"file\":\(quote($0.file)),\"line\":\($0.span.start.line),\"column\":\($0.span.start.column),\"message\":\(quote($0.message))}"
-                }.joined(separator: ",") + "]")
-            }
-            return "  {" + fields.joined(separator: ",") + "}"
-        }
-        return items.isEmpty ? "[]\n" : "[\n" + items.joined(separator: ",\n") + "\n]\n"
-    }
-
     public static func github(_ diagnostics: [Diagnostic]) -> String {
         diagnostics.map { d in
             let kind = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
             let message = d.message + (d.hint.map { " (hint: \($0))" } ?? "")
             return "::\(kind) file=\(escapeProperty(d.file)),line=\(d.span.start.line),col=\(d.span.start.column),endLine=\(d.span.end.line),endColumn=\(d.span.end.column),title=\(d.code.rawValue)::\(escapeData(message))\n"
         }.joined()
-    }
-
-    public static func sarif(_ diagnostics: [Diagnostic]) -> String {
-        let codes = Array(Set(diagnostics.map(\.code.rawValue))).sorted()
-        let rules = codes.map { raw -> String in
-            let title = DiagnosticCode(rawValue: raw)?.title ?? raw
-            return "{\"id\":\(quote(raw)),\"shortDescription\":{\"text\":\(quote(title))}}"
-        }
-        let results = diagnostics.map { d -> String in
-            let level = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "note"
-            let text = d.message + (d.hint.map { " (hint: \($0))" } ?? "")
-            return "{\"ruleId\":\(quote(d.code.rawValue)),\"level\":\"\(level)\",\"message\":{\"text\":\(quote(text))},"
-                + "\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":\(quote(d.file))},"
-                + "\"region\":{\"startLine\":\(d.span.start.line),\"startColumn\":\(d.span.start.column),\"endLine\":\(d.span.end.line),\"endColumn\":\(d.span.end.column)}}}]}"
-        }
-        return "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"prellm\",\"informationUri\":\"https://github.com/prellm/prellm\",\"rules\":["
-            + rules.joined(separator: ",") + "]}},\"results\":[" + results.joined(separator: ",") + "]}]}\n"
-    }
-
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 
     static func escapeData(_ s: String) -> String {

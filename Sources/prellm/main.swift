@@ -4,7 +4,7 @@ import PrellmCLI
 import PrellmCompiler
 import PrellmSyntax
 
-extension DiagnosticRenderer.Format: ExpressibleByArgument {}
+extension DiagnosticReport.Format: ExpressibleByArgument {}
 extension StepGraph.Format: ExpressibleByArgument {}
 
 /// Writes a command's output and exits with its code.
@@ -28,7 +28,7 @@ struct Lint: ParsableCommand {
         discussion: "Folders are searched recursively for *.yaml / *.yml files with a top-level 'prellm:' key.")
 
     @Argument(help: "Files or folders (default: the current folder).") var paths: [String] = []
-    @Option(help: "Output format: text, json, github or sarif.") var format: DiagnosticRenderer.Format = .text
+    @Option(help: "Output format: text, json, github or sarif.") var format: DiagnosticReport.Format = .text
     @Flag(help: "Treat warnings as errors.") var warningsAsErrors = false
     @Option(help: "Files to compile at once (default: one per core).") var jobs: Int?
 
