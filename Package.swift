@@ -4,6 +4,7 @@ import PackageDescription
 // Modules follow the pipeline; imports only flow downwards:
 //   PrellmSyntax → PrellmCompiler → PrellmCLI → prellm / prellm-run
 //   PrellmSchema (JSON Schema) and PrellmRegex (PCRE2) are leaves the compiler uses.
+//   PrellmProviderKit (types, no I/O) ← PrellmProviders (wire formats) → PrellmHTTP (libcurl).
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -27,6 +28,10 @@ let package = Package(
         .systemLibrary(
             name: "CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "PrellmHTTP", dependencies: ["CCurl"], swiftSettings: strict),
         .target(name: "PrellmRegex", dependencies: ["CPCRE2"], swiftSettings: strict),
         .target(name: "PrellmSyntax", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "PrellmSchema", dependencies: ["PrellmRegex"], swiftSettings: strict),
@@ -46,6 +51,8 @@ let package = Package(
             name: "prellm-run",
             dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
+        .target(name: "ProviderStandIn", path: "Tests/ProviderStandIn", swiftSettings: strict),
+        .testTarget(name: "PrellmHTTPTests", dependencies: ["PrellmHTTP", "ProviderStandIn"], swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
         .testTarget(
