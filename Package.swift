@@ -32,6 +32,10 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "PrellmHTTP", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "PrellmProviderKit", dependencies: ["PrellmSchema"], swiftSettings: strict),
+        .target(
+            name: "PrellmProviders", dependencies: ["PrellmProviderKit", "PrellmHTTP", "PrellmSchema"],
+            swiftSettings: strict),
         .target(name: "PrellmRegex", dependencies: ["CPCRE2"], swiftSettings: strict),
         .target(name: "PrellmSyntax", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "PrellmSchema", dependencies: ["PrellmRegex"], swiftSettings: strict),
@@ -53,6 +57,10 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "ProviderStandIn", path: "Tests/ProviderStandIn", swiftSettings: strict),
         .testTarget(name: "PrellmHTTPTests", dependencies: ["PrellmHTTP", "ProviderStandIn"], swiftSettings: strict),
+        .testTarget(
+            name: "PrellmProvidersTests",
+            dependencies: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP", "PrellmSchema", "ProviderStandIn"],
+            swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
         .testTarget(

@@ -1,0 +1,53 @@
+/// A ChatProvider sends chat requests in one wire format. The interpreter and the gateway
+/// see models only through this protocol.
+public protocol ChatProvider: Sendable {
+    /// The provider's name as used in model strings (`openai`, `ollama`).
+    var name: String { get }
+
+    /// Sends a request and returns the whole answer.
+    func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse
+
+    /// Sends a request and streams the answer. The stream ends with `.finish` (and `.usage`
+    /// when the provider reports it); a stream cut before its end throws `cutStream`.
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error>
+}
+
+/// What a model can do, for the compiler and the router to read.
+public struct ModelCapabilities: Sendable, Equatable, Hashable {
+    public var contextWindow: Int?
+    public var jsonMode: Bool
+    public var structuredOutput: Bool
+    public var tools: Bool
+    public var vision: Bool
+    public var streaming: Bool
+
+    public init(contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,
+                vision: Bool = false, streaming: Bool = true) {
+        self.contextWindow = contextWindow
+        self.jsonMode = jsonMode
+        self.structuredOutput = structuredOutput
+        self.tools = tools
+        self.vision = vision
+        self.streaming = streaming
+    }
+}
+
+/// A ModelPrice is US dollars per million tokens.
+public struct ModelPrice: Sendable, Equatable, Hashable {
+    public var input: Double
+    public var output: Double
+    public var cachedInput: Double?
+
+    public init(input: Double, output: Double, cachedInput: Double? = nil) {
+        self.input = input
+        self.output = output
+        self.cachedInput = cachedInput
+    }
+
+    /// The cost of a call from the usage the provider reported.
+    public func cost(of usage: Usage) -> Double {
+        let cached = usage.cachedInputTokens ?? 0
+        let fresh = max(0, usage.inputTokens - cached)
+        return (Double(fresh) * input + Double(cached) * (cachedInput ?? input) + Double(usage.outputTokens) * output) / 1_000_000
+    }
+}

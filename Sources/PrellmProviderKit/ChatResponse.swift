@@ -1,0 +1,77 @@
+/// A ChatResponse is a whole answer.
+public struct ChatResponse: Sendable, Equatable {
+    public var id: String?
+    public var model: String
+    public var text: String
+    public var toolCalls: [ToolCall]
+    public var finishReason: FinishReason
+    public var usage: Usage?
+
+    public init(id: String? = nil, model: String, text: String, toolCalls: [ToolCall] = [], finishReason: FinishReason,
+                usage: Usage? = nil) {
+        self.id = id
+        self.model = model
+        self.text = text
+        self.toolCalls = toolCalls
+        self.finishReason = finishReason
+        self.usage = usage
+    }
+}
+
+/// Why the model stopped. `length` means it hit `max_tokens`: the answer is truncated.
+public enum FinishReason: Sendable, Equatable {
+    case stop
+    case length
+    case toolCalls
+    case contentFilter
+    case other(String)
+}
+
+/// A ChatDelta is one piece of a streamed answer, passed on as the provider sent it.
+public enum ChatDelta: Sendable, Equatable {
+    case text(String)
+    /// A fragment of a tool call; `index` identifies the call across fragments.
+    case toolCall(index: Int, id: String?, name: String?, arguments: String)
+    case finish(FinishReason)
+    case usage(Usage)
+}
+
+/// Token counts as the provider reports them.
+public struct Usage: Sendable, Equatable, Hashable {
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Input tokens served from the provider's prompt cache (billed at the cached price), if reported.
+    public var cachedInputTokens: Int?
+
+    public init(inputTokens: Int, outputTokens: Int, cachedInputTokens: Int? = nil) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+    }
+
+    public var totalTokens: Int { inputTokens + outputTokens }
+}
+
+extension Array where Element == ChatDelta {
+    /// Folds a stream's deltas into the whole response it amounts to.
+    public func collected(model: String) -> ChatResponse {
+        var text = ""
+        var calls: [Int: ToolCall] = [:]
+        var finish = FinishReason.stop
+        var usage: Usage?
+        for d in self {
+            switch d {
+            case .text(let t): text += t
+            case .toolCall(let i, let id, let name, let args):
+                var call = calls[i] ?? ToolCall(id: "", name: "", arguments: "")
+                if let id { call.id = id }
+                if let name { call.name = name }
+                call.arguments += args
+                calls[i] = call
+            case .finish(let f): finish = f
+            case .usage(let u): usage = u
+            }
+        }
+        return ChatResponse(model: model, text: text, toolCalls: calls.keys.sorted().map { calls[$0]! }, finishReason: finish, usage: usage)
+    }
+}

@@ -1,0 +1,140 @@
+import PrellmHTTP
+import PrellmProviderKit
+import PrellmSchema
+
+/// Ollama's native API: `POST {host}/api/chat`. Streams are NDJSON, one JSON object per line,
+/// the last with `"done": true` and the token counts; a stream without it was cut.
+public struct OllamaChatProvider: ChatProvider {
+    public let name: String
+    let transport: ProviderTransport
+
+    public init(configuration: ProviderConfiguration, client: HTTPClient = .shared) {
+        name = configuration.name
+        transport = ProviderTransport(configuration: configuration, client: client, classify: Self.classify)
+    }
+
+    var headers: [(name: String, value: String)] {
+        transport.configuration.apiKey.map { [("Authorization", "Bearer \($0)")] } ?? []
+    }
+
+    public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
+        let json = try await transport.send(transport.request(path: "/api/chat", body: Self.encode(request, stream: false),
+                                                              headers: headers, streaming: false))
+        if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
+        return Self.deltas(json).collected(model: json["model"]?.stringValue ?? request.model)
+    }
+
+    public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
+        var request = transport.request(path: "/api/chat", body: Self.encode(request, stream: true), headers: headers, streaming: true)
+        request.headers = request.headers.map { $0.name == "Accept" ? ("Accept", "application/x-ndjson") : $0 }
+        let http = request
+        let transport = self.transport
+        return transport.deltas { out in
+            let body = try await transport.open(http)
+            var decoder = NDJSONDecoder()
+            var done = false
+            func handle(_ line: [UInt8]) throws {
+                guard let json = try? JSONParser.parse(bytes: line) else {
+                    throw transport.invalid("a stream line is not valid JSON: \(String(decoding: line.prefix(200), as: UTF8.self))")
+                }
+                if let e = json["error"]?.stringValue {
+                    let (kind, message) = Self.classify(500, json, e)
+                    throw ProviderError(provider: transport.provider, kind: kind, message: transport.redact(message))
+                }
+                for d in Self.deltas(json) { out.yield(d) }
+                if json["done"] == .bool(true) { done = true }
+            }
+            for try await chunk in body {
+                try decoder.feed(chunk, handle)
+                if done { break }
+            }
+            if !done { try decoder.finish(handle) }
+            if !done { throw transport.cut("a line with \"done\": true") }
+        }
+    }
+
+    // MARK: - Encoding
+
+    static func encode(_ r: ChatRequest, stream: Bool) -> JSONValue {
+        var messages: [JSONValue] = []
+        if let s = r.system { messages.append(.object(["role": "system", "content": .string(s)])) }
+        for m in r.messages {
+            var o: [String: JSONValue] = ["role": .string(m.role.rawValue), "content": .string(m.text)]
+            let images = m.content.compactMap { part -> JSONValue? in
+                if case .imageData(let b64, _) = part { return .string(b64) }
+                return nil
+            }
+            if !images.isEmpty { o["images"] = .array(images) }
+            if !m.toolCalls.isEmpty {
+                o["tool_calls"] = .array(m.toolCalls.map {
+                    .object(["function": .object(["name": .string($0.name), "arguments": (try? JSONParser.parse($0.arguments)) ?? .object([:])])])
+                })
+            }
+            messages.append(.object(o))
+        }
+        var body: [String: JSONValue] = ["model": .string(r.model), "messages": .array(messages), "stream": .bool(stream)]
+        var options: [String: JSONValue] = [:]
+        if let t = r.temperature { options["temperature"] = .number(t) }
+        if let n = r.maxTokens { options["num_predict"] = .number(Double(n)) }
+        if let p = r.topP { options["top_p"] = .number(p) }
+        if !r.stop.isEmpty { options["stop"] = .array(r.stop.map(JSONValue.string)) }
+        if !options.isEmpty { body["options"] = .object(options) }
+        switch r.responseFormat {
+        case .text: break
+        case .json: body["format"] = "json"
+        case .jsonSchema(_, let schema): body["format"] = schema
+        }
+        if !r.tools.isEmpty {
+            body["tools"] = .array(r.tools.map { t in
+                var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
+                if let d = t.description { f["description"] = .string(d) }
+                return .object(["type": "function", "function": .object(f)])
+            })
+        }
+        return .object(body)
+    }
+
+    // MARK: - Decoding
+
+    static func deltas(_ json: JSONValue) -> [ChatDelta] {
+        var out: [ChatDelta] = []
+        let message = json["message"]
+        if let t = message?["content"]?.stringValue, !t.isEmpty { out.append(.text(t)) }
+        for (i, call) in (message?["tool_calls"]?.arrayValue ?? []).enumerated() {
+            let f = call["function"]
+            out.append(.toolCall(index: i, id: call["id"]?.stringValue ?? f?["name"]?.stringValue, name: f?["name"]?.stringValue,
+                                 arguments: f?["arguments"]?.jsonText ?? "{}"))
+        }
+        if json["done"] == .bool(true) {
+            let reason: FinishReason = switch json["done_reason"]?.stringValue {
+            case "length"?: .length
+            case nil, "stop"?: (message?["tool_calls"]?.arrayValue?.isEmpty ?? true) ? .stop : .toolCalls
+            case let other?: .other(other)
+            }
+            out.append(.finish(reason))
+            if let input = json["prompt_eval_count"]?.int {
+                out.append(.usage(Usage(inputTokens: input, outputTokens: json["eval_count"]?.int ?? 0)))
+            }
+        }
+        return out
+    }
+
+    // MARK: - Errors
+
+    /// `{"error": "…"}`; a missing model is a 404.
+    static let classify: ProviderTransport.Classifier = { status, body, text in
+        let message = body?["error"]?.stringValue ?? text
+        let kind: ProviderError.Kind
+        if message.contains("context length") || message.contains("too long") { kind = .contextTooLong }
+        else {
+            switch status {
+            case 401, 403: kind = .auth
+            case 404: kind = .notFound
+            case 429: kind = .rateLimit
+            case 400..<500: kind = .badRequest
+            default: kind = .server
+            }
+        }
+        return (kind, message.contains("not found") && status == 404 ? message + " (pull it with: ollama pull <model>)" : message)
+    }
+}

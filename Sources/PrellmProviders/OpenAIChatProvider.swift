@@ -1,0 +1,187 @@
+import PrellmHTTP
+import PrellmProviderKit
+import PrellmSchema
+
+/// OpenAI Chat Completions: `POST {base}/chat/completions`, bearer key. The same format serves
+/// OpenRouter, vLLM, llama.cpp's server, LM Studio, Groq, Together, DeepSeek and Mistral by
+/// base URL. Streams are SSE `data:` lines ending with `data: [DONE]`; with
+/// `stream_options.include_usage` the last chunk before it carries the usage.
+public struct OpenAIChatProvider: ChatProvider {
+    public let name: String
+    let transport: ProviderTransport
+
+    public init(configuration: ProviderConfiguration, client: HTTPClient = .shared) {
+        name = configuration.name
+        transport = ProviderTransport(configuration: configuration, client: client, classify: Self.classify)
+    }
+
+    var headers: [(name: String, value: String)] {
+        transport.configuration.apiKey.map { [("Authorization", "Bearer \($0)")] } ?? []
+    }
+
+    public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
+        let json = try await transport.send(transport.request(path: "/chat/completions", body: Self.encode(request, stream: false),
+                                                              headers: headers, streaming: false))
+        return try Self.decode(json, model: request.model, transport: transport)
+    }
+
+    public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
+        let http = transport.request(path: "/chat/completions", body: Self.encode(request, stream: true), headers: headers, streaming: true)
+        let transport = self.transport
+        return transport.deltas { out in
+            let body = try await transport.open(http)
+            var decoder = SSEDecoder()
+            var done = false
+            for try await chunk in body {
+                try decoder.feed(chunk) { event in
+                    if event.data == "[DONE]" { done = true; return }
+                    guard let json = try? JSONParser.parse(event.data) else {
+                        throw transport.invalid("a stream event is not valid JSON: \(event.data.prefix(200))")
+                    }
+                    if let error = json["error"] {
+                        let (kind, message) = Self.classify(500, .object(["error": error]), event.data)
+                        throw ProviderError(provider: transport.provider, kind: kind, message: transport.redact(message))
+                    }
+                    for d in Self.deltas(json) { out.yield(d) }
+                }
+                if done { break }
+            }
+            if !done { throw transport.cut("data: [DONE]") }
+        }
+    }
+
+    // MARK: - Encoding
+
+    static func encode(_ r: ChatRequest, stream: Bool) -> JSONValue {
+        var messages: [JSONValue] = []
+        if let system = r.system { messages.append(.object(["role": "system", "content": .string(system)])) }
+        for m in r.messages { messages.append(encode(m)) }
+        var body: [String: JSONValue] = ["model": .string(r.model), "messages": .array(messages)]
+        if let t = r.temperature { body["temperature"] = .number(t) }
+        if let n = r.maxTokens { body["max_tokens"] = .number(Double(n)) }
+        if let p = r.topP { body["top_p"] = .number(p) }
+        if !r.stop.isEmpty { body["stop"] = .array(r.stop.map(JSONValue.string)) }
+        switch r.responseFormat {
+        case .text: break
+        case .json: body["response_format"] = .object(["type": "json_object"])
+        case .jsonSchema(let name, let schema):
+            body["response_format"] = .object(["type": "json_schema", "json_schema": .object(["name": .string(name), "schema": schema, "strict": true])])
+        }
+        if !r.tools.isEmpty {
+            body["tools"] = .array(r.tools.map { t in
+                var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
+                if let d = t.description { f["description"] = .string(d) }
+                return .object(["type": "function", "function": .object(f)])
+            })
+        }
+        switch r.toolChoice {
+        case nil: break
+        case .auto?: body["tool_choice"] = "auto"
+        case .none?: body["tool_choice"] = "none"
+        case .required?: body["tool_choice"] = "required"
+        case .tool(let n)?: body["tool_choice"] = .object(["type": "function", "function": .object(["name": .string(n)])])
+        }
+        if stream {
+            body["stream"] = true
+            body["stream_options"] = .object(["include_usage": true])
+        }
+        return .object(body)
+    }
+
+    static func encode(_ m: ChatMessage) -> JSONValue {
+        var o: [String: JSONValue] = ["role": .string(m.role.rawValue)]
+        let onlyText = m.content.allSatisfy { if case .text = $0 { true } else { false } }
+        if onlyText {
+            o["content"] = m.toolCalls.isEmpty || !m.text.isEmpty ? .string(m.text) : .null
+        } else {
+            o["content"] = .array(m.content.map { part in
+                switch part {
+                case .text(let t): .object(["type": "text", "text": .string(t)])
+                case .imageURL(let u): .object(["type": "image_url", "image_url": .object(["url": .string(u)])])
+                case .imageData(let b64, let type):
+                    .object(["type": "image_url", "image_url": .object(["url": .string("data:\(type);base64,\(b64)")])])
+                }
+            })
+        }
+        if !m.toolCalls.isEmpty {
+            o["tool_calls"] = .array(m.toolCalls.map {
+                .object(["id": .string($0.id), "type": "function", "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)])])
+            })
+        }
+        if let id = m.toolCallID { o["tool_call_id"] = .string(id) }
+        return .object(o)
+    }
+
+    // MARK: - Decoding
+
+    static func finishReason(_ s: String?) -> FinishReason? {
+        switch s {
+        case nil: nil
+        case "stop"?: .stop
+        case "length"?: .length
+        case "tool_calls"?, "function_call"?: .toolCalls
+        case "content_filter"?: .contentFilter
+        case let other?: .other(other)
+        }
+    }
+
+    static func usage(_ u: JSONValue?) -> Usage? {
+        guard let u, case .object = u, let input = u["prompt_tokens"]?.int else { return nil }
+        return Usage(inputTokens: input, outputTokens: u["completion_tokens"]?.int ?? 0,
+                     cachedInputTokens: u["prompt_tokens_details"]?["cached_tokens"]?.int)
+    }
+
+    static func decode(_ json: JSONValue, model: String, transport: ProviderTransport) throws(ProviderError) -> ChatResponse {
+        guard let choice = json["choices"]?[0], let message = choice["message"] else {
+            throw transport.invalid("the response has no choices: \(json.jsonText.prefix(200))")
+        }
+        let calls = (message["tool_calls"]?.arrayValue ?? []).map {
+            ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
+                     arguments: $0["function"]?["arguments"]?.stringValue ?? "")
+        }
+        return ChatResponse(id: json["id"]?.stringValue, model: json["model"]?.stringValue ?? model,
+                            text: message["content"]?.stringValue ?? "", toolCalls: calls,
+                            finishReason: finishReason(choice["finish_reason"]?.stringValue) ?? .stop, usage: usage(json["usage"]))
+    }
+
+    static func deltas(_ chunk: JSONValue) -> [ChatDelta] {
+        var out: [ChatDelta] = []
+        for choice in chunk["choices"]?.arrayValue ?? [] {
+            let delta = choice["delta"]
+            if let t = delta?["content"]?.stringValue, !t.isEmpty { out.append(.text(t)) }
+            for call in delta?["tool_calls"]?.arrayValue ?? [] {
+                out.append(.toolCall(index: call["index"]?.int ?? 0, id: call["id"]?.stringValue,
+                                     name: call["function"]?["name"]?.stringValue,
+                                     arguments: call["function"]?["arguments"]?.stringValue ?? ""))
+            }
+            if let f = finishReason(choice["finish_reason"]?.stringValue) { out.append(.finish(f)) }
+        }
+        if let u = usage(chunk["usage"]) { out.append(.usage(u)) }
+        return out
+    }
+
+    // MARK: - Errors
+
+    /// `{"error": {"message", "type", "code"}}` by status and code.
+    static let classify: ProviderTransport.Classifier = { status, body, text in
+        let error = body?["error"]
+        let message = error?["message"]?.stringValue ?? error?.stringValue ?? text
+        let code = (error?["code"]?.stringValue ?? "") + " " + (error?["type"]?.stringValue ?? "")
+        let kind: ProviderError.Kind
+        if code.contains("context_length_exceeded") || status == 413 { kind = .contextTooLong }
+        else if code.contains("content_filter") || code.contains("content_policy") { kind = .contentFilter }
+        else if code.contains("insufficient_quota") { kind = .auth }
+        else {
+            switch status {
+            case 401, 403: kind = .auth
+            case 404: kind = .notFound
+            case 408: kind = .timeout
+            case 429: kind = .rateLimit
+            case 400..<500: kind = .badRequest
+            default: kind = .server
+            }
+        }
+        return (kind, message)
+    }
+}
+
