@@ -123,10 +123,3 @@ extension String {
     }
 }
 
-extension JSONValue {
-    var int: Int? { numberValue.map { Int($0) } }
-    subscript(index: Int) -> JSONValue? {
-        guard case .array(let a) = self, index >= 0, index < a.count else { return nil }
-        return a[index]
-    }
-}

@@ -39,6 +39,15 @@ public enum JSONValue: Sendable, Hashable {
         if case .object(let o) = self { o[key] } else { nil }
     }
 
+    /// The element at an index of an array, or nil.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let a) = self, index >= 0, index < a.count else { return nil }
+        return a[index]
+    }
+
+    /// A number as an Int (truncated), or nil.
+    public var int: Int? { numberValue.flatMap { $0.isFinite && abs($0) < 9e18 ? Int($0) : nil } }
+
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
