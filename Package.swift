@@ -45,7 +45,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmCLI",
-            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax"],
+            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit"],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
@@ -66,7 +66,11 @@ let package = Package(
         .testTarget(
             name: "PrellmCompilerTests", dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax"],
             exclude: ["testdata"], swiftSettings: strict),
-        .testTarget(name: "PrellmCLITests", dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
+        .testTarget(
+            name: "PrellmCLITests",
+            dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "ProviderStandIn",
+                           "prellm"],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,12 +14,13 @@ func finish(_ out: CommandOutput) -> Never {
     exit(out.exitCode)
 }
 
-struct Prellm: ParsableCommand {
+@main
+struct Prellm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prellm",
         abstract: "Compile, check and run LLM workflows written in YAML.",
         discussion: "Exit codes: 0 success, 1 errors found (lint) / invalid data (validate), 2 usage, I/O or compile error.",
-        subcommands: [Lint.self, Graph.self, Validate.self, Run.self])
+        subcommands: [Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self])
 }
 
 struct Lint: ParsableCommand {
@@ -74,4 +75,35 @@ struct Run: ParsableCommand {
     func run() throws { finish(RunCommand.run(.init(file: file, inputs: inputs, inputsFile: inputsFile))) }
 }
 
-Prellm.main()
+struct Models: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List known models with their capabilities and prices.")
+    @Flag(help: "Print JSON.") var json = false
+    func run() throws { finish(ModelsCommand.run(json: json)) }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one message to a model and stream the answer.",
+        discussion: """
+            Keys and endpoints come from the environment: OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY / \
+            ANTHROPIC_BASE_URL, GEMINI_API_KEY / GEMINI_BASE_URL, OPENROUTER_API_KEY, GROQ_API_KEY, … and OLLAMA_HOST \
+            (a key may also be read from the file named by <VARIABLE>_FILE). Exit codes: 0 answered, 1 the provider \
+            failed, 2 usage or configuration error (such as a missing key).
+            """)
+    @Argument(help: "provider/model, e.g. openai/gpt-4o-mini or ollama/qwen2.5:3b") var model: String
+    @Argument(help: "The message.") var text: String
+    @Option(help: "A system prompt.") var system: String?
+    @Option(help: "The most tokens to generate.") var maxTokens: Int?
+    @Option(help: "Sampling temperature.") var temperature: Double?
+    @Flag(help: "Wait for the whole answer instead of streaming it.") var noStream = false
+    @Flag(help: "Ask for a JSON object.") var json = false
+
+    func run() async throws {
+        let options = CallOptions(model: model, text: text, system: system, maxTokens: maxTokens, temperature: temperature,
+                                  stream: !noStream, json: json)
+        let out = await CallCommand.run(options, environment: ProcessInfo.processInfo.environment) { text in
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        finish(out)
+    }
+}
