@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "prellm-run", targets: ["prellm-run"]),
         .library(name: "PrellmCompiler", targets: ["PrellmCompiler"]),
         .library(name: "PrellmSchema", targets: ["PrellmSchema"]),
+        .library(name: "PrellmProviders", targets: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -30,23 +30,12 @@ public struct OpenAIChatProvider: ChatProvider {
         let transport = self.transport
         return transport.deltas { out in
             let body = try await transport.open(http)
-            var decoder = SSEDecoder()
-            var done = false
+            var decoder = OpenAIStreamDecoder(provider: transport.provider)
             for try await chunk in body {
-                try decoder.feed(chunk) { event in
-                    if event.data == "[DONE]" { done = true; return }
-                    guard let json = try? JSONParser.parse(event.data) else {
-                        throw transport.invalid("a stream event is not valid JSON: \(event.data.prefix(200))")
-                    }
-                    if let error = json["error"] {
-                        let (kind, message) = Self.classify(500, .object(["error": error]), event.data)
-                        throw ProviderError(provider: transport.provider, kind: kind, message: transport.redact(message))
-                    }
-                    for d in Self.deltas(json) { out.yield(d) }
-                }
-                if done { break }
+                do { try decoder.feed(chunk) { out.yield($0) } } catch { throw transport.normalize(error) }
+                if decoder.isDone { break }
             }
-            if !done { throw transport.cut("data: [DONE]") }
+            if !decoder.isDone { throw transport.cut("data: [DONE]") }
         }
     }
 
@@ -185,3 +174,40 @@ public struct OpenAIChatProvider: ChatProvider {
     }
 }
 
+
+/// An OpenAIStreamDecoder turns the bytes of a Chat Completions stream into deltas as they
+/// arrive: SSE framing, one JSON chunk per event, `[DONE]` at the end, an `error` object
+/// mid-stream. It is a value with no I/O, so it can be tested and measured on its own.
+public struct OpenAIStreamDecoder: Sendable {
+    let provider: String
+    var sse = SSEDecoder()
+    public private(set) var isDone = false
+
+    public init(provider: String = "openai") { self.provider = provider }
+
+    public mutating func feed(_ bytes: [UInt8], _ emit: (ChatDelta) -> Void) throws(ProviderError) {
+        let provider = self.provider
+        var done = isDone
+        do {
+            try sse.feed(bytes) { event in
+                if event.bytes.elementsEqual("[DONE]".utf8) { done = true; return }
+                guard !done else { return }
+                guard let json = try? JSONParser.parse(bytes: event.bytes) else {
+                    throw ProviderError(provider: provider, kind: .invalidResponse,
+                                        message: "a stream event is not valid JSON: \(event.data.prefix(200))")
+                }
+                if let error = json["error"] {
+                    let (kind, message) = OpenAIChatProvider.classify(500, .object(["error": error]), event.data)
+                    throw ProviderError(provider: provider, kind: kind, message: message)
+                }
+                for d in OpenAIChatProvider.deltas(json) { emit(d) }
+            }
+        } catch let e as ProviderError {
+            isDone = done
+            throw e
+        } catch {
+            throw ProviderError(provider: provider, kind: .invalidResponse, message: "\(error)")
+        }
+        isDone = done
+    }
+}

@@ -56,7 +56,10 @@ struct ProviderTransport: Sendable {
 
     /// Maps anything thrown while talking to the provider to a ProviderError.
     func normalize(_ error: any Error) -> ProviderError {
-        if let e = error as? ProviderError { return e }
+        if var e = error as? ProviderError {
+            e.message = redact(e.message)
+            return e
+        }
         if let e = error as? HTTPError {
             let kind: ProviderError.Kind = switch e.kind {
             case .connect: .connection

@@ -5,8 +5,12 @@
 public struct SSEDecoder: Sendable {
     public struct Event: Sendable, Equatable {
         public var event: String?
-        public var data: String
-        public init(event: String? = nil, data: String) { self.event = event; self.data = data }
+        /// The data as bytes; JSON decoders parse these directly, without a String in between.
+        public var bytes: [UInt8]
+        public var data: String { String(decoding: bytes, as: UTF8.self) }
+        public init(event: String? = nil, data: String) { self.event = event; self.bytes = Array(data.utf8) }
+        public init(event: String?, bytes: [UInt8]) { self.event = event; self.bytes = bytes }
+        public static func == (a: Event, b: Event) -> Bool { a.event == b.event && a.bytes == b.bytes }
     }
 
     private var line: [UInt8] = []
@@ -49,7 +53,7 @@ public struct SSEDecoder: Sendable {
     private mutating func processLine(_ l: UnsafeBufferPointer<UInt8>, _ emit: (Event) throws -> Void) rethrows {
         if l.isEmpty {
             if hasData || eventName != nil {
-                try emit(Event(event: eventName, data: String(decoding: data, as: UTF8.self)))
+                try emit(Event(event: eventName, bytes: data))
             }
             data.removeAll(keepingCapacity: true)
             hasData = false

@@ -67,9 +67,11 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         i += 1
-        var o: [String: JSONValue] = [:]
         skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
+        // Most objects in API traffic have a handful of keys: one allocation instead of a
+        // series of doublings.
+        var o = [String: JSONValue](minimumCapacity: 8)
         while true {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
