@@ -11,9 +11,12 @@ public struct CallOptions: Sendable {
     public var temperature: Double?
     public var stream = true
     public var json = false
+    /// A config file whose `providers` section overrides the environment.
+    public var config: String?
 
     public init(model: String, text: String, system: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil,
-                stream: Bool = true, json: Bool = false) {
+                stream: Bool = true, json: Bool = false, config: String? = nil) {
+        self.config = config
         self.model = model
         self.text = text
         self.system = system
@@ -29,9 +32,20 @@ public enum CallCommand {
     public static func run(_ options: CallOptions, environment: [String: String], catalog: ModelCatalog = .builtin,
                            write: @Sendable (String) -> Void) async -> CommandOutput {
         var out = CommandOutput()
+        var overrides: [String: ProviderDirectory.Override] = [:]
+        if let path = options.config {
+            let (config, rendered) = ProviderSettings.load(path)
+            guard let config else {
+                out.stderr = rendered
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            out.stderr += rendered
+            overrides = ProviderSettings.overrides(config)
+        }
         let resolved: (provider: any ChatProvider, model: String)
-        do { resolved = try ProviderDirectory(environment: environment).resolve(options.model) } catch {
-            out.stderr = "prellm call: \(error.message)\n"
+        do { resolved = try ProviderDirectory(environment: environment, overrides: overrides).resolve(options.model) } catch {
+            out.stderr += "prellm call: \(error.message)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
@@ -54,7 +68,7 @@ public enum CallCommand {
             }
         } catch {
             let e = error as? ProviderError
-            out.stderr = "\nprellm call: \(e.map { "\($0)" } ?? "\(error)")\n"
+            out.stderr += "\nprellm call: \(e.map { "\($0)" } ?? "\(error)")\n"
             if let after = e?.retryAfter { out.stderr += "  the provider asks to retry after \(after)\n" }
             out.exitCode = CommandOutput.Exit.failure
             return out

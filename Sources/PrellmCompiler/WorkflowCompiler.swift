@@ -14,6 +14,8 @@ public struct CompileResult: Sendable {
 
     public var workflow: Workflow?
     public var graph: StepGraph?
+    /// Set instead of `workflow` when the file is a config file (`providers:`, no `steps:`).
+    public var config: ConfigFile?
     public var diagnostics: [Diagnostic]
     /// Every file read while compiling (the workflow, prompt files, schema files), for rendering.
     public var sources: [String: Source]
@@ -74,6 +76,14 @@ public final class WorkflowCompiler {
                 bag.add(.notWorkflow, .unknown, "the file is empty", hint: "a workflow starts with 'prellm: 1' and has 'steps:'")
             }
             return finish(nil, nil, bag)
+        }
+        if ConfigFile.isConfig(root) {
+            var decoder = ConfigDecoder(d: Decoder(source: source))
+            decoder.d.bag = bag
+            let config = decoder.decode(root)
+            var result = finish(nil, nil, decoder.d.bag)
+            result.config = config
+            return result
         }
         var schemaFiles: [String: Source] = [:]
         var decoder = WorkflowDecoder(source: source) { path, span, bag in

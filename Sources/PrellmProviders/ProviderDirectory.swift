@@ -1,3 +1,4 @@
+import Foundation
 import PrellmHTTP
 import PrellmProviderKit
 
@@ -5,10 +6,28 @@ import PrellmProviderKit
 /// by provider name, reads the base URL and key from the environment (or explicit overrides
 /// from a config file), and fails before any request when a key is missing.
 public struct ProviderDirectory: Sendable {
+    /// What a config file's provider section changes: where the provider is, where its key is
+    /// (a variable or a file; never the key itself in a file), extra headers, timeouts.
     public struct Override: Sendable {
         public var baseURL: String?
         public var apiKey: String?
-        public init(baseURL: String? = nil, apiKey: String? = nil) { self.baseURL = baseURL; self.apiKey = apiKey }
+        public var apiKeyVariable: String?
+        public var apiKeyFile: String?
+        public var headers: [(name: String, value: String)] = []
+        public var timeouts: ProviderTimeouts?
+        /// Where the override came from, for messages ("providers.openai in prellm.yaml").
+        public var origin: String?
+
+        public init(baseURL: String? = nil, apiKey: String? = nil, apiKeyVariable: String? = nil, apiKeyFile: String? = nil,
+                    headers: [(name: String, value: String)] = [], timeouts: ProviderTimeouts? = nil, origin: String? = nil) {
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.apiKeyVariable = apiKeyVariable
+            self.apiKeyFile = apiKeyFile
+            self.headers = headers
+            self.timeouts = timeouts
+            self.origin = origin
+        }
     }
 
     public let environment: [String: String]
@@ -41,8 +60,25 @@ public struct ProviderDirectory: Sendable {
         guard let preset = ProviderPreset.named(name) else {
             throw ProviderError(provider: name, kind: .configuration, message: "unknown provider '\(name)'")
         }
-        var config = try preset.configuration(environment: environment, baseURL: overrides[name]?.baseURL, apiKey: overrides[name]?.apiKey)
-        config.timeouts = timeouts
+        let o = overrides[name]
+        var key = o?.apiKey
+        if key == nil, let variable = o?.apiKeyVariable {
+            key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+            if key == nil {
+                throw ProviderError(provider: name, kind: .configuration,
+                                    message: "no API key: set \(variable) (named by \(o?.origin ?? "the config file"))")
+            }
+        }
+        if key == nil, let file = o?.apiKeyFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ProviderError(provider: name, kind: .configuration,
+                                    message: "cannot read the key file \(file) (named by \(o?.origin ?? "the config file"))")
+            }
+            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var config = try preset.configuration(environment: environment, baseURL: o?.baseURL, apiKey: key)
+        config.timeouts = o?.timeouts ?? timeouts
+        config.extraHeaders += o?.headers ?? []
         switch config.format {
         case .openAI: return OpenAIChatProvider(configuration: config, client: client)
         case .anthropic: return AnthropicMessagesProvider(configuration: config, client: client)

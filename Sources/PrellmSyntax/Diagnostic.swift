@@ -25,6 +25,9 @@ public struct Diagnostic: Sendable, Hashable {
     public var message: String
     public var hint: String?
     public var related: [Related]
+    /// Set when the source line may hold a secret (an API key pasted into a config file):
+    /// renderers then show the position but not the line.
+    public var hidesSourceLine = false
 
     public init(
         _ code: DiagnosticCode, severity: Severity? = nil, file: String, span: Span,

@@ -12,7 +12,7 @@ public enum DiagnosticRenderer {
         for d in diagnostics {
             let sev = d.severity == .error ? paint("error", "1;31") : d.severity == .warning ? paint("warning", "1;33") : paint("note", "1;36")
             out += "\(d.file):\(d.span.start.line):\(d.span.start.column): \(sev)[\(d.code.rawValue)]: \(paint(d.message, "1"))\n"
-            if let source = sources[d.file], d.span != .unknown {
+            if let source = sources[d.file], d.span != .unknown, !d.hidesSourceLine {
                 out += excerpt(source, d.span)
             }
             if let hint = d.hint {

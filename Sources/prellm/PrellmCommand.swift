@@ -97,10 +97,11 @@ struct Call: AsyncParsableCommand {
     @Option(help: "Sampling temperature.") var temperature: Double?
     @Flag(help: "Wait for the whole answer instead of streaming it.") var noStream = false
     @Flag(help: "Ask for a JSON object.") var json = false
+    @Option(help: "A config file whose 'providers' section overrides the environment.") var config: String?
 
     func run() async throws {
         let options = CallOptions(model: model, text: text, system: system, maxTokens: maxTokens, temperature: temperature,
-                                  stream: !noStream, json: json)
+                                  stream: !noStream, json: json, config: config)
         let out = await CallCommand.run(options, environment: ProcessInfo.processInfo.environment) { text in
             FileHandle.standardOutput.write(Data(text.utf8))
         }

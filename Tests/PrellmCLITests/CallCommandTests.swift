@@ -109,3 +109,42 @@ import Testing
         #expect(json.contains("\"id\": \"anthropic/claude-sonnet-4-5\""))
     }
 }
+
+@Suite struct CallWithConfigTests {
+    @Test func aConfigFileRedirectsTheProviderAndNamesTheKeyVariable() async throws {
+        let server = try StandInServer { _, w in w.stream(CallCommandTests.openAIStream) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("prellm.yaml")
+        try """
+            prellm: 1
+            providers:
+              openai:
+                base_url: \(server.baseURL)/v1
+                api_key_env: CORP_OPENAI_KEY
+                headers: {OpenAI-Organization: org-123}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let sink = CallCommandTests.Sink()
+        let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
+                                        environment: ["CORP_OPENAI_KEY": "sk-corp"], write: sink.write)
+        #expect(out.exitCode == 0, "\(out.stderr)")
+        #expect(sink.value == "Hello\n")
+        let sent = try #require(server.requests.first)
+        #expect(sent.path == "/v1/chat/completions")
+        #expect(sent.header("authorization") == "Bearer sk-corp")
+        #expect(sent.header("openai-organization") == "org-123")
+
+        let missing = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
+                                            environment: ["OPENAI_API_KEY": "sk-ignored"], write: { _ in })
+        #expect(missing.exitCode == 2)
+        #expect(missing.stderr.contains("no API key: set CORP_OPENAI_KEY (named by providers.openai in "))
+    }
+
+    @Test func aBrokenConfigIsAUsageError() async {
+        let path = LintCommandTests.diagnostics.appendingPathComponent("config-providers.yaml").path
+        let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: path), environment: [:], write: { _ in })
+        #expect(out.exitCode == 2)
+        #expect(out.stderr.contains("error[PL101]: API keys do not go in config files"))
+    }
+}

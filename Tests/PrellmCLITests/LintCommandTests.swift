@@ -79,3 +79,20 @@ import Testing
         #expect(out.stderr.hasPrefix("checked "))
     }
 }
+
+@Suite struct ConfigLintTests {
+    @Test func aKeyPastedIntoAConfigIsReportedWithoutEchoingIt() {
+        let path = LintCommandTests.diagnostics.appendingPathComponent("config-providers.yaml").path
+        for format in DiagnosticReport.Format.allCases {
+            let out = LintCommand.run(.init(paths: [path], format: format))
+            #expect(out.exitCode == 1)
+            #expect(!out.stdout.contains("sk-should-not-be-here"), "\(format) echoes the key")
+        }
+    }
+
+    @Test func aValidConfigLintsClean() {
+        let out = LintCommand.run(.init(paths: [LintCommandTests.diagnostics.appendingPathComponent("config-ok.yaml").path]))
+        #expect(out.exitCode == 0)
+        #expect(out.stdout.isEmpty)
+    }
+}
