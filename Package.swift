@@ -45,6 +45,10 @@ let package = Package(
             dependencies: ["PrellmSyntax", "PrellmSchema", "PrellmRegex"],
             swiftSettings: strict),
         .target(
+            name: "PrellmRuntime",
+            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit"],
+            swiftSettings: strict),
+        .target(
             name: "PrellmCLI",
             dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit"],
             swiftSettings: strict),
@@ -61,6 +65,10 @@ let package = Package(
         .testTarget(
             name: "PrellmProvidersTests",
             dependencies: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP", "PrellmSchema", "ProviderStandIn"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PrellmRuntimeTests",
+            dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit"],
             swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),

@@ -67,7 +67,7 @@ extension ExpressionChecker {
                 report(.typeMismatch, l.range.lowerBound..<r.range.upperBound, "'\(op.rawValue)' needs numbers, found \(lt.article) and \(rt.article)")
                 return .any
             }
-            return lt == .int && rt == .int ? .int : .number
+            return lt == .int && rt == .int && op != .div ? .int : .number
         }
     }
 
