@@ -48,6 +48,7 @@ public struct Workflow: Sendable {
     }
 
     public struct ModelParameters: Sendable, Hashable {
+        public init() {}
         public var temperature: Double?
         public var maxTokens: Int?
         public var topP: Double?

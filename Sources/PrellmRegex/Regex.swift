@@ -73,7 +73,8 @@ public final class PCRERegex: @unchecked Sendable {
         }
     }
 
-    /// Every match in `text`, each as the named groups that took part in it.
+    /// Every match in `text`, each as the named groups that took part in it, plus `match`, the
+    /// whole matched text (a group named `match` is overwritten by it).
     public func allMatches(in text: String, limit: Int = .max) -> [[String: String]] {
         var text = text
         return text.withUTF8 { buf -> [[String: String]] in
@@ -93,6 +94,7 @@ public final class PCRERegex: @unchecked Sendable {
                         groups[name] = String(decoding: UnsafeBufferPointer(start: subject + s, count: e - s), as: UTF8.self)
                     }
                 }
+                groups["match"] = String(decoding: UnsafeBufferPointer(start: subject + ovector[0], count: ovector[1] - ovector[0]), as: UTF8.self)
                 results.append(groups)
                 let end = ovector[1]
                 start = end == ovector[0] ? end + 1 : end

@@ -1,0 +1,186 @@
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmSchema
+
+/// The result of one logical model call (after routing, retries and the cache).
+struct CallOutcome: Sendable {
+    var response: ChatResponse
+    var model: String
+    var usage: Usage?
+    var cost: Double?
+    var attempts: Int
+    var cached: Bool
+
+    func adding(_ other: CallOutcome) -> CallOutcome {
+        var out = other
+        if let a = usage, let b = other.usage {
+            out.usage = Usage(inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens)
+        }
+        out.cost = cost.flatMap { a in other.cost.map { a + $0 } }
+        out.attempts = attempts + other.attempts
+        return out
+    }
+}
+
+/// Model calls: routing over a model alias's choices, retries with backoff, circuit breakers,
+/// the budget check before each attempt, the cache, and one trace line per attempt.
+extension Interpreter {
+    struct Route {
+        var choices: [String]
+        var policy: Workflow.RoutingPolicy
+        var parameters: Workflow.ModelParameters
+        var alias: String
+    }
+
+    func route(_ name: String?, step: String) throws(RunError) -> Route {
+        guard let name else { throw RunError(.evaluation, "no model", step: step) }
+        if name.contains("/") { return Route(choices: [name], policy: .single, parameters: .init(), alias: name) }
+        guard let alias = models[name] else { throw RunError(.evaluation, "unknown model '\(name)'", step: step) }
+        return Route(choices: alias.choices.map(\.id), policy: alias.policy, parameters: alias.parameters, alias: name)
+    }
+
+    /// The order in which a policy tries the choices; the ones after the first are fallbacks.
+    func order(_ r: Route, context: RunContext) -> [String] {
+        guard let alias = models[r.alias], r.choices.count > 1 else { return r.choices }
+        switch r.policy {
+        case .single, .fallback:
+            return r.choices
+        case .roundRobin:
+            let k = context.routing.nextIndex(r.alias, count: r.choices.count)
+            return Array(r.choices[k...] + r.choices[..<k])
+        case .weighted:
+            let weights = alias.choices.map { $0.weight ?? 0 }
+            let total = weights.reduce(0, +)
+            var pick = context.random() * total
+            var chosen = 0
+            for (k, w) in weights.enumerated() {
+                if pick < w { chosen = k; break }
+                pick -= w
+            }
+            return [r.choices[chosen]] + r.choices.enumerated().filter { $0.offset != chosen }.map(\.element)
+        case .cheapest:
+            func unit(_ m: String) -> Double { context.models.price(for: m).map { $0.input + $0.output } ?? .infinity }
+            return r.choices.enumerated().sorted { (unit($0.element), $0.offset) < (unit($1.element), $1.offset) }.map(\.element)
+        case .fastest:
+            func ms(_ m: String) -> Double { context.routing.latency(m) ?? 0 }  // unmeasured models get tried first
+            return r.choices.enumerated().sorted { (ms($0.element), $0.offset) < (ms($1.element), $1.offset) }.map(\.element)
+        }
+    }
+
+    func callModel(step id: String, model name: String?, system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat,
+                   stream: Bool, cache: Step.CachePolicy?, retry: Step.RetryPolicy?, ledger: RunLedger, context: RunContext,
+                   traceID: String, prefix: String) async throws(RunError) -> CallOutcome {
+        let r = try route(name, step: id)
+        let ordered = order(r, context: context)
+        let policy = RetryPolicy(attempts: retry?.attempts ?? 2, base: retry?.backoff ?? .seconds(1), cap: retry?.maxBackoff ?? .seconds(30))
+        let breaker = r.parameters.circuitBreaker
+        var failures: [String] = []
+        var attempts = 0
+        let needsJSON = format != .text
+        for (position, modelID) in ordered.enumerated() {
+            if let caps = context.models.capabilities(for: modelID), needsJSON, !caps.jsonMode, !caps.structuredOutput {
+                failures.append("\(modelID): skipped, it has no JSON mode")
+                continue
+            }
+            if let breaker, !context.routing.allows(modelID, now: context.clock.now, cooldown: breaker.cooldown) {
+                failures.append("\(modelID): circuit open")
+                trace(context, traceID, prefix + id, ["kind": "routing", "model": .string(modelID), "decision": "skipped: circuit open"])
+                continue
+            }
+            let resolved: (provider: any ChatProvider, model: String)
+            do { resolved = try context.models.provider(for: modelID) } catch {
+                failures.append("\(modelID): \(error.message)")
+                continue
+            }
+            let p = r.parameters
+            let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: p.temperature,
+                                      maxTokens: p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format)
+            let price = context.models.price(for: modelID)
+            let key = cacheKey(modelID, request)
+            if cache?.enabled != false, let hit = context.cache?.get(key, now: context.clock.now) {
+                trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "cache": "hit", "status": "ok",
+                                                       "answer": .string(hit.text), "cost_usd": .number(0)])
+                return CallOutcome(response: hit, model: modelID, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: 0, cached: true)
+            }
+            let promptText = (system ?? "") + messages.map(\.text).joined(separator: "\n")
+            var retryNumber = 0
+            while true {
+                attempts += 1
+                try await ledger.admit(step: id, model: modelID, promptTokens: promptText.utf8.count / 4 + 1,
+                                       maxTokens: p.maxTokens ?? Self.assumedMaxTokens, price: price)
+                let started = context.clock.now
+                do {
+                    let response = try await send(resolved.provider, request, stream: stream, context: context)
+                    let latency = context.clock.now - started
+                    context.routing.recordLatency(modelID, ms: Double(latency.milliseconds))
+                    if let breaker { context.routing.recordResult(modelID, success: true, now: context.clock.now, threshold: breaker.failures) }
+                    let usage = response.usage ?? Usage(inputTokens: 0, outputTokens: 0)
+                    await ledger.charge(usage, price: price)
+                    let cost = price?.cost(of: usage)
+                    if cache?.enabled != false { context.cache?.put(key, response, now: context.clock.now, ttl: cache?.ttl) }
+                    var event: [String: JSONValue] = [
+                        "kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)), "status": "ok",
+                        "prompt": .string(context.redactPrompts ? promptHash(promptText) : promptText),
+                        "answer": .string(response.text), "finish": .string("\(response.finishReason)"),
+                        "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
+                        "cost_usd": cost.map(JSONValue.number) ?? .null, "latency_ms": .number(Double(latency.milliseconds)),
+                    ]
+                    if position > 0 { event["routing"] = .string("fallback to \(modelID) after: " + failures.joined(separator: "; ")) }
+                    trace(context, traceID, prefix + id, event)
+                    return CallOutcome(response: response, model: modelID, usage: usage, cost: cost, attempts: attempts, cached: false)
+                } catch let e as ProviderError {
+                    if let breaker { context.routing.recordResult(modelID, success: false, now: context.clock.now, threshold: breaker.failures) }
+                    trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
+                                                           "status": "error", "error": .object(["kind": .string(e.kind.rawValue), "status": e.status.map { .number(Double($0)) } ?? .null,
+                                                                                                 "message": .string(e.message)])])
+                    if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted", step: id) }
+                    if policy.retryable.contains(e.kind), retryNumber < policy.attempts {
+                        retryNumber += 1
+                        let wait = policy.delay(retry: retryNumber, error: e, random: context.random())
+                        context.onProgress?(StepProgress(step: id, state: .retrying, model: modelID, elapsed: .zero,
+                                                         detail: "\(e.kind.rawValue); retry \(retryNumber) in \(wait)"))
+                        do { try await context.clock.sleep(for: wait) } catch { throw RunError(.cancelled, "the run was interrupted", step: id) }
+                        continue
+                    }
+                    failures.append("\(modelID): \(e)")
+                    break
+                } catch {
+                    throw RunError(.cancelled, "\(error)", step: id)
+                }
+            }
+        }
+        throw RunError(.modelsFailed, "every model failed: " + failures.joined(separator: "; "), step: id)
+    }
+
+    /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.
+    static let assumedMaxTokens = 1024
+
+    func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool, context: RunContext) async throws -> ChatResponse {
+        if !stream { return try await provider.complete(request) }
+        var deltas: [ChatDelta] = []
+        for try await d in provider.stream(request) {
+            if case .text(let t) = d { context.onText?(t) }
+            deltas.append(d)
+        }
+        return deltas.collected(model: request.model)
+    }
+
+    func cacheKey(_ model: String, _ r: ChatRequest) -> String {
+        var o: [String: JSONValue] = [
+            "model": .string(model), "system": r.system.map(JSONValue.string) ?? .null,
+            "messages": .array(r.messages.map { .array([.string($0.role.rawValue), .string($0.text)]) }),
+            "temperature": r.temperature.map(JSONValue.number) ?? .null, "max_tokens": r.maxTokens.map { .number(Double($0)) } ?? .null,
+        ]
+        if case .jsonSchema(let n, let s) = r.responseFormat { o["format"] = .array([.string(n), s]) }
+        if case .json = r.responseFormat { o["format"] = "json" }
+        return JSONValue.object(o).jsonText
+    }
+
+    func trace(_ context: RunContext, _ traceID: String, _ step: String, _ fields: [String: JSONValue]) {
+        guard let sink = context.trace else { return }
+        var o = fields
+        o["trace_id"] = .string(traceID)
+        o["step"] = .string(step)
+        sink.record(.object(o))
+    }
+}

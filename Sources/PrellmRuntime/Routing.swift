@@ -1,0 +1,79 @@
+import PrellmProviderKit
+import Synchronization
+
+/// RoutingState is shared by every run in a process: round-robin counters, moving averages of
+/// latency (for `fastest`) and a circuit breaker per provider+model.
+public final class RoutingState: Sendable {
+    struct Breaker {
+        var consecutiveFailures = 0
+        var openedAt: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex<(counters: [String: Int], latency: [String: Double], breakers: [String: Breaker])>(([:], [:], [:]))
+
+    public init() {}
+
+    func nextIndex(_ alias: String, count: Int) -> Int {
+        state.withLock { s in
+            let i = s.counters[alias, default: 0]
+            s.counters[alias] = i + 1
+            return i % max(1, count)
+        }
+    }
+
+    /// Exponential moving average of latency, in milliseconds.
+    func recordLatency(_ model: String, ms: Double) {
+        state.withLock { s in s.latency[model] = s.latency[model].map { 0.8 * $0 + 0.2 * ms } ?? ms }
+    }
+
+    func latency(_ model: String) -> Double? { state.withLock { $0.latency[model] } }
+
+    /// Whether a call may go to the model: closed, or open but past its cooldown (half-open:
+    /// one call probes; its result closes or reopens the breaker).
+    func allows(_ model: String, now: ContinuousClock.Instant, cooldown: Duration) -> Bool {
+        state.withLock { s in
+            guard let opened = s.breakers[model]?.openedAt else { return true }
+            return now - opened >= cooldown
+        }
+    }
+
+    func recordResult(_ model: String, success: Bool, now: ContinuousClock.Instant, threshold: Int) {
+        state.withLock { s in
+            var b = s.breakers[model] ?? Breaker()
+            if success {
+                b = Breaker()
+            } else {
+                b.consecutiveFailures += 1
+                if b.consecutiveFailures >= threshold { b.openedAt = now }
+            }
+            s.breakers[model] = b
+        }
+    }
+
+    public func isOpen(_ model: String) -> Bool { state.withLock { $0.breakers[model]?.openedAt != nil } }
+}
+
+/// A RetryPolicy: attempts, exponential backoff with full jitter, a cap, `Retry-After`
+/// honoured, and which errors count as retryable.
+public struct RetryPolicy: Sendable {
+    public var attempts: Int
+    public var base: Duration
+    public var cap: Duration
+    public var retryable: Set<ProviderError.Kind>
+
+    public init(attempts: Int = 2, base: Duration = .seconds(1), cap: Duration = .seconds(30),
+                retryable: Set<ProviderError.Kind> = [.rateLimit, .server, .timeout, .connection, .cutStream]) {
+        self.attempts = attempts
+        self.base = base
+        self.cap = cap
+        self.retryable = retryable
+    }
+
+    /// The wait before retry number `n` (1-based): `Retry-After` if the provider sent one (up
+    /// to the cap), else a uniformly random share of `min(cap, base · 2^(n-1))`.
+    public func delay(retry n: Int, error: ProviderError, random: Double) -> Duration {
+        if let after = error.retryAfter { return min(after, cap) }
+        let exp = base * Double(1 << min(30, n - 1))
+        return min(cap, exp) * random
+    }
+}

@@ -1,0 +1,61 @@
+import PrellmProviderKit
+import PrellmSchema
+
+/// A RunContext carries everything a run needs from its host, in one explicit value (as
+/// starlark-go's Thread does): how to reach models, what they cost, the clock, randomness for
+/// jitter, shared routing state, the cache and the trace. Tests control time and providers
+/// through it; nothing in the interpreter reaches for a global.
+public struct RunContext: Sendable {
+    public var models: any ModelAccess
+    public var clock: any RunClock
+    public var random: @Sendable () -> Double
+    public var routing: RoutingState
+    public var cache: ResponseCache?
+    public var trace: (any TraceSink)?
+    /// Receives the text of the streamed step (the workflow's last model call) as it arrives.
+    public var onText: (@Sendable (String) -> Void)?
+    /// Receives one line per step as it starts and ends, for progress display.
+    public var onProgress: (@Sendable (StepProgress) -> Void)?
+    public var redactPrompts = false
+
+    public init(models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                routing: RoutingState = RoutingState(), cache: ResponseCache? = ResponseCache(), trace: (any TraceSink)? = nil) {
+        self.models = models
+        self.clock = clock
+        self.random = random
+        self.routing = routing
+        self.cache = cache
+        self.trace = trace
+    }
+}
+
+/// ModelAccess resolves `provider/model` to a provider, and knows prices and capabilities.
+public protocol ModelAccess: Sendable {
+    func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String)
+    func price(for model: String) -> ModelPrice?
+    func capabilities(for model: String) -> ModelCapabilities?
+}
+
+/// The clock a run reads and sleeps on; tests use one they advance by hand.
+public protocol RunClock: Sendable {
+    var now: ContinuousClock.Instant { get }
+    func sleep(for duration: Duration) async throws
+}
+
+public struct SystemClock: RunClock {
+    public init() {}
+    public var now: ContinuousClock.Instant { .now }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// Progress of one step, for live display.
+public struct StepProgress: Sendable {
+    public enum State: String, Sendable { case running, done, skipped, failed, retrying }
+    public var step: String
+    public var state: State
+    public var model: String?
+    public var usage: Usage?
+    public var costUSD: Double?
+    public var elapsed: Duration
+    public var detail: String?
+}

@@ -1,0 +1,79 @@
+import PrellmProviderKit
+import PrellmSchema
+
+/// A RunResult is what a run produced: the output, each step's record, the usage and cost,
+/// and, when it failed, why. `json` is the object `prellm-run --json` prints.
+public struct RunResult: Sendable {
+    public var output: JSONValue
+    public var steps: [StepRecord]
+    public var usage: Usage
+    /// Nil when some call's price is unknown: an unknown cost is never reported as zero.
+    public var costUSD: Double?
+    public var traceID: String
+    public var error: RunError?
+    public var elapsed: Duration
+
+    public var succeeded: Bool { error == nil }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "status": .string(succeeded ? "ok" : "failed"),
+            "output": output,
+            "steps": .array(steps.map(\.json)),
+            "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens)),
+                              "total_tokens": .number(Double(usage.totalTokens))]),
+            "cost_usd": costUSD.map(JSONValue.number) ?? .null,
+            "trace_id": .string(traceID),
+            "latency_ms": .number(Double(elapsed.milliseconds)),
+        ]
+        if let error { o["error"] = .object(["kind": .string(error.kind.rawValue), "message": .string(error.message), "step": error.step.map(JSONValue.string) ?? .null]) }
+        return .object(o)
+    }
+}
+
+/// One step's record.
+public struct StepRecord: Sendable {
+    public enum Status: String, Sendable { case ok, skipped, failed, cached }
+    public var id: String
+    public var kind: String
+    public var status: Status
+    public var modelUsed: String?
+    public var usage: Usage?
+    public var costUSD: Double?
+    public var latency: Duration
+    public var attempts: Int
+
+    public var json: JSONValue {
+        .object([
+            "id": .string(id), "kind": .string(kind), "status": .string(status.rawValue),
+            "model_used": modelUsed.map(JSONValue.string) ?? .null,
+            "tokens": usage.map { .object(["input": .number(Double($0.inputTokens)), "output": .number(Double($0.outputTokens))]) } ?? .null,
+            "cost_usd": costUSD.map(JSONValue.number) ?? (usage == nil ? .number(0) : .null),
+            "latency_ms": .number(Double(latency.milliseconds)),
+            "attempts": .number(Double(attempts)),
+        ])
+    }
+}
+
+/// Why a run failed.
+public struct RunError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case validationFailed = "validation_failed", budgetExceeded = "budget_exceeded", modelsFailed = "models_failed"
+        case truncated, evaluation, invalidInput = "invalid_input", cancelled, timeout
+    }
+    public var kind: Kind
+    public var message: String
+    public var step: String?
+
+    public init(_ kind: Kind, _ message: String, step: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.step = step
+    }
+
+    public var description: String { (step.map { "step '\($0)': " } ?? "") + message }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
