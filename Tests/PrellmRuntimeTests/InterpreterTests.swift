@@ -1,0 +1,250 @@
+import PrellmProviderKit
+import PrellmRuntime
+import PrellmSchema
+import Testing
+
+@Suite struct InterpreterTests {
+    static let triage = """
+        prellm: 1
+        inputs:
+          query: string
+        models:
+          small: ollama/small
+          large: {use: [openai/primary, anthropic/backup], policy: fallback, max_tokens: 200}
+        contracts:
+          Facts:
+            type: object
+            required: [target, missing]
+            properties:
+              target: {type: string}
+              missing: {type: array, items: {type: string}}
+        steps:
+          - id: intent
+            classify: {model: small, text: "{{ inputs.query }}", labels: [deploy, rollback]}
+          - id: facts
+            extract: {model: small, text: "{{ inputs.query }}", into: Facts}
+          - id: router
+            route:
+              - if: intent.label == "rollback"
+                then: refuse
+              - else: answer
+          - id: refuse
+            transform: "No rollbacks today."
+            next: end
+          - id: answer
+            call:
+              model: large
+              prompt: "Do {{ intent.label }} of {{ facts.target }}; missing {{ facts.missing | join(', ') }}"
+        output: "{{ has(answer) ? answer : refuse | default('') }}"
+        """
+
+    @Test func classifyExtractRouteCall() async throws {
+        let p = ScriptedProvider([
+            "ollama/small": [.text(#"{"label": "Deploy", "confidence": 0.9}"#), .text("```json\n{\"target\": \"api\", \"missing\": \"region\"}\n```")],
+            "openai/primary": [.text("Deploying api.")],
+        ])
+        let trace = MemoryTrace()
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock(), trace: trace)
+        ctx.cache = nil
+        let r = await try interpreter(Self.triage).run(inputs: ["query": "ship the api"], context: ctx)
+        #expect(r.error == nil, "\(String(describing: r.error))")
+        #expect(r.output == "Deploying api.")
+        #expect(r.steps.map(\.id) == ["intent", "facts", "router", "answer"])
+        #expect(r.steps.map(\.status) == [.ok, .ok, .ok, .ok])
+        #expect(r.usage.totalTokens == 45)
+        #expect(r.costUSD == nil)  // no prices known: unknown, not zero
+        let call = try #require(p.requests.last)
+        #expect(call.model == "openai/primary")
+        #expect(call.request.messages.first?.text == "Do deploy of api; missing region")
+        #expect(call.request.maxTokens == 200)
+        // The label was matched case-insensitively and the list coerced: both recorded.
+        let repairs = trace.all.filter { $0["kind"] == "repair" }.flatMap { $0["repairs"]?.arrayValue ?? [] }
+        #expect(repairs.contains("/label: matched \"Deploy\" to enum value \"deploy\""))
+        #expect(repairs.contains("/missing: wrapped a single value in a list"))
+    }
+
+    @Test func fallbackAfterAServerError() async throws {
+        let p = ScriptedProvider([
+            "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],
+            "openai/primary": [.error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "nope"))],
+            "anthropic/backup": [.text("Backup answer.")],
+        ])
+        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.output == "Backup answer.")
+        #expect(r.steps.last?.modelUsed == "anthropic/backup")
+    }
+
+    @Test func retriesHonourRetryAfterOnTheControlledClock() async throws {
+        let clock = ManualClock()
+        let p = ScriptedProvider([
+            "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],
+            "openai/primary": [.error(ProviderError(provider: "openai", kind: .rateLimit, status: 429, retryAfter: .seconds(3), message: "slow down")),
+                               .error(ProviderError(provider: "openai", kind: .server, status: 500, message: "oops")),
+                               .text("Third time lucky.")],
+        ])
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: clock, random: { 0.5 })
+        ctx.cache = nil
+        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.output == "Third time lucky.")
+        // Retry-After wins for the 429; the 500 gets full jitter of base·2^1 = 2 s → 0.5 × 2 s.
+        #expect(clock.sleeps == [.seconds(3), .seconds(1)])
+        #expect(r.steps.last?.attempts == 3)
+    }
+
+    @Test func allModelsFailing() async throws {
+        let p = ScriptedProvider([
+            "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],
+            "openai/primary": [.error(ProviderError(provider: "openai", kind: .auth, status: 401, message: "bad key"))],
+            "anthropic/backup": [.error(ProviderError(provider: "anthropic", kind: .auth, status: 401, message: "bad key"))],
+        ])
+        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error?.kind == .modelsFailed)
+        #expect(r.error?.step == "answer")
+        #expect(p.requests.filter { $0.model == "openai/primary" }.count == 1)  // auth errors are not retried
+    }
+
+    static let reask = """
+        prellm: 1
+        inputs:
+          query: string
+        models:
+          large: openai/big
+        contracts:
+          Answer:
+            type: object
+            required: [summary, confidence]
+            properties:
+              summary: {type: string, minLength: 10}
+              confidence: {type: number}
+        steps:
+          - id: draft
+            call: {model: large, prompt: "{{ inputs.query }}", output: Answer}
+          - id: checked
+            validate:
+              value: "{{ draft }}"
+              contract: Answer
+              assert: [value.confidence >= 0.5]
+              on_fail: {retry: draft, attempts: 2}
+        output: "{{ checked.summary }}"
+        """
+
+    @Test func validateReasksWithTheErrors() async throws {
+        let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.2}"#),
+                                                 .text(#"{"summary": "A long enough summary.", "confidence": 0.8}"#)]])
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+        ctx.cache = nil
+        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.error == nil, "\(String(describing: r.error))")
+        #expect(r.output == "A long enough summary.")
+        let second = try #require(p.requests.last?.request.messages)
+        #expect(second.count == 3)
+        #expect(second[1].role == .assistant)
+        #expect(second[2].text.contains("- assertion failed: value.confidence >= 0.5"))
+    }
+
+    @Test func validationExhausted() async throws {
+        let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.1}"#)]])
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+        ctx.cache = nil
+        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.error?.kind == .validationFailed)
+        #expect(r.error?.message.contains("after 2 re-asks") == true)
+        #expect(p.requests.count == 3)
+    }
+
+    @Test func aTruncatedAnswerFailsFast() async throws {
+        let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.1}"#, finish: .length)]])
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+        ctx.cache = nil
+        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.error?.kind == .truncated)
+        #expect(p.requests.count == 1)
+    }
+
+    @Test func budgetRefusesACallThatCouldExceedIt() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              query: string
+            budget: {max_usd: 0.001}
+            models:
+              large: {use: openai/big, max_tokens: 1000}
+            steps:
+              - id: answer
+                call: {model: large, prompt: "{{ inputs.query }}"}
+            """
+        let p = ScriptedProvider(["openai/big": [.text("hi")]])
+        let models = ScriptedModels(provider: p, prices: ["openai/big": ModelPrice(input: 2.5, output: 10)])
+        let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
+        #expect(r.error?.kind == .budgetExceeded)
+        #expect(r.error?.message.contains("could cost $0.01") == true)
+        #expect(p.requests.isEmpty)
+        let unpriced = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(unpriced.error?.message.contains("has no known price") == true)
+    }
+
+    @Test func cacheHitsCostNothing() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              query: string
+            steps:
+              - id: answer
+                call: {model: openai/big, prompt: "{{ inputs.query }}"}
+            """
+        let p = ScriptedProvider(["openai/big": [.text("cached answer")]])
+        let ctx = RunContext(models: ScriptedModels(provider: p, prices: ["openai/big": ModelPrice(input: 1, output: 1)]), clock: ManualClock())
+        let i = try interpreter(w)
+        let first = await i.run(inputs: ["query": "q"], context: ctx)
+        let second = await i.run(inputs: ["query": "q"], context: ctx)
+        #expect(first.output == second.output)
+        #expect(p.requests.count == 1)
+        #expect(second.steps.first?.status == .cached)
+        #expect(second.costUSD == 0)
+    }
+
+    @Test func mapKeepsOrderWithBoundedConcurrency() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              items: {type: array, items: {type: string}}
+            steps:
+              - id: each
+                map:
+                  over: "{{ inputs.items }}"
+                  as: it
+                  concurrency: 2
+                  step:
+                    transform: "{{ index }}:{{ it | upper }}"
+            output: "{{ each | join(' ') }}"
+            """
+        let r = await try interpreter(w).run(inputs: ["items": .array(["a", "b", "c"])],
+                                             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
+        #expect(r.output == "0:A 1:B 2:C")
+    }
+
+    @Test func patternExtractRunsNoModel() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              log: string
+            steps:
+              - id: ooms
+                extract:
+                  pattern: '(?m)^(?<pod>\\S+) OOMKilled$'
+                  text: "{{ inputs.log }}"
+            output: "{{ ooms.count }} {% for m in ooms.matches %}{{ m.pod }},{% endfor %}"
+            """
+        let r = await try interpreter(w).run(inputs: ["log": "api-1 OOMKilled\nok line\nweb-2 OOMKilled"],
+                                             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
+        #expect(r.output == "2 api-1,web-2,")
+    }
+
+    @Test func inputsAreCheckedBeforeAnythingRuns() async throws {
+        let p = ScriptedProvider([:])
+        let r = await try interpreter(Self.triage).run(inputs: ["qeury": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error?.kind == .invalidInput)
+        #expect(r.error?.message == "unknown input 'qeury' (did you mean 'query'?)")
+        #expect(p.requests.isEmpty)
+    }
+}
