@@ -50,15 +50,19 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmCLI",
-            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit"],
+            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            swiftSettings: strict),
+        .target(
+            name: "PrellmCommandLine",
+            dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
-            dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm-run",
-            dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .target(name: "ProviderStandIn", path: "Tests/ProviderStandIn", swiftSettings: strict),
         .testTarget(name: "PrellmHTTPTests", dependencies: ["PrellmHTTP", "ProviderStandIn"], swiftSettings: strict),
@@ -78,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "PrellmCLITests",
             dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "ProviderStandIn",
-                           "prellm"],
+                           "prellm", "prellm-run"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

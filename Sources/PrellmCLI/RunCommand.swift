@@ -1,91 +1,186 @@
+import Dispatch
 import Foundation
 import PrellmCompiler
+import PrellmProviderKit
+import PrellmProviders
+import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
 
-/// `prellm run FILE` / `prellm-run FILE`: compile the workflow and check its inputs.
+/// `prellm run FILE` / `prellm-run FILE`: compile, check the inputs, run, and report.
 ///
-/// Executing the steps needs the interpreter and the providers, which this build does not
-/// have yet; until then the command stops after the checks, says so, and exits 2 rather
-/// than pretending to run anything.
+/// Exit codes: 0 done; 1 the workflow failed (validation exhausted, budget exceeded, every
+/// model failed, …); 2 usage or compile error; 130 interrupted (the trace is still written).
 public struct RunOptions: Sendable {
     public var file: String
     public var inputs: [String]
     public var inputsFile: String?
+    public var json = false
+    public var trace: String?
+    public var dryRun = false
+    public var noCache = false
+    public var redactPrompts = false
+    public var config: String?
+    /// Cancel the run on Ctrl-C (the command line sets this; tests do not).
+    public var handleInterrupts = false
 
-    public init(file: String, inputs: [String] = [], inputsFile: String? = nil) {
+    public init(file: String, inputs: [String] = [], inputsFile: String? = nil, json: Bool = false, trace: String? = nil,
+                dryRun: Bool = false, noCache: Bool = false, redactPrompts: Bool = false, config: String? = nil) {
         self.file = file
         self.inputs = inputs
         self.inputsFile = inputsFile
+        self.json = json
+        self.trace = trace
+        self.dryRun = dryRun
+        self.noCache = noCache
+        self.redactPrompts = redactPrompts
+        self.config = config
     }
 }
 
 public enum RunCommand {
-    public static func run(_ options: RunOptions) -> CommandOutput {
+    public static let interrupted: Int32 = 130
+
+    public static func run(_ options: RunOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
+                           progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
         var out = CommandOutput()
-        let result = WorkflowCompiler().compile(path: options.file)
-        if !result.diagnostics.isEmpty {
-            out.stderr += DiagnosticRenderer.text(result.diagnostics, sources: result.sources)
-        }
-        guard let workflow = result.workflow, result.graph != nil else {
+        func usage(_ message: String) -> CommandOutput {
+            out.stderr += "prellm run: \(message)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        var values: [String: JSONValue] = [:]
-        if let path = options.inputsFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                out.stderr += "prellm run: cannot read inputs file '\(path)'\n"
-                out.exitCode = CommandOutput.Exit.usage
-                return out
+        let result = WorkflowCompiler().compile(path: options.file)
+        if !result.diagnostics.isEmpty { out.stderr += DiagnosticRenderer.text(result.diagnostics, sources: result.sources) }
+        guard result.graph != nil, let interpreter = try? Interpreter(result) else {
+            if result.diagnostics.contains(where: { $0.code == .unreadable }) || result.workflow == nil && !result.hasErrors {
+                return usage(result.config != nil ? "'\(options.file)' is a config file, not a workflow" : "cannot read '\(options.file)'")
             }
-            do {
-                guard case .object(let o) = try JSONParser.parse(text) else {
-                    out.stderr += "prellm run: '\(path)' must hold a JSON object of input names to values\n"
-                    out.exitCode = CommandOutput.Exit.usage
-                    return out
-                }
-                values = o
-            } catch {
-                out.stderr += "prellm run: \(path):\(error.line):\(error.column): \(error.message)\n"
-                out.exitCode = CommandOutput.Exit.usage
-                return out
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        let given: [String: JSONValue]
+        do { given = try parseInputs(options, workflow: interpreter.workflow) } catch { return usage(error.message) }
+        let inputs: JSONValue
+        do { inputs = try interpreter.prepareInputs(given) } catch { return usage(error.message) }
+
+        var overrides: [String: ProviderDirectory.Override] = [:]
+        if let path = options.config {
+            let (config, rendered) = ProviderSettings.load(path)
+            guard let config else { out.stderr += rendered; out.exitCode = CommandOutput.Exit.usage; return out }
+            overrides = ProviderSettings.overrides(config)
+        }
+        let models = CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
+                                        catalog: .builtin, workflow: interpreter.workflow)
+        if options.dryRun {
+            out.stdout = "plan for \(options.file) (no request is sent)\n\n" + DryRunPlan(interpreter, inputs: inputs, models: models).text
+            return out
+        }
+        var context = RunContext(models: models)
+        if options.noCache { context.cache = nil }
+        context.redactPrompts = options.redactPrompts
+        var traceSink: FileTrace?
+        if let path = options.trace {
+            guard let sink = FileTrace(path: path) else { return usage("cannot write the trace to '\(path)'") }
+            traceSink = sink
+            context.trace = sink
+        }
+        let streamed = StreamState()
+        if !options.json {
+            context.onText = { text in streamed.mark(); write(text) }
+        }
+        context.onProgress = { p in progress(Self.line(p)) }
+
+        let task = Task { await interpreter.run(inputs: inputs.objectValue ?? [:], context: context) }
+        var signalSource: (any DispatchSourceSignal)?
+        if options.handleInterrupts {
+            signal(SIGINT, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGINT)
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            signalSource = source
+        }
+        let run = await task.value
+        signalSource?.cancel()
+        _ = traceSink
+
+        if options.json {
+            out.stdout = run.json.prettyJSONText + "\n"
+        } else if run.succeeded {
+            if streamed.happened {
+                write("\n")
+            } else {
+                let text = run.output.stringValue ?? run.output.prettyJSONText
+                write(text.hasSuffix("\n") ? text : text + "\n")
             }
         }
+        out.stderr += summary(run)
+        if let error = run.error {
+            out.stderr += "prellm run: \(error)\n"
+            out.exitCode = error.kind == .cancelled ? interrupted : CommandOutput.Exit.failure
+        }
+        return out
+    }
+
+    final class StreamState: @unchecked Sendable {
+        private let lock = NSLock()
+        private var streamed = false
+        func mark() { lock.lock(); streamed = true; lock.unlock() }
+        var happened: Bool { lock.lock(); defer { lock.unlock() }; return streamed }
+    }
+
+    static func parseInputs(_ options: RunOptions, workflow: Workflow) throws(RunError) -> [String: JSONValue] {
+        var values: [String: JSONValue] = [:]
+        if let path = options.inputsFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RunError(.invalidInput, "cannot read inputs file '\(path)'") }
+            do {
+                guard case .object(let o) = try JSONParser.parse(text) else {
+                    throw RunError(.invalidInput, "'\(path)' must hold a JSON object of input names to values")
+                }
+                values = o
+            } catch let e as JSONParser.ParseError {
+                throw RunError(.invalidInput, "\(path):\(e.line):\(e.column): \(e.message)")
+            } catch { throw error as! RunError }
+        }
         for pair in options.inputs {
-            guard let eq = pair.firstIndex(of: "=") else {
-                out.stderr += "prellm run: --input takes name=value, found '\(pair)'\n"
-                out.exitCode = CommandOutput.Exit.usage
-                return out
-            }
+            guard let eq = pair.firstIndex(of: "=") else { throw RunError(.invalidInput, "--input takes name=value, found '\(pair)'") }
             let name = String(pair[..<eq]), raw = String(pair[pair.index(after: eq)...])
             let declared = workflow.inputs.first { $0.name.value == name }
-            // A value is text unless the input is declared with a non-string type.
-            if let declared, declared.type != .string, !declared.type.isStringLike, let parsed = try? JSONParser.parse(raw) {
+            // A value is text unless the input is declared with another type; then it is JSON.
+            if let declared, !declared.type.isStringLike, declared.type != .any, let parsed = try? JSONParser.parse(raw) {
                 values[name] = parsed
             } else {
                 values[name] = .string(raw)
             }
         }
-        var problems: [String] = []
-        for name in values.keys.sorted() where !workflow.inputs.contains(where: { $0.name.value == name }) {
-            problems.append("unknown input '\(name)'" + (Spelling.hint(name, in: workflow.inputs.map(\.name.value)).map { " (\($0))" } ?? ""))
+        return values
+    }
+
+    static func line(_ p: StepProgress) -> String {
+        let mark: String = switch p.state {
+        case .running: "…"
+        case .done: "✓"
+        case .skipped: "–"
+        case .failed: "✗"
+        case .retrying: "↻"
         }
-        for input in workflow.inputs {
-            guard let v = values[input.name.value] else {
-                if !input.hasDefault { problems.append("input '\(input.name.value)' is required: pass --input \(input.name.value)=…") }
-                continue
-            }
-            for e in JSONSchema(input.schema).validate(v) {
-                problems.append("input '\(input.name.value)'\(e.instanceLocation): \(e.message)")
-            }
+        var parts = ["\(mark) \(p.step)"]
+        if let m = p.model { parts.append(m) }
+        if p.state != .running, p.state != .skipped {
+            if let u = p.usage { parts.append("\(u.totalTokens) tok") }
+            if let c = p.costUSD { parts.append("$\(CallCommand.money(c))") }
+            parts.append("\(p.elapsed.components.seconds * 1000 + p.elapsed.components.attoseconds / 1_000_000_000_000_000) ms")
         }
-        if !problems.isEmpty {
-            out.stderr += problems.map { "prellm run: \($0)\n" }.joined()
-            out.exitCode = CommandOutput.Exit.usage
-            return out
-        }
-        out.stderr += "prellm run: '\(options.file)' compiles and its inputs are valid, but this build cannot execute steps yet (the interpreter is not part of it); nothing was sent to any model\n"
-        out.exitCode = CommandOutput.Exit.usage
-        return out
+        if p.state == .skipped { parts.append("skipped") }
+        if let d = p.detail { parts.append(d) }
+        return parts.joined(separator: "  ") + "\n"
+    }
+
+    static func summary(_ r: RunResult) -> String {
+        let ms = r.elapsed.components.seconds * 1000 + r.elapsed.components.attoseconds / 1_000_000_000_000_000
+        var s = "\(r.succeeded ? "done" : "failed") in \(ms) ms · \(r.usage.totalTokens) tokens · "
+        s += r.costUSD.map { "$\(CallCommand.money($0))" } ?? "cost unknown"
+        let models = r.steps.compactMap { step in step.modelUsed.map { "\(step.id): \($0)\(step.status == .cached ? " (cached)" : "")" } }
+        if !models.isEmpty { s += " · " + models.joined(separator: ", ") }
+        return s + "\n"
     }
 }

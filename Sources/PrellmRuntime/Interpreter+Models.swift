@@ -138,7 +138,7 @@ extension Interpreter {
                         retryNumber += 1
                         let wait = policy.delay(retry: retryNumber, error: e, random: context.random())
                         context.onProgress?(StepProgress(step: id, state: .retrying, model: modelID, elapsed: .zero,
-                                                         detail: "\(e.kind.rawValue); retry \(retryNumber) in \(wait)"))
+                                                         detail: "\(e.kind.rawValue); retry \(retryNumber) in \(wait.milliseconds) ms"))
                         do { try await context.clock.sleep(for: wait) } catch { throw RunError(.cancelled, "the run was interrupted", step: id) }
                         continue
                     }
@@ -149,7 +149,11 @@ extension Interpreter {
                 }
             }
         }
-        throw RunError(.modelsFailed, "every model failed: " + failures.joined(separator: "; "), step: id)
+        var message = "every model failed: " + failures.joined(separator: "; ")
+        if failures.contains(where: { $0.contains("ollama: connection") }) {
+            message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
+        }
+        throw RunError(.modelsFailed, message, step: id)
     }
 
     /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PrellmCLI
+import PrellmCommandLine
 import PrellmCompiler
 import PrellmSyntax
 
@@ -67,12 +68,12 @@ struct Validate: ParsableCommand {
     }
 }
 
-struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a workflow (same as prellm-run).")
-    @Argument(help: "The workflow file.") var file: String
-    @Option(name: .customLong("input"), help: "An input as name=value (repeatable).") var inputs: [String] = []
-    @Option(name: .customLong("inputs"), help: "A JSON file of inputs.") var inputsFile: String?
-    func run() throws { finish(RunCommand.run(.init(file: file, inputs: inputs, inputsFile: inputsFile))) }
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a workflow (same as prellm-run).",
+        discussion: "Exit codes: 0 done, 1 the workflow failed, 2 usage or compile error, 130 interrupted.")
+    @OptionGroup var options: RunArguments
+    func run() async throws { finish(await options.execute()) }
 }
 
 struct Models: ParsableCommand {

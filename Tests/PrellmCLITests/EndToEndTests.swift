@@ -1,0 +1,162 @@
+import Foundation
+import PrellmSchema
+import ProviderStandIn
+import Testing
+
+/// `prellm-run` as a process, on the shipped workflows and a few test ones, against the
+/// loopback stand-in playing every provider (configured only through the environment).
+@Suite struct EndToEndTests {
+    static let root = LintCommandTests.root
+    static let e2e = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("testdata/e2e")
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func prellmRun(_ args: [String], _ env: [String: String]) throws -> Run {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm-run")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "no prellm-run beside the test bundle")
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.environment = env
+        p.currentDirectoryURL = Self.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func twoModelStructureRun() throws {
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"intent": "deploy", "target": "the api service", "constraints": ["zero downtime"], "missing": ["environment"]}"#)],
+            "gpt-4o-mini": [Reply.openAI("Roll it out with a blue-green deploy.")],
+        ])
+        let r = try prellmRun(["stdlib/strategies/structure.yaml", "--input", "query=Deploy app to prod", "--json"], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONParser.parse(r.stdout)
+        #expect(result["output"] == "Roll it out with a blue-green deploy.")
+        #expect(result["steps"]?.arrayValue?.compactMap { $0["model_used"]?.stringValue } == ["ollama/qwen2.5:3b", "openai/gpt-4o-mini"])
+        #expect(result["usage"]?["total_tokens"] == .number(50))
+        let prompt = try #require(standIn.requests.last?.bodyText)
+        #expect(prompt.contains("Target: the api service"))
+        #expect(prompt.contains("- zero downtime"))
+        #expect(prompt.contains("- environment"))
+    }
+
+    @Test func classifyThenRoute() throws {
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.93}"#)],
+        ])
+        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "message=The export button crashes", "--input", "customer_tier=enterprise"],
+                              standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("Thanks for the report. We have logged it with priority:"))
+        #expect(r.stderr.contains("✓ router"))
+        #expect(standIn.requests.count == 1)  // the bug branch calls no large model
+    }
+
+    @Test func validateReasksAndSucceedsTheSecondTime() throws {
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "cancel", "confidence": 0.97}"#)],
+            "gpt-4o-mini": [
+                Reply.openAI(#"{"subject": "Your cancellation", "body": "We are sorry to see you go; your plan ends today.", "escalate": false}"#),
+                Reply.openAI(#"{"subject": "Your cancellation", "body": "We are sorry to see you go; a colleague will confirm.", "escalate": true}"#),
+            ],
+        ])
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-trace-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "message=Cancel my plan", "--trace", trace.path], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "We are sorry to see you go; a colleague will confirm.\n")
+        let reask = try #require(standIn.requests.last?.bodyText)
+        #expect(reask.contains("did not pass validation"))
+        #expect(reask.contains("assertion failed: intent.label != \\\"cancel\\\" || value.escalate"))
+        let lines = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        #expect(lines.contains { $0["kind"] == "validate" && $0["status"] == "invalid" })
+        #expect(lines.allSatisfy { !$0.jsonText.contains("sk-standin") })
+    }
+
+    @Test func fallbackAfterA500() throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.status(500, #"{"error":{"message":"The server had an error","type":"server_error"}}"#)],
+            "claude-haiku-4-5": [Reply.anthropic("From Claude.")],
+        ])
+        let r = try prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONParser.parse(r.stdout)
+        #expect(result["output"] == "From Claude.")
+        #expect(result["steps"]?[0]?["model_used"] == "anthropic/claude-haiku-4-5")
+        // Streamed to the terminal too (without --json the final step streams).
+        let streamed = try prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=again"], standIn.environment)
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        #expect(streamed.stdout == "From Claude.\n")
+    }
+
+    @Test func retryAfterA429HonoursRetryAfter() throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [("Retry-After", "1")]),
+                            Reply.openAI("Second attempt.")],
+        ])
+        let start = Date()
+        let r = try prellmRun([Self.e2e.appendingPathComponent("retry.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Date().timeIntervalSince(start) >= 1.0)
+        let result = try JSONParser.parse(r.stdout)
+        #expect(result["output"] == "Second attempt.")
+        #expect(result["steps"]?[0]?["attempts"] == .number(2))
+        #expect(standIn.requests.count == 2)
+    }
+
+    @Test func budgetRefusal() throws {
+        let standIn = try ScriptedStandIn(["gpt-4o": [Reply.openAI("never")]])
+        let r = try prellmRun([Self.e2e.appendingPathComponent("budget.yaml").path, "--input", "query=hi"], standIn.environment)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the USD budget ($0.001) would be exceeded"))
+        #expect(standIn.requests.isEmpty)
+    }
+
+    @Test func cacheHit() throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("A word.")]])
+        let r = try prellmRun([Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--json"], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONParser.parse(r.stdout)
+        #expect(result["output"] == "A word. | A word.")
+        #expect(result["steps"]?[1]?["status"] == "cached")
+        #expect(standIn.requests.count == 1)
+        let noCache = try prellmRun([Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--no-cache"], standIn.environment)
+        #expect(noCache.status == 0)
+        #expect(standIn.requests.count == 3)
+    }
+
+    @Test func aCutStreamFailsTheRun() throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAICut("Partial ans")]])
+        let r = try prellmRun([Self.e2e.appendingPathComponent("cut.yaml").path, "--input", "query=hi"], standIn.environment)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cut_stream"))
+    }
+
+    @Test func dryRunSendsNothing() throws {
+        let standIn = try ScriptedStandIn([:])
+        let r = try prellmRun(["workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
+                               "--input", "wibor_3m=5.85", "--dry-run"], standIn.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("1. terms (extract) → ollama/qwen2.5:3b"))
+        #expect(r.stdout.contains("upper bound: "))
+        #expect(standIn.requests.isEmpty)
+    }
+
+    @Test func usageErrorsExit2() throws {
+        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "mesage=hi"], ["PATH": "/usr/bin:/bin"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("unknown input 'mesage' (did you mean 'message'?)"))
+        let broken = try prellmRun([LintCommandTests.diagnostics.appendingPathComponent("ref-unknown-step.yaml").path], ["PATH": "/usr/bin:/bin"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("error[PL201]"))
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+
+/// A StandInServer that answers from a script: for each model (read from the request body's
+/// `model`, or from a Gemini path), a queue of responders taken in order; the last one repeats.
+/// One server can play every provider at once, since each provider has its own path.
+public final class ScriptedStandIn: @unchecked Sendable {
+    public typealias Responder = @Sendable (RecordedRequest, ResponseWriter) -> Void
+
+    final class Scripts: Sendable {
+        let queues: Mutex<[String: [Responder]]>
+        init(_ q: [String: [Responder]]) { queues = Mutex(q) }
+    }
+
+    public let server: StandInServer
+
+    public init(_ scripts: [String: [Responder]]) throws {
+        let box = Scripts(scripts)
+        server = try StandInServer { request, writer in
+            let model = Self.model(of: request)
+            let responder: Responder? = box.queues.withLock { s in
+                guard var queue = s[model], !queue.isEmpty else { return nil }
+                let r = queue.removeFirst()
+                s[model] = queue.isEmpty ? [r] : queue
+                return r
+            }
+            if let responder { responder(request, writer) }
+            else { writer.error(status: 404, body: #"{"error":{"message":"no script for model \#(model)","code":"model_not_found"}}"#) }
+        }
+    }
+
+    public var baseURL: String { server.baseURL }
+    public var requests: [RecordedRequest] { server.requests }
+
+    static func model(of r: RecordedRequest) -> String {
+        if let range = r.path.range(of: "/models/"), let colon = r.path[range.upperBound...].firstIndex(of: ":") {
+            return String(r.path[range.upperBound..<colon])
+        }
+        let body = r.bodyText
+        guard let key = body.range(of: "\"model\":\"") else { return "" }
+        return String(body[key.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// The environment that points every provider at this server.
+    public var environment: [String: String] {
+        ["OPENAI_BASE_URL": baseURL + "/v1", "OPENAI_API_KEY": "sk-standin", "ANTHROPIC_BASE_URL": baseURL,
+         "ANTHROPIC_API_KEY": "sk-ant-standin", "GEMINI_BASE_URL": baseURL, "GEMINI_API_KEY": "standin",
+         "OLLAMA_HOST": baseURL, "PATH": "/usr/bin:/bin"]
+    }
+}
+
+/// Responders in each provider's wire format.
+public enum Reply {
+    /// An OpenAI chat completion (streamed when the request asks for a stream).
+    public static func openAI(_ text: String, promptTokens: Int = 20, completionTokens: Int = 10, finish: String = "stop") -> ScriptedStandIn.Responder {
+        { request, w in
+            let content = jsonString(text)
+            if request.bodyText.contains("\"stream\":true") {
+                var s = ""
+                for piece in chunks(text) {
+                    s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\(jsonString(piece))},\"finish_reason\":null}]}\n\n"
+                }
+                s += "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"\(finish)\"}]}\n\n"
+                s += "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens)}}\n\ndata: [DONE]\n\n"
+                w.stream(s, pieces: 16)
+            } else {
+                w.respond(body: "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(content)},\"finish_reason\":\"\(finish)\"}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(promptTokens + completionTokens)}}")
+            }
+        }
+    }
+
+    /// An Ollama /api/chat answer (NDJSON when streamed).
+    public static func ollama(_ text: String, promptTokens: Int = 15, evalTokens: Int = 5) -> ScriptedStandIn.Responder {
+        { request, w in
+            let done = "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}"
+            if request.bodyText.contains("\"stream\":true") {
+                let lines = chunks(text).map { "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString($0))},\"done\":false}\n" }.joined()
+                w.stream(lines + done + "\n", contentType: "application/x-ndjson")
+            } else {
+                w.respond(body: "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text))},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}")
+            }
+        }
+    }
+
+    /// An Anthropic Messages answer (typed SSE events when streamed).
+    public static func anthropic(_ text: String, inputTokens: Int = 5, outputTokens: Int = 3) -> ScriptedStandIn.Responder {
+        { request, w in
+            if request.bodyText.contains("\"stream\":true") {
+                var s = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":1}}}\n\n"
+                for piece in chunks(text) {
+                    s += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(jsonString(piece))}}\n\n"
+                }
+                s += "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(outputTokens)}}\n\n"
+                s += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+                w.stream(s, pieces: 24)
+            } else {
+                w.respond(body: "{\"id\":\"msg\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[{\"type\":\"text\",\"text\":\(jsonString(text))}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":\(outputTokens)}}")
+            }
+        }
+    }
+
+    public static func status(_ code: Int, _ body: String, headers: [(String, String)] = []) -> ScriptedStandIn.Responder {
+        { _, w in w.error(status: code, body: body, headers: headers) }
+    }
+
+    /// An OpenAI stream cut after its first event.
+    public static func openAICut(_ text: String) -> ScriptedStandIn.Responder {
+        { _, w in
+            w.startChunked()
+            w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\(jsonString(text))},\"finish_reason\":null}]}\n\n")
+            w.pause(20)
+            w.cut()
+        }
+    }
+
+    static func chunks(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for ch in text {
+            current.append(ch)
+            if ch == " " { out.append(current); current = "" }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    public static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
