@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "prellm", targets: ["prellm"]),
         .executable(name: "prellm-run", targets: ["prellm-run"]),
+        .library(name: "Prellm", targets: ["Prellm"]),
         .library(name: "PrellmCompiler", targets: ["PrellmCompiler"]),
         .library(name: "PrellmSchema", targets: ["PrellmSchema"]),
         .library(name: "PrellmProviders", targets: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP"]),
@@ -49,8 +50,12 @@ let package = Package(
             dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit"],
             swiftSettings: strict),
         .target(
-            name: "PrellmCLI",
+            name: "Prellm",
             dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            swiftSettings: strict),
+        .target(
+            name: "PrellmCLI",
+            dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
             swiftSettings: strict),
         .target(
             name: "PrellmCommandLine",
@@ -58,7 +63,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
-            dependencies: ["PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Prellm", "PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm-run",
@@ -69,6 +74,10 @@ let package = Package(
         .testTarget(
             name: "PrellmProvidersTests",
             dependencies: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP", "PrellmSchema", "ProviderStandIn"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PrellmTests",
+            dependencies: ["Prellm", "PrellmRuntime", "PrellmSchema", "ProviderStandIn"],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmRuntimeTests",

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Prellm
 import PrellmCompiler
 import PrellmProviderKit
 import PrellmProviders
@@ -43,20 +44,29 @@ public enum RunCommand {
 
     public static func run(_ options: RunOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
                            progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
+        await execute(WorkflowCompiler().compile(path: options.file), options, modelOverrides: [:], environment: environment,
+                             write: write, progress: progress)
+    }
+
+    /// Runs a compiled workflow (a file, or a built-in strategy for the one-shot form).
+    static func execute(_ result: CompileResult, _ options: RunOptions, modelOverrides: [String: String], environment: [String: String],
+                        write: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
         var out = CommandOutput()
         func usage(_ message: String) -> CommandOutput {
             out.stderr += "prellm run: \(message)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        let result = WorkflowCompiler().compile(path: options.file)
         if !result.diagnostics.isEmpty { out.stderr += DiagnosticRenderer.text(result.diagnostics, sources: result.sources) }
-        guard result.graph != nil, let interpreter = try? Interpreter(result) else {
+        guard result.graph != nil, var interpreter = try? Interpreter(result) else {
             if result.diagnostics.contains(where: { $0.code == .unreadable }) || result.workflow == nil && !result.hasErrors {
                 return usage(result.config != nil ? "'\(options.file)' is a config file, not a workflow" : "cannot read '\(options.file)'")
             }
             out.exitCode = CommandOutput.Exit.usage
             return out
+        }
+        for (alias, model) in modelOverrides where interpreter.workflow.models.contains(where: { $0.name.value == alias }) {
+            interpreter.modelOverrides[alias] = model
         }
         let given: [String: JSONValue]
         do { given = try parseInputs(options, workflow: interpreter.workflow) } catch { return usage(error.message) }

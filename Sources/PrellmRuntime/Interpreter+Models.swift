@@ -34,6 +34,9 @@ extension Interpreter {
 
     func route(_ name: String?, step: String) throws(RunError) -> Route {
         guard let name else { throw RunError(.evaluation, "no model", step: step) }
+        if let replacement = modelOverrides[name] {
+            return Route(choices: [replacement], policy: .single, parameters: models[name]?.parameters ?? .init(), alias: name)
+        }
         if name.contains("/") { return Route(choices: [name], policy: .single, parameters: .init(), alias: name) }
         guard let alias = models[name] else { throw RunError(.evaluation, "unknown model '\(name)'", step: step) }
         return Route(choices: alias.choices.map(\.id), policy: alias.policy, parameters: alias.parameters, alias: name)

@@ -21,6 +21,9 @@ public struct Interpreter: Sendable {
     let imports: [String: Interpreter]
     let templates = TemplateCache()
     let renderer = TemplateRenderer()
+    /// Replaces model aliases with other models (`--small`, `--large` of the one-shot form):
+    /// alias → provider/model.
+    public var modelOverrides: [String: String] = [:]
 
     /// Builds an interpreter for a workflow that compiled without errors.
     public init(_ result: CompileResult) throws(RunError) {

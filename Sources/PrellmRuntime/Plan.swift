@@ -59,7 +59,7 @@ public struct DryRunPlan: Sendable {
             for (label, t) in texts { if let r = render(t) { entry.prompts.append((label, r)) } }
             if let model = s.model?.value {
                 let alias = w.models.first { $0.name.value == model }
-                entry.models = alias?.choices.map(\.id) ?? [model]
+                entry.models = interpreter.modelOverrides[model].map { [$0] } ?? alias?.choices.map(\.id) ?? [model]
                 entry.maxTokens = alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
                 entry.promptTokens = entry.prompts.reduce(0) { $0 + $1.text.utf8.count / 4 + 1 }
                 entry.calls = 1 + (reasks[s.id.value] ?? 0)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Prellm
 import PrellmCLI
 import PrellmCommandLine
 import PrellmCompiler
@@ -7,6 +8,36 @@ import PrellmSyntax
 
 extension DiagnosticReport.Format: ExpressibleByArgument {}
 extension StepGraph.Format: ExpressibleByArgument {}
+extension Prellm.Strategy: ExpressibleByArgument {}
+
+struct Ask: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Preprocess a query with a small model and execute it with a large one (the default command).",
+        discussion: """
+            prellm "Deploy app to prod" --small ollama/qwen2.5:3b --large openai/gpt-4o-mini --strategy structure
+            Strategies: classify, structure, split, enrich, passthrough (stdlib/strategies/). Exit codes as for run.
+            """)
+    @Argument(help: "The query.") var query: String
+    @Option(help: "The small model, for preprocessing.") var small = "ollama/qwen2.5:3b"
+    @Option(help: "The large model, for the answer.") var large = "openai/gpt-4o-mini"
+    @Option(help: "classify, structure, split, enrich or passthrough.") var strategy: Prellm.Strategy = .structure
+    @Option(help: "Context about the user or the task, given to the models.") var userContext: String?
+    @Flag(help: "Print one JSON object with the output, steps, usage, cost and trace id.") var json = false
+    @Option(help: "Write a JSONL trace to this file.") var trace: String?
+    @Flag(help: "Print the plan with a bound on tokens and cost; send nothing.") var dryRun = false
+    @Flag(help: "Do not reuse cached answers.") var noCache = false
+
+    func run() async throws {
+        var run = RunOptions(file: "", json: json, trace: trace, dryRun: dryRun, noCache: noCache)
+        run.handleInterrupts = true
+        let out = await AskCommand.run(
+            AskOptions(query: query, small: small, large: large, strategy: strategy, userContext: userContext, run: run),
+            environment: ProcessInfo.processInfo.environment,
+            write: { FileHandle.standardOutput.write(Data($0.utf8)) },
+            progress: { FileHandle.standardError.write(Data($0.utf8)) })
+        finish(out)
+    }
+}
 
 /// Writes a command's output and exits with its code.
 func finish(_ out: CommandOutput) -> Never {
@@ -16,12 +47,13 @@ func finish(_ out: CommandOutput) -> Never {
 }
 
 @main
-struct Prellm: AsyncParsableCommand {
+struct PrellmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prellm",
         abstract: "Compile, check and run LLM workflows written in YAML.",
         discussion: "Exit codes: 0 success, 1 errors found (lint) / invalid data (validate), 2 usage, I/O or compile error.",
-        subcommands: [Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self])
+        subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self],
+        defaultSubcommand: Ask.self)
 }
 
 struct Lint: ParsableCommand {

@@ -160,3 +160,26 @@ import Testing
         #expect(broken.stderr.contains("error[PL201]"))
     }
 }
+
+@Suite struct OneShotTests {
+    @Test func theOneShotFormRunsAStrategy() throws {
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "code", "confidence": 0.9}"#)],
+            "gpt-4o": [Reply.openAI("Here is the code.")],
+        ])
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["Write a sort function", "--small", "ollama/qwen2.5:3b", "--large", "openai/gpt-4o", "--strategy", "classify"]
+        p.environment = standIn.environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self) == "Here is the code.\n")
+        #expect(standIn.requests.last?.bodyText.contains("You are a senior engineer.") == true)
+    }
+}

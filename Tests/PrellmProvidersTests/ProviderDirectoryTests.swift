@@ -46,7 +46,7 @@ import Testing
     @Test func theBuiltInCopyMatchesStdlib() throws {
         let file = try String(contentsOf: Self.root.appendingPathComponent("stdlib/models.json"), encoding: .utf8)
         let fromFile = try ModelCatalog(json: JSONParser.parse(file))
-        #expect(fromFile.entries == ModelCatalog.builtin.entries, "stdlib/models.json changed: run scripts/embed-models")
+        #expect(fromFile.entries == ModelCatalog.builtin.entries, "stdlib/models.json changed: run scripts/embed-stdlib")
     }
 
     @Test func costsFromUsage() throws {

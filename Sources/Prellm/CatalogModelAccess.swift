@@ -9,12 +9,12 @@ import Synchronization
 /// The runtime's view of models from the CLI: providers from the environment (and a config
 /// file's overrides), prices and capabilities from the catalog, with a workflow's own price
 /// overrides applied. Providers are made once per model and reused.
-final class CatalogModelAccess: ModelAccess {
+public final class CatalogModelAccess: ModelAccess {
     let directory: ProviderDirectory
     let catalog: ModelCatalog
     private let made = Mutex<[String: (any ChatProvider, String)]>([:])
 
-    init(directory: ProviderDirectory, catalog: ModelCatalog, workflow: Workflow?) {
+    public init(directory: ProviderDirectory, catalog: ModelCatalog = .builtin, workflow: Workflow?) {
         self.directory = directory
         var prices: [String: ModelPrice] = [:]
         for alias in workflow?.models ?? [] {
@@ -25,29 +25,29 @@ final class CatalogModelAccess: ModelAccess {
         self.catalog = catalog.overriding(prices: prices)
     }
 
-    func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
+    public func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
         if let hit = made.withLock({ $0[model] }) { return hit }
         let resolved = try directory.resolve(model)
         made.withLock { $0[model] = (resolved.provider, resolved.model) }
         return resolved
     }
 
-    func price(for model: String) -> ModelPrice? { catalog.entry(for: model)?.price }
-    func capabilities(for model: String) -> ModelCapabilities? { catalog.entry(for: model)?.capabilities }
+    public func price(for model: String) -> ModelPrice? { catalog.entry(for: model)?.price }
+    public func capabilities(for model: String) -> ModelCapabilities? { catalog.entry(for: model)?.capabilities }
 }
 
 /// Writes trace events as JSON lines to a file, flushing each line so an interrupted run
 /// still leaves everything up to the interruption.
-final class FileTrace: TraceSink {
+public final class FileTrace: TraceSink {
     private let handle: FileHandle
     private let lock = Mutex<Void>(())
 
-    init?(path: String) {
+    public init?(path: String) {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else { return nil }
         handle = h
     }
 
-    func record(_ event: JSONValue) {
+    public func record(_ event: JSONValue) {
         lock.withLock { _ in handle.write(Data((event.jsonText + "\n").utf8)) }
     }
 
