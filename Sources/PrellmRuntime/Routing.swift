@@ -22,7 +22,7 @@ public final class RoutingState: Sendable {
     }
 
     /// Exponential moving average of latency, in milliseconds.
-    func recordLatency(_ model: String, ms: Double) {
+    public func recordLatency(_ model: String, ms: Double) {
         state.withLock { s in s.latency[model] = s.latency[model].map { 0.8 * $0 + 0.2 * ms } ?? ms }
     }
 
