@@ -183,3 +183,41 @@ import Testing
         #expect(standIn.requests.last?.bodyText.contains("You are a senior engineer.") == true)
     }
 }
+
+/// The README's first command ends in scripts/demo: it must run a real workflow when a
+/// provider is reachable, and fall back to the plan when none is.
+@Suite struct DemoScriptTests {
+    func demo(_ env: [String: String]) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [LintCommandTests.root.appendingPathComponent("scripts/demo").path, "Deploy app to prod"]
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func runsWithAKeyAndShowsThePlanWithout() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        try #require(binary.path == LintCommandTests.root.appendingPathComponent(".build/debug/prellm").resolvingSymlinksInPath().path
+                     || FileManager.default.fileExists(atPath: LintCommandTests.root.appendingPathComponent(".build/debug/prellm").path))
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [
+            Reply.openAI(#"{"intent": "deploy", "target": "app", "constraints": [], "missing": []}"#),
+            Reply.openAI("Deploy with a canary."),
+        ]])
+        let env = ["OPENAI_API_KEY": "sk-demo", "OPENAI_BASE_URL": standIn.baseURL + "/v1", "OLLAMA_HOST": "127.0.0.1:9",
+                   "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        let (status, out, err) = try demo(env)
+        #expect(status == 0, "\(err)")
+        #expect(out == "Deploy with a canary.\n")
+        #expect(err.contains("small model: openai/gpt-4o-mini · large model: openai/gpt-4o-mini"))
+        let (planStatus, plan, advice) = try demo(["OLLAMA_HOST": "127.0.0.1:9", "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
+        #expect(planStatus == 0)
+        #expect(plan.contains("upper bound:"))
+        #expect(advice.contains("set one of OPENAI_API_KEY"))
+    }
+}
