@@ -99,7 +99,10 @@ struct ProviderTransport: Sendable {
             let task = Task {
                 do {
                     try await produce(continuation)
+                    try Task.checkCancellation()
                     continuation.finish()
+                } catch is CancellationError {
+                    continuation.finish(throwing: CancellationError())
                 } catch {
                     continuation.finish(throwing: normalize(error))
                 }

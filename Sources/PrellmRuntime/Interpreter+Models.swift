@@ -148,7 +148,9 @@ extension Interpreter {
                     failures.append("\(modelID): \(e)")
                     break
                 } catch {
-                    throw RunError(.cancelled, "\(error)", step: id)
+                    trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
+                                                           "status": "cancelled", "latency_ms": .number(Double((context.clock.now - started).milliseconds))])
+                    throw RunError(.cancelled, "the run was interrupted", step: id)
                 }
             }
         }
@@ -169,6 +171,8 @@ extension Interpreter {
             if case .text(let t) = d { context.onText?(t) }
             deltas.append(d)
         }
+        // A cancelled consumer's loop ends without an error: a short answer is not an answer.
+        try Task.checkCancellation()
         return deltas.collected(model: request.model)
     }
 

@@ -221,3 +221,41 @@ import Testing
         #expect(advice.contains("set one of OPENAI_API_KEY"))
     }
 }
+
+@Suite struct InterruptTests {
+    @Test func ctrlCCancelsTheRequestKeepsTheTraceAndExits130() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
+            w.startChunked()
+            for i in 0..<200 {
+                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \(i) \"},\"finish_reason\":null}]}\n\n")
+                w.pause(50)
+                if w.isClosed { return }
+            }
+            w.end()
+        }]])
+        let trace = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-int-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: trace) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm-run")
+        p.arguments = [EndToEndTests.e2e.appendingPathComponent("cut.yaml").path, "--input", "query=count", "--trace", trace.path]
+        p.environment = standIn.environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        // Wait until the answer is streaming, then interrupt.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("tick 2") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let lines = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 1)
+        #expect(lines.last?.contains("\"status\":\"cancelled\"") == true)
+        #expect(standIn.requests.count == 1)
+    }
+}
