@@ -24,6 +24,8 @@ public struct RunOptions: Sendable {
     public var config: String?
     /// Cancel the run on Ctrl-C (the command line sets this; tests do not).
     public var handleInterrupts = false
+    /// Show a spinner on stderr (the command line sets this when stderr is a terminal).
+    public var interactive = false
 
     public init(file: String, inputs: [String] = [], inputsFile: String? = nil, json: Bool = false, trace: String? = nil,
                 dryRun: Bool = false, noCache: Bool = false, redactPrompts: Bool = false, config: String? = nil) {
@@ -95,10 +97,15 @@ public enum RunCommand {
             context.trace = sink
         }
         let streamed = StreamState()
+        let display = ProgressDisplay(interactive: options.interactive, write: progress)
         if !options.json {
-            context.onText = { text in streamed.mark(); write(text) }
+            context.onText = { text in
+                if !streamed.happened { display.pause() }
+                streamed.mark()
+                write(text)
+            }
         }
-        context.onProgress = { p in progress(Self.line(p)) }
+        context.onProgress = { p in display.update(p) }
 
         let task = Task { await interpreter.run(inputs: inputs.objectValue ?? [:], context: context) }
         var signalSource: (any DispatchSourceSignal)?
@@ -110,6 +117,7 @@ public enum RunCommand {
             signalSource = source
         }
         let run = await task.value
+        display.stop()
         signalSource?.cancel()
         _ = traceSink
 

@@ -20,6 +20,7 @@ public struct RunArguments: ParsableArguments {
         var o = RunOptions(file: file, inputs: inputs, inputsFile: inputsFile, json: json, trace: trace, dryRun: dryRun,
                            noCache: noCache, redactPrompts: redactPrompts, config: config)
         o.handleInterrupts = true
+        o.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         return await RunCommand.run(o, environment: ProcessInfo.processInfo.environment,
                                     write: { FileHandle.standardOutput.write(Data($0.utf8)) },
                                     progress: { FileHandle.standardError.write(Data($0.utf8)) })

@@ -30,6 +30,7 @@ struct Ask: AsyncParsableCommand {
     func run() async throws {
         var run = RunOptions(file: "", json: json, trace: trace, dryRun: dryRun, noCache: noCache)
         run.handleInterrupts = true
+        run.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         let out = await AskCommand.run(
             AskOptions(query: query, small: small, large: large, strategy: strategy, userContext: userContext, run: run),
             environment: ProcessInfo.processInfo.environment,
