@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "PrellmHTTP", dependencies: ["CCurl"], swiftSettings: strict),
         .target(name: "PrellmProviderKit", dependencies: ["PrellmSchema"], swiftSettings: strict),
         .target(
@@ -47,7 +50,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmRuntime",
-            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit"],
+            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "CSQLite"],
             swiftSettings: strict),
         .target(
             name: "Prellm",

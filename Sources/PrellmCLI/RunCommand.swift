@@ -22,6 +22,8 @@ public struct RunOptions: Sendable {
     public var noCache = false
     public var redactPrompts = false
     public var config: String?
+    /// A SQLite file that keeps cached answers across runs (memory only when nil).
+    public var cacheFile: String?
     /// Cancel the run on Ctrl-C (the command line sets this; tests do not).
     public var handleInterrupts = false
     /// Show a spinner on stderr (the command line sets this when stderr is a terminal).
@@ -88,7 +90,11 @@ public enum RunCommand {
             return out
         }
         var context = RunContext(models: models)
-        if options.noCache { context.cache = nil }
+        if options.noCache {
+            context.cache = nil
+        } else if let file = options.cacheFile {
+            do { context.cache = try ResponseCache(file: file) } catch { return usage(error.message) }
+        }
         context.redactPrompts = options.redactPrompts
         var traceSink: FileTrace?
         if let path = options.trace {

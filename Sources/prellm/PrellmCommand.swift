@@ -26,9 +26,11 @@ struct Ask: AsyncParsableCommand {
     @Option(help: "Write a JSONL trace to this file.") var trace: String?
     @Flag(help: "Print the plan with a bound on tokens and cost; send nothing.") var dryRun = false
     @Flag(help: "Do not reuse cached answers.") var noCache = false
+    @Option(help: "Keep cached answers in this SQLite file, across runs.") var cacheFile: String?
 
     func run() async throws {
         var run = RunOptions(file: "", json: json, trace: trace, dryRun: dryRun, noCache: noCache)
+        run.cacheFile = cacheFile
         run.handleInterrupts = true
         run.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         let out = await AskCommand.run(

@@ -123,3 +123,38 @@ enum FileManagerShim {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
+
+@Suite struct SQLiteCacheTests {
+    @Test func answersPersistAndExpire() async throws {
+        let path = "/tmp/prellm-cache-\(UInt32.random(in: 0..<UInt32.max)).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        final class Wall: @unchecked Sendable { var t = 1_000_000.0 }
+        let wall = Wall()
+        let w = """
+            prellm: 1
+            inputs:
+              q: string
+            steps:
+              - id: a
+                call: {model: openai/m, prompt: "{{ inputs.q }}"}
+                cache: {ttl: 60s}
+            """
+        let p = ScriptedProvider(["openai/m": [.text("stored")]])
+        func run() async throws -> RunResult {
+            var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+            // A new cache object each time, as a new process would have: only the file is shared.
+            ctx.cache = try ResponseCache(file: path, wallClock: { wall.t })
+            return await try interpreter(w).run(inputs: ["q": "x"], context: ctx)
+        }
+        #expect(try await run().output == "stored")
+        #expect(try await run().steps.first?.status == .cached)
+        #expect(p.requests.count == 1)
+        wall.t += 61
+        #expect(try await run().steps.first?.status == .ok)
+        #expect(p.requests.count == 2)
+    }
+
+    @Test func anUnusableFileIsAClearError() {
+        #expect(throws: SQLiteAnswerStore.StoreError.self) { try ResponseCache(file: "/nonexistent-dir/x.sqlite") }
+    }
+}
