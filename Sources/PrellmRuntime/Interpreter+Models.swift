@@ -37,7 +37,7 @@ extension Interpreter {
         if let replacement = modelOverrides[name] {
             return Route(choices: [replacement], policy: .single, parameters: models[name]?.parameters ?? .init(), alias: name)
         }
-        if name.contains("/") { return Route(choices: [name], policy: .single, parameters: .init(), alias: name) }
+        if name.utf8.contains(UInt8(ascii: "/")) { return Route(choices: [name], policy: .single, parameters: .init(), alias: name) }
         guard let alias = models[name] else { throw RunError(.evaluation, "unknown model '\(name)'", step: step) }
         return Route(choices: alias.choices.map(\.id), policy: alias.policy, parameters: alias.parameters, alias: name)
     }
@@ -99,8 +99,9 @@ extension Interpreter {
             let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: p.temperature,
                                       maxTokens: p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format)
             let price = context.models.price(for: modelID)
-            let key = cacheKey(modelID, request)
-            if cache?.enabled != false, let hit = context.cache?.get(key, now: context.clock.now) {
+            let caching = cache?.enabled != false && context.cache != nil
+            let key = caching ? cacheKey(modelID, request) : ""
+            if caching, let hit = context.cache?.get(key, now: context.clock.now) {
                 trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "cache": "hit", "status": "ok",
                                                        "answer": .string(hit.text), "cost_usd": .number(0)])
                 return CallOutcome(response: hit, model: modelID, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: 0, cached: true)
@@ -109,7 +110,7 @@ extension Interpreter {
             var retryNumber = 0
             while true {
                 attempts += 1
-                try await ledger.admit(step: id, model: modelID, promptTokens: promptText.utf8.count / 4 + 1,
+                try ledger.admit(step: id, model: modelID, promptTokens: promptText.utf8.count / 4 + 1,
                                        maxTokens: p.maxTokens ?? Self.assumedMaxTokens, price: price)
                 let started = context.clock.now
                 do {
@@ -118,9 +119,10 @@ extension Interpreter {
                     context.routing.recordLatency(modelID, ms: Double(latency.milliseconds))
                     if let breaker { context.routing.recordResult(modelID, success: true, now: context.clock.now, threshold: breaker.failures) }
                     let usage = response.usage ?? Usage(inputTokens: 0, outputTokens: 0)
-                    await ledger.charge(usage, price: price)
+                    ledger.charge(usage, price: price)
                     let cost = price?.cost(of: usage)
-                    if cache?.enabled != false { context.cache?.put(key, response, now: context.clock.now, ttl: cache?.ttl) }
+                    if caching { context.cache?.put(key, response, now: context.clock.now, ttl: cache?.ttl) }
+                    if context.trace != nil {
                     var event: [String: JSONValue] = [
                         "kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)), "status": "ok",
                         "prompt": .string(context.redactPrompts ? promptHash(promptText) : promptText),
@@ -130,6 +132,7 @@ extension Interpreter {
                     ]
                     if position > 0 { event["routing"] = .string("fallback to \(modelID) after: " + failures.joined(separator: "; ")) }
                     trace(context, traceID, prefix + id, event)
+                    }
                     return CallOutcome(response: response, model: modelID, usage: usage, cost: cost, attempts: attempts, cached: false)
                 } catch let e as ProviderError {
                     if let breaker { context.routing.recordResult(modelID, success: false, now: context.clock.now, threshold: breaker.failures) }

@@ -109,13 +109,7 @@ extension Interpreter {
         }
     }
 
-    /// Whether a step's text is what the workflow outputs (`output: "{{ step }}"`), so it is
-    /// worth streaming to the user as it arrives.
-    func isStreamedStep(_ id: String) -> Bool {
-        guard let output = workflow.output else { return steps.last?.id.value == id }
-        let compact = output.value.filter { !$0.isWhitespace }
-        return compact == "{{\(id)}}"
-    }
+    func isStreamedStep(_ id: String) -> Bool { streamedStep == id }
 
     /// A model call whose answer must be JSON for `schema`: schema-aligned parsing, then
     /// validation; an answer that still fails is re-asked once with the errors.
@@ -173,7 +167,7 @@ extension Interpreter {
                         let (v, record) = try await self.perform(sub, frame: &f, locals: l, ledger: ledger, context: context)
                         var r = record
                         r.id += "[\(i)]"
-                        await ledger.add(r)
+                        ledger.add(r)
                         return (i, v)
                     }
                 }

@@ -3,6 +3,7 @@ import PrellmCompiler
 import PrellmProviderKit
 import PrellmSchema
 import PrellmSyntax
+import Synchronization
 
 /// The Interpreter runs a compiled workflow.
 ///
@@ -12,6 +13,8 @@ import PrellmSyntax
 /// at most `attempts` times — the only loop, as the compiler guarantees. Everything a run
 /// needs from outside comes through its RunContext; usage, cost and budgets through a
 /// RunLedger shared with the calls a `map` makes concurrently.
+let traceSequence = Atomic<UInt64>(0)
+
 public struct Interpreter: Sendable {
     public let workflow: Workflow
     let steps: [Step]
@@ -19,11 +22,16 @@ public struct Interpreter: Sendable {
     let contracts: [String: JSONValue]
     let models: [String: Workflow.ModelAlias]
     let imports: [String: Interpreter]
+    /// Each input's schema, compiled once.
+    let inputSchemas: [String: JSONSchema]
     let templates = TemplateCache()
     let renderer = TemplateRenderer()
     /// Replaces model aliases with other models (`--small`, `--large` of the one-shot form):
     /// alias → provider/model.
     public var modelOverrides: [String: String] = [:]
+    /// The step whose text is the workflow's output (`output: "{{ step }}"`, or the last step),
+    /// streamed to the user as it arrives.
+    let streamedStep: String?
 
     /// Builds an interpreter for a workflow that compiled without errors.
     public init(_ result: CompileResult) throws(RunError) {
@@ -50,6 +58,13 @@ public struct Interpreter: Sendable {
             imports[imp.alias.value] = try Interpreter(workflow: w)
         }
         self.imports = imports
+        inputSchemas = Dictionary(workflow.inputs.map { ($0.name.value, JSONSchema($0.schema)) }, uniquingKeysWith: { a, _ in a })
+        if let output = workflow.output {
+            let compact = output.value.filter { !$0.isWhitespace }
+            streamedStep = workflow.steps.first { compact == "{{\($0.id.value)}}" }?.id.value
+        } else {
+            streamedStep = workflow.steps.last?.id.value
+        }
     }
 
     // MARK: - Inputs
@@ -65,7 +80,7 @@ public struct Interpreter: Sendable {
             guard let v = given[name] ?? input.schema["default"] else {
                 throw RunError(.invalidInput, "input '\(name)' is required")
             }
-            if let e = JSONSchema(input.schema).validate(v).first {
+            if let e = inputSchemas[name]?.validate(v).first {
                 throw RunError(.invalidInput, "input '\(name)'\(e.instanceLocation): \(e.message)")
             }
             values[name] = v
@@ -87,13 +102,16 @@ public struct Interpreter: Sendable {
         } catch {
             failure = error
         }
-        let (usage, cost, records) = await ledger.snapshot()
+        let (usage, cost, records) = ledger.snapshot()
         return RunResult(output: output, steps: records, usage: usage, costUSD: cost, traceID: traceID, error: failure,
                          elapsed: context.clock.now - started)
     }
 
+    /// 53 random bits and a process-wide sequence number: unique, and one draw per run.
     static func newTraceID(_ random: @Sendable () -> Double) -> String {
-        (0..<4).map { _ in String(UInt32(random() * Double(UInt32.max)), radix: 16) }.joined()
+        let bits = UInt64(random() * 9_007_199_254_740_992)
+        let seq = traceSequence.add(1, ordering: .relaxed).newValue
+        return String(bits, radix: 16) + "-" + String(seq, radix: 16)
     }
 
     /// Per-run state of the main sequence.
@@ -134,7 +152,7 @@ public struct Interpreter: Sendable {
                 }
                 if !run {
                     frame.outputs[id] = nil
-                    await ledger.add(StepRecord(id: prefix + id, kind: step.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
+                    ledger.add(StepRecord(id: prefix + id, kind: step.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
                     progress(context, id, .skipped, started: started)
                     i += 1
                     continue
@@ -152,14 +170,14 @@ public struct Interpreter: Sendable {
                     } catch { throw error as! RunError }
                 }
                 frame.outputs[id] = .object(["target": .string(target ?? "end")])
-                await ledger.add(StepRecord(id: prefix + id, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1))
+                ledger.add(StepRecord(id: prefix + id, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1))
                 progress(context, id, .done, started: started, detail: "→ \(target ?? "end")")
                 i = target.flatMap { index[$0] } ?? steps.count
                 continue
             case .validate(let value, let contract, let asserts, let onFail):
                 let problems = try validate(step, value, contract, asserts, &frame)
                 if problems.isEmpty {
-                    await ledger.add(StepRecord(id: prefix + id, kind: "validate", status: .ok, latency: context.clock.now - started,
+                    ledger.add(StepRecord(id: prefix + id, kind: "validate", status: .ok, latency: context.clock.now - started,
                                                 attempts: (frame.validations[id] ?? 0) + 1))
                     progress(context, id, .done, started: started)
                     break
@@ -169,7 +187,7 @@ public struct Interpreter: Sendable {
                                                "status": "invalid", "attempt": .number(Double(used + 1)),
                                                "errors": .array(problems.map(JSONValue.string))]))
                 guard let onFail, let retry = onFail.retry?.value, let j = index[retry], used < (onFail.attempts ?? 0) else {
-                    await ledger.add(StepRecord(id: prefix + id, kind: "validate", status: .failed, latency: context.clock.now - started, attempts: used + 1))
+                    ledger.add(StepRecord(id: prefix + id, kind: "validate", status: .failed, latency: context.clock.now - started, attempts: used + 1))
                     progress(context, id, .failed, started: started, detail: problems.first)
                     throw RunError(.validationFailed, "the value does not pass validation\(used > 0 ? " after \(used) re-ask\(used == 1 ? "" : "s")" : ""): " + problems.joined(separator: "; "), step: id)
                 }
@@ -189,7 +207,7 @@ public struct Interpreter: Sendable {
             default:
                 let (value, record) = try await perform(step, frame: &frame, locals: [:], ledger: ledger, context: context)
                 frame.outputs[id] = value
-                await ledger.add(record)
+                ledger.add(record)
                 progress(context, id, .done, started: started, model: record.modelUsed, usage: record.usage, cost: record.costUSD)
             }
             if let next = step.options.next?.value {

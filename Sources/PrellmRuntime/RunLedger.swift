@@ -1,6 +1,7 @@
 import PrellmCompiler
 import PrellmProviderKit
 import PrellmSchema
+import Synchronization
 
 /// The RunLedger is a run's shared account: usage and cost so far, the budget they are checked
 /// against, and the step records. Calls made concurrently by a `map` step go through it.
@@ -8,13 +9,20 @@ import PrellmSchema
 /// Budgets exist twice: `prellm lint`'s static view of the workflow and this runtime limit.
 /// Before every call the ledger prices its worst case (estimated prompt tokens plus the
 /// call's `max_tokens`) and refuses a call that could exceed what is left.
-actor RunLedger {
+///
+/// A lock rather than an actor: every operation is a few arithmetic steps, and an actor hop per
+/// call would cost more than the work (measured: Benchmarks/interpreter).
+final class RunLedger: Sendable {
+    struct Account {
+        var usage = Usage(inputTokens: 0, outputTokens: 0)
+        var cost: Double = 0
+        var costKnown = true
+        var records: [StepRecord] = []
+    }
+
     let budget: Workflow.Budget?
     let started: ContinuousClock.Instant
-    var usage = Usage(inputTokens: 0, outputTokens: 0)
-    var cost: Double = 0
-    var costKnown = true
-    var records: [StepRecord] = []
+    private let account = Mutex(Account())
 
     init(budget: Workflow.Budget?, started: ContinuousClock.Instant) {
         self.budget = budget
@@ -24,6 +32,7 @@ actor RunLedger {
     /// Refuses a call whose worst case does not fit in what is left of the run's budget.
     func admit(step: String, model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?) throws(RunError) {
         guard let budget else { return }
+        let (usage, cost) = account.withLock { ($0.usage, $0.cost) }
         if let maxTokens = budget.maxTokens, usage.totalTokens + promptTokens + maxTokens > maxTokens {
             throw RunError(.budgetExceeded, "the token budget (\(maxTokens)) would be exceeded: \(usage.totalTokens) spent, this call could use \(promptTokens + maxTokens) (\(promptTokens) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
         }
@@ -40,14 +49,16 @@ actor RunLedger {
     }
 
     func charge(_ u: Usage, price: ModelPrice?) {
-        usage.inputTokens += u.inputTokens
-        usage.outputTokens += u.outputTokens
-        if let price { cost += price.cost(of: u) } else { costKnown = false }
+        account.withLock { a in
+            a.usage.inputTokens += u.inputTokens
+            a.usage.outputTokens += u.outputTokens
+            if let price { a.cost += price.cost(of: u) } else { a.costKnown = false }
+        }
     }
 
-    func add(_ record: StepRecord) { records.append(record) }
+    func add(_ record: StepRecord) { account.withLock { $0.records.append(record) } }
 
-    func snapshot() -> (Usage, Double?, [StepRecord]) { (usage, costKnown ? cost : nil, records) }
+    func snapshot() -> (Usage, Double?, [StepRecord]) { account.withLock { ($0.usage, $0.costKnown ? $0.cost : nil, $0.records) } }
 
     static func money(_ d: Double) -> String {
         let r = (d * 1_000_000).rounded() / 1_000_000

@@ -1,0 +1,15 @@
+// swift-tools-version:6.1
+// A separate package, so that CI's build of the main package does not build benchmarks.
+import PackageDescription
+
+let package = Package(
+    name: "prellm-interpreter-benchmark",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "prellm", path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "interp-bench",
+            dependencies: [.product(name: "Prellm", package: "prellm")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
