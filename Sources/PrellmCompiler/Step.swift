@@ -38,6 +38,7 @@ public struct Step: Sendable {
     }
 
     public struct Options: Sendable {
+        public init() {}
         public var condition: EmbeddedText?
         public var retry: RetryPolicy?
         public var timeout: Duration?
@@ -52,7 +53,13 @@ public struct Step: Sendable {
         public var attempts: Int
         public var backoff: Duration
         public var maxBackoff: Duration
+        /// The error kinds worth retrying (`on:`); nil means the default transient ones.
+        public var on: [String]?
     }
+
+    /// The error kinds `retry: {on: […]}` may name.
+    public static let retryableKinds = ["rate_limit", "server", "timeout", "connection", "cut_stream", "bad_request",
+                                        "invalid_response", "content_filter", "context_too_long", "not_found", "auth"]
 
     public struct CachePolicy: Sendable, Hashable {
         public var enabled: Bool

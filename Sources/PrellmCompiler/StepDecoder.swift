@@ -81,12 +81,24 @@ struct StepDecoder {
         if let v = f["next"] { o.next = d.name(v, "'next'") }
         if let v = f["retry"] {
             if v.scalar != nil {
-                if let n = d.int(v, "'retry'", min: 0, max: 20) { o.retry = .init(attempts: n, backoff: .seconds(1), maxBackoff: .seconds(30)) }
-            } else if let g = d.fields(v, "'retry'", allowed: ["attempts", "backoff", "max_backoff"], required: ["attempts"]) {
+                if let n = d.int(v, "'retry'", min: 0, max: 20) { o.retry = .init(attempts: n, backoff: .seconds(1), maxBackoff: .seconds(30), on: nil) }
+            } else if let g = d.fields(v, "'retry'", allowed: ["attempts", "backoff", "max_backoff", "on"], required: ["attempts"]) {
                 let attempts = g["attempts"].flatMap { d.int($0, "'attempts'", min: 0, max: 20) }
                 let backoff = g["backoff"].flatMap { d.duration($0, "'backoff'") } ?? .seconds(1)
                 let maxBackoff = g["max_backoff"].flatMap { d.duration($0, "'max_backoff'") } ?? .seconds(30)
-                if let attempts { o.retry = .init(attempts: attempts, backoff: backoff, maxBackoff: maxBackoff) }
+                var on: [String]?
+                if let list = g["on"].flatMap({ d.list($0, "'on'") }) {
+                    on = list.compactMap { item in
+                        guard let kind = d.string(item, "an error kind") else { return nil }
+                        guard Step.retryableKinds.contains(kind) else {
+                            d.bag.add(.badValue, item.span, "unknown error kind '\(kind)'",
+                                      hint: Spelling.hint(kind, in: Step.retryableKinds) ?? "kinds are \(Step.retryableKinds.joined(separator: ", "))")
+                            return nil
+                        }
+                        return kind
+                    }
+                }
+                if let attempts { o.retry = .init(attempts: attempts, backoff: backoff, maxBackoff: maxBackoff, on: on) }
             }
         }
         if let v = f["budget"] {

@@ -71,18 +71,27 @@ extension Interpreter {
     }
 
     func callModel(step id: String, model name: String?, system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat,
-                   stream: Bool, cache: Step.CachePolicy?, retry: Step.RetryPolicy?, ledger: RunLedger, context: RunContext,
-                   traceID: String, prefix: String) async throws(RunError) -> CallOutcome {
+                   stream: Bool, options: Step.Options, started stepStarted: ContinuousClock.Instant, ledger: RunLedger,
+                   context: RunContext, traceID: String, prefix: String) async throws(RunError) -> CallOutcome {
+        let cache = options.cache, retry = options.retry
         let r = try route(name, step: id)
         let ordered = order(r, context: context)
-        let policy = RetryPolicy(attempts: retry?.attempts ?? 2, base: retry?.backoff ?? .seconds(1), cap: retry?.maxBackoff ?? .seconds(30))
+        let retryable = retry?.on.map { Set($0.compactMap(ProviderError.Kind.init(rawValue:))) } ?? RetryPolicy.transient
+        let policy = RetryPolicy(attempts: retry?.attempts ?? 2, base: retry?.backoff ?? .seconds(1), cap: retry?.maxBackoff ?? .seconds(30),
+                                 retryable: retryable)
         let breaker = r.parameters.circuitBreaker
         var failures: [String] = []
         var attempts = 0
         let needsJSON = format != .text
         for (position, modelID) in ordered.enumerated() {
-            if let caps = context.models.capabilities(for: modelID), needsJSON, !caps.jsonMode, !caps.structuredOutput {
+            let caps = context.models.capabilities(for: modelID)
+            if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput {
                 failures.append("\(modelID): skipped, it has no JSON mode")
+                continue
+            }
+            let estimate = ((system ?? "").utf8.count + messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
+            if let window = caps?.contextWindow, estimate + (r.parameters.maxTokens ?? 0) > window {
+                failures.append("\(modelID): skipped, the prompt (about \(estimate) tokens) does not fit its context window (\(window))")
                 continue
             }
             if let breaker, !context.routing.allows(modelID, now: context.clock.now, cooldown: breaker.cooldown) {
@@ -111,15 +120,18 @@ extension Interpreter {
             while true {
                 attempts += 1
                 try ledger.admit(step: id, model: modelID, promptTokens: promptText.utf8.count / 4 + 1,
-                                       maxTokens: p.maxTokens ?? Self.assumedMaxTokens, price: price)
+                                 maxTokens: p.maxTokens ?? Self.assumedMaxTokens, price: price, stepBudget: options.budget)
                 let started = context.clock.now
+                let deadline = try self.deadline(step: id, options: options, stepStarted: stepStarted, ledger: ledger, context: context)
                 do {
-                    let response = try await send(resolved.provider, request, stream: stream, context: context)
+                    let response = try await withDeadline(deadline, context: context, step: id) {
+                        try await self.send(resolved.provider, request, stream: stream, context: context)
+                    }
                     let latency = context.clock.now - started
                     context.routing.recordLatency(modelID, ms: Double(latency.milliseconds))
                     if let breaker { context.routing.recordResult(modelID, success: true, now: context.clock.now, threshold: breaker.failures) }
                     let usage = response.usage ?? Usage(inputTokens: 0, outputTokens: 0)
-                    ledger.charge(usage, price: price)
+                    ledger.charge(usage, price: price, step: id)
                     let cost = price?.cost(of: usage)
                     if caching { context.cache?.put(key, response, now: context.clock.now, ttl: cache?.ttl) }
                     if context.trace != nil {
@@ -134,6 +146,10 @@ extension Interpreter {
                     trace(context, traceID, prefix + id, event)
                     }
                     return CallOutcome(response: response, model: modelID, usage: usage, cost: cost, attempts: attempts, cached: false)
+                } catch let e as RunError {
+                    trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
+                                                           "status": .string(e.kind.rawValue), "error": .object(["message": .string(e.message)])])
+                    throw e
                 } catch let e as ProviderError {
                     if let breaker { context.routing.recordResult(modelID, success: false, now: context.clock.now, threshold: breaker.failures) }
                     trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
@@ -162,6 +178,43 @@ extension Interpreter {
             message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
         }
         throw RunError(.modelsFailed, message, step: id)
+    }
+
+    /// The instant by which this call must end: the step's `timeout` (or its budget's) from the
+    /// step's start, and the run budget's `timeout` from the run's start, whichever is first.
+    func deadline(step id: String, options: Step.Options, stepStarted: ContinuousClock.Instant, ledger: RunLedger,
+                  context: RunContext) throws(RunError) -> (ContinuousClock.Instant, RunError)? {
+        var best: (ContinuousClock.Instant, RunError)?
+        if let t = options.timeout ?? options.budget?.timeout {
+            best = (stepStarted + t, RunError(.timeout, "the step ran out of its time (\(Self.describe(t)))", step: id))
+        }
+        if let t = workflow.budget?.timeout, best == nil || ledger.started + t < best!.0 {
+            best = (ledger.started + t, RunError(.budgetExceeded, "the run's time budget (\(Self.describe(t))) ran out", step: id))
+        }
+        if let (at, error) = best, context.clock.now >= at { throw error }
+        return best
+    }
+
+    static func describe(_ d: Duration) -> String {
+        let ms = d.milliseconds
+        return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
+    }
+
+    /// Runs `operation`, or throws the deadline's error when the clock reaches it first (the
+    /// operation is cancelled, and with it its HTTP request).
+    func withDeadline<T: Sendable>(_ deadline: (ContinuousClock.Instant, RunError)?, context: RunContext, step: String,
+                                   _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let (at, error) = deadline else { return try await operation() }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await context.clock.sleep(for: at - context.clock.now)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw error }
+            return value
+        }
     }
 
     /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.

@@ -56,7 +56,7 @@ extension Interpreter {
                 + "Classify the text into exactly one of these labels: \(names.joined(separator: ", ")). "
                 + "Reply with only a JSON object: {\"label\": one of the labels, \"confidence\": a number from 0 to 1}."
             let (v, call) = try await structured(step: id, model: model?.value, system: system, prompt: try render(text) ?? "",
-                                                 reask: reask, schema: schema, name: "Classification", frame: &frame, ledger: ledger, context: context)
+                                                 reask: reask, schema: schema, name: "Classification", options: step.options, frame: &frame, ledger: ledger, context: context)
             return (v, record(.ok, call))
 
         case .extractModel(let model, let text, let into, let instructions):
@@ -65,7 +65,7 @@ extension Interpreter {
                 + "Extract the information from the text. Reply with only a JSON value that satisfies this JSON Schema:\n"
                 + schema.jsonText
             let (v, call) = try await structured(step: id, model: model?.value, system: system, prompt: try render(text) ?? "",
-                                                 reask: reask, schema: schema, name: into?.value ?? "Extraction", frame: &frame,
+                                                 reask: reask, schema: schema, name: into?.value ?? "Extraction", options: step.options, frame: &frame,
                                                  ledger: ledger, context: context)
             return (v, record(.ok, call))
 
@@ -75,13 +75,13 @@ extension Interpreter {
                 let sys = (try render(system).map { $0 + "\n\n" } ?? "")
                     + "Reply with only a JSON value that satisfies this JSON Schema:\n" + schema.jsonText
                 let (v, call) = try await structured(step: id, model: model?.value, system: sys, prompt: prompt, reask: reask, schema: schema,
-                                                     name: output.value, frame: &frame, ledger: ledger, context: context)
+                                                     name: output.value, options: step.options, frame: &frame, ledger: ledger, context: context)
                 return (v, record(.ok, call))
             }
             let streams = context.onText != nil && isStreamedStep(id)
             let call = try await callModel(step: id, model: model?.value, system: try render(system),
                                            messages: [.user(prompt)] + reask, format: .text, stream: streams,
-                                           cache: step.options.cache, retry: step.options.retry, ledger: ledger, context: context,
+                                           options: step.options, started: started, ledger: ledger, context: context,
                                            traceID: frame.traceID, prefix: frame.prefix)
             frame.answers[id] = ModelAnswer(text: call.response.text, finish: call.response.finishReason)
             return (.string(call.response.text), record(.ok, call))
@@ -114,14 +114,14 @@ extension Interpreter {
     /// A model call whose answer must be JSON for `schema`: schema-aligned parsing, then
     /// validation; an answer that still fails is re-asked once with the errors.
     func structured(step id: String, model: String?, system: String, prompt: String, reask: [ChatMessage], schema: JSONValue,
-                    name: String, frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> (JSONValue, CallOutcome) {
-        let s = steps[index[id] ?? 0]
+                    name: String, options: Step.Options, frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> (JSONValue, CallOutcome) {
+        let started = context.clock.now
         var messages: [ChatMessage] = [.user(prompt)] + reask
         var total: CallOutcome?
         for attempt in 1...2 {
             let call = try await callModel(step: id, model: model, system: system, messages: messages,
-                                           format: .jsonSchema(name: name, schema: schema), stream: false, cache: s.options.cache,
-                                           retry: s.options.retry, ledger: ledger, context: context, traceID: frame.traceID, prefix: frame.prefix)
+                                           format: .jsonSchema(name: name, schema: schema), stream: false, options: options,
+                                           started: started, ledger: ledger, context: context, traceID: frame.traceID, prefix: frame.prefix)
             total = total.map { $0.adding(call) } ?? call
             frame.answers[id] = ModelAnswer(text: call.response.text, finish: call.response.finishReason)
             var problems: [String]

@@ -18,6 +18,8 @@ final class RunLedger: Sendable {
         var cost: Double = 0
         var costKnown = true
         var records: [StepRecord] = []
+        /// Tokens and dollars per step, across its retries and re-asks, for step budgets.
+        var steps: [String: (tokens: Int, cost: Double)] = [:]
     }
 
     let budget: Workflow.Budget?
@@ -30,11 +32,25 @@ final class RunLedger: Sendable {
     }
 
     /// Refuses a call whose worst case does not fit in what is left of the run's budget.
-    func admit(step: String, model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?) throws(RunError) {
+    func admit(step: String, model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
+               stepBudget: Workflow.Budget? = nil) throws(RunError) {
+        if let stepBudget {
+            let spent = account.withLock { $0.steps[step] ?? (0, 0) }
+            try Self.check(stepBudget, "step '\(step)'", step: step, model: model, spentTokens: spent.tokens, spentUSD: spent.cost,
+                           promptTokens: promptTokens, maxTokens: maxTokens, price: price)
+        }
         guard let budget else { return }
         let (usage, cost) = account.withLock { ($0.usage, $0.cost) }
-        if let maxTokens = budget.maxTokens, usage.totalTokens + promptTokens + maxTokens > maxTokens {
-            throw RunError(.budgetExceeded, "the token budget (\(maxTokens)) would be exceeded: \(usage.totalTokens) spent, this call could use \(promptTokens + maxTokens) (\(promptTokens) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
+        try Self.check(budget, "the run", step: step, model: model, spentTokens: usage.totalTokens, spentUSD: cost,
+                       promptTokens: promptTokens, maxTokens: maxTokens, price: price)
+    }
+
+    static func check(_ budget: Workflow.Budget, _ whose: String, step: String, model: String, spentTokens: Int, spentUSD: Double,
+                      promptTokens: Int, maxTokens: Int, price: ModelPrice?) throws(RunError) {
+        let usage = Usage(inputTokens: spentTokens, outputTokens: 0)
+        let cost = spentUSD
+        if let limit = budget.maxTokens, usage.totalTokens + promptTokens + maxTokens > limit {
+            throw RunError(.budgetExceeded, "\(whose == "the run" ? "the" : whose + "'s") token budget (\(limit)) would be exceeded: \(usage.totalTokens) spent, this call could use \(promptTokens + maxTokens) (\(promptTokens) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
         }
         if let maxUSD = budget.maxUSD {
             guard let price else {
@@ -43,13 +59,15 @@ final class RunLedger: Sendable {
             }
             let worst = price.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens))
             if cost + worst > maxUSD {
-                throw RunError(.budgetExceeded, "the USD budget ($\(Self.money(maxUSD))) would be exceeded: $\(Self.money(cost)) spent, this call could cost $\(Self.money(worst)) on \(model)", step: step)
+                throw RunError(.budgetExceeded, "\(whose == "the run" ? "the" : whose + "'s") USD budget ($\(Self.money(maxUSD))) would be exceeded: $\(Self.money(cost)) spent, this call could cost $\(Self.money(worst)) on \(model)", step: step)
             }
         }
     }
 
-    func charge(_ u: Usage, price: ModelPrice?) {
+    func charge(_ u: Usage, price: ModelPrice?, step: String) {
         account.withLock { a in
+            let previous = a.steps[step] ?? (0, 0)
+            a.steps[step] = (previous.tokens + u.totalTokens, previous.cost + (price?.cost(of: u) ?? 0))
             a.usage.inputTokens += u.inputTokens
             a.usage.outputTokens += u.outputTokens
             if let price { a.cost += price.cost(of: u) } else { a.costKnown = false }

@@ -248,3 +248,60 @@ import Testing
         #expect(p.requests.isEmpty)
     }
 }
+
+@Suite struct StepLimitTests {
+    static func workflow(_ options: String, models: String = "large: {use: openai/big, max_tokens: 100}") -> String {
+        """
+        prellm: 1
+        inputs:
+          q: string
+        models:
+          \(models)
+        steps:
+          - id: answer
+            call: {model: large, prompt: "{{ inputs.q }}"}
+        \(options)
+        output: "{{ answer }}"
+        """
+    }
+
+    @Test func aStepBudgetCountsRetriesAndRefuses() async throws {
+        let w = Self.workflow("    budget: {max_tokens: 250}\n    retry: {attempts: 3, backoff: 1ms, on: [bad_request]}")
+        let p = ScriptedProvider(["openai/big": [.error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "flaky")),
+                                                 .text("ok", usage: Usage(inputTokens: 100, outputTokens: 100))]])
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+        ctx.cache = nil
+        let ok = await try interpreter(w).run(inputs: ["q": "x"], context: ctx)
+        // A 400 is retried here because `on:` says so; the retry then fits (no usage was charged).
+        #expect(ok.error == nil, "\(String(describing: ok.error))")
+        #expect(ok.output == "ok")
+        #expect(p.requests.count == 2)
+    }
+
+    @Test func aStepBudgetRefusesACallThatCouldExceedIt() async throws {
+        let w = Self.workflow("    budget: {max_tokens: 50}")
+        let p = ScriptedProvider(["openai/big": [.text("never")]])
+        let r = await try interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error?.kind == .budgetExceeded)
+        #expect(r.error?.message.hasPrefix("step 'answer''s token budget (50) would be exceeded") == true)
+        #expect(p.requests.isEmpty)
+    }
+
+    @Test func aStepTimeoutCancelsTheCall() async throws {
+        let w = Self.workflow("    timeout: 30s")
+        let p = ScriptedProvider(["openai/big": [.hang]])
+        let r = await try interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error?.kind == .timeout)
+        #expect(r.error?.message == "the step ran out of its time (30s)")
+    }
+
+    @Test func modelsWhosePromptDoesNotFitAreSkipped() async throws {
+        let w = Self.workflow("", models: "large: {use: [openai/small-window, openai/big], max_tokens: 100}")
+        let p = ScriptedProvider(["openai/big": [.text("big answer")], "openai/small-window": [.text("never")]])
+        var models = ScriptedModels(provider: p)
+        models.contextWindows = ["openai/small-window": 120]
+        let r = await try interpreter(w).run(inputs: ["q": .string(String(repeating: "word ", count: 200))], context: RunContext(models: models, clock: ManualClock()))
+        #expect(r.output == "big answer")
+        #expect(p.requests.map(\.model) == ["openai/big"])
+    }
+}

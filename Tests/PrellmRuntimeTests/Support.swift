@@ -21,6 +21,8 @@ final class ScriptedProvider: ChatProvider {
     enum Reply {
         case text(String, usage: Usage = Usage(inputTokens: 10, outputTokens: 5), finish: FinishReason = .stop)
         case error(ProviderError)
+        /// Never answers; ends only when cancelled.
+        case hang
     }
 
     let name = "scripted"
@@ -46,6 +48,9 @@ final class ScriptedProvider: ChatProvider {
         switch next(request) {
         case .text(let t, let u, let f): return ChatResponse(model: request.model, text: t, finishReason: f, usage: u)
         case .error(let e): throw e
+        case .hang:
+            while !Task.isCancelled { await Task.yield() }
+            throw ProviderError(provider: name, kind: .connection, message: "cancelled")
         }
     }
 
@@ -59,6 +64,7 @@ final class ScriptedProvider: ChatProvider {
                 c.yield(.usage(u))
                 c.finish()
             case .error(let e): c.finish(throwing: e)
+            case .hang: break
             }
         }
     }
@@ -69,7 +75,10 @@ struct ScriptedModels: ModelAccess {
     var prices: [String: ModelPrice] = [:]
     func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) { (provider, model) }
     func price(for model: String) -> ModelPrice? { prices[model] }
-    func capabilities(for model: String) -> ModelCapabilities? { ModelCapabilities(jsonMode: true, structuredOutput: true) }
+    var contextWindows: [String: Int] = [:]
+    func capabilities(for model: String) -> ModelCapabilities? {
+        ModelCapabilities(contextWindow: contextWindows[model], jsonMode: true, structuredOutput: true)
+    }
 }
 
 func interpreter(_ yaml: String, file: String = "/tmp/prellm-runtime-test/w.yaml") throws -> Interpreter {
