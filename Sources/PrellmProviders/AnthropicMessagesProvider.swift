@@ -202,15 +202,7 @@ public struct AnthropicMessagesProvider: ChatProvider {
         case "request_too_large"?: kind = .contextTooLong
         case "invalid_request_error"?:
             kind = message.contains("prompt is too long") || message.contains("too many tokens") ? .contextTooLong : .badRequest
-        default:
-            switch status {
-            case 401, 403: kind = .auth
-            case 404: kind = .notFound
-            case 413: kind = .contextTooLong
-            case 429: kind = .rateLimit
-            case 400..<500: kind = .badRequest
-            default: kind = .server
-            }
+        default: kind = .forStatus(status)
         }
         return (kind, message)
     }

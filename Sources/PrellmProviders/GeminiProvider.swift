@@ -185,14 +185,7 @@ public struct GeminiProvider: ChatProvider {
             case "INTERNAL"?, "UNAVAILABLE"?: kind = .server
             case "INVALID_ARGUMENT"?, "FAILED_PRECONDITION"?:
                 kind = message.contains("exceeds the maximum number of tokens") || message.contains("token count") ? .contextTooLong : .badRequest
-            default:
-                switch status {
-                case 401, 403: kind = .auth
-                case 404: kind = .notFound
-                case 429: kind = .rateLimit
-                case 400..<500: kind = .badRequest
-                default: kind = .server
-                }
+            default: kind = .forStatus(status)
             }
         }
         return (kind, message)

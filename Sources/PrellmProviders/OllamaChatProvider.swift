@@ -126,15 +126,7 @@ public struct OllamaChatProvider: ChatProvider {
         let message = body?["error"]?.stringValue ?? text
         let kind: ProviderError.Kind
         if message.contains("context length") || message.contains("too long") { kind = .contextTooLong }
-        else {
-            switch status {
-            case 401, 403: kind = .auth
-            case 404: kind = .notFound
-            case 429: kind = .rateLimit
-            case 400..<500: kind = .badRequest
-            default: kind = .server
-            }
-        }
+        else { kind = .forStatus(status) }
         return (kind, message.contains("not found") && status == 404 ? message + " (pull it with: ollama pull <model>)" : message)
     }
 }

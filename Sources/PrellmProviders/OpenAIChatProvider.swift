@@ -160,16 +160,7 @@ public struct OpenAIChatProvider: ChatProvider {
         if code.contains("context_length_exceeded") || status == 413 { kind = .contextTooLong }
         else if code.contains("content_filter") || code.contains("content_policy") { kind = .contentFilter }
         else if code.contains("insufficient_quota") { kind = .auth }
-        else {
-            switch status {
-            case 401, 403: kind = .auth
-            case 404: kind = .notFound
-            case 408: kind = .timeout
-            case 429: kind = .rateLimit
-            case 400..<500: kind = .badRequest
-            default: kind = .server
-            }
-        }
+        else { kind = .forStatus(status) }
         return (kind, message)
     }
 }

@@ -82,7 +82,7 @@ struct ProviderTransport: Sendable {
     static func retryAfter(_ head: HTTPResponseHead) -> Duration? {
         if let ms = head.header("retry-after-ms").flatMap(Double.init), ms >= 0 { return .milliseconds(Int64(ms)) }
         guard let value = head.header("retry-after") else { return nil }
-        if let seconds = Double(value.trimmingSpaces()), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = Double(value.filter { $0 != " " && $0 != "\t" }), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
         return .seconds(1)
     }
 
@@ -120,12 +120,18 @@ struct ProviderTransport: Sendable {
     }
 }
 
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+extension ProviderError.Kind {
+    /// The kind an HTTP status means when the body says nothing more specific.
+    static func forStatus(_ status: Int) -> ProviderError.Kind {
+        switch status {
+        case 401, 403: .auth
+        case 404: .notFound
+        case 408: .timeout
+        case 413: .contextTooLong
+        case 429: .rateLimit
+        case 400..<500: .badRequest
+        default: .server
+        }
     }
 }
 

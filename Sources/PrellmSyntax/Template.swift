@@ -222,7 +222,8 @@ public struct TemplateParser {
 }
 
 extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
+    /// The string without leading and trailing characters from `set` (no Foundation needed).
+    public func trimmingCharacters(in set: Set<Character>) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

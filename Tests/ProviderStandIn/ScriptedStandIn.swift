@@ -1,4 +1,5 @@
 import Foundation
+import PrellmSchema
 import Synchronization
 
 /// A StandInServer that answers from a script: for each model (read from the request body's
@@ -124,17 +125,5 @@ public enum Reply {
         return out
     }
 
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    public static func jsonString(_ s: String) -> String { JSONValue.string(s).jsonText }
 }
