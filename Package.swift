@@ -22,6 +22,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -57,6 +59,12 @@ let package = Package(
             dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
             swiftSettings: strict),
         .target(
+            name: "PrellmServer",
+            dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
+                           "PrellmRuntime", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strict),
+        .target(
             name: "PrellmCLI",
             dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
             swiftSettings: strict),
@@ -77,6 +85,10 @@ let package = Package(
         .testTarget(
             name: "PrellmProvidersTests",
             dependencies: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP", "PrellmSchema", "ProviderStandIn"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PrellmServerTests",
+            dependencies: ["PrellmServer", "PrellmSchema", "ProviderStandIn", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmTests",

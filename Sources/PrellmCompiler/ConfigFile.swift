@@ -1,9 +1,11 @@
 import PrellmSyntax
 
 /// A ConfigFile is a prellm configuration (`prellm.yaml`): settings that are not part of any
-/// workflow. Today it holds the `providers` section, which overrides what the environment
-/// says about a provider: where it is, which variable or file holds its key, extra headers
-/// and timeouts. Keys themselves never appear in a config file.
+/// workflow. The `providers` section overrides what the environment says about a provider:
+/// where it is, which variable or file holds its key, extra headers and timeouts (API keys
+/// themselves never appear in a config file). The gateway (`prellm serve`) reads `server`,
+/// `models` (served model names, routed as in workflows), `workflows` (served as
+/// `workflow/<name>`) and `keys` (gateway keys, as SHA-256 hashes).
 ///
 /// ```yaml
 /// prellm: 1
@@ -29,12 +31,37 @@ public struct ConfigFile: Sendable {
         public var totalTimeout: Duration?
     }
 
+    /// The gateway's listening address and request bounds (`prellm serve`).
+    public struct Server: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 4000
+        public var maxBodyBytes = 4 << 20
+        public var maxMessages = 512
+        public var requestTimeout: Duration = .seconds(600)
+        public var allowRemoteWithoutKeys = false
+    }
+
+    /// A gateway key: who may call, stored only as a SHA-256 hash, and which models it may use.
+    public struct Key: Sendable {
+        public var id: Workflow.Name
+        /// Lower-case hex SHA-256 of the key.
+        public var hash: String
+        /// Model names the key may use; nil allows every configured name.
+        public var models: [String]?
+    }
+
     public var file: String
     public var providers: [ProviderSettings] = []
+    public var server = Server()
+    /// Model names the gateway serves, with the same syntax as a workflow's `models:`.
+    public var models: [Workflow.ModelAlias] = []
+    /// Workflow files (globs expanded, paths absolute) served as `workflow/<name>`.
+    public var workflows: [String] = []
+    public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
-    static let markers = ["providers"]
-    static let topLevelKeys = ["prellm", "providers"]
+    static let markers = ["providers", "server", "workflows", "keys"]
+    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys"]
 
     static func isConfig(_ root: YAMLNode) -> Bool {
         root["steps"] == nil && markers.contains { root[$0] != nil }
@@ -51,6 +78,33 @@ struct ConfigDecoder {
         if let v = f["prellm"], v.resolved != .int(1) {
             d.bag.add(.unsupportedVersion, v.span, "'prellm' must be the format version 1, found '\(v.scalar?.value ?? v.kindName)'")
         }
+        if let v = f["server"] { config.server = server(v) }
+        if let v = f["models"] {
+            var w = WorkflowDecoder(source: d.source) { _, _, _ in nil }
+            w.d = d
+            config.models = w.decodeModels(v)
+            d = w.d
+        }
+        if let v = f["workflows"], let items = d.list(v, "'workflows'") {
+            for item in items {
+                guard let pattern = d.string(item, "a workflow path or glob") else { continue }
+                let found = FilePaths.glob(pattern, relativeTo: d.source.path)
+                if found.isEmpty { d.bag.add(.importNotFound, item.span, "no workflow file matches '\(pattern)'", hint: "paths are relative to this file") }
+                config.workflows += found
+            }
+        }
+        if let v = f["keys"], let items = d.list(v, "'keys'") {
+            var seen: [String: Span] = [:]
+            for item in items {
+                guard let k = key(item) else { continue }
+                if let first = seen[k.id.value] {
+                    d.bag.add(.duplicateStepID, k.id.span, "key id '\(k.id.value)' is already used",
+                              related: [.init(file: d.source.path, span: first, message: "first used here")])
+                }
+                seen[k.id.value] = k.id.span
+                config.keys.append(k)
+            }
+        }
         if let v = f["providers"] {
             for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {
                 if let p = provider(name, node) { config.providers.append(p) }
@@ -60,6 +114,34 @@ struct ConfigDecoder {
     }
 
     static let providerKeys = ["base_url", "api_key_env", "api_key_file", "headers", "timeouts"]
+
+    mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
+        var s = ConfigFile.Server()
+        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "max_body_bytes", "max_messages", "request_timeout",
+                                                           "allow_remote_without_keys"]) else { return s }
+        if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
+        if let v = f["port"], let p = d.int(v, "'port'", min: 0, max: 65535) { s.port = p }
+        if let v = f["max_body_bytes"], let n = d.int(v, "'max_body_bytes'", min: 1024, max: 1 << 30) { s.maxBodyBytes = n }
+        if let v = f["max_messages"], let n = d.int(v, "'max_messages'", min: 1, max: 100_000) { s.maxMessages = n }
+        if let v = f["request_timeout"], let t = d.duration(v, "'request_timeout'") { s.requestTimeout = t }
+        if let v = f["allow_remote_without_keys"], let b = d.bool(v, "'allow_remote_without_keys'") { s.allowRemoteWithoutKeys = b }
+        return s
+    }
+
+    mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {
+        guard let f = d.fields(node, "a key", allowed: ["id", "hash", "models"], required: ["id", "hash"]),
+              let id = f["id"].flatMap({ d.name($0, "a key's 'id'") }), let hv = f["hash"], let raw = d.string(hv, "'hash'")
+        else { return nil }
+        let hex = raw.hasPrefix("sha256:") ? String(raw.dropFirst(7)) : raw
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            d.bag.add(.badValue, hv.span, "'hash' must be sha256: and 64 lower-case hex digits",
+                      hint: "create a key with `prellm keys create`; it prints the hash line")
+            return nil
+        }
+        var models: [String]?
+        if let m = f["models"], let list = d.list(m, "'models'") { models = list.compactMap { d.string($0, "a model name") } }
+        return ConfigFile.Key(id: id, hash: hex, models: models)
+    }
 
     mutating func provider(_ name: Workflow.Name, _ node: YAMLNode) -> ConfigFile.ProviderSettings? {
         let known = WorkflowDecoder.knownProviders

@@ -14,6 +14,24 @@ enum FilePaths {
         URL(fileURLWithPath: path).absoluteURL.standardized.path
     }
 
+    /// Files matching a path that may end in a `*` pattern (`workflows/*.yaml`), sorted.
+    static func glob(_ pattern: String, relativeTo file: String) -> [String] {
+        let full = resolve(pattern, relativeTo: file)
+        guard full.contains("*") else { return FileManager.default.fileExists(atPath: full) ? [full] : [] }
+        let dir = (full as NSString).deletingLastPathComponent, name = (full as NSString).lastPathComponent
+        let parts = name.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return entries.filter { e in
+            guard e.hasPrefix(parts.first!), e.hasSuffix(parts.last!), e.count >= parts.first!.count + parts.last!.count else { return false }
+            var rest = Substring(e.dropFirst(parts.first!.count).dropLast(parts.last!.count))
+            for middle in parts.dropFirst().dropLast() {
+                guard let r = rest.range(of: middle) else { return false }
+                rest = rest[r.upperBound...]
+            }
+            return true
+        }.sorted().map { dir + "/" + $0 }
+    }
+
     static func read(_ path: String) -> String? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { return nil }

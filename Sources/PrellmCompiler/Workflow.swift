@@ -16,6 +16,14 @@ public struct Workflow: Sendable {
     public var output: EmbeddedText?
     public var tests: [TestCase] = []
 
+    /// A workflow with no steps, only model aliases: what the gateway routes plain chat calls with.
+    public init(file: String, models: [ModelAlias]) {
+        self.file = file
+        self.models = models
+    }
+
+    init(file: String) { self.file = file }
+
     public struct Name: Sendable, Hashable {
         public var value: String
         public var span: Span

@@ -151,11 +151,15 @@ extension Interpreter {
                                                            "status": .string(e.kind.rawValue), "error": .object(["message": .string(e.message)])])
                     throw e
                 } catch let e as ProviderError {
+                    if Task.isCancelled {
+                        trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
+                                                               "status": "cancelled", "latency_ms": .number(Double((context.clock.now - started).milliseconds))])
+                        throw RunError(.cancelled, "the run was interrupted", step: id)
+                    }
                     if let breaker { context.routing.recordResult(modelID, success: false, now: context.clock.now, threshold: breaker.failures) }
                     trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
                                                            "status": "error", "error": .object(["kind": .string(e.kind.rawValue), "status": e.status.map { .number(Double($0)) } ?? .null,
                                                                                                  "message": .string(e.message)])])
-                    if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted", step: id) }
                     if policy.retryable.contains(e.kind), retryNumber < policy.attempts {
                         retryNumber += 1
                         let wait = policy.delay(retry: retryNumber, error: e, random: context.random())

@@ -1,0 +1,132 @@
+import Foundation
+import PrellmProviderKit
+import PrellmSchema
+
+/// The OpenAI Chat Completions wire format as the gateway serves it: parsing requests,
+/// building responses, stream chunks and errors exactly as OpenAI clients expect them.
+enum ChatWire {
+    struct Request {
+        var model: String
+        var system: String?
+        var messages: [ChatMessage]
+        var stream: Bool
+        var includeUsage: Bool
+        var temperature: Double?
+        var maxTokens: Int?
+        var format: ChatRequest.ResponseFormat
+        /// The last user message's text (a workflow's `inputs.query`).
+        var lastUserText: String
+    }
+
+    static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> Request {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes: body) } catch {
+            throw GatewayError(.badRequest, "the body is not valid JSON: \(error)")
+        }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            throw GatewayError(.badRequest, "'model' is required", param: "model")
+        }
+        guard let list = json["messages"]?.arrayValue, !list.isEmpty else {
+            throw GatewayError(.badRequest, "'messages' must be a non-empty array", param: "messages")
+        }
+        guard list.count <= maxMessages else {
+            throw GatewayError(.badRequest, "too many messages (\(list.count)); this gateway accepts at most \(maxMessages)", param: "messages")
+        }
+        var system: [String] = []
+        var messages: [ChatMessage] = []
+        for (i, m) in list.enumerated() {
+            let role = m["role"]?.stringValue ?? ""
+            let parts = try content(m["content"], at: i)
+            switch role {
+            case "system", "developer": system.append(parts.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined())
+            case "user": messages.append(ChatMessage(role: .user, content: parts))
+            case "assistant":
+                let calls = (m["tool_calls"]?.arrayValue ?? []).map {
+                    ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
+                             arguments: $0["function"]?["arguments"]?.stringValue ?? "")
+                }
+                messages.append(ChatMessage(role: .assistant, content: parts, toolCalls: calls))
+            case "tool": messages.append(ChatMessage(role: .tool, content: parts, toolCallID: m["tool_call_id"]?.stringValue))
+            default: throw GatewayError(.badRequest, "messages[\(i)].role must be system, user, assistant or tool", param: "messages")
+            }
+        }
+        var format = ChatRequest.ResponseFormat.text
+        if let rf = json["response_format"] {
+            switch rf["type"]?.stringValue {
+            case "json_object"?: format = .json
+            case "json_schema"?:
+                let s = rf["json_schema"]
+                format = .jsonSchema(name: s?["name"]?.stringValue ?? "response", schema: s?["schema"] ?? .object([:]))
+            default: break
+            }
+        }
+        let last = messages.last { $0.role == .user }?.text ?? ""
+        return Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
+                       stream: json["stream"] == .bool(true), includeUsage: json["stream_options"]?["include_usage"] == .bool(true),
+                       temperature: json["temperature"]?.numberValue, maxTokens: (json["max_completion_tokens"] ?? json["max_tokens"])?.int,
+                       format: format, lastUserText: last)
+    }
+
+    static func content(_ c: JSONValue?, at i: Int) throws(GatewayError) -> [ContentPart] {
+        switch c {
+        case .string(let s)?: return [.text(s)]
+        case .null?, nil: return []
+        case .array(let parts)?:
+            return parts.compactMap { p -> ContentPart? in
+                switch p["type"]?.stringValue {
+                case "text"?: return .text(p["text"]?.stringValue ?? "")
+                case "image_url"?: return (p["image_url"]?["url"]?.stringValue).map(ContentPart.imageURL)
+                default: return nil
+                }
+            }
+        default: throw GatewayError(.badRequest, "messages[\(i)].content must be a string or an array of parts", param: "messages")
+        }
+    }
+
+    static func finish(_ f: FinishReason) -> String {
+        switch f {
+        case .stop: "stop"
+        case .length: "length"
+        case .toolCalls: "tool_calls"
+        case .contentFilter: "content_filter"
+        case .other(let o): o
+        }
+    }
+
+    static func usageJSON(_ u: Usage) -> JSONValue {
+        .object(["prompt_tokens": .number(Double(u.inputTokens)), "completion_tokens": .number(Double(u.outputTokens)),
+                 "total_tokens": .number(Double(u.totalTokens))])
+    }
+
+    static func completion(id: String, model: String, created: Int, response: ChatResponse, usage: Usage) -> JSONValue {
+        var message: [String: JSONValue] = ["role": "assistant", "content": .string(response.text)]
+        if !response.toolCalls.isEmpty {
+            message["tool_calls"] = .array(response.toolCalls.map {
+                .object(["id": .string($0.id), "type": "function", "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)])])
+            })
+        }
+        return .object([
+            "id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
+            "choices": .array([.object(["index": .number(0), "message": .object(message), "logprobs": .null,
+                                        "finish_reason": .string(finish(response.finishReason))])]),
+            "usage": usageJSON(usage),
+        ])
+    }
+
+    static func chunk(id: String, model: String, created: Int, delta: JSONValue, finish: String? = nil) -> String {
+        let o: JSONValue = .object([
+            "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+            "choices": .array([.object(["index": .number(0), "delta": delta, "logprobs": .null,
+                                        "finish_reason": finish.map(JSONValue.string) ?? .null])]),
+        ])
+        return "data: " + o.jsonText + "\n\n"
+    }
+
+    static func usageChunk(id: String, model: String, created: Int, usage u: Usage) -> String {
+        let o: JSONValue = .object([
+            "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+            "choices": .array([]), "usage": usageJSON(u),
+        ])
+        return "data: " + o.jsonText + "\n\n"
+    }
+}

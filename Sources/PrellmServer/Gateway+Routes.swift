@@ -1,0 +1,179 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PrellmProviderKit
+import PrellmRuntime
+import PrellmSchema
+
+/// The gateway's HTTP surface: `POST /v1/chat/completions` (plain and streamed),
+/// `GET /v1/models`, `GET /healthz`, `GET /readyz`.
+extension Gateway {
+    static let requestID = HTTPField.Name("x-request-id")!
+    static let modelHeader = HTTPField.Name("x-prellm-model")!
+    static let costHeader = HTTPField.Name("x-prellm-cost-usd")!
+
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
+        router.get("/readyz") { [self] _, _ in
+            Self.json(200, .object(["status": "ready", "models": .number(Double(modelNames.count))]))
+        }
+        router.get("/v1/models") { [self] request, _ in
+            do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
+                return Self.error(e, requestID: nil)
+            }
+            return Self.json(200, .object(["object": "list", "data": .array(modelNames.map {
+                .object(["id": .string($0), "object": "model", "created": .number(0), "owned_by": "prellm"])
+            })]))
+        }
+        router.post("/v1/chat/completions") { [self] request, _ in
+            await chatCompletions(request)
+        }
+        return router
+    }
+
+    public func makeApplication() -> some ApplicationProtocol {
+        Application(router: makeRouter(), configuration: .init(address: .hostname(config.server.host, port: config.server.port),
+                                                               serverName: "prellm"))
+    }
+
+    func chatCompletions(_ request: Request) async -> Response {
+        let started = ContinuousClock.now
+        let rid = request.headers[Self.requestID].flatMap { $0.isEmpty || $0.count > 200 ? nil : $0 } ?? UUID().uuidString.lowercased()
+        var entry: [String: JSONValue] = ["request_id": .string(rid), "path": "/v1/chat/completions"]
+        func finish(_ response: Response, status: Int) -> Response {
+            var response = response
+            response.headers[Self.requestID] = rid
+            entry["status"] = .number(Double(status))
+            entry["latency_ms"] = .number(Double((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000
+                                                + (ContinuousClock.now - started).components.seconds * 1000))
+            log(JSONValue.object(entry).jsonText)
+            return response
+        }
+        do {
+            let key = try authenticate(request.headers[.authorization])
+            entry["key_id"] = key.map { .string($0.id.value) } ?? .null
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
+                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
+            }
+            let chat = try ChatWire.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
+            entry["model"] = .string(chat.model)
+            guard modelNames.contains(chat.model) || (config.models.isEmpty && router.knowsModel(chat.model)) else {
+                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
+            }
+            try authorize(key, model: chat.model)
+            let response = try await serve(chat, requestID: rid, entry: &entry)
+            return finish(response, status: 200)
+        } catch let e as GatewayError {
+            entry["error"] = .string(e.message)
+            return finish(Self.error(e, requestID: rid), status: e.status)
+        } catch {
+            entry["error"] = .string("\(error)")
+            return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid), status: 502)
+        }
+    }
+
+    /// Runs the request: a workflow, or a routed model call; streamed or whole.
+    func serve(_ chat: ChatWire.Request, requestID: String, entry: inout [String: JSONValue]) async throws -> Response {
+        let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
+        let created = Int(Date().timeIntervalSince1970)
+        let runner: @Sendable (RunContext) async throws(GatewayError) -> (ChatResponse, String, Usage, Double?)
+        if chat.model.hasPrefix("workflow/") {
+            guard let w = workflows[String(chat.model.dropFirst(9))] else {
+                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
+            }
+            runner = { context throws(GatewayError) in
+                var inputs: [String: JSONValue] = [w.queryInput: .string(chat.lastUserText)]
+                if let c = w.contextInput, let system = chat.system { inputs[c] = .string(system) }
+                let result = await w.interpreter.run(inputs: inputs, context: context)
+                if let error = result.error { throw GatewayError.from(error) }
+                let text = result.output.stringValue ?? result.output.jsonText
+                let models = result.steps.compactMap(\.modelUsed)
+                return (ChatResponse(model: chat.model, text: text, finishReason: .stop), models.last ?? chat.model, result.usage, result.costUSD)
+            }
+        } else {
+            guard router.knowsModel(chat.model), config.models.contains(where: { $0.name.value == chat.model }) || config.models.isEmpty else {
+                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
+            }
+            let router = self.router
+            runner = { context throws(GatewayError) in
+                do {
+                    let out = try await router.chat(model: chat.model, system: chat.system, messages: chat.messages, format: chat.format,
+                                                    stream: context.onText != nil, context: context)
+                    return (out.response, out.model, out.usage, out.costUSD)
+                } catch let e as RunError {
+                    throw GatewayError.from(e)
+                } catch {
+                    throw GatewayError(.upstream, "\(error)")
+                }
+            }
+        }
+        if !chat.stream {
+            let (response, model, usage, cost) = try await runner(baseContext)
+            entry["model_used"] = .string(model)
+            entry["tokens"] = .number(Double(usage.totalTokens))
+            entry["cost_usd"] = cost.map(JSONValue.number) ?? .null
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[Self.modelHeader] = model
+            headers[Self.costHeader] = cost.map { "\($0)" } ?? "unknown"
+            let body = ChatWire.completion(id: id, model: chat.model, created: created, response: response, usage: usage).jsonText
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        // Streaming: the answer's text goes out as chunks while the run goes on.
+        let (texts, continuation) = AsyncStream<String>.makeStream()
+        var context = baseContext
+        context.onText = { continuation.yield($0) }
+        let run = Task { () async throws -> (ChatResponse, String, Usage, Double?) in
+            defer { continuation.finish() }
+            return try await runner(context)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        headers[Self.modelHeader] = chat.model
+        let model = chat.model, includeUsage = chat.includeUsage
+        entry["stream"] = true
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
+                                                                     delta: .object(["role": "assistant", "content": ""]))))
+            var sent = false
+            for await text in texts {
+                sent = true
+                try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
+                                                                         delta: .object(["content": .string(text)]))))
+            }
+            switch await run.result {
+            case .success(let (response, _, usage, _)):
+                if !sent, !response.text.isEmpty {
+                    // A workflow whose output is not one streamed step: send it whole.
+                    try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
+                                                                             delta: .object(["content": .string(response.text)]))))
+                }
+                try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created, delta: .object([:]),
+                                                                         finish: ChatWire.finish(response.finishReason))))
+                if includeUsage { try await writer.write(ByteBuffer(string: ChatWire.usageChunk(id: id, model: model, created: created, usage: usage))) }
+            case .failure(let error):
+                let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
+                try await writer.write(ByteBuffer(string: "data: " + e.body.jsonText + "\n\n"))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        })
+    }
+
+    static func json(_ status: Int, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "application/json"
+        return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
+    }
+
+    static func error(_ e: GatewayError, requestID: String?) -> Response {
+        var h = HTTPFields()
+        if let after = e.retryAfter { h[.retryAfter] = "\(max(1, after.components.seconds))" }
+        if let requestID { h[Self.requestID] = requestID }
+        return json(e.status, e.body, headers: h)
+    }
+}

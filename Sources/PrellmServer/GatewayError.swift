@@ -1,0 +1,72 @@
+import PrellmProviderKit
+import PrellmRuntime
+import PrellmSchema
+
+/// A GatewayError knows its HTTP status and renders as OpenAI's error body
+/// (`{"error": {"message", "type", "param", "code"}}`), so OpenAI clients raise the right exception.
+public struct GatewayError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        case badRequest, unauthorized, forbidden, notFound, tooLarge, rateLimited, upstream, timeout, unavailable
+    }
+
+    public var kind: Kind
+    public var message: String
+    public var param: String?
+    public var code: String?
+    public var retryAfter: Duration?
+
+    init(_ kind: Kind, _ message: String, param: String? = nil, code: String? = nil, retryAfter: Duration? = nil) {
+        self.kind = kind
+        self.message = message
+        self.param = param
+        self.code = code
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String { message }
+
+    var status: Int {
+        switch kind {
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .tooLarge: 413
+        case .rateLimited: 429
+        case .upstream: 502
+        case .timeout: 504
+        case .unavailable: 503
+        }
+    }
+
+    var type: String {
+        switch kind {
+        case .badRequest, .notFound, .tooLarge: "invalid_request_error"
+        case .unauthorized: "authentication_error"
+        case .forbidden: "permission_error"
+        case .rateLimited: "rate_limit_error"
+        case .upstream, .timeout, .unavailable: "api_error"
+        }
+    }
+
+    var body: JSONValue {
+        .object(["error": .object(["message": .string(message), "type": .string(type),
+                                   "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null])])
+    }
+
+    /// What a failed run or call means for the client.
+    static func from(_ e: RunError, cause: ProviderError.Kind? = nil) -> GatewayError {
+        switch e.kind {
+        case .budgetExceeded: return GatewayError(.forbidden, e.message, code: "budget_exceeded")
+        case .invalidInput: return GatewayError(.badRequest, e.message)
+        case .timeout: return GatewayError(.timeout, e.message)
+        case .cancelled: return GatewayError(.unavailable, e.message)
+        case .modelsFailed:
+            if e.message.contains("rate_limit") { return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded") }
+            if e.message.contains("context_too_long") { return GatewayError(.badRequest, e.message, code: "context_length_exceeded") }
+            if e.message.contains("bad_request") { return GatewayError(.badRequest, e.message) }
+            return GatewayError(.upstream, e.message, code: "upstream_error")
+        case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PrellmCompiler
+import PrellmRuntime
+import PrellmSchema
+import PrellmServer
+import PrellmSyntax
+import ProviderStandIn
+import Testing
+
+@Suite struct GatewayTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let key = "pk-test-0123456789abcdefghij"
+
+    func gateway(_ standIn: ScriptedStandIn, keys: Bool = true, extra: String = "") throws -> Gateway {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let yaml = """
+            prellm: 1
+            server: {host: 127.0.0.1, port: 0}
+            models:
+              fast: openai/gpt-4o-mini
+              smart: {use: [openai/gpt-4o, anthropic/claude-haiku-4-5], policy: fallback}
+            workflows: [\(Self.root.path)/workflows/support-triage.yaml]
+            \(keys ? "keys:\n  - {id: team-a, hash: \"sha256:\(SHA256.hex(Self.key))\", models: [fast, smart, workflow/support-triage]}\n  - {id: team-b, hash: \"sha256:\(SHA256.hex("pk-other"))\", models: [fast]}" : "")
+            \(extra)
+            """
+        let path = dir.appendingPathComponent("prellm.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = WorkflowCompiler().compile(path: path)
+        let config = try #require(result.config, "\(result.diagnostics)")
+        #expect(!result.hasErrors, "\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
+        var env = standIn.environment
+        env["PATH"] = nil
+        return try Gateway(config: config, environment: env)
+    }
+
+    func post(_ client: some TestClientProtocol, _ body: String, key: String? = GatewayTests.key) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        return try await client.execute(uri: "/v1/chat/completions", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    @Test func chatCompletionIsOpenAIShaped() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 1000, completionTokens: 2000)]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await post(client, #"{"model": "fast", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#)
+            #expect(r.status == .ok)
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "openai/gpt-4o-mini")
+            #expect(r.headers[HTTPField.Name("x-prellm-cost-usd")!] == "0.00135")
+            #expect(r.headers[HTTPField.Name("x-request-id")!] != nil)
+            let body = try JSONParser.parse(String(buffer: r.body))
+            #expect(body["object"] == "chat.completion")
+            #expect(body["model"] == "fast")
+            #expect(body["choices"]?[0]?["message"]?["content"] == "Hello there.")
+            #expect(body["choices"]?[0]?["finish_reason"] == "stop")
+            #expect(body["usage"]?["total_tokens"] == .number(3000))
+            let upstream = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(upstream["messages"]?[0] == .object(["role": "system", "content": "Be brief."]))
+        }
+    }
+
+    @Test func streamingSendsChunksUsageAndDone() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await post(client, #"{"model": "fast", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Count"}]}"#)
+            #expect(r.status == .ok)
+            #expect(r.headers[.contentType] == "text/event-stream")
+            let events = String(buffer: r.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.last == "data: [DONE]")
+            let chunks = try events.dropLast().map { try JSONParser.parse(String($0.dropFirst(6))) }
+            #expect(chunks.first?["choices"]?[0]?["delta"] == .object(["role": "assistant", "content": ""]))
+            let text = chunks.compactMap { $0["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined()
+            #expect(text == "One two three")
+            #expect(chunks.contains { $0["choices"]?[0]?["finish_reason"] == "stop" })
+            #expect(chunks.last?["usage"]?["total_tokens"] == .number(8))
+            #expect(chunks.last?["choices"] == .array([]))
+        }
+    }
+
+    @Test func workflowsAreVirtualModels() async throws {
+        let standIn = try ScriptedStandIn(["qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let models = try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(Self.key)"])
+            let ids = try JSONParser.parse(String(buffer: models.body))["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+            #expect(ids == ["fast", "smart", "workflow/support-triage"])
+            let r = try await post(client, #"{"model": "workflow/support-triage", "messages": [{"role": "user", "content": "The app crashes"}]}"#)
+            #expect(r.status == .ok)
+            let body = try JSONParser.parse(String(buffer: r.body))
+            #expect(body["choices"]?[0]?["message"]?["content"]?.stringValue?.hasPrefix("Thanks for the report.") == true)
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "ollama/qwen2.5:3b")
+        }
+    }
+
+    @Test func fallbackAfterAnUpstream500() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o": [Reply.status(500, #"{"error":{"message":"boom","type":"server_error"}}"#)],
+            "claude-haiku-4-5": [Reply.anthropic("From the fallback.")],
+        ])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            // Retries first (500 is retryable), then the fallback; the test keeps the attempt count small.
+            let r = try await post(client, #"{"model": "smart", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(r.status == .ok)
+            #expect(try JSONParser.parse(String(buffer: r.body))["choices"]?[0]?["message"]?["content"] == "From the fallback.")
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "anthropic/claude-haiku-4-5")
+        }
+    }
+
+    @Test func keysAndErrorsInOpenAIShape() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let none = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(none.status == .unauthorized)
+            #expect(try JSONParser.parse(String(buffer: none.body))["error"]?["code"] == "invalid_api_key")
+            let wrong = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#, key: "pk-nope")
+            #expect(wrong.status == .unauthorized)
+            let forbidden = try await post(client, #"{"model": "smart", "messages": [{"role": "user", "content": "Hi"}]}"#, key: "pk-other")
+            #expect(forbidden.status == .forbidden)
+            let unknown = try await post(client, #"{"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(unknown.status == .notFound)
+            #expect(try JSONParser.parse(String(buffer: unknown.body))["error"]?["code"] == "model_not_found")
+            let bad = try await post(client, #"{"model": "fast"}"#)
+            #expect(bad.status == .badRequest)
+            #expect(try JSONParser.parse(String(buffer: bad.body))["error"]?["param"] == "messages")
+            let garbage = try await post(client, "{not json")
+            #expect(garbage.status == .badRequest)
+            #expect(standIn.requests.isEmpty)
+        }
+    }
+
+    @Test func aRemoteAddressWithoutKeysIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("prellm.yaml").path
+        try "prellm: 1\nserver: {host: 0.0.0.0}\nmodels:\n  fast: openai/gpt-4o-mini\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try #require(WorkflowCompiler().compile(path: path).config)
+        #expect(throws: Gateway.StartupError.self) { try Gateway(config: config, environment: [:]) }
+    }
+}
