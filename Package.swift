@@ -66,7 +66,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmCLI",
-            dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            dependencies: ["Prellm", "PrellmServer", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
             swiftSettings: strict),
         .target(
             name: "PrellmCommandLine",
@@ -88,7 +88,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmServerTests",
-            dependencies: ["PrellmServer", "PrellmSchema", "ProviderStandIn", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["PrellmServer", "PrellmSchema", "PrellmHTTP", "ProviderStandIn", "prellm",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmTests",

@@ -55,7 +55,7 @@ struct PrellmCommand: AsyncParsableCommand {
         commandName: "prellm",
         abstract: "Compile, check and run LLM workflows written in YAML.",
         discussion: "Exit codes: 0 success, 1 errors found (lint) / invalid data (validate), 2 usage, I/O or compile error.",
-        subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self],
+        subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
         defaultSubcommand: Ask.self)
 }
 
@@ -109,6 +109,28 @@ struct Run: AsyncParsableCommand {
         discussion: "Exit codes: 0 done, 1 the workflow failed, 2 usage or compile error, 130 interrupted.")
     @OptionGroup var options: RunArguments
     func run() async throws { finish(await options.execute()) }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve configured models and workflows as an OpenAI-compatible API.",
+        discussion: "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /healthz, GET /readyz. One JSON log line per request on stderr.")
+    @Option(help: "The config file.") var config: String = "prellm.yaml"
+    @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
+    @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
+    func run() async throws {
+        finish(await ServeCommand.run(config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment,
+                                      log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }))
+    }
+}
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage gateway keys.", subcommands: [Create.self])
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a gateway key; prints it once, with the hash line for the config.")
+        @Option(help: "The key's id in the config.") var id: String = "team"
+        func run() throws { finish(KeysCommand.create(id: id)) }
+    }
 }
 
 struct Models: ParsableCommand {

@@ -40,7 +40,9 @@ import Testing
         let blocks = Self.workflowBlocks(in: try Self.read(rel))
         #expect(!blocks.isEmpty, "\(rel) shows no complete workflow")
         for (i, block) in blocks.enumerated() {
-            let path = Self.root.appendingPathComponent("docs/example-\(i).yaml").path
+            // Relative paths in an example resolve from the document's folder.
+            let folder = (rel as NSString).deletingLastPathComponent
+            let path = Self.root.appendingPathComponent(folder).appendingPathComponent("example-\(i).yaml").path
             let result = WorkflowCompiler().compile(source: Source(path: path, text: block))
             #expect(result.diagnostics.isEmpty, "\(rel) block \(i):\n\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
         }

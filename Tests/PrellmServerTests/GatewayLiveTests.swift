@@ -1,0 +1,85 @@
+import Foundation
+import PrellmHTTP
+import PrellmServer
+import ProviderStandIn
+import Testing
+
+/// `prellm serve` as a process on a loopback socket, driven by the official `openai` Python
+/// package, then stopped with SIGTERM.
+@Suite struct GatewayLiveTests {
+    @Test func theOpenAIPythonClientWorksAgainstTheGateway() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 10, completionTokens: 20), Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)],
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
+        ])
+        let key = "pk-live-test-key-0123456789"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let probe = try StandInServer { _, _ in }
+        let port = probe.port
+        probe.stop()
+        let config = dir.appendingPathComponent("prellm.yaml")
+        try """
+            prellm: 1
+            server: {host: 127.0.0.1, port: \(port)}
+            models:
+              fast: openai/gpt-4o-mini
+            workflows: [\(GatewayTests.root.path)/workflows/support-triage.yaml]
+            keys:
+              - {id: ci, hash: "sha256:\(SHA256.hex(key))"}
+            """.write(to: config, atomically: true, encoding: .utf8)
+
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        server.arguments = ["serve", "--config", config.path]
+        server.environment = standIn.environment
+        let log = Pipe()
+        server.standardError = log
+        server.standardOutput = Pipe()
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+
+        var ready = false
+        for _ in 0..<100 {
+            if let r = try? await HTTPClient.shared.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")), r.head.status == 200 {
+                ready = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(ready, "the gateway did not start")
+
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openai_client_check.py").path]
+        python.environment = ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b }
+        let out = Pipe(), err = Pipe()
+        python.standardOutput = out
+        python.standardError = err
+        try python.run()
+        python.waitUntilExit()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(python.terminationStatus == 0, "\(stdout)\n\(stderr)")
+        #expect(stdout.contains("5 checks passed"))
+
+        // SIGTERM: the gateway stops on its own.
+        server.terminate()
+        server.waitUntilExit()
+        #expect(server.terminationReason == .exit)
+        let lines = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        #expect(lines.contains { $0.contains("\"request_id\"") && $0.contains("\"key_id\":\"ci\"") })
+        #expect(!lines.contains { $0.contains(key) })
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test func knownVectors() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect(SHA256.constantTimeEquals("abc", "abc"))
+        #expect(!SHA256.constantTimeEquals("abc", "abd"))
+    }
+}

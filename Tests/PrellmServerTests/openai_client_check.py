@@ -1,0 +1,45 @@
+"""The official `openai` Python package as a real client of `prellm serve`.
+
+Run by GatewayLiveTests with PRELLM_URL and PRELLM_KEY set; exits non-zero on the first
+failed check."""
+import os
+import openai
+
+base, key = os.environ["PRELLM_URL"] + "/v1", os.environ["PRELLM_KEY"]
+client = openai.OpenAI(base_url=base, api_key=key, max_retries=0, timeout=20)
+
+# 1. A plain call.
+r = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "Hi"}])
+assert r.choices[0].message.content == "Hello there.", r
+assert r.choices[0].finish_reason == "stop", r
+assert r.usage.prompt_tokens == 10 and r.usage.completion_tokens == 20, r.usage
+
+# 2. A streamed call with the usage chunk.
+chunks = list(client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "Count"}],
+                                             stream=True, stream_options={"include_usage": True}))
+text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+assert text == "One two three", text
+assert chunks[0].choices[0].delta.role == "assistant", chunks[0]
+assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 8, chunks[-1]
+
+# 3. A workflow as a virtual model.
+r = client.chat.completions.create(model="workflow/support-triage", messages=[{"role": "user", "content": "The app crashes"}])
+assert r.choices[0].message.content.startswith("Thanks for the report."), r
+
+# 4. The model list.
+ids = [m.id for m in client.models.list()]
+assert ids == ["fast", "workflow/support-triage"], ids
+
+# 5. Errors raise the exceptions OpenAI clients expect.
+try:
+    client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "Hi"}])
+    raise AssertionError("no error for an unknown model")
+except openai.NotFoundError as e:
+    assert e.code == "model_not_found", e
+try:
+    openai.OpenAI(base_url=base, api_key="pk-wrong", max_retries=0).models.list()
+    raise AssertionError("no error for a wrong key")
+except openai.AuthenticationError:
+    pass
+
+print("openai client: 5 checks passed")
