@@ -48,7 +48,16 @@ public struct ConfigFile: Sendable {
         public var hash: String
         /// Model names the key may use; nil allows every configured name.
         public var models: [String]?
+        /// Requests and tokens per minute; nil is unlimited.
+        public var rpm: Int?
+        public var tpm: Int?
+        /// US dollars per UTC day and per UTC month; nil is unlimited.
+        public var usdPerDay: Double?
+        public var usdPerMonth: Double?
     }
+
+    /// Where the gateway keeps its usage ledger (a SQLite file, relative to the config).
+    public var storePath: String?
 
     public var file: String
     public var providers: [ProviderSettings] = []
@@ -60,8 +69,8 @@ public struct ConfigFile: Sendable {
     public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
-    static let markers = ["providers", "server", "workflows", "keys"]
-    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys"]
+    static let markers = ["providers", "server", "workflows", "keys", "store"]
+    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "store"]
 
     static func isConfig(_ root: YAMLNode) -> Bool {
         root["steps"] == nil && markers.contains { root[$0] != nil }
@@ -105,6 +114,10 @@ struct ConfigDecoder {
                 config.keys.append(k)
             }
         }
+        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path"], required: ["path"]),
+           let p = g["path"].flatMap({ d.string($0, "'path'") }) {
+            config.storePath = FilePaths.resolve(p, relativeTo: d.source.path)
+        }
         if let v = f["providers"] {
             for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {
                 if let p = provider(name, node) { config.providers.append(p) }
@@ -129,7 +142,8 @@ struct ConfigDecoder {
     }
 
     mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {
-        guard let f = d.fields(node, "a key", allowed: ["id", "hash", "models"], required: ["id", "hash"]),
+        guard let f = d.fields(node, "a key", allowed: ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"],
+                               required: ["id", "hash"]),
               let id = f["id"].flatMap({ d.name($0, "a key's 'id'") }), let hv = f["hash"], let raw = d.string(hv, "'hash'")
         else { return nil }
         let hex = raw.hasPrefix("sha256:") ? String(raw.dropFirst(7)) : raw
@@ -140,7 +154,12 @@ struct ConfigDecoder {
         }
         var models: [String]?
         if let m = f["models"], let list = d.list(m, "'models'") { models = list.compactMap { d.string($0, "a model name") } }
-        return ConfigFile.Key(id: id, hash: hex, models: models)
+        var key = ConfigFile.Key(id: id, hash: hex, models: models)
+        key.rpm = f["rpm"].flatMap { d.int($0, "'rpm'", min: 1) }
+        key.tpm = f["tpm"].flatMap { d.int($0, "'tpm'", min: 1) }
+        key.usdPerDay = f["usd_per_day"].flatMap { d.money($0, "'usd_per_day'") }
+        key.usdPerMonth = f["usd_per_month"].flatMap { d.money($0, "'usd_per_month'") }
+        return key
     }
 
     mutating func provider(_ name: Workflow.Name, _ node: YAMLNode) -> ConfigFile.ProviderSettings? {

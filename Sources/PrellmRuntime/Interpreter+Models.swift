@@ -222,7 +222,7 @@ extension Interpreter {
     }
 
     /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.
-    static let assumedMaxTokens = 1024
+    public static let assumedMaxTokens = 1024
 
     func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool, context: RunContext) async throws -> ChatResponse {
         if !stream { return try await provider.complete(request) }

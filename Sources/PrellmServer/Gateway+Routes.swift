@@ -16,7 +16,9 @@ extension Gateway {
         let router = Router()
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
         router.get("/readyz") { [self] _, _ in
-            Self.json(200, .object(["status": "ready", "models": .number(Double(modelNames.count))]))
+            store.isReachable()
+                ? Self.json(200, .object(["status": "ready", "models": .number(Double(modelNames.count))]))
+                : Self.json(503, .object(["status": "store unreachable"]))
         }
         router.get("/v1/models") { [self] request, _ in
             do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
@@ -64,7 +66,16 @@ extension Gateway {
                 throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
             }
             try authorize(key, model: chat.model)
-            let response = try await serve(chat, requestID: rid, entry: &entry)
+            var reservation: KeyLimits.Reservation?
+            if let key, key.rpm != nil || key.tpm != nil || key.usdPerDay != nil || key.usdPerMonth != nil {
+                let (usd, tokens) = estimate(chat)
+                reservation = try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
+            }
+            let response: Response
+            do { response = try await serve(chat, requestID: rid, reservation: reservation, entry: &entry) } catch {
+                if let reservation { limits.settle(reservation, usd: 0, tokens: 0) }
+                throw error
+            }
             return finish(response, status: 200)
         } catch let e as GatewayError {
             entry["error"] = .string(e.message)
@@ -76,7 +87,8 @@ extension Gateway {
     }
 
     /// Runs the request: a workflow, or a routed model call; streamed or whole.
-    func serve(_ chat: ChatWire.Request, requestID: String, entry: inout [String: JSONValue]) async throws -> Response {
+    func serve(_ chat: ChatWire.Request, requestID: String, reservation: KeyLimits.Reservation?,
+               entry: inout [String: JSONValue]) async throws -> Response {
         let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         let runner: @Sendable (RunContext) async throws(GatewayError) -> (ChatResponse, String, Usage, Double?)
@@ -110,8 +122,10 @@ extension Gateway {
                 }
             }
         }
+        let limits = self.limits
         if !chat.stream {
             let (response, model, usage, cost) = try await runner(baseContext)
+            if let reservation { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
             entry["model_used"] = .string(model)
             entry["tokens"] = .number(Double(usage.totalTokens))
             entry["cost_usd"] = cost.map(JSONValue.number) ?? .null
@@ -145,7 +159,12 @@ extension Gateway {
                 try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
                                                                          delta: .object(["content": .string(text)]))))
             }
-            switch await run.result {
+            let outcome = await run.result
+            if let reservation {
+                if case .success(let (_, _, usage, cost)) = outcome { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
+                else { limits.settle(reservation, usd: 0, tokens: 0) }
+            }
+            switch outcome {
             case .success(let (response, _, usage, _)):
                 if !sent, !response.text.isEmpty {
                     // A workflow whose output is not one streamed step: send it whole.

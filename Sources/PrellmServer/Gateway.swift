@@ -24,6 +24,8 @@ public final class Gateway: Sendable {
     let workflows: [String: ServedWorkflow]
     let baseContext: RunContext
     let log: @Sendable (String) -> Void
+    let store: any GatewayStore
+    let limits: KeyLimits
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -32,10 +34,20 @@ public final class Gateway: Sendable {
 
     /// - Parameters:
     ///   - log: receives one JSON line per request (stderr for the command).
-    public init(config: ConfigFile, environment: [String: String], context: RunContext? = nil,
+    ///   - store: the usage ledger; by default a SQLite file (`store.path`, else `prellm-store.sqlite`
+    ///     beside the config).
+    public init(config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(StartupError) {
         self.config = config
         self.log = log
+        if let store {
+            self.store = store
+        } else {
+            let path = config.storePath ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent()
+                .appendingPathComponent("prellm-store.sqlite").path
+            do { self.store = try SQLiteGatewayStore(path: path) } catch { throw StartupError(message: error.message) }
+        }
+        limits = KeyLimits(store: self.store)
         do { router = try Interpreter(models: config.models, file: config.file) } catch {
             throw StartupError(message: error.message)
         }
@@ -62,8 +74,16 @@ public final class Gateway: Sendable {
             overrides[p.name.value] = ProviderDirectory.Override(baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv, apiKeyFile: p.apiKeyFile,
                                                                  headers: p.headers, origin: "providers.\(p.name.value) in \(config.file)")
         }
-        baseContext = context ?? RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                                                       workflow: Workflow(file: config.file, models: config.models)))
+        if let context {
+            baseContext = context
+        } else {
+            var c = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
+                                                          workflow: Workflow(file: config.file, models: config.models)))
+            // A gateway forwards each request: identical requests are not answered from a cache
+            // unless a later config option asks for it.
+            c.cache = nil
+            baseContext = c
+        }
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
         if config.keys.isEmpty, !loopback, !config.server.allowRemoteWithoutKeys {
             throw StartupError(message: "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true")
@@ -86,6 +106,28 @@ public final class Gateway: Sendable {
         for key in config.keys where SHA256.constantTimeEquals(hash, key.hash) { found = key }
         guard let found else { throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key") }
         return found
+    }
+
+    /// The worst case of a request, for budgets and token rate limits: estimated prompt tokens
+    /// plus max_tokens, priced at the dearest model it may reach (a workflow: its dry-run bound).
+    func estimate(_ chat: ChatWire.Request) -> (usd: Double?, tokens: Int) {
+        if chat.model.hasPrefix("workflow/"), let w = workflows[String(chat.model.dropFirst(9))] {
+            var inputs: [String: JSONValue] = [w.queryInput: .string(chat.lastUserText)]
+            if let c = w.contextInput, let system = chat.system { inputs[c] = .string(system) }
+            let prepared = (try? w.interpreter.prepareInputs(inputs)) ?? .object(inputs)
+            let plan = DryRunPlan(w.interpreter, inputs: prepared, models: baseContext.models)
+            return (plan.totalUSD, plan.totalTokens)
+        }
+        let alias = config.models.first { $0.name.value == chat.model }
+        let choices = alias?.choices.map(\.id) ?? [chat.model]
+        let prompt = ((chat.system ?? "").utf8.count + chat.messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
+        let output = chat.maxTokens ?? alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
+        var worst: Double? = 0
+        for m in choices {
+            guard let price = baseContext.models.price(for: m) else { worst = nil; break }
+            worst = max(worst!, price.cost(of: Usage(inputTokens: prompt, outputTokens: output)))
+        }
+        return (worst, prompt + output)
     }
 
     func authorize(_ key: ConfigFile.Key?, model: String) throws(GatewayError) {

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PrellmCompiler
+import PrellmSchema
+import PrellmServer
+import ProviderStandIn
+import Testing
+
+@Suite struct GatewayLimitsTests {
+    static let key = "pk-limits-test-0123456789"
+
+    func gateway(_ standIn: ScriptedStandIn, limits: String, store: String) throws -> Gateway {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-lim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("prellm.yaml").path
+        try """
+            prellm: 1
+            models:
+              fast: {use: openai/gpt-4o-mini, max_tokens: 100}
+            keys:
+              - {id: team, hash: "sha256:\(SHA256.hex(Self.key))", \(limits)}
+            store: {path: \(store)}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = WorkflowCompiler().compile(path: path)
+        let config = try #require(result.config)
+        #expect(!result.hasErrors, "\(result.diagnostics)")
+        return try Gateway(config: config, environment: standIn.environment)
+    }
+
+    static func storePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("prellm-store-\(UUID().uuidString).sqlite").path
+    }
+
+    func post(_ client: some TestClientProtocol) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                 headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                 body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
+    }
+
+    /// $0.15 / $0.60 per million tokens; each request may cost at most 1 + 100 tokens ≈ $0.0000602,
+    /// and really costs 1 + 100 tokens. A $0.0006 daily budget holds nine such requests.
+    @Test func aBudgetHoldsUnder100ConcurrentRequests() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
+        let store = Self.storePath()
+        let app = Application(router: try gateway(standIn, limits: "usd_per_day: 0.0006", store: store).makeRouter())
+        let all = try await app.test(.router) { client in
+            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                                         headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                                         body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
+                        return (Int(r.status.code), String(buffer: r.body))
+                    }
+                }
+                var out: [Int] = []
+                for try await (status, body) in group {
+                    out.append(status)
+                    if status == 403 { #expect(body.contains("would exceed its daily budget of $0.0006")) }
+                }
+                return out
+            }
+        }
+        let ok = all.filter { $0 == 200 }.count
+        #expect(ok >= 1 && ok <= 9, "\(ok) requests were admitted")
+        #expect(all.filter { $0 == 403 }.count == 100 - ok)
+        #expect(standIn.requests.count == ok)
+        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: KeyLimitsProbe.today, month: String(KeyLimitsProbe.today.prefix(7)))
+        #expect(spent.day <= 0.0006)
+        #expect(spent.day > 0)
+    }
+
+    @Test func requestsPerMinute() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok")]])
+        let app = Application(router: try gateway(standIn, limits: "rpm: 2", store: Self.storePath()).makeRouter())
+        try await app.test(.router) { client in
+            #expect(try await post(client).status == .ok)
+            #expect(try await post(client).status == .ok)
+            let third = try await post(client)
+            #expect(third.status == .tooManyRequests)
+            #expect(third.headers[.retryAfter] != nil)
+            #expect(String(buffer: third.body).contains("over its rate limit of 2 requests per minute"))
+        }
+    }
+
+    @Test func spendSurvivesARestart() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
+        let store = Self.storePath()
+        let limits = "usd_per_month: 0.0001"
+        try await Application(router: try gateway(standIn, limits: limits, store: store).makeRouter()).test(.router) { client in
+            let r = try await post(client)
+            #expect(r.status == .ok)
+        }
+        // A new gateway on the same store: the month's spend is still there.
+        try await Application(router: try gateway(standIn, limits: limits, store: store).makeRouter()).test(.router) { client in
+            let r = try await post(client)
+            #expect(r.status == .forbidden)
+            #expect(String(buffer: r.body).contains("monthly budget"))
+        }
+    }
+}
+
+enum KeyLimitsProbe {
+    static var today: String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+}
