@@ -31,6 +31,11 @@ extension Gateway {
         router.post("/v1/chat/completions") { [self] request, _ in
             await chatCompletions(request)
         }
+        router.get("/metrics") { [self] _, _ in
+            var h = HTTPFields()
+            h[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
         return router
     }
 
@@ -47,9 +52,8 @@ extension Gateway {
             var response = response
             response.headers[Self.requestID] = rid
             entry["status"] = .number(Double(status))
-            entry["latency_ms"] = .number(Double((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000
-                                                + (ContinuousClock.now - started).components.seconds * 1000))
-            log(JSONValue.object(entry).jsonText)
+            // A stream is logged and counted when it ends, with its usage.
+            if entry["stream"] != .bool(true) { complete(entry, status: status, started: started) }
             return response
         }
         do {
@@ -79,11 +83,28 @@ extension Gateway {
             return finish(response, status: 200)
         } catch let e as GatewayError {
             entry["error"] = .string(e.message)
+            entry["error_kind"] = .string(e.code ?? e.type)
+            entry["stream"] = nil
             return finish(Self.error(e, requestID: rid), status: e.status)
         } catch {
             entry["error"] = .string("\(error)")
+            entry["error_kind"] = "internal"
+            entry["stream"] = nil
             return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid), status: 502)
         }
+    }
+
+    /// Writes the request's log line and counts it.
+    func complete(_ entry: [String: JSONValue], status: Int, started: ContinuousClock.Instant) {
+        var entry = entry
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        entry["status"] = .number(Double(status))
+        entry["latency_ms"] = .number((seconds * 1000).rounded())
+        log(JSONValue.object(entry).jsonText)
+        metrics.request(model: entry["model"]?.stringValue ?? "", key: entry["key_id"]?.stringValue ?? "",
+                        status: status, seconds: seconds, tokens: entry["tokens"]?.int, cost: entry["cost_usd"]?.numberValue,
+                        error: entry["error_kind"]?.stringValue)
     }
 
     /// Runs the request: a workflow, or a routed model call; streamed or whole.
@@ -150,11 +171,16 @@ extension Gateway {
         headers[Self.modelHeader] = chat.model
         let model = chat.model, includeUsage = chat.includeUsage
         entry["stream"] = true
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        let logged = entry, streamStarted = ContinuousClock.now
+        return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
             try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
                                                                      delta: .object(["role": "assistant", "content": ""]))))
             var sent = false
             for await text in texts {
+                if !sent {
+                    let d = ContinuousClock.now - streamStarted
+                    metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                }
                 sent = true
                 try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
                                                                          delta: .object(["content": .string(text)]))))
@@ -180,6 +206,17 @@ extension Gateway {
             }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
+            var final = logged
+            switch outcome {
+            case .success(let (_, used, usage, cost)):
+                final["model_used"] = .string(used)
+                final["tokens"] = .number(Double(usage.totalTokens))
+                final["cost_usd"] = cost.map(JSONValue.number) ?? .null
+            case .failure(let error):
+                final["error"] = .string("\(error)")
+                final["error_kind"] = .string((error as? GatewayError)?.code ?? "upstream_error")
+            }
+            complete(final, status: 200, started: streamStarted)
         })
     }
 

@@ -22,10 +22,12 @@ public final class Gateway: Sendable {
     public let config: ConfigFile
     let router: Interpreter
     let workflows: [String: ServedWorkflow]
-    let baseContext: RunContext
+    var baseContext: RunContext { contextBox }
+    private let contextBox: RunContext
     let log: @Sendable (String) -> Void
     let store: any GatewayStore
     let limits: KeyLimits
+    public let metrics: GatewayMetrics
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -74,6 +76,7 @@ public final class Gateway: Sendable {
             overrides[p.name.value] = ProviderDirectory.Override(baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv, apiKeyFile: p.apiKeyFile,
                                                                  headers: p.headers, origin: "providers.\(p.name.value) in \(config.file)")
         }
+        var baseContext: RunContext
         if let context {
             baseContext = context
         } else {
@@ -84,6 +87,10 @@ public final class Gateway: Sendable {
             c.cache = nil
             baseContext = c
         }
+        metrics = GatewayMetrics(breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
+                                 routing: baseContext.routing)
+        if baseContext.trace == nil { baseContext.trace = metrics }
+        contextBox = baseContext
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
         if config.keys.isEmpty, !loopback, !config.server.allowRemoteWithoutKeys {
             throw StartupError(message: "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true")

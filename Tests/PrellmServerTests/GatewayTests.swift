@@ -144,3 +144,29 @@ import Testing
         #expect(throws: Gateway.StartupError.self) { try Gateway(config: config, environment: [:]) }
     }
 }
+
+@Suite struct GatewayMetricsTests {
+    @Test func prometheusMetrics() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.openAI("Hello", promptTokens: 3, completionTokens: 2)],
+            "gpt-4o": [Reply.status(400, #"{"error":{"message":"bad","type":"invalid_request_error"}}"#)],
+            "claude-haiku-4-5": [Reply.anthropic("Fallback")],
+        ])
+        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            _ = try await GatewayTests().post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            _ = try await GatewayTests().post(client, #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}"#)
+            _ = try await GatewayTests().post(client, #"{"model": "smart", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            _ = try await GatewayTests().post(client, #"{"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(text.contains(#"prellm_requests_total{model="fast",key="team-a",status="200"} 2"#))
+            #expect(text.contains(#"prellm_requests_total{model="nope",key="team-a",status="404"} 1"#))
+            #expect(text.contains(#"prellm_errors_total{kind="model_not_found"} 1"#))
+            #expect(text.contains(#"prellm_tokens_total{model="fast",key="team-a"} 10"#))
+            #expect(text.contains(#"prellm_fallbacks_total{model="anthropic/claude-haiku-4-5"} 1"#))
+            #expect(text.contains(#"prellm_upstream_calls_total{model="openai/gpt-4o",status="error"} 1"#))
+            #expect(text.contains("# TYPE prellm_time_to_first_token_seconds histogram"))
+            #expect(text.contains(#"prellm_request_duration_seconds_count{model="fast"} 2"#))
+        }
+    }
+}

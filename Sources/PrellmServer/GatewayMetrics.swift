@@ -1,0 +1,112 @@
+import Foundation
+import PrellmRuntime
+import PrellmSchema
+import Synchronization
+
+/// GatewayMetrics counts what the gateway does and renders it in the Prometheus text format
+/// (`GET /metrics`): requests, latency and time-to-first-token histograms, tokens and cost by
+/// model and key, errors by kind, upstream calls, retries, fallbacks, cache hits, and the state
+/// of each circuit breaker. Upstream events arrive as the runtime's trace events.
+public final class GatewayMetrics: TraceSink {
+    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    struct Histogram {
+        var counts = [Int](repeating: 0, count: GatewayMetrics.buckets.count)
+        var sum = 0.0
+        var count = 0
+        mutating func observe(_ v: Double) {
+            for (i, b) in GatewayMetrics.buckets.enumerated() where v <= b { counts[i] += 1 }
+            sum += v
+            count += 1
+        }
+    }
+
+    struct State {
+        var counters: [String: [String: Double]] = [:]  // metric → labels → value
+        var histograms: [String: [String: Histogram]] = [:]
+    }
+
+    private let state = Mutex(State())
+    let breakerModels: [String]
+    let routing: RoutingState
+
+    init(breakerModels: [String], routing: RoutingState) {
+        self.breakerModels = breakerModels
+        self.routing = routing
+    }
+
+    static func labels(_ pairs: KeyValuePairs<String, String>) -> String {
+        pairs.map { "\($0.key)=\"\($0.value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n"))\"" }
+            .joined(separator: ",")
+    }
+
+    func add(_ metric: String, _ labels: String, _ v: Double = 1) {
+        state.withLock { $0.counters[metric, default: [:]][labels, default: 0] += v }
+    }
+
+    func observe(_ metric: String, _ labels: String, _ v: Double) {
+        state.withLock { $0.histograms[metric, default: [:]][labels, default: Histogram()].observe(v) }
+    }
+
+    func request(model: String, key: String, status: Int, seconds: Double, tokens: Int?, cost: Double?, error: String?) {
+        let l = Self.labels(["model": model, "key": key, "status": String(status)])
+        add("prellm_requests_total", l)
+        observe("prellm_request_duration_seconds", Self.labels(["model": model]), seconds)
+        if let tokens { add("prellm_tokens_total", Self.labels(["model": model, "key": key]), Double(tokens)) }
+        if let cost { add("prellm_cost_usd_total", Self.labels(["model": model, "key": key]), cost) }
+        if let error { add("prellm_errors_total", Self.labels(["kind": error])) }
+    }
+
+    func firstToken(model: String, seconds: Double) {
+        observe("prellm_time_to_first_token_seconds", Self.labels(["model": model]), seconds)
+    }
+
+    /// Trace events from the runtime: upstream calls, retries, fallbacks, cache hits.
+    public func record(_ event: JSONValue) {
+        guard event["kind"] == "call" else { return }
+        let model = event["model"]?.stringValue ?? ""
+        if event["cache"] == "hit" { add("prellm_cache_hits_total", Self.labels(["model": model])); return }
+        add("prellm_upstream_calls_total", Self.labels(["model": model, "status": event["status"]?.stringValue ?? ""]))
+        if let attempt = event["attempt"]?.numberValue, attempt > 1 { add("prellm_retries_total", Self.labels(["model": model])) }
+        if event["routing"] != nil { add("prellm_fallbacks_total", Self.labels(["model": model])) }
+    }
+
+    static let help: [String: (String, String)] = [
+        "prellm_requests_total": ("counter", "Requests by model, key and HTTP status."),
+        "prellm_tokens_total": ("counter", "Tokens used, by model and key."),
+        "prellm_cost_usd_total": ("counter", "Cost in US dollars, by model and key."),
+        "prellm_errors_total": ("counter", "Failed requests by error kind."),
+        "prellm_upstream_calls_total": ("counter", "Calls to providers by model and outcome."),
+        "prellm_retries_total": ("counter", "Retried provider calls by model."),
+        "prellm_fallbacks_total": ("counter", "Answers that came from a fallback model."),
+        "prellm_cache_hits_total": ("counter", "Answers served from the cache."),
+        "prellm_request_duration_seconds": ("histogram", "Request latency."),
+        "prellm_time_to_first_token_seconds": ("histogram", "Time to the first streamed token."),
+    ]
+
+    public func render() -> String {
+        let s = state.withLock { $0 }
+        var out = ""
+        for name in s.counters.keys.sorted() {
+            let (type, help) = Self.help[name] ?? ("counter", name)
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, v) in s.counters[name]!.sorted(by: { $0.key < $1.key }) { out += "\(name){\(labels)} \(Self.number(v))\n" }
+        }
+        for name in s.histograms.keys.sorted() {
+            let (type, help) = Self.help[name] ?? ("histogram", name)
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, h) in s.histograms[name]!.sorted(by: { $0.key < $1.key }) {
+                let sep = labels.isEmpty ? "" : ","
+                for (i, b) in Self.buckets.enumerated() { out += "\(name)_bucket{\(labels)\(sep)le=\"\(Self.number(b))\"} \(h.counts[i])\n" }
+                out += "\(name)_bucket{\(labels)\(sep)le=\"+Inf\"} \(h.count)\n\(name)_sum{\(labels)} \(Self.number(h.sum))\n\(name)_count{\(labels)} \(h.count)\n"
+            }
+        }
+        out += "# HELP prellm_circuit_open Whether a model's circuit breaker is open (1) or closed (0).\n# TYPE prellm_circuit_open gauge\n"
+        for m in breakerModels { out += "prellm_circuit_open{\(Self.labels(["model": m]))} \(routing.isOpen(m) ? 1 : 0)\n" }
+        return out
+    }
+
+    static func number(_ v: Double) -> String {
+        v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+}
