@@ -173,9 +173,12 @@ extension Gateway {
         entry["stream"] = true
         let logged = entry, streamStarted = ContinuousClock.now
         return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
+            // A client that goes away mid-stream ends the writes with an error: the run, and
+            // with it the upstream request, is cancelled rather than left to finish unread.
+            var sent = false
+            do {
             try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
                                                                      delta: .object(["role": "assistant", "content": ""]))))
-            var sent = false
             for await text in texts {
                 if !sent {
                     let d = ContinuousClock.now - streamStarted
@@ -184,6 +187,18 @@ extension Gateway {
                 sent = true
                 try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
                                                                          delta: .object(["content": .string(text)]))))
+            }
+            } catch {
+                run.cancel()
+                if let reservation {
+                    if case .success(let (_, _, usage, cost)) = await run.result { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
+                    else { limits.settle(reservation, usd: 0, tokens: 0) }
+                }
+                var final = logged
+                final["error"] = "the client disconnected"
+                final["error_kind"] = "client_disconnected"
+                complete(final, status: 499, started: streamStarted)
+                throw error
             }
             let outcome = await run.result
             if let reservation {

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import PrellmHTTP
 import PrellmServer
 import ProviderStandIn
@@ -42,7 +44,7 @@ import Testing
 
         var ready = false
         for _ in 0..<100 {
-            if let r = try? await HTTPClient.shared.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")), r.head.status == 200 {
+            if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")), r.head.status == 200 {
                 ready = true
                 break
             }
@@ -81,5 +83,56 @@ import Testing
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
         #expect(SHA256.constantTimeEquals("abc", "abc"))
         #expect(!SHA256.constantTimeEquals("abc", "abd"))
+    }
+}
+
+/// A client that disconnects mid-stream: the gateway cancels the upstream request.
+@Suite struct GatewayDisconnectTests {
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.lock(); value = true; lock.unlock() }
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    }
+
+    @Test func disconnectCancelsTheUpstream() async throws {
+        let upstreamCut = Flag()
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
+            w.startChunked()
+            for i in 0..<300 {
+                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \(i) \"},\"finish_reason\":null}]}\n\n")
+                if w.isClosed { upstreamCut.set(); return }
+                w.pause(20)
+            }
+            w.end()
+        }]])
+        let gateway = try GatewayTests().gateway(standIn, keys: false)
+        let app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(connected == 0)
+            let body = #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "count"}]}"#
+            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var received = ""
+            while !received.contains("tick 3") {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+            close(fd)
+            #expect(received.contains("tick 3"))
+            for _ in 0..<100 where !upstreamCut.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(upstreamCut.isSet, "the upstream stream was not cancelled")
+        }
     }
 }
