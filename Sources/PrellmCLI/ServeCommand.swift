@@ -32,8 +32,57 @@ public enum ServeCommand {
     }
 }
 
-/// `prellm keys create [--id NAME]`: a new gateway key, shown once, and the line to put in the config.
+/// `prellm keys create|list|revoke`: gateway keys. A key is shown once when created; the
+/// config keeps its hash; `list` shows each key's limits and spend; `revoke` disables a key
+/// at once, through the store, without a config change or a restart.
 public enum KeysCommand {
+    public static func list(config path: String) -> CommandOutput {
+        var out = CommandOutput()
+        let (loaded, rendered) = ProviderSettings.load(path)
+        guard let config = loaded else { out.stderr = rendered; out.exitCode = CommandOutput.Exit.usage; return out }
+        let store: SQLiteGatewayStore
+        do { store = try SQLiteGatewayStore(path: Gateway.defaultStorePath(config)) } catch {
+            out.stderr = "prellm keys: \(error.message)\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        let revoked = (try? store.revoked()) ?? []
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        for key in config.keys {
+            let spent = (try? store.spent(key: key.id.value, day: day, month: String(day.prefix(7)))) ?? (day: 0, month: 0)
+            var parts = ["\(key.id.value)\(revoked.contains(key.id.value) ? " (revoked)" : "")"]
+            parts.append("models: " + (key.models?.joined(separator: ",") ?? "all"))
+            if let r = key.rpm { parts.append("rpm \(r)") }
+            if let t = key.tpm { parts.append("tpm \(t)") }
+            let dayLimit: String = key.usdPerDay.map { " of $\($0)" } ?? ""
+            let monthLimit: String = key.usdPerMonth.map { " of $\($0)" } ?? ""
+            parts.append("today $\(spent.day)\(dayLimit)")
+            parts.append("this month $\(spent.month)\(monthLimit)")
+            out.stdout += parts.joined(separator: "  ") + "\n"
+        }
+        if config.keys.isEmpty { out.stdout = "no keys: the gateway takes requests without a key, on loopback only\n" }
+        return out
+    }
+
+    public static func revoke(id: String, config path: String) -> CommandOutput {
+        var out = CommandOutput()
+        let (loaded, rendered) = ProviderSettings.load(path)
+        guard let config = loaded else { out.stderr = rendered; out.exitCode = CommandOutput.Exit.usage; return out }
+        guard config.keys.contains(where: { $0.id.value == id }) else {
+            out.stderr = "prellm keys: no key '\(id)' in \(path)\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        do { try SQLiteGatewayStore(path: Gateway.defaultStorePath(config)).revoke(key: id) } catch {
+            out.stderr = "prellm keys: \(error)\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        out.stdout = "revoked \(id): requests with it are refused from now on (remove it from the config when convenient)\n"
+        return out
+    }
+
     public static func create(id: String) -> CommandOutput {
         var out = CommandOutput()
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

@@ -45,9 +45,7 @@ public final class Gateway: Sendable {
         if let store {
             self.store = store
         } else {
-            let path = config.storePath ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent()
-                .appendingPathComponent("prellm-store.sqlite").path
-            do { self.store = try SQLiteGatewayStore(path: path) } catch { throw StartupError(message: error.message) }
+            do { self.store = try SQLiteGatewayStore(path: Self.defaultStorePath(config)) } catch { throw StartupError(message: error.message) }
         }
         limits = KeyLimits(store: self.store)
         do { router = try Interpreter(models: config.models, file: config.file) } catch {
@@ -112,7 +110,17 @@ public final class Gateway: Sendable {
         var found: ConfigFile.Key?
         for key in config.keys where SHA256.constantTimeEquals(hash, key.hash) { found = key }
         guard let found else { throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key") }
+        let revoked: Set<String>
+        do { revoked = try store.revoked() } catch { throw GatewayError(.unavailable, "the key store cannot be read") }
+        if revoked.contains(found.id.value) {
+            throw GatewayError(.unauthorized, "the gateway key '\(found.id.value)' has been revoked", code: "invalid_api_key")
+        }
         return found
+    }
+
+    /// The store a config names (`store.path`), else `prellm-store.sqlite` beside the config.
+    public static func defaultStorePath(_ config: ConfigFile) -> String {
+        config.storePath ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent().appendingPathComponent("prellm-store.sqlite").path
     }
 
     /// The worst case of a request, for budgets and token rate limits: estimated prompt tokens

@@ -10,6 +10,9 @@ public protocol GatewayStore: Sendable {
     func record(key: String, day: String, month: String, usd: Double, tokens: Int) throws
     /// Whether the store answers (`/readyz`).
     func isReachable() -> Bool
+    /// Key ids revoked with `prellm keys revoke`: they stop working without a config change.
+    func revoked() throws -> Set<String>
+    func revoke(key: String) throws
 }
 
 /// The embedded store: one SQLite file, WAL mode, survives restarts.
@@ -33,7 +36,8 @@ public final class SQLiteGatewayStore: GatewayStore, @unchecked Sendable {
         for sql in ["PRAGMA journal_mode=WAL",
                     "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
                     "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
-                    "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)"] {
+                    "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
+                    "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)"] {
             guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
                 let message = String(cString: sqlite3_errmsg(db))
                 sqlite3_close(db)
@@ -73,6 +77,32 @@ public final class SQLiteGatewayStore: GatewayStore, @unchecked Sendable {
             sqlite3_bind_double(stmt, 4, usd)
             sqlite3_bind_int64(stmt, 5, Int64(tokens))
             sqlite3_bind_double(stmt, 6, Date().timeIntervalSince1970)
+            guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message: String(cString: sqlite3_errmsg(db))) }
+        }
+    }
+
+    public func revoked() throws -> Set<String> {
+        try lock.withLock { _ in
+            var stmt: OpaquePointer?
+            guard sqlite3_prepare_v2(db, "SELECT key_id FROM revoked", -1, &stmt, nil) == SQLITE_OK else {
+                throw StoreError(message: String(cString: sqlite3_errmsg(db)))
+            }
+            defer { sqlite3_finalize(stmt) }
+            var out: Set<String> = []
+            while sqlite3_step(stmt) == SQLITE_ROW, let t = sqlite3_column_text(stmt, 0) { out.insert(String(cString: t)) }
+            return out
+        }
+    }
+
+    public func revoke(key: String) throws {
+        try lock.withLock { _ in
+            var stmt: OpaquePointer?
+            guard sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", -1, &stmt, nil) == SQLITE_OK else {
+                throw StoreError(message: String(cString: sqlite3_errmsg(db)))
+            }
+            defer { sqlite3_finalize(stmt) }
+            sqlite3_bind_text(stmt, 1, key, -1, prellm_sqlite_transient())
+            sqlite3_bind_double(stmt, 2, Date().timeIntervalSince1970)
             guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message: String(cString: sqlite3_errmsg(db))) }
         }
     }

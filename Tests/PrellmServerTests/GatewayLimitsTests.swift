@@ -108,3 +108,19 @@ enum KeyLimitsProbe {
         return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 }
+
+@Suite struct KeyRevocationTests {
+    @Test func aRevokedKeyStopsWorkingAtOnce() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok")]])
+        let store = GatewayLimitsTests.storePath()
+        let gateway = try GatewayLimitsTests().gateway(standIn, limits: "rpm: 100", store: store)
+        try await Application(router: gateway.makeRouter()).test(.router) { client in
+            let before = try await GatewayLimitsTests().post(client)
+            #expect(before.status == .ok)
+            try SQLiteGatewayStore(path: store).revoke(key: "team")
+            let after = try await GatewayLimitsTests().post(client)
+            #expect(after.status == .unauthorized)
+            #expect(String(buffer: after.body).contains("has been revoked"))
+        }
+    }
+}
