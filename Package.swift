@@ -88,7 +88,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmServerTests",
-            dependencies: ["PrellmServer", "PrellmSchema", "PrellmHTTP", "ProviderStandIn", "prellm",
+            dependencies: ["PrellmServer", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict),
         .testTarget(

@@ -73,7 +73,11 @@ public struct AnthropicMessagesProvider: ChatProvider {
                         default: break  // thinking and signature deltas are not part of the answer
                         }
                     case "message_delta":
-                        if let u = json["usage"], let o = u["output_tokens"]?.int { output = o }
+                        if let u = json["usage"] {
+                            if let o = u["output_tokens"]?.int { output = o }
+                            // Newer API versions repeat the final input count here.
+                            if let i = u["input_tokens"]?.int, i > 0 { input = i }
+                        }
                         if let r = Self.stopReason(json["delta"]?["stop_reason"]?.stringValue, forcedJSON: forcedJSON) { out.yield(.finish(r)) }
                     case "message_stop":
                         stopped = true

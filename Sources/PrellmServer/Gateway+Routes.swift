@@ -29,7 +29,10 @@ extension Gateway {
             })]))
         }
         router.post("/v1/chat/completions") { [self] request, _ in
-            await chatCompletions(request)
+            await handleChat(request, dialect: .openAI)
+        }
+        router.post("/v1/messages") { [self] request, _ in
+            await handleChat(request, dialect: .anthropic)
         }
         router.get("/metrics") { [self] _, _ in
             var h = HTTPFields()
@@ -44,10 +47,12 @@ extension Gateway {
                                                                serverName: "prellm"))
     }
 
-    func chatCompletions(_ request: Request) async -> Response {
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
+    func handleChat(_ request: Request, dialect: Dialect) async -> Response {
         let started = ContinuousClock.now
         let rid = request.headers[Self.requestID].flatMap { $0.isEmpty || $0.count > 200 ? nil : $0 } ?? UUID().uuidString.lowercased()
-        var entry: [String: JSONValue] = ["request_id": .string(rid), "path": "/v1/chat/completions"]
+        var entry: [String: JSONValue] = ["request_id": .string(rid), "path": .string(dialect.path)]
         func finish(_ response: Response, status: Int) -> Response {
             var response = response
             response.headers[Self.requestID] = rid
@@ -57,14 +62,15 @@ extension Gateway {
             return response
         }
         do {
-            let key = try authenticate(request.headers[.authorization])
+            // Anthropic clients send their key as x-api-key.
+            let key = try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
             entry["key_id"] = key.map { .string($0.id.value) } ?? .null
             var request = request
             let body: ByteBuffer
             do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
                 throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
             }
-            let chat = try ChatWire.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
+            let chat = try dialect.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
             entry["model"] = .string(chat.model)
             guard modelNames.contains(chat.model) || (config.models.isEmpty && router.knowsModel(chat.model)) else {
                 throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
@@ -76,7 +82,7 @@ extension Gateway {
                 reservation = try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
             }
             let response: Response
-            do { response = try await serve(chat, requestID: rid, reservation: reservation, entry: &entry) } catch {
+            do { response = try await serve(chat, dialect: dialect, requestID: rid, reservation: reservation, entry: &entry) } catch {
                 if let reservation { limits.settle(reservation, usd: 0, tokens: 0) }
                 throw error
             }
@@ -85,12 +91,12 @@ extension Gateway {
             entry["error"] = .string(e.message)
             entry["error_kind"] = .string(e.code ?? e.type)
             entry["stream"] = nil
-            return finish(Self.error(e, requestID: rid), status: e.status)
+            return finish(Self.error(e, requestID: rid, dialect: dialect), status: e.status)
         } catch {
             entry["error"] = .string("\(error)")
             entry["error_kind"] = "internal"
             entry["stream"] = nil
-            return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid), status: 502)
+            return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid, dialect: dialect), status: 502)
         }
     }
 
@@ -108,7 +114,7 @@ extension Gateway {
     }
 
     /// Runs the request: a workflow, or a routed model call; streamed or whole.
-    func serve(_ chat: ChatWire.Request, requestID: String, reservation: KeyLimits.Reservation?,
+    func serve(_ chat: ChatWire.Request, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
                entry: inout [String: JSONValue]) async throws -> Response {
         let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
         let created = Int(Date().timeIntervalSince1970)
@@ -154,7 +160,7 @@ extension Gateway {
             headers[.contentType] = "application/json"
             headers[Self.modelHeader] = model
             headers[Self.costHeader] = cost.map { "\($0)" } ?? "unknown"
-            let body = ChatWire.completion(id: id, model: chat.model, created: created, response: response, usage: usage).jsonText
+            let body = dialect.whole(id: id, model: chat.model, created: created, response: response, usage: usage)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         // Streaming: the answer's text goes out as chunks while the run goes on.
@@ -177,16 +183,14 @@ extension Gateway {
             // with it the upstream request, is cancelled rather than left to finish unread.
             var sent = false
             do {
-            try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
-                                                                     delta: .object(["role": "assistant", "content": ""]))))
+            try await writer.write(ByteBuffer(string: dialect.streamStart(id: id, model: model, created: created)))
             for await text in texts {
                 if !sent {
                     let d = ContinuousClock.now - streamStarted
                     metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
                 }
                 sent = true
-                try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
-                                                                         delta: .object(["content": .string(text)]))))
+                try await writer.write(ByteBuffer(string: dialect.streamText(id: id, model: model, created: created, text)))
             }
             } catch {
                 run.cancel()
@@ -209,17 +213,14 @@ extension Gateway {
             case .success(let (response, _, usage, _)):
                 if !sent, !response.text.isEmpty {
                     // A workflow whose output is not one streamed step: send it whole.
-                    try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created,
-                                                                             delta: .object(["content": .string(response.text)]))))
+                    try await writer.write(ByteBuffer(string: dialect.streamText(id: id, model: model, created: created, response.text)))
                 }
-                try await writer.write(ByteBuffer(string: ChatWire.chunk(id: id, model: model, created: created, delta: .object([:]),
-                                                                         finish: ChatWire.finish(response.finishReason))))
-                if includeUsage { try await writer.write(ByteBuffer(string: ChatWire.usageChunk(id: id, model: model, created: created, usage: usage))) }
+                try await writer.write(ByteBuffer(string: dialect.streamEnd(id: id, model: model, created: created, response: response,
+                                                                            usage: usage, includeUsage: includeUsage)))
             case .failure(let error):
                 let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
-                try await writer.write(ByteBuffer(string: "data: " + e.body.jsonText + "\n\n"))
+                try await writer.write(ByteBuffer(string: dialect.streamFailure(e)))
             }
-            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
             var final = logged
             switch outcome {
@@ -241,10 +242,10 @@ extension Gateway {
         return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
 
-    static func error(_ e: GatewayError, requestID: String?) -> Response {
+    static func error(_ e: GatewayError, requestID: String?, dialect: Dialect = .openAI) -> Response {
         var h = HTTPFields()
         if let after = e.retryAfter { h[.retryAfter] = "\(max(1, after.components.seconds))" }
         if let requestID { h[Self.requestID] = requestID }
-        return json(e.status, e.body, headers: h)
+        return json(e.status, dialect.errorBody(e), headers: h)
     }
 }

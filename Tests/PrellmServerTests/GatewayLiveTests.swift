@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import PrellmHTTP
+import PrellmProviderKit
+import PrellmProviders
 import PrellmServer
 import ProviderStandIn
 import Testing
@@ -133,6 +135,38 @@ import Testing
             #expect(received.contains("tick 3"))
             for _ in 0..<100 where !upstreamCut.isSet { try await Task.sleep(for: .milliseconds(50)) }
             #expect(upstreamCut.isSet, "the upstream stream was not cancelled")
+        }
+    }
+}
+
+/// `/v1/messages` with prellm's own Anthropic client (which speaks the Messages wire format
+/// byte for byte, as its tests against recorded API traffic show) pointed at the gateway.
+@Suite struct MessagesEndpointTests {
+    @Test func anthropicClientsWork() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Plain answer.", promptTokens: 4, completionTokens: 3),
+                                                           Reply.openAI("Streamed answer here.", promptTokens: 6, completionTokens: 5)]])
+        let gateway = try GatewayTests().gateway(standIn)
+        let app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let anthropic = try ProviderDirectory(environment: ["ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
+                                                                "ANTHROPIC_API_KEY": GatewayTests.key]).provider(named: "anthropic")
+            let whole = try await anthropic.complete(ChatRequest(model: "fast", system: "Be brief.", messages: [.user("Hi")], maxTokens: 50))
+            #expect(whole.text == "Plain answer.")
+            #expect(whole.finishReason == .stop)
+            #expect(whole.usage == Usage(inputTokens: 4, outputTokens: 3))
+            var deltas: [ChatDelta] = []
+            for try await d in anthropic.stream(ChatRequest(model: "fast", messages: [.user("Stream it")], maxTokens: 50)) { deltas.append(d) }
+            let streamed = deltas.collected(model: "fast")
+            #expect(streamed.text == "Streamed answer here.")
+            #expect(streamed.usage == Usage(inputTokens: 6, outputTokens: 5))
+            // Errors come in Anthropic's shape, so Anthropic clients classify them.
+            do {
+                _ = try await anthropic.complete(ChatRequest(model: "nope", messages: [.user("Hi")]))
+                Issue.record("no error")
+            } catch let e as ProviderError {
+                #expect(e.kind == .notFound)
+            }
         }
     }
 }
