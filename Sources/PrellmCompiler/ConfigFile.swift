@@ -39,6 +39,16 @@ public struct ConfigFile: Sendable {
         public var maxMessages = 512
         public var requestTimeout: Duration = .seconds(600)
         public var allowRemoteWithoutKeys = false
+        /// Origins browsers may call from (`*` for any); empty sends no CORS headers.
+        public var cors: [String] = []
+    }
+
+    /// A served workflow, and which of its inputs the last user message and the system
+    /// message fill (nil: `query`, or its one input without a default; and `user_context`).
+    public struct ServedWorkflow: Sendable {
+        public var path: String
+        public var queryInput: String?
+        public var contextInput: String?
     }
 
     /// A gateway key: who may call, stored only as a SHA-256 hash, and which models it may use.
@@ -65,7 +75,7 @@ public struct ConfigFile: Sendable {
     /// Model names the gateway serves, with the same syntax as a workflow's `models:`.
     public var models: [Workflow.ModelAlias] = []
     /// Workflow files (globs expanded, paths absolute) served as `workflow/<name>`.
-    public var workflows: [String] = []
+    public var workflows: [ServedWorkflow] = []
     public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
@@ -96,10 +106,19 @@ struct ConfigDecoder {
         }
         if let v = f["workflows"], let items = d.list(v, "'workflows'") {
             for item in items {
-                guard let pattern = d.string(item, "a workflow path or glob") else { continue }
+                var query: String?, context: String?
+                var patternNode = item
+                if item.mapping != nil {
+                    guard let g = d.fields(item, "a served workflow", allowed: ["path", "query", "user_context"], required: ["path"]),
+                          let p = g["path"] else { continue }
+                    patternNode = p
+                    query = g["query"].flatMap { d.string($0, "'query'") }
+                    context = g["user_context"].flatMap { d.string($0, "'user_context'") }
+                }
+                guard let pattern = d.string(patternNode, "a workflow path or glob") else { continue }
                 let found = FilePaths.glob(pattern, relativeTo: d.source.path)
-                if found.isEmpty { d.bag.add(.importNotFound, item.span, "no workflow file matches '\(pattern)'", hint: "paths are relative to this file") }
-                config.workflows += found
+                if found.isEmpty { d.bag.add(.importNotFound, patternNode.span, "no workflow file matches '\(pattern)'", hint: "paths are relative to this file") }
+                config.workflows += found.map { ConfigFile.ServedWorkflow(path: $0, queryInput: query, contextInput: context) }
             }
         }
         if let v = f["keys"], let items = d.list(v, "'keys'") {
@@ -131,7 +150,8 @@ struct ConfigDecoder {
     mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
         var s = ConfigFile.Server()
         guard let f = d.fields(node, "'server'", allowed: ["host", "port", "max_body_bytes", "max_messages", "request_timeout",
-                                                           "allow_remote_without_keys"]) else { return s }
+                                                           "allow_remote_without_keys", "cors"]) else { return s }
+        if let v = f["cors"], let list = d.list(v, "'cors'") { s.cors = list.compactMap { d.string($0, "an origin") } }
         if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
         if let v = f["port"], let p = d.int(v, "'port'", min: 0, max: 65535) { s.port = p }
         if let v = f["max_body_bytes"], let n = d.int(v, "'max_body_bytes'", min: 1024, max: 1 << 30) { s.maxBodyBytes = n }

@@ -14,6 +14,7 @@ extension Gateway {
 
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
         router.get("/readyz") { [self] _, _ in
             store.isReachable()
@@ -150,8 +151,10 @@ extension Gateway {
             }
         }
         let limits = self.limits
+        let timeout = config.server.requestTimeout
+        let context0 = baseContext
         if !chat.stream {
-            let (response, model, usage, cost) = try await runner(baseContext)
+            let (response, model, usage, cost) = try await Self.bounded(timeout) { try await runner(context0) }
             if let reservation { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
             entry["model_used"] = .string(model)
             entry["tokens"] = .number(Double(usage.totalTokens))
@@ -167,9 +170,10 @@ extension Gateway {
         let (texts, continuation) = AsyncStream<String>.makeStream()
         var context = baseContext
         context.onText = { continuation.yield($0) }
+        let streamContext = context
         let run = Task { () async throws -> (ChatResponse, String, Usage, Double?) in
             defer { continuation.finish() }
-            return try await runner(context)
+            return try await Self.bounded(timeout) { try await runner(streamContext) }
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -234,6 +238,23 @@ extension Gateway {
             }
             complete(final, status: 200, started: streamStarted)
         })
+    }
+
+    /// Runs `operation` within the gateway's request timeout; past it, the operation (and its
+    /// upstream request) is cancelled and the client gets a 504.
+    static func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw GatewayError(.timeout, "no answer within the gateway's request timeout (\(limit))")
+            }
+            return value
+        }
     }
 
     static func json(_ status: Int, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {

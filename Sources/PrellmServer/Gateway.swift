@@ -52,7 +52,8 @@ public final class Gateway: Sendable {
             throw StartupError(message: error.message)
         }
         var served: [String: ServedWorkflow] = [:]
-        for path in config.workflows {
+        for entry in config.workflows {
+            let path = entry.path
             let result = WorkflowCompiler().compile(path: path)
             guard let workflow = result.workflow, result.graph != nil, !result.hasErrors, let interpreter = try? Interpreter(result) else {
                 throw StartupError(message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
@@ -61,12 +62,15 @@ public final class Gateway: Sendable {
             let inputs = workflow.inputs.map(\.name.value)
             // The last user message goes to `query`, or to the one input that has no default.
             let required = workflow.inputs.filter { !$0.hasDefault }.map(\.name.value)
-            guard let query = inputs.first(where: { $0 == "query" }) ?? (required.count == 1 ? required.first : nil) else {
-                throw StartupError(message: "workflow \(path) has no 'query' input, nor exactly one input without a default: the gateway passes the last user message to it")
+            guard let query = entry.queryInput ?? inputs.first(where: { $0 == "query" }) ?? (required.count == 1 ? required.first : nil) else {
+                throw StartupError(message: "workflow \(path) has no 'query' input, nor exactly one input without a default: the gateway passes the last user message to it (set workflows: [{path: …, query: <input>}])")
+            }
+            for named in [entry.queryInput, entry.contextInput].compactMap({ $0 }) where !inputs.contains(named) {
+                throw StartupError(message: "workflow \(path) has no input '\(named)'")
             }
             if served[name] != nil { throw StartupError(message: "two workflows are named '\(name)'") }
             served[name] = ServedWorkflow(name: name, interpreter: interpreter, queryInput: query,
-                                          contextInput: inputs.contains("user_context") ? "user_context" : nil)
+                                          contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
         var overrides: [String: ProviderDirectory.Override] = [:]

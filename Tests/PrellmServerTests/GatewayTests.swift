@@ -170,3 +170,44 @@ import Testing
         }
     }
 }
+
+@Suite struct GatewayServerOptionsTests {
+    @Test func corsAndRequestTimeoutAndInputMapping() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [{ _, w in w.pause(3000); w.respond(body: "{}") }],
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
+        ])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-opt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("prellm.yaml").path
+        try """
+            prellm: 1
+            server: {cors: ["https://app.example.com"], request_timeout: 300ms}
+            models:
+              fast: openai/gpt-4o-mini
+            workflows:
+              - {path: \(GatewayTests.root.path)/workflows/support-triage.yaml, query: message}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let compiled = WorkflowCompiler().compile(path: path)
+        let config = try #require(compiled.config)
+        #expect(!compiled.hasErrors, "\(compiled.diagnostics)")
+        let app = Application(router: try Gateway(config: config, environment: standIn.environment).makeRouter())
+        try await app.test(.router) { client in
+            let preflight = try await client.execute(uri: "/v1/chat/completions", method: .options,
+                                                     headers: [.origin: "https://app.example.com", .accessControlRequestMethod: "POST"])
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            let stranger = try await client.execute(uri: "/healthz", method: .get, headers: [.origin: "https://evil.example"])
+            #expect(stranger.headers[.accessControlAllowOrigin] == nil)
+
+            let slow = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json", .origin: "https://app.example.com"],
+                                                body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            #expect(slow.status == .gatewayTimeout)
+            #expect(slow.headers[.accessControlAllowOrigin] == "https://app.example.com")
+
+            let mapped = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
+                                                  body: ByteBuffer(string: #"{"model": "workflow/support-triage", "messages": [{"role": "user", "content": "It crashes"}]}"#))
+            #expect(mapped.status == .ok)
+        }
+    }
+}
