@@ -170,3 +170,59 @@ import Testing
         }
     }
 }
+
+/// SIGTERM with a stream in flight: the gateway stops accepting, lets the stream finish, then exits.
+@Suite struct GatewayShutdownTests {
+    @Test func sigtermLetsTheStreamFinish() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
+            w.startChunked()
+            for i in 0..<10 {
+                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"part\(i) \"},\"finish_reason\":null}]}\n\n")
+                w.pause(100)
+            }
+            w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+            w.end()
+        }]])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-term-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let probe = try StandInServer { _, _ in }
+        let port = probe.port
+        probe.stop()
+        let config = dir.appendingPathComponent("prellm.yaml")
+        try "prellm: 1\nserver: {port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\n".write(to: config, atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        server.arguments = ["serve", "--config", config.path]
+        server.environment = standIn.environment
+        server.standardError = Pipe()
+        server.standardOutput = Pipe()
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        var ready = false
+        for _ in 0..<100 {
+            if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")),
+               r.head.status == 200 { ready = true; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try #require(ready)
+        let body = #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "go"}]}"#
+        let stream = try await PrellmHTTP.HTTPClient.shared.stream(PrellmHTTP.HTTPRequest(
+            url: "http://127.0.0.1:\(port)/v1/chat/completions", headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
+        var text = ""
+        var signalled = false
+        for try await chunk in stream.body {
+            text += String(decoding: chunk, as: UTF8.self)
+            if !signalled, text.contains("part1") {
+                server.terminate()  // SIGTERM
+                signalled = true
+            }
+        }
+        #expect(signalled)
+        #expect(text.contains("part9"))
+        #expect(text.hasSuffix("data: [DONE]\n\n"))
+        server.waitUntilExit()
+        #expect(server.terminationReason == .exit)
+        #expect(server.terminationStatus == 0)
+    }
+}
