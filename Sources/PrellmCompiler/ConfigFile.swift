@@ -41,6 +41,8 @@ public struct ConfigFile: Sendable {
         public var allowRemoteWithoutKeys = false
         /// Origins browsers may call from (`*` for any); empty sends no CORS headers.
         public var cors: [String] = []
+        /// Put prompts in the request log lines (off: logs never hold a prompt).
+        public var logPrompts = false
     }
 
     /// A served workflow, and which of its inputs the last user message and the system
@@ -79,8 +81,8 @@ public struct ConfigFile: Sendable {
     public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
-    static let markers = ["providers", "server", "workflows", "keys", "store"]
-    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "store"]
+    static let markers = ["providers", "server", "workflows", "keys", "store", "limits"]
+    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store"]
 
     static func isConfig(_ root: YAMLNode) -> Bool {
         root["steps"] == nil && markers.contains { root[$0] != nil }
@@ -98,6 +100,7 @@ struct ConfigDecoder {
             d.bag.add(.unsupportedVersion, v.span, "'prellm' must be the format version 1, found '\(v.scalar?.value ?? v.kindName)'")
         }
         if let v = f["server"] { config.server = server(v) }
+        if let v = f["limits"] { limits(v, into: &config.server) }
         if let v = f["models"] {
             var w = WorkflowDecoder(source: d.source) { _, _, _ in nil }
             w.d = d
@@ -149,16 +152,21 @@ struct ConfigDecoder {
 
     mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
         var s = ConfigFile.Server()
-        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "max_body_bytes", "max_messages", "request_timeout",
-                                                           "allow_remote_without_keys", "cors"]) else { return s }
+        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts"]) else { return s }
         if let v = f["cors"], let list = d.list(v, "'cors'") { s.cors = list.compactMap { d.string($0, "an origin") } }
         if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
         if let v = f["port"], let p = d.int(v, "'port'", min: 0, max: 65535) { s.port = p }
+        if let v = f["allow_remote_without_keys"], let b = d.bool(v, "'allow_remote_without_keys'") { s.allowRemoteWithoutKeys = b }
+        if let v = f["log_prompts"], let b = d.bool(v, "'log_prompts'") { s.logPrompts = b }
+        return s
+    }
+
+    /// `limits:` bounds every request: body size, message count, time.
+    mutating func limits(_ node: YAMLNode, into s: inout ConfigFile.Server) {
+        guard let f = d.fields(node, "'limits'", allowed: ["max_body_bytes", "max_messages", "request_timeout"]) else { return }
         if let v = f["max_body_bytes"], let n = d.int(v, "'max_body_bytes'", min: 1024, max: 1 << 30) { s.maxBodyBytes = n }
         if let v = f["max_messages"], let n = d.int(v, "'max_messages'", min: 1, max: 100_000) { s.maxMessages = n }
         if let v = f["request_timeout"], let t = d.duration(v, "'request_timeout'") { s.requestTimeout = t }
-        if let v = f["allow_remote_without_keys"], let b = d.bool(v, "'allow_remote_without_keys'") { s.allowRemoteWithoutKeys = b }
-        return s
     }
 
     mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {

@@ -18,11 +18,11 @@ extension Interpreter {
     }
 
     public func chat(model: String, system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat = .text,
-                     stream: Bool, context: RunContext) async throws(RunError) -> ChatOutcome {
+                     stream: Bool, overrides: CallOverrides = CallOverrides(), context: RunContext) async throws(RunError) -> ChatOutcome {
         let ledger = RunLedger(budget: nil, started: context.clock.now)
         let call = try await callModel(step: "chat", model: model, system: system, messages: messages, format: format, stream: stream,
                                        options: Step.Options(), started: context.clock.now, ledger: ledger, context: context,
-                                       traceID: Self.newTraceID(context.random), prefix: "")
+                                       traceID: Self.newTraceID(context.random), prefix: "", overrides: overrides)
         return ChatOutcome(response: call.response, model: call.model, usage: call.usage ?? Usage(inputTokens: 0, outputTokens: 0),
                            costUSD: call.cost, cached: call.cached)
     }

@@ -2,6 +2,21 @@ import PrellmCompiler
 import PrellmProviderKit
 import PrellmSchema
 
+/// What a caller that brings its own request (the gateway) sets over the model alias's parameters.
+public struct CallOverrides: Sendable {
+    public var temperature: Double?
+    public var maxTokens: Int?
+    public var tools: [ToolDefinition]
+    public var toolChoice: ChatRequest.ToolChoice?
+
+    public init(temperature: Double? = nil, maxTokens: Int? = nil, tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil) {
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.tools = tools
+        self.toolChoice = toolChoice
+    }
+}
+
 /// The result of one logical model call (after routing, retries and the cache).
 struct CallOutcome: Sendable {
     var response: ChatResponse
@@ -72,7 +87,8 @@ extension Interpreter {
 
     func callModel(step id: String, model name: String?, system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat,
                    stream: Bool, options: Step.Options, started stepStarted: ContinuousClock.Instant, ledger: RunLedger,
-                   context: RunContext, traceID: String, prefix: String) async throws(RunError) -> CallOutcome {
+                   context: RunContext, traceID: String, prefix: String, overrides: CallOverrides = CallOverrides())
+        async throws(RunError) -> CallOutcome {
         let cache = options.cache, retry = options.retry
         let r = try route(name, step: id)
         let ordered = order(r, context: context)
@@ -105,8 +121,9 @@ extension Interpreter {
                 continue
             }
             let p = r.parameters
-            let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: p.temperature,
-                                      maxTokens: p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format)
+            let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: overrides.temperature ?? p.temperature,
+                                      maxTokens: overrides.maxTokens ?? p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format,
+                                      tools: overrides.tools, toolChoice: overrides.toolChoice)
             let price = context.models.price(for: modelID)
             let caching = cache?.enabled != false && context.cache != nil
             let key = caching ? cacheKey(modelID, request) : ""

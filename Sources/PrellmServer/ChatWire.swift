@@ -16,6 +16,8 @@ enum ChatWire {
         var format: ChatRequest.ResponseFormat
         /// The last user message's text (a workflow's `inputs.query`).
         var lastUserText: String
+        var tools: [ToolDefinition] = []
+        var toolChoice: ChatRequest.ToolChoice?
     }
 
     static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> Request {
@@ -61,10 +63,23 @@ enum ChatWire {
             }
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
-        return Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
-                       stream: json["stream"] == .bool(true), includeUsage: json["stream_options"]?["include_usage"] == .bool(true),
-                       temperature: json["temperature"]?.numberValue, maxTokens: (json["max_completion_tokens"] ?? json["max_tokens"])?.int,
-                       format: format, lastUserText: last)
+        var request = Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
+                              stream: json["stream"] == .bool(true), includeUsage: json["stream_options"]?["include_usage"] == .bool(true),
+                              temperature: json["temperature"]?.numberValue, maxTokens: (json["max_completion_tokens"] ?? json["max_tokens"])?.int,
+                              format: format, lastUserText: last)
+        // Tools pass through to the upstream model unchanged.
+        request.tools = (json["tools"]?.arrayValue ?? []).compactMap { t in
+            guard let f = t["function"], let name = f["name"]?.stringValue else { return nil }
+            return ToolDefinition(name: name, description: f["description"]?.stringValue, parameters: f["parameters"] ?? .object(["type": "object"]))
+        }
+        switch json["tool_choice"] {
+        case .string("auto")?: request.toolChoice = .auto
+        case .string("none")?: request.toolChoice = .none
+        case .string("required")?: request.toolChoice = .required
+        case .object(let o)?: request.toolChoice = (o["function"]?["name"]?.stringValue).map(ChatRequest.ToolChoice.tool)
+        default: break
+        }
+        return request
     }
 
     static func content(_ c: JSONValue?, at i: Int) throws(GatewayError) -> [ContentPart] {

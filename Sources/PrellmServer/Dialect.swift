@@ -45,7 +45,12 @@ enum Dialect: Sendable {
     func streamEnd(id: String, model: String, created: Int, response: ChatResponse, usage: Usage, includeUsage: Bool) -> String {
         switch self {
         case .openAI:
-            ChatWire.chunk(id: id, model: model, created: created, delta: .object([:]), finish: ChatWire.finish(response.finishReason))
+            (response.toolCalls.isEmpty ? "" : ChatWire.chunk(id: id, model: model, created: created, delta: .object(["tool_calls": .array(
+                response.toolCalls.enumerated().map { i, c in
+                    .object(["index": .number(Double(i)), "id": .string(c.id), "type": "function",
+                             "function": .object(["name": .string(c.name), "arguments": .string(c.arguments)])])
+                })])))
+            + ChatWire.chunk(id: id, model: model, created: created, delta: .object([:]), finish: ChatWire.finish(response.finishReason))
                 + (includeUsage ? ChatWire.usageChunk(id: id, model: model, created: created, usage: usage) : "")
                 + "data: [DONE]\n\n"
         case .anthropic:

@@ -73,6 +73,7 @@ extension Gateway {
             }
             let chat = try dialect.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
             entry["model"] = .string(chat.model)
+            if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
             guard modelNames.contains(chat.model) || (config.models.isEmpty && router.knowsModel(chat.model)) else {
                 throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
             }
@@ -140,8 +141,11 @@ extension Gateway {
             let router = self.router
             runner = { context throws(GatewayError) in
                 do {
+                    let overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, tools: chat.tools,
+                                                  toolChoice: chat.toolChoice)
+                    // Streamed answers with tools are taken whole from upstream: tool calls are sent complete.
                     let out = try await router.chat(model: chat.model, system: chat.system, messages: chat.messages, format: chat.format,
-                                                    stream: context.onText != nil, context: context)
+                                                    stream: context.onText != nil && chat.tools.isEmpty, overrides: overrides, context: context)
                     return (out.response, out.model, out.usage, out.costUSD)
                 } catch let e as RunError {
                     throw GatewayError.from(e)

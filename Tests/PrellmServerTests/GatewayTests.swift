@@ -182,7 +182,8 @@ import Testing
         let path = dir.appendingPathComponent("prellm.yaml").path
         try """
             prellm: 1
-            server: {cors: ["https://app.example.com"], request_timeout: 300ms}
+            server: {cors: ["https://app.example.com"]}
+            limits: {request_timeout: 300ms, max_body_bytes: 65536}
             models:
               fast: openai/gpt-4o-mini
             workflows:
@@ -208,6 +209,33 @@ import Testing
             let mapped = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
                                                   body: ByteBuffer(string: #"{"model": "workflow/support-triage", "messages": [{"role": "user", "content": "It crashes"}]}"#))
             #expect(mapped.status == .ok)
+        }
+    }
+}
+
+@Suite struct GatewayToolsTests {
+    @Test func toolsAndClientParametersPassThrough() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
+            w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)
+        }]])
+        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await GatewayTests().post(client, """
+                {"model": "fast", "temperature": 0.3, "max_tokens": 77,
+                 "messages": [{"role": "user", "content": "Weather in Paris?"}],
+                 "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+                 "tool_choice": "auto"}
+                """)
+            #expect(r.status == .ok)
+            let body = try JSONParser.parse(String(buffer: r.body))
+            #expect(body["choices"]?[0]?["finish_reason"] == "tool_calls")
+            #expect(body["choices"]?[0]?["message"]?["tool_calls"]?[0]?["function"]?["name"] == "get_weather")
+            #expect(body["choices"]?[0]?["message"]?["tool_calls"]?[0]?["function"]?["arguments"] == #"{"city":"Paris"}"#)
+            let upstream = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(upstream["tools"]?[0]?["function"]?["name"] == "get_weather")
+            #expect(upstream["tool_choice"] == "auto")
+            #expect(upstream["temperature"] == .number(0.3))
+            #expect(upstream["max_tokens"] == .number(77))
         }
     }
 }

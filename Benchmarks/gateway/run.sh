@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The gateway's added latency and throughput: direct to the upstream, through `prellm serve`
+# (release build) and through the LiteLLM proxy, at the same fixed request rates, in one run.
+# See Benchmarks/README.md. Needs nginx (apt-get install nginx-light); installs LiteLLM into
+# Benchmarks/gateway/.venv from PyPI on first use.
+#   RATES="100 500 1000 2000 5000" SECONDS_PER_RATE=5 Benchmarks/gateway/run.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+rates=${RATES:-"100 200 500 1000 2000 5000 10000"}
+# LiteLLM is measured up to this rate; past the rate it collapses at there is nothing to compare.
+litellm_max=${LITELLM_MAX_RATE:-1000}
+secs=${SECONDS_PER_RATE:-5}
+mkdir -p out
+swift build -c release --product gw-load >/dev/null
+(cd ../.. && swift build -c release --product prellm >/dev/null)
+if [ ! -x .venv/bin/litellm ]; then python3 -m venv .venv && .venv/bin/pip install -q 'litellm[proxy]'; fi
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
+trap cleanup EXIT
+nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true
+nginx -c "$PWD/nginx.conf"
+
+# Both gateways check a key on every request, as they would in production.
+key=sk-bench-0123456789abcdef0123456789abcdef
+keyhash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+cat > out/prellm.yaml <<YAML
+prellm: 1
+server: {port: 18081}
+models:
+  fast: openai/gpt-4o-mini
+keys:
+  - {id: bench, hash: "sha256:$keyhash"}
+store: {path: prellm-store.sqlite}
+YAML
+OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench ../../.build/release/prellm serve --config out/prellm.yaml 2>/dev/null &
+pids+=($!); prellm_pid=$!
+cat > out/litellm.yaml <<YAML
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:18080/v1", api_key: sk-bench}
+litellm_settings: {set_verbose: false}
+general_settings: {master_key: $key}
+YAML
+.venv/bin/litellm --config out/litellm.yaml --host 127.0.0.1 --port 18082 --num_workers 1 >out/litellm.log 2>&1 &
+pids+=($!); litellm_pid=$!
+for url in http://127.0.0.1:18081/healthz http://127.0.0.1:18082/health/liveliness; do
+  for _ in $(seq 1 120); do
+    if curl -fs "$url" >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+done
+hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+echo "| rate (req/s) | path | achieved (req/s) | p50 ms | p99 ms | p50 added | p99 added | errors | dropped |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for rate in $rates; do
+  direct=$(.build/release/gw-load http://127.0.0.1:18080/v1/chat/completions --rate "$rate" --seconds "$secs")
+  paths="prellm"
+  [ "$rate" -le "$litellm_max" ] && paths="prellm litellm"
+  for path in $paths; do
+    port=$([ $path = prellm ] && echo 18081 || echo 18082)
+    r=$(.build/release/gw-load "http://127.0.0.1:$port/v1/chat/completions" --rate "$rate" --seconds "$secs" --header "Authorization: Bearer $key")
+    python3 - "$rate" "$path" "$direct" "$r" <<'PY'
+import json, sys
+rate, path, d, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f"| {rate} | {path} | {r['achieved_rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['p50_ms']-d['p50_ms']:.3f} | {r['p99_ms']-d['p99_ms']:.3f} | {r['errors']} | {r['dropped']} |")
+PY
+  done
+  echo "| $rate | direct | $(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['achieved_rps']:.0f} | {d['p50_ms']:.3f} | {d['p99_ms']:.3f} | – | – | {d['errors']} | {d['dropped']}\")" "$direct") |"
+done
+echo
+echo "peak RSS: prellm $(hwm $prellm_pid) MB, litellm $(hwm $litellm_pid) MB"
