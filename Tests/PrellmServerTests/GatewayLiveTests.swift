@@ -17,14 +17,8 @@ import Testing
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
         ])
         let key = "pk-live-test-key-0123456789"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let probe = try StandInServer { _, _ in }
-        let port = probe.port
-        probe.stop()
-        let config = dir.appendingPathComponent("prellm.yaml")
-        try """
+        let gateway = try await ServedGateway(environment: standIn.environment) { port in
+            """
             prellm: 1
             server: {host: 127.0.0.1, port: \(port)}
             models:
@@ -32,27 +26,10 @@ import Testing
             workflows: [\(GatewayTests.root.path)/workflows/support-triage.yaml]
             keys:
               - {id: ci, hash: "sha256:\(SHA256.hex(key))"}
-            """.write(to: config, atomically: true, encoding: .utf8)
-
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        server.arguments = ["serve", "--config", config.path]
-        server.environment = standIn.environment
-        let log = Pipe()
-        server.standardError = log
-        server.standardOutput = Pipe()
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-
-        var ready = false
-        for _ in 0..<100 {
-            if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")), r.head.status == 200 {
-                ready = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            """
         }
-        try #require(ready, "the gateway did not start")
+        defer { gateway.stop() }
+        let server = gateway.process, port = gateway.port, log = gateway.log
 
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -183,29 +160,11 @@ import Testing
             w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
             w.end()
         }]])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-term-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let probe = try StandInServer { _, _ in }
-        let port = probe.port
-        probe.stop()
-        let config = dir.appendingPathComponent("prellm.yaml")
-        try "prellm: 1\nserver: {port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\n".write(to: config, atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        server.arguments = ["serve", "--config", config.path]
-        server.environment = standIn.environment
-        server.standardError = Pipe()
-        server.standardOutput = Pipe()
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        var ready = false
-        for _ in 0..<100 {
-            if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")),
-               r.head.status == 200 { ready = true; break }
-            try await Task.sleep(for: .milliseconds(100))
+        let gateway = try await ServedGateway(environment: standIn.environment) { port in
+            "prellm: 1\nserver: {port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\n"
         }
-        try #require(ready)
+        defer { gateway.stop() }
+        let server = gateway.process, port = gateway.port
         let body = #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "go"}]}"#
         let stream = try await PrellmHTTP.HTTPClient.shared.stream(PrellmHTTP.HTTPRequest(
             url: "http://127.0.0.1:\(port)/v1/chat/completions", headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
@@ -224,5 +183,42 @@ import Testing
         server.waitUntilExit()
         #expect(server.terminationReason == .exit)
         #expect(server.terminationStatus == 0)
+    }
+}
+
+/// `prellm serve` as a process on a free loopback port, with `configBody(port)` as its config;
+/// returns once `/healthz` answers.
+struct ServedGateway {
+    let process = Process()
+    let port: Int
+    let log = Pipe()
+    let dir: URL
+
+    init(environment: [String: String], config configBody: (Int) -> String) async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let probe = try StandInServer { _, _ in }
+        port = probe.port
+        probe.stop()
+        let config = dir.appendingPathComponent("prellm.yaml")
+        try configBody(port).write(to: config, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        process.arguments = ["serve", "--config", config.path]
+        process.environment = environment
+        process.standardError = log
+        process.standardOutput = Pipe()
+        try process.run()
+        for _ in 0..<100 {
+            if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")),
+               r.head.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw StandInError("the gateway did not start")
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: dir)
     }
 }

@@ -85,7 +85,7 @@ public final class StandInServer: @unchecked Sendable {
 
 public struct StandInError: Error, CustomStringConvertible {
     public var description: String
-    init(_ d: String) { description = d }
+    public init(_ d: String) { description = d }
 }
 
 /// A request as the server received it.
