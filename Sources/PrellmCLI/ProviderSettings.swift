@@ -1,3 +1,4 @@
+import Prellm
 import PrellmCompiler
 import PrellmProviders
 import PrellmSyntax
@@ -15,21 +16,6 @@ enum ProviderSettings {
     }
 
     static func overrides(_ config: ConfigFile?) -> [String: ProviderDirectory.Override] {
-        var out: [String: ProviderDirectory.Override] = [:]
-        for p in config?.providers ?? [] {
-            var timeouts: ProviderTimeouts?
-            if p.connectTimeout != nil || p.firstTokenTimeout != nil || p.idleTimeout != nil || p.totalTimeout != nil {
-                var t = ProviderTimeouts()
-                if let v = p.connectTimeout { t.connect = v }
-                if let v = p.firstTokenTimeout { t.firstToken = v }
-                if let v = p.idleTimeout { t.idle = v }
-                if let v = p.totalTimeout { t.total = v }
-                timeouts = t
-            }
-            out[p.name.value] = ProviderDirectory.Override(
-                baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv, apiKeyFile: p.apiKeyFile, headers: p.headers,
-                timeouts: timeouts, origin: "providers.\(p.name.value) in \(config!.file)")
-        }
-        return out
+        config?.providerOverrides ?? [:]
     }
 }

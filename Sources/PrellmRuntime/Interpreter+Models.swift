@@ -97,6 +97,7 @@ extension Interpreter {
                                  retryable: retryable)
         let breaker = r.parameters.circuitBreaker
         var failures: [String] = []
+        var causes: [ProviderError.Kind] = []
         var attempts = 0
         let needsJSON = format != .text
         for (position, modelID) in ordered.enumerated() {
@@ -186,6 +187,7 @@ extension Interpreter {
                         continue
                     }
                     failures.append("\(modelID): \(e)")
+                    causes.append(e.kind)
                     break
                 } catch {
                     trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
@@ -198,7 +200,7 @@ extension Interpreter {
         if failures.contains(where: { $0.contains("ollama: connection") }) {
             message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
         }
-        throw RunError(.modelsFailed, message, step: id)
+        throw RunError(.modelsFailed, message, step: id, causes: causes)
     }
 
     /// The instant by which this call must end: the step's `timeout` (or its budget's) from the

@@ -64,11 +64,15 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     public var message: String
     public var step: String?
+    /// For `modelsFailed`: the kind of the last provider error of each model that was tried, so
+    /// that a caller (the gateway) can answer a rate limit or a timeout as what it is.
+    public var causes: [ProviderError.Kind]
 
-    public init(_ kind: Kind, _ message: String, step: String? = nil) {
+    public init(_ kind: Kind, _ message: String, step: String? = nil, causes: [ProviderError.Kind] = []) {
         self.kind = kind
         self.message = message
         self.step = step
+        self.causes = causes
     }
 
     public var description: String { (step.map { "step '\($0)': " } ?? "") + message }

@@ -73,11 +73,7 @@ public final class Gateway: Sendable {
                                           contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
-        var overrides: [String: ProviderDirectory.Override] = [:]
-        for p in config.providers {
-            overrides[p.name.value] = ProviderDirectory.Override(baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv, apiKeyFile: p.apiKeyFile,
-                                                                 headers: p.headers, origin: "providers.\(p.name.value) in \(config.file)")
-        }
+        let overrides = config.providerOverrides
         var baseContext: RunContext
         if let context {
             baseContext = context

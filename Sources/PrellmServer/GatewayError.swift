@@ -55,16 +55,19 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     /// What a failed run or call means for the client.
-    static func from(_ e: RunError, cause: ProviderError.Kind? = nil) -> GatewayError {
+    static func from(_ e: RunError) -> GatewayError {
         switch e.kind {
         case .budgetExceeded: return GatewayError(.forbidden, e.message, code: "budget_exceeded")
         case .invalidInput: return GatewayError(.badRequest, e.message)
         case .timeout: return GatewayError(.timeout, e.message)
         case .cancelled: return GatewayError(.unavailable, e.message)
         case .modelsFailed:
-            if e.message.contains("rate_limit") { return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded") }
-            if e.message.contains("context_too_long") { return GatewayError(.badRequest, e.message, code: "context_length_exceeded") }
-            if e.message.contains("bad_request") { return GatewayError(.badRequest, e.message) }
+            // Answer as the upstream did when every model failed the same way; a mix is a 502.
+            let kinds = Set(e.causes)
+            if kinds.contains(.contextTooLong) { return GatewayError(.badRequest, e.message, code: "context_length_exceeded") }
+            if kinds.contains(.badRequest) { return GatewayError(.badRequest, e.message) }
+            if kinds == [.rateLimit] { return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded") }
+            if kinds == [.timeout] { return GatewayError(.timeout, e.message, code: "upstream_timeout") }
             return GatewayError(.upstream, e.message, code: "upstream_error")
         case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)
         }

@@ -112,6 +112,32 @@ import Testing
         }
     }
 
+    @Test func providerTimeoutsFromTheConfigApply() async throws {
+        // The upstream takes 1.5 s to its first byte; the config allows 200 ms.
+        let late: ScriptedStandIn.Responder = { request, w in w.pause(1500); Reply.openAI("Too late.")(request, w) }
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [late]])
+        let providers = "providers:\n  openai: {timeouts: {first_token: 200ms}}"
+        let app = Application(router: try gateway(standIn, extra: providers).makeRouter())
+        try await app.test(.router) { client in
+            let started = ContinuousClock.now
+            let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(r.status == .gatewayTimeout, "\(String(buffer: r.body))")
+            #expect(String(buffer: r.body).contains("timeout"))
+            // Retries included, far less than the upstream's 1.5 s per attempt would take.
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test func anUpstreamRateLimitIsA429() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("retry-after", "0")])]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(r.status == .tooManyRequests, "\(String(buffer: r.body))")
+            #expect(try JSONParser.parse(String(buffer: r.body))["error"]?["code"] == "rate_limit_exceeded")
+        }
+    }
+
     @Test func keysAndErrorsInOpenAIShape() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
         let app = Application(router: try gateway(standIn).makeRouter())
