@@ -83,9 +83,10 @@ extension Gateway {
                 let (usd, tokens) = estimate(chat)
                 reservation = try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
             }
+            let tally = SpendTally(forwardingTo: baseContext.trace)
             let response: Response
-            do { response = try await serve(chat, dialect: dialect, requestID: rid, reservation: reservation, entry: &entry) } catch {
-                if let reservation { limits.settle(reservation, usd: 0, tokens: 0) }
+            do { response = try await serve(chat, dialect: dialect, requestID: rid, reservation: reservation, tally: tally, entry: &entry) } catch {
+                if let reservation { limits.settle(reservation, tally.total) }
                 throw error
             }
             return finish(response, status: 200)
@@ -117,7 +118,7 @@ extension Gateway {
 
     /// Runs the request: a workflow, or a routed model call; streamed or whole.
     func serve(_ chat: ChatWire.Request, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
-               entry: inout [String: JSONValue]) async throws -> Response {
+               tally: SpendTally, entry: inout [String: JSONValue]) async throws -> Response {
         let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         let runner: @Sendable (RunContext) async throws(GatewayError) -> (ChatResponse, String, Usage, Double?)
@@ -156,10 +157,11 @@ extension Gateway {
         }
         let limits = self.limits
         let timeout = config.server.requestTimeout
-        let context0 = baseContext
+        var context0 = baseContext
+        context0.trace = tally
         if !chat.stream {
-            let (response, model, usage, cost) = try await Self.bounded(timeout) { try await runner(context0) }
-            if let reservation { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
+            let (response, model, usage, cost) = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
+            if let reservation { limits.settle(reservation, tally.total) }
             entry["model_used"] = .string(model)
             entry["tokens"] = .number(Double(usage.totalTokens))
             entry["cost_usd"] = cost.map(JSONValue.number) ?? .null
@@ -172,7 +174,7 @@ extension Gateway {
         }
         // Streaming: the answer's text goes out as chunks while the run goes on.
         let (texts, continuation) = AsyncStream<String>.makeStream()
-        var context = baseContext
+        var context = context0
         context.onText = { continuation.yield($0) }
         let streamContext = context
         let run = Task { () async throws -> (ChatResponse, String, Usage, Double?) in
@@ -202,10 +204,8 @@ extension Gateway {
             }
             } catch {
                 run.cancel()
-                if let reservation {
-                    if case .success(let (_, _, usage, cost)) = await run.result { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
-                    else { limits.settle(reservation, usd: 0, tokens: 0) }
-                }
+                _ = await run.result
+                if let reservation { limits.settle(reservation, tally.total) }
                 var final = logged
                 final["error"] = "the client disconnected"
                 final["error_kind"] = "client_disconnected"
@@ -213,10 +213,7 @@ extension Gateway {
                 throw error
             }
             let outcome = await run.result
-            if let reservation {
-                if case .success(let (_, _, usage, cost)) = outcome { limits.settle(reservation, usd: cost, tokens: usage.totalTokens) }
-                else { limits.settle(reservation, usd: 0, tokens: 0) }
-            }
+            if let reservation { limits.settle(reservation, tally.total) }
             switch outcome {
             case .success(let (response, _, usage, _)):
                 if !sent, !response.text.isEmpty {

@@ -47,7 +47,9 @@ public final class Gateway: Sendable {
         } else {
             do { self.store = try SQLiteGatewayStore(path: Self.defaultStorePath(config)) } catch { throw StartupError(message: error.message) }
         }
-        limits = KeyLimits(store: self.store)
+        limits = KeyLimits(store: self.store) { message in
+            log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
+        }
         do { router = try Interpreter(models: config.models, file: config.file) } catch {
             throw StartupError(message: error.message)
         }

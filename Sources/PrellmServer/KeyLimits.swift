@@ -32,7 +32,14 @@ final class KeyLimits: Sendable {
     let store: any GatewayStore
     private let state = Mutex(State())
 
-    init(store: any GatewayStore) { self.store = store }
+    /// Told when the ledger cannot be written, so that the gateway logs it (the request itself
+    /// has been answered by then).
+    let onStoreFailure: @Sendable (String) -> Void
+
+    init(store: any GatewayStore, onStoreFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.store = store
+        self.onStoreFailure = onStoreFailure
+    }
 
     static func periods(_ date: Date = Date()) -> (day: String, month: String) {
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
@@ -52,7 +59,10 @@ final class KeyLimits: Sendable {
         do { spent = try store.spent(key: id, day: day, month: month) } catch {
             throw GatewayError(.unavailable, "the usage store cannot be read: \(error)")
         }
+        // All limits are checked before any is charged: a request refused by its budget does not
+        // use up the key's requests or tokens for the minute.
         let result: Result<Reservation, GatewayError> = state.withLock { s in
+            var requests: Bucket?
             if let rpm = key.rpm {
                 var b = Self.refill(s.requests[id], capacity: Double(rpm), perMinute: Double(rpm), now: now)
                 guard b.level >= 1 else {
@@ -60,16 +70,19 @@ final class KeyLimits: Sendable {
                                                  code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((1 - b.level) * 60 / Double(rpm)) + 1))))
                 }
                 b.level -= 1
-                s.requests[id] = b
+                requests = b
             }
+            var tokens: Bucket?
             if let tpm = key.tpm {
                 var b = Self.refill(s.tokens[id], capacity: Double(tpm), perMinute: Double(tpm), now: now)
-                guard b.level >= Double(min(estimateTokens, tpm)) else {
-                    return .failure(GatewayError(.rateLimited, "key '\(id)' is over its rate limit of \(tpm) tokens per minute",
-                                                 code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((Double(estimateTokens) - b.level) * 60 / Double(tpm)) + 1))))
+                // A request larger than a whole minute's allowance waits for a full bucket, not forever.
+                let need = Double(min(estimateTokens, tpm))
+                guard b.level >= need else {
+                    return .failure(GatewayError(.rateLimited, "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimateTokens))",
+                                                 code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
                 }
                 b.level -= Double(estimateTokens)
-                s.tokens[id] = b
+                tokens = b
             }
             let usd = estimateUSD ?? 0
             let reserved = s.reserved[id] ?? 0
@@ -79,19 +92,26 @@ final class KeyLimits: Sendable {
             if let limit = key.usdPerMonth, spent.month + reserved + usd > limit {
                 return .failure(GatewayError(.forbidden, "key '\(id)' would exceed its monthly budget of $\(limit): $\(Self.money(spent.month)) spent, $\(Self.money(reserved)) reserved, this request could cost $\(Self.money(usd))", code: "budget_exceeded"))
             }
+            if let requests { s.requests[id] = requests }
+            if let tokens { s.tokens[id] = tokens }
             s.reserved[id] = reserved + usd
             return .success(Reservation(key: id, usd: usd, tokens: estimateTokens, day: day, month: month))
         }
         return try result.get()
     }
 
-    /// Replaces a reservation with what the request really cost.
-    func settle(_ r: Reservation, usd actual: Double?, tokens: Int) {
+    /// Replaces a reservation with what the request really spent (the estimate, where a call's
+    /// cost was unknown).
+    func settle(_ r: Reservation, _ spent: SpendTally.Spent) {
         state.withLock { s in
             s.reserved[r.key] = max(0, (s.reserved[r.key] ?? 0) - r.usd)
-            if var b = s.tokens[r.key] { b.level += Double(r.tokens - tokens); s.tokens[r.key] = b }
+            if var b = s.tokens[r.key] { b.level += Double(r.tokens - spent.tokens); s.tokens[r.key] = b }
         }
-        try? store.record(key: r.key, day: r.day, month: r.month, usd: actual ?? r.usd, tokens: tokens)
+        do {
+            try store.record(key: r.key, day: r.day, month: r.month, usd: spent.usd ?? r.usd, tokens: spent.tokens)
+        } catch {
+            onStoreFailure("the usage of key '\(r.key)' could not be recorded: \(error)")
+        }
     }
 
     static func refill(_ b: Bucket?, capacity: Double, perMinute: Double, now: ContinuousClock.Instant) -> Bucket {

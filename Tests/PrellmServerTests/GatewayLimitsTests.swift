@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PrellmCompiler
+import PrellmHTTP
 import PrellmSchema
 import PrellmServer
 import ProviderStandIn
@@ -11,12 +12,14 @@ import Testing
 @Suite struct GatewayLimitsTests {
     static let key = "pk-limits-test-0123456789"
 
-    func gateway(_ standIn: ScriptedStandIn, limits: String, store: String) throws -> Gateway {
+    func gateway(_ standIn: ScriptedStandIn, limits: String, store: String, workflow: String? = nil) throws -> Gateway {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-lim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("prellm.yaml").path
+        if let workflow { try workflow.write(toFile: dir.appendingPathComponent("strict.yaml").path, atomically: true, encoding: .utf8) }
         try """
             prellm: 1
+            \(workflow == nil ? "" : "workflows: [\(dir.path)/strict.yaml]")
             models:
               fast: {use: openai/gpt-4o-mini, max_tokens: 100}
             keys:
@@ -45,14 +48,18 @@ import Testing
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
         let store = Self.storePath()
         let app = Application(router: try gateway(standIn, limits: "usd_per_day: 0.0006", store: store).makeRouter())
-        let all = try await app.test(.router) { client in
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+        // Real sockets, many at once: the libcurl client opens up to 64 connections to the gateway,
+        // so requests really are admitted concurrently (the test client has one channel).
+        let all = try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/v1/chat/completions"
+            let http = PrellmHTTP.HTTPClient(maxConnectionsPerHost: 64)
+            return try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for _ in 0..<100 {
                     group.addTask {
-                        let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                                         headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                                         body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
-                        return (Int(r.status.code), String(buffer: r.body))
+                        let r = try await http.send(PrellmHTTP.HTTPRequest(
+                            url: url, headers: [("content-type", "application/json"), ("authorization", "Bearer \(Self.key)")],
+                            body: Array(#"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#.utf8)))
+                        return (r.head.status, String(decoding: r.body, as: UTF8.self))
                     }
                 }
                 var out: [Int] = []
@@ -72,10 +79,56 @@ import Testing
         #expect(spent.day > 0)
     }
 
+    /// Each request may use 1 + 100 tokens (its prompt and `max_tokens`) and does: 250 tokens a
+    /// minute admit two.
+    @Test func tokensPerMinute() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
+        let app = Application(router: try gateway(standIn, limits: "tpm: 250", store: Self.storePath()).makeRouter())
+        try await app.test(.live) { client in
+            #expect(try await post(client).status == .ok)
+            #expect(try await post(client).status == .ok)
+            let third = try await post(client)
+            #expect(third.status == .tooManyRequests)
+            #expect(third.headers[.retryAfter] != nil)
+            #expect(String(buffer: third.body).contains("over its rate limit of 250 tokens per minute"))
+        }
+        #expect(standIn.requests.count == 2)
+    }
+
+    /// A workflow that fails after paying for its calls is charged for them: a failed request
+    /// is not a free one.
+    @Test func aFailedWorkflowIsChargedForItsCalls() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("not a number", promptTokens: 1000, completionTokens: 100)]])
+        let store = Self.storePath()
+        let workflow = """
+            prellm: 1
+            inputs: {query: {type: string}}
+            models: {m: {use: openai/gpt-4o-mini, max_tokens: 100}}
+            contracts:
+              answer: {type: object, required: [n], properties: {n: {type: integer}}}
+            steps:
+              - id: ask
+                call: {model: m, prompt: "{{ inputs.query }}", output: answer}
+            output: "{{ ask.n }}"
+            """
+        let app = Application(router: try gateway(standIn, limits: "usd_per_day: 1", store: store, workflow: workflow).makeRouter())
+        try await app.test(.live) { client in
+            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            #expect(r.status == .badGateway, "\(String(buffer: r.body))")
+        }
+        let calls = standIn.requests.count
+        #expect(calls >= 1)
+        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: KeyLimitsProbe.today, month: String(KeyLimitsProbe.today.prefix(7)))
+        // $0.15 / $0.60 per million: 1,000 in + 100 out is $0.00021 a call.
+        #expect(abs(spent.day - Double(calls) * 0.00021) < 1e-9, "\(spent.day) for \(calls) calls")
+    }
+
     @Test func requestsPerMinute() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok")]])
         let app = Application(router: try gateway(standIn, limits: "rpm: 2", store: Self.storePath()).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             #expect(try await post(client).status == .ok)
             #expect(try await post(client).status == .ok)
             let third = try await post(client)

@@ -46,7 +46,7 @@ import Testing
     @Test func chatCompletionIsOpenAIShaped() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 1000, completionTokens: 2000)]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let r = try await post(client, #"{"model": "fast", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#)
             #expect(r.status == .ok)
             #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "openai/gpt-4o-mini")
@@ -66,7 +66,7 @@ import Testing
     @Test func streamingSendsChunksUsageAndDone() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let r = try await post(client, #"{"model": "fast", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Count"}]}"#)
             #expect(r.status == .ok)
             #expect(r.headers[.contentType] == "text/event-stream")
@@ -85,7 +85,7 @@ import Testing
     @Test func workflowsAreVirtualModels() async throws {
         let standIn = try ScriptedStandIn(["qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let models = try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(Self.key)"])
             let ids = try JSONParser.parse(String(buffer: models.body))["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
             #expect(ids == ["fast", "smart", "workflow/support-triage"])
@@ -103,7 +103,7 @@ import Testing
             "claude-haiku-4-5": [Reply.anthropic("From the fallback.")],
         ])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             // Retries first (500 is retryable), then the fallback; the test keeps the attempt count small.
             let r = try await post(client, #"{"model": "smart", "messages": [{"role": "user", "content": "Hi"}]}"#)
             #expect(r.status == .ok)
@@ -118,7 +118,7 @@ import Testing
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [late]])
         let providers = "providers:\n  openai: {timeouts: {first_token: 200ms}}"
         let app = Application(router: try gateway(standIn, extra: providers).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let started = ContinuousClock.now
             let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
             #expect(r.status == .gatewayTimeout, "\(String(buffer: r.body))")
@@ -131,7 +131,7 @@ import Testing
     @Test func anUpstreamRateLimitIsA429() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("retry-after", "0")])]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
             #expect(r.status == .tooManyRequests, "\(String(buffer: r.body))")
             #expect(try JSONParser.parse(String(buffer: r.body))["error"]?["code"] == "rate_limit_exceeded")
@@ -141,7 +141,7 @@ import Testing
     @Test func keysAndErrorsInOpenAIShape() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let none = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
             #expect(none.status == .unauthorized)
             #expect(try JSONParser.parse(String(buffer: none.body))["error"]?["code"] == "invalid_api_key")
@@ -179,7 +179,7 @@ import Testing
             "claude-haiku-4-5": [Reply.anthropic("Fallback")],
         ])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             _ = try await GatewayTests().post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
             _ = try await GatewayTests().post(client, #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}"#)
             _ = try await GatewayTests().post(client, #"{"model": "smart", "messages": [{"role": "user", "content": "Hi"}]}"#)
@@ -219,7 +219,7 @@ import Testing
         let config = try #require(compiled.config)
         #expect(!compiled.hasErrors, "\(compiled.diagnostics)")
         let app = Application(router: try Gateway(config: config, environment: standIn.environment).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let preflight = try await client.execute(uri: "/v1/chat/completions", method: .options,
                                                      headers: [.origin: "https://app.example.com", .accessControlRequestMethod: "POST"])
             #expect(preflight.status == .noContent)
@@ -245,7 +245,7 @@ import Testing
             w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)
         }]])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
+        try await app.test(.live) { client in
             let r = try await GatewayTests().post(client, """
                 {"model": "fast", "temperature": 0.3, "max_tokens": 77,
                  "messages": [{"role": "user", "content": "Weather in Paris?"}],
