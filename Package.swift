@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "PrellmSchema", dependencies: ["PrellmRegex"], swiftSettings: strict),
         .target(
             name: "PrellmCompiler",
-            dependencies: ["PrellmSyntax", "PrellmSchema", "PrellmRegex"],
+            dependencies: ["PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit"],
             swiftSettings: strict),
         .target(
             name: "PrellmRuntime",

@@ -1,4 +1,5 @@
 import Foundation
+import PrellmProviderKit
 import PrellmSchema
 import PrellmSyntax
 
@@ -31,6 +32,8 @@ public struct CompileResult: Sendable {
 /// shared workflow once. Not thread-safe: use one compiler per task.
 public final class WorkflowCompiler {
     public var limits = YAMLReader.Limits()
+    /// What the compiler knows of models (names, prices): the built-in `stdlib/models.json`.
+    public var catalog = ModelCatalog.builtin
     private var cache: [String: CompileResult] = [:]
 
     public init() {}
@@ -81,6 +84,9 @@ public final class WorkflowCompiler {
             var decoder = ConfigDecoder(d: Decoder(source: source))
             decoder.d.bag = bag
             let config = decoder.decode(root)
+            if !decoder.d.bag.hasErrors {
+                ModelCatalogCheck(catalog: catalog).check(models: config.models, budget: nil, steps: [], into: &decoder.d.bag)
+            }
             var result = finish(nil, nil, decoder.d.bag)
             result.config = config
             return result
@@ -97,6 +103,7 @@ public final class WorkflowCompiler {
             for file in Self.promptFiles(of: step) where file.path != source.path { sources[file.path] = file }
         }
         guard let workflow, !bag.hasErrors else { return finish(workflow, nil, bag) }
+        ModelCatalogCheck(catalog: catalog).check(models: workflow.models, budget: workflow.budget, steps: workflow.steps, into: &bag)
 
         var imported: [String: CompileResult] = [:]
         let here = stack.last ?? source.path

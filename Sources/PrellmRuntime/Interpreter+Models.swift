@@ -47,6 +47,17 @@ extension Interpreter {
         var alias: String
     }
 
+    /// A model's price: the workflow's own (`models.<alias>.price`) before what the model
+    /// access knows (the catalog, a config file). A served or embedded workflow keeps its prices.
+    func price(of model: String, alias: String?, models access: any ModelAccess) -> ModelPrice? {
+        // An alias replaced by another model (`--large`, for one) does not lend it its price.
+        if let alias, let a = models[alias], a.choices.contains(where: { $0.id == model }),
+           let input = a.parameters.inputPricePerMTok, let output = a.parameters.outputPricePerMTok {
+            return ModelPrice(input: input, output: output)
+        }
+        return access.price(for: model)
+    }
+
     func route(_ name: String?, step: String) throws(RunError) -> Route {
         guard let name else { throw RunError(.evaluation, "no model", step: step) }
         if let replacement = modelOverrides[name] {
@@ -77,7 +88,7 @@ extension Interpreter {
             }
             return [r.choices[chosen]] + r.choices.enumerated().filter { $0.offset != chosen }.map(\.element)
         case .cheapest:
-            func unit(_ m: String) -> Double { context.models.price(for: m).map { $0.input + $0.output } ?? .infinity }
+            func unit(_ m: String) -> Double { price(of: m, alias: r.alias, models: context.models).map { $0.input + $0.output } ?? .infinity }
             return r.choices.enumerated().sorted { (unit($0.element), $0.offset) < (unit($1.element), $1.offset) }.map(\.element)
         case .fastest:
             func ms(_ m: String) -> Double { context.routing.latency(m) ?? 0 }  // unmeasured models get tried first
@@ -125,7 +136,7 @@ extension Interpreter {
             let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: overrides.temperature ?? p.temperature,
                                       maxTokens: overrides.maxTokens ?? p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format,
                                       tools: overrides.tools, toolChoice: overrides.toolChoice)
-            let price = context.models.price(for: modelID)
+            let price = self.price(of: modelID, alias: r.alias, models: context.models)
             let caching = cache?.enabled != false && context.cache != nil
             let key = caching ? cacheKey(modelID, request) : ""
             if caching, let hit = context.cache?.get(key, now: context.clock.now) {

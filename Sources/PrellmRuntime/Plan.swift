@@ -66,7 +66,7 @@ public struct DryRunPlan: Sendable {
                 // The dearest choice bounds the cost; an unpriced one makes the bound unknown.
                 var worst: Double? = 0
                 for m in entry.models {
-                    guard let price = models.price(for: m) else { worst = nil; break }
+                    guard let price = interpreter.price(of: m, alias: model, models: models) else { worst = nil; break }
                     worst = max(worst!, price.cost(of: Usage(inputTokens: entry.promptTokens, outputTokens: entry.maxTokens)))
                 }
                 entry.costUSD = worst.map { $0 * Double(entry.calls) }

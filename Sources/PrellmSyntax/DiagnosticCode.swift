@@ -82,6 +82,8 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let badModelString = DiagnosticCode("PL501", "malformed provider/model")
     public static let unknownProvider = DiagnosticCode("PL502", "unknown provider")
     public static let badPolicy = DiagnosticCode("PL503", "invalid routing policy")
+    public static let modelNotInCatalog = DiagnosticCode("PL504", "model not in the catalog", .warning)
+    public static let unpricedUnderBudget = DiagnosticCode("PL505", "model without a price under a USD budget")
 
     // PL6xx: contracts
     public static let invalidSchema = DiagnosticCode("PL601", "invalid JSON Schema")
@@ -106,7 +108,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         invalidStepID, duplicateStepID, reservedStepID, unknownContract, unknownModel, unusedInput,
         typeMismatch, impossibleLabel, notBoolean, badArguments,
         unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry,
-        badModelString, unknownProvider, badPolicy,
+        badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget,
         invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword,
         importNotFound, importCycle, importInputMissing, importInputType, importHasErrors, unknownImport,
     ]

@@ -1,12 +1,12 @@
 /// Did-you-mean suggestions by edit distance, as starlark-go's `internal/spell` does it:
 /// the nearest candidate wins if it is close enough relative to the length of the name.
 public enum Spelling {
-    public static func nearest<S: Sequence>(_ name: String, in candidates: S) -> String? where S.Element == String {
+    public static func nearest<S: Sequence>(_ name: String, in candidates: S, maxDistance: Int? = nil) -> String? where S.Element == String {
         let lowered = Array(name.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates where candidate != name {
             let d = distance(lowered, Array(candidate.lowercased().unicodeScalars))
-            let limit = max(1, (max(lowered.count, candidate.unicodeScalars.count) + 1) / 3)
+            let limit = maxDistance ?? max(1, (max(lowered.count, candidate.unicodeScalars.count) + 1) / 3)
             if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
         }
         return best?.0

@@ -168,19 +168,41 @@ import Testing
               query: string
             budget: {max_usd: 0.001}
             models:
-              large: {use: openai/big, max_tokens: 1000}
+              large: {use: openai/gpt-4o, max_tokens: 1000}
             steps:
               - id: answer
                 call: {model: large, prompt: "{{ inputs.query }}"}
             """
-        let p = ScriptedProvider(["openai/big": [.text("hi")]])
-        let models = ScriptedModels(provider: p, prices: ["openai/big": ModelPrice(input: 2.5, output: 10)])
+        let p = ScriptedProvider(["openai/gpt-4o": [.text("hi")]])
+        let models = ScriptedModels(provider: p, prices: ["openai/gpt-4o": ModelPrice(input: 2.5, output: 10)])
         let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
         #expect(r.error?.kind == .budgetExceeded)
         #expect(r.error?.message.contains("could cost $0.01") == true)
         #expect(p.requests.isEmpty)
+        // The compiler knows the catalog's price; where the model access knows none (a config
+        // that points the name elsewhere, say), the runtime refuses the call all the same.
         let unpriced = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(unpriced.error?.message.contains("has no known price") == true)
+    }
+
+    /// A workflow's own `price` wins over what the model access knows (in the gateway, a served
+    /// workflow runs with the gateway's model access, which has never seen the workflow's aliases).
+    @Test func aWorkflowsOwnPriceIsUsed() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              query: string
+            budget: {max_usd: 1}
+            models:
+              large: {use: openai/gpt-7-turbo, max_tokens: 100, price: {input: 1, output: 2}}
+            steps:
+              - id: answer
+                call: {model: large, prompt: "{{ inputs.query }}"}
+            """
+        let p = ScriptedProvider(["openai/gpt-7-turbo": [.text("hi", usage: Usage(inputTokens: 500_000, outputTokens: 1000))]])
+        let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error == nil, "\(String(describing: r.error))")
+        #expect(r.costUSD == 0.502)
     }
 
     @Test func cacheHitsCostNothing() async throws {

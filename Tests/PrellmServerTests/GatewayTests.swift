@@ -119,12 +119,10 @@ import Testing
         let providers = "providers:\n  openai: {timeouts: {first_token: 200ms}}"
         let app = Application(router: try gateway(standIn, extra: providers).makeRouter())
         try await app.test(.live) { client in
-            let started = ContinuousClock.now
             let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            // Without the config's timeout the answer would arrive, late, as a 200.
             #expect(r.status == .gatewayTimeout, "\(String(buffer: r.body))")
-            #expect(String(buffer: r.body).contains("timeout"))
-            // Retries included, far less than the upstream's 1.5 s per attempt would take.
-            #expect(ContinuousClock.now - started < .seconds(4))
+            #expect(String(buffer: r.body).contains("no response within 200ms"))
         }
     }
 

@@ -1,4 +1,3 @@
-import PrellmProviderKit
 import PrellmSchema
 
 /// A ModelCatalog knows, for `provider/model` strings, the context window, the capabilities

@@ -1,0 +1,75 @@
+import PrellmProviderKit
+import PrellmSyntax
+
+/// ModelCatalogCheck reads the model catalog (`stdlib/models.json`: capabilities and prices)
+/// so that two mistakes are found before any token is spent rather than at the first call:
+///
+/// - a model name one typo away from a catalogued one (`openai/gpt-4o-mnii`), which would
+///   reach the provider as a 404, or run with an unknown price (a warning: new models are
+///   legitimately missing from the catalog, so only near misses are flagged);
+/// - a model without a known price under a USD budget, which the runtime refuses (an error,
+///   unless `allow_unpriced: true` or the alias gives a `price`).
+struct ModelCatalogCheck {
+    let catalog: ModelCatalog
+
+    func check(models: [Workflow.ModelAlias], budget: Workflow.Budget?, steps: [Step], into bag: inout DiagnosticBag) {
+        let known = Set(catalog.entries.keys)
+        let runLimit = Self.limit(budget)
+        var aliasLimits: [String: Double] = [:]
+        var direct: [(Workflow.ModelChoice, Double?)] = []
+        for step in Self.flattened(steps) {
+            guard let name = step.model else { continue }
+            // The step's budget and the run's both apply; the tighter one names the limit.
+            let limit = [step.options.budget.flatMap(Self.limit), runLimit].compactMap { $0 }.min()
+            if name.value.contains("/") {
+                var scratch = DiagnosticBag(file: bag.file)  // a malformed string is reported by the checker
+                if let choice = WorkflowDecoder.parseModel(name.value, name.span, into: &scratch) { direct.append((choice, limit)) }
+            } else if let limit {
+                aliasLimits[name.value] = min(aliasLimits[name.value] ?? limit, limit)
+            }
+        }
+        for alias in models {
+            let priced = alias.parameters.inputPricePerMTok != nil && alias.parameters.outputPricePerMTok != nil
+            for choice in alias.choices {
+                check(choice, limit: priced ? nil : aliasLimits[alias.name.value] ?? runLimit, priceHint: "give model '\(alias.name.value)' a price ({input: …, output: …} in $ per million tokens)", known, &bag)
+            }
+        }
+        for (choice, limit) in direct {
+            check(choice, limit: limit, priceHint: "declare it under 'models:' with a price ({input: …, output: …} in $ per million tokens)", known, &bag)
+        }
+    }
+
+    func check(_ choice: Workflow.ModelChoice, limit: Double?, priceHint: String, _ known: Set<String>, _ bag: inout DiagnosticBag) {
+        guard let entry = catalog.entry(for: choice.id), !entry.isKnown, entry.price == nil else { return }
+        let near = nearMiss(choice, known)
+        if let limit {
+            bag.add(.unpricedUnderBudget, choice.span,
+                    "'\(choice.id)' has no known price, so it cannot run under a USD budget (max_usd \(limit == limit.rounded() && abs(limit) < 1e15 ? String(Int(limit)) : "\(limit)"))",
+                    hint: (near.map { "did you mean '\($0)'? Otherwise " } ?? "") + priceHint + " or set allow_unpriced: true in the budget")
+        } else if let near {
+            bag.add(.modelNotInCatalog, choice.span,
+                    "'\(choice.id)' is not in the model catalog, so its price and capabilities are unknown",
+                    hint: "did you mean '\(near)'?")
+        }
+    }
+
+    /// The USD limit a budget puts on its models, unless it allows unpriced ones.
+    static func limit(_ budget: Workflow.Budget?) -> Double? {
+        guard let budget, !budget.allowUnpriced else { return nil }
+        return budget.maxUSD
+    }
+
+    /// Steps with the sub-steps of `map`s.
+    static func flattened(_ steps: [Step]) -> [Step] {
+        steps.flatMap { step -> [Step] in
+            if case .map(_, _, _, let sub?) = step.body { return [step] + flattened([sub]) }
+            return [step]
+        }
+    }
+
+    /// A catalogued model of the same provider at most one edit away (two for long names).
+    func nearMiss(_ choice: Workflow.ModelChoice, _ known: Set<String>) -> String? {
+        let candidates = known.filter { $0.hasPrefix(choice.provider + "/") }
+        return Spelling.nearest(choice.id, in: candidates.sorted(), maxDistance: choice.id.count >= 16 ? 2 : 1)
+    }
+}
