@@ -25,6 +25,7 @@ enum ChatWire {
         do { json = try JSONParser.parse(bytes: body) } catch {
             throw GatewayError(.badRequest, "the body is not valid JSON: \(error)")
         }
+        guard json.objectValue != nil else { throw GatewayError(.badRequest, "the body must be a JSON object") }
         guard let model = json["model"]?.stringValue, !model.isEmpty else {
             throw GatewayError(.badRequest, "'model' is required", param: "model")
         }
@@ -37,6 +38,9 @@ enum ChatWire {
         var system: [String] = []
         var messages: [ChatMessage] = []
         for (i, m) in list.enumerated() {
+            guard m.objectValue != nil else {
+                throw GatewayError(.badRequest, "messages[\(i)] must be an object with 'role' and 'content'", param: "messages")
+            }
             let role = m["role"]?.stringValue ?? ""
             let parts = try content(m["content"], at: i)
             switch role {
@@ -59,18 +63,46 @@ enum ChatWire {
             case "json_schema"?:
                 let s = rf["json_schema"]
                 format = .jsonSchema(name: s?["name"]?.stringValue ?? "response", schema: s?["schema"] ?? .object([:]))
-            default: break
+            case "text"?: break
+            default:
+                throw GatewayError(.badRequest, "response_format.type must be text, json_object or json_schema", param: "response_format")
             }
+        }
+        let stream = try flag(json, "stream")
+        var includeUsage = false
+        if let options = json["stream_options"], options != .null { includeUsage = try flag(options, "include_usage", in: "stream_options") }
+        var temperature: Double?
+        if let t = json["temperature"], t != .null {
+            guard let v = t.numberValue, v >= 0, v <= 2 else {
+                throw GatewayError(.badRequest, "'temperature' must be a number from 0 to 2", param: "temperature")
+            }
+            temperature = v
+        }
+        var maxTokens: Int?
+        for name in ["max_completion_tokens", "max_tokens"] where maxTokens == nil {
+            guard let v = json[name], v != .null else { continue }
+            guard let n = v.int, Double(n) == v.numberValue, n >= 1 else {
+                throw GatewayError(.badRequest, "'\(name)' must be a positive integer", param: name)
+            }
+            maxTokens = n
+        }
+        if let n = json["n"], n != .null, n != .number(1) {
+            throw GatewayError(.badRequest, "this gateway answers with one choice: 'n' must be 1", param: "n")
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
         var request = Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
-                              stream: json["stream"] == .bool(true), includeUsage: json["stream_options"]?["include_usage"] == .bool(true),
-                              temperature: json["temperature"]?.numberValue, maxTokens: (json["max_completion_tokens"] ?? json["max_tokens"])?.int,
+                              stream: stream, includeUsage: includeUsage, temperature: temperature, maxTokens: maxTokens,
                               format: format, lastUserText: last)
         // Tools pass through to the upstream model unchanged.
-        request.tools = (json["tools"]?.arrayValue ?? []).compactMap { t in
-            guard let f = t["function"], let name = f["name"]?.stringValue else { return nil }
-            return ToolDefinition(name: name, description: f["description"]?.stringValue, parameters: f["parameters"] ?? .object(["type": "object"]))
+        if let tools = json["tools"], tools != .null {
+            guard let list = tools.arrayValue else { throw GatewayError(.badRequest, "'tools' must be an array", param: "tools") }
+            for (i, t) in list.enumerated() {
+                guard let f = t["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
+                    throw GatewayError(.badRequest, "tools[\(i)] needs function.name", param: "tools")
+                }
+                request.tools.append(ToolDefinition(name: name, description: f["description"]?.stringValue,
+                                                    parameters: f["parameters"] ?? .object(["type": "object"])))
+            }
         }
         switch json["tool_choice"] {
         case .string("auto")?: request.toolChoice = .auto
@@ -87,14 +119,35 @@ enum ChatWire {
         case .string(let s)?: return [.text(s)]
         case .null?, nil: return []
         case .array(let parts)?:
-            return parts.compactMap { p -> ContentPart? in
+            // A part the gateway cannot pass on is refused, never dropped: the model would
+            // answer a different question than the one asked.
+            return try parts.enumerated().map { (k, p) throws(GatewayError) -> ContentPart in
                 switch p["type"]?.stringValue {
-                case "text"?: return .text(p["text"]?.stringValue ?? "")
-                case "image_url"?: return (p["image_url"]?["url"]?.stringValue).map(ContentPart.imageURL)
-                default: return nil
+                case "text"?:
+                    guard let t = p["text"]?.stringValue else {
+                        throw GatewayError(.badRequest, "messages[\(i)].content[\(k)].text must be a string", param: "messages")
+                    }
+                    return .text(t)
+                case "image_url"?:
+                    guard let url = p["image_url"]?["url"]?.stringValue ?? p["image_url"]?.stringValue else {
+                        throw GatewayError(.badRequest, "messages[\(i)].content[\(k)].image_url needs a url", param: "messages")
+                    }
+                    return .imageURL(url)
+                case let other:
+                    throw GatewayError(.badRequest, "messages[\(i)].content[\(k)]: unsupported content part type '\(other ?? "none")' (text and image_url are)", param: "messages")
                 }
             }
         default: throw GatewayError(.badRequest, "messages[\(i)].content must be a string or an array of parts", param: "messages")
+        }
+    }
+
+    /// An optional boolean field: absent or null is false; anything but a boolean is an error.
+    static func flag(_ json: JSONValue, _ name: String, in parent: String? = nil) throws(GatewayError) -> Bool {
+        let path = parent.map { "\($0).\(name)" } ?? name
+        switch json[name] {
+        case nil, .null?: return false
+        case .bool(let b)?: return b
+        default: throw GatewayError(.badRequest, "'\(path)' must be true or false", param: parent ?? name)
         }
     }
 

@@ -81,7 +81,11 @@ enum MessagesWire {
     static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> ChatWire.Request {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes: body) } catch { throw GatewayError(.badRequest, "the body is not valid JSON: \(error)") }
+        guard json.objectValue != nil else { throw GatewayError(.badRequest, "the body must be a JSON object") }
         guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError(.badRequest, "model: Field required", param: "model") }
+        if let tools = json["tools"], tools != .null, tools != .array([]) {
+            throw GatewayError(.badRequest, "tools: not supported on /v1/messages by this gateway; send tool requests to /v1/chat/completions", param: "tools")
+        }
         guard let maxTokens = json["max_tokens"]?.int, maxTokens > 0 else {
             throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens")
         }
@@ -103,15 +107,22 @@ enum MessagesWire {
             switch m["content"] {
             case .string(let s)?: parts = [.text(s)]
             case .array(let blocks)?:
-                for b in blocks {
+                for (k, b) in blocks.enumerated() {
                     switch b["type"]?.stringValue {
-                    case "text"?: parts.append(.text(b["text"]?.stringValue ?? ""))
+                    case "text"?:
+                        guard let t = b["text"]?.stringValue else {
+                            throw GatewayError(.badRequest, "messages.\(i).content.\(k).text: must be a string", param: "messages")
+                        }
+                        parts.append(.text(t))
                     case "image"?:
                         let src = b["source"]
                         if src?["type"] == "base64", let data = src?["data"]?.stringValue {
                             parts.append(.imageData(base64: data, mediaType: src?["media_type"]?.stringValue ?? "image/png"))
                         } else if let url = src?["url"]?.stringValue { parts.append(.imageURL(url)) }
-                    default: break
+                        else { throw GatewayError(.badRequest, "messages.\(i).content.\(k).source: needs base64 data or a url", param: "messages") }
+                    case let other:
+                        // Refused rather than dropped: the model would answer another question.
+                        throw GatewayError(.badRequest, "messages.\(i).content.\(k).type: '\(other ?? "none")' is not supported by this gateway (text and image are)", param: "messages")
                     }
                 }
             default: throw GatewayError(.badRequest, "messages.\(i).content: must be a string or a list of blocks", param: "messages")
@@ -119,8 +130,15 @@ enum MessagesWire {
             messages.append(ChatMessage(role: role == "user" ? .user : .assistant, content: parts))
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
-        return ChatWire.Request(model: model, system: system, messages: messages, stream: json["stream"] == .bool(true), includeUsage: true,
-                                temperature: json["temperature"]?.numberValue, maxTokens: maxTokens, format: .text, lastUserText: last)
+        var temperature: Double?
+        if let t = json["temperature"], t != .null {
+            guard let v = t.numberValue, v >= 0, v <= 1 else {
+                throw GatewayError(.badRequest, "temperature: must be a number from 0 to 1", param: "temperature")
+            }
+            temperature = v
+        }
+        return ChatWire.Request(model: model, system: system, messages: messages, stream: try ChatWire.flag(json, "stream"), includeUsage: true,
+                                temperature: temperature, maxTokens: maxTokens, format: .text, lastUserText: last)
     }
 
     static func stopReason(_ f: FinishReason) -> String {

@@ -54,7 +54,10 @@ struct PrellmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prellm",
         abstract: "Compile, check and run LLM workflows written in YAML.",
-        discussion: "Exit codes: 0 success, 1 errors found (lint) / invalid data (validate), 2 usage, I/O or compile error.",
+        discussion: """
+            Exit codes: 0 success; 1 errors found (lint), invalid data (validate), the workflow failed (run), \
+            the provider failed (call); 2 usage, I/O or compile error; 130 interrupted (run).
+            """,
         subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
         defaultSubcommand: Ask.self)
 }

@@ -136,6 +136,55 @@ import Testing
         }
     }
 
+    /// A malformed field is a 400 that names it, never a silent default: a `stream: "yes"`
+    /// answered whole, or an audio part dropped, would answer another request than the one sent.
+    @Test(arguments: [
+        (#"[1, 2]"#, "the body must be a JSON object"),
+        (#"{"model": "fast", "messages": ["hi"]}"#, "messages[0] must be an object"),
+        (#"{"model": "fast", "stream": "yes", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
+        (#"{"model": "fast", "stream": true, "stream_options": {"include_usage": 1}, "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream_options.include_usage' must be true or false"),
+        (#"{"model": "fast", "temperature": "hot", "messages": [{"role": "user", "content": "Hi"}]}"#, "'temperature' must be a number from 0 to 2"),
+        (#"{"model": "fast", "max_tokens": 0, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
+        (#"{"model": "fast", "max_tokens": 1.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
+        (#"{"model": "fast", "n": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'n' must be 1"),
+        (#"{"model": "fast", "response_format": {"type": "yaml"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "response_format.type must be"),
+        (#"{"model": "fast", "tools": [{"type": "function"}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools[0] needs function.name"),
+        (#"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#, "unsupported content part type 'input_audio'"),
+    ])
+    func malformedRequestsAreRefusedByName(body: String, message: String) async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await post(client, body)
+            #expect(r.status == .badRequest)
+            let error = try JSONParser.parse(String(buffer: r.body))["error"]
+            #expect(error?["type"] == "invalid_request_error")
+            #expect(error?["message"]?.stringValue?.contains(message) == true, "\(String(describing: error))")
+        }
+        #expect(standIn.requests.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{"model": "fast", "max_tokens": 50, "tools": [{"name": "f", "input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}"#, "send tool requests to /v1/chat/completions"),
+        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "42"}]}]}"#, "'tool_result' is not supported"),
+        (#"{"model": "fast", "max_tokens": 50, "stream": "true", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
+    ])
+    func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await client.execute(uri: "/v1/messages", method: .post,
+                                             headers: [.contentType: "application/json", HTTPField.Name("x-api-key")!: Self.key],
+                                             body: ByteBuffer(string: body))
+            #expect(r.status == .badRequest)
+            let json = try JSONParser.parse(String(buffer: r.body))
+            #expect(json["type"] == "error")
+            #expect(json["error"]?["type"] == "invalid_request_error")
+            #expect(json["error"]?["message"]?.stringValue?.contains(message) == true, "\(json)")
+        }
+        #expect(standIn.requests.isEmpty)
+    }
+
     @Test func keysAndErrorsInOpenAIShape() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
         let app = Application(router: try gateway(standIn).makeRouter())
