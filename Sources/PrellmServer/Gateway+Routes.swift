@@ -14,6 +14,7 @@ extension Gateway {
 
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: UnknownRoute())
         if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
         router.get("/readyz") { [self] _, _ in

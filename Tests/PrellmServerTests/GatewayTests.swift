@@ -185,6 +185,20 @@ import Testing
         #expect(standIn.requests.isEmpty)
     }
 
+    @Test func anUnknownRouteIsAnOpenAIShaped404() async throws {
+        let standIn = try ScriptedStandIn([:])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.router) { client in
+            for (uri, method) in [("/chat/completions", HTTPRequest.Method.post), ("/v1/chat/completions", .get)] {
+                let r = try await client.execute(uri: uri, method: method)
+                #expect(r.status == .notFound)
+                let error = try JSONParser.parse(String(buffer: r.body))["error"]
+                #expect(error?["code"] == "unknown_url")
+                #expect(error?["message"]?.stringValue?.contains("no route \(method) \(uri)") == true, "\(String(describing: error))")
+            }
+        }
+    }
+
     @Test func keysAndErrorsInOpenAIShape() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
         let app = Application(router: try gateway(standIn).makeRouter())
