@@ -7,8 +7,9 @@ import Synchronization
 /// cost after it, so 100 parallel requests cannot together spend more than a key may.
 ///
 /// Rate limits are token buckets (requests per minute, tokens per minute), refilled
-/// continuously. Budgets are per UTC day and month, from the store's ledger plus what is
-/// reserved right now.
+/// continuously. Budgets are per UTC day and month: the store's ledger (read once per key and
+/// day, then kept in memory as requests settle; this process is the store's only writer until a
+/// shared store comes) plus what is reserved right now.
 final class KeyLimits: Sendable {
     struct Bucket {
         var level: Double
@@ -23,10 +24,21 @@ final class KeyLimits: Sendable {
         var month: String
     }
 
+    /// A key's settled spend in the current day and month. Admission reads this, not the store:
+    /// settling moves a request's cost from `reserved` to here under one lock, so no admission
+    /// can see the cost in neither place.
+    struct Spent {
+        var day: String
+        var month: String
+        var dayUSD: Double
+        var monthUSD: Double
+    }
+
     struct State {
         var requests: [String: Bucket] = [:]
         var tokens: [String: Bucket] = [:]
         var reserved: [String: Double] = [:]
+        var spent: [String: Spent] = [:]
     }
 
     let store: any GatewayStore
@@ -55,13 +67,22 @@ final class KeyLimits: Sendable {
         if (key.usdPerDay != nil || key.usdPerMonth != nil) && estimateUSD == nil {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }
-        let spent: (day: Double, month: Double)
-        do { spent = try store.spent(key: id, day: day, month: month) } catch {
-            throw GatewayError(.unavailable, "the usage store cannot be read: \(error)")
-        }
         // All limits are checked before any is charged: a request refused by its budget does not
         // use up the key's requests or tokens for the minute.
+        let store = self.store
         let result: Result<Reservation, GatewayError> = state.withLock { s in
+            // The store is read once per key and day (a short SQLite read, under the lock so that
+            // no settlement can slip between the read and its use).
+            if s.spent[id].map({ $0.day != day || $0.month != month }) ?? true,
+               key.usdPerDay != nil || key.usdPerMonth != nil {
+                do {
+                    let stored = try store.spent(key: id, day: day, month: month)
+                    s.spent[id] = Spent(day: day, month: month, dayUSD: stored.day, monthUSD: stored.month)
+                } catch {
+                    return .failure(GatewayError(.unavailable, "the usage store cannot be read: \(error)"))
+                }
+            }
+            let spent = (day: s.spent[id]?.dayUSD ?? 0, month: s.spent[id]?.monthUSD ?? 0)
             var requests: Bucket?
             if let rpm = key.rpm {
                 var b = Self.refill(s.requests[id], capacity: Double(rpm), perMinute: Double(rpm), now: now)
@@ -103,12 +124,18 @@ final class KeyLimits: Sendable {
     /// Replaces a reservation with what the request really spent (the estimate, where a call's
     /// cost was unknown).
     func settle(_ r: Reservation, _ spent: SpendTally.Spent) {
+        let usd = spent.usd ?? r.usd
         state.withLock { s in
             s.reserved[r.key] = max(0, (s.reserved[r.key] ?? 0) - r.usd)
+            if var known = s.spent[r.key] {
+                if known.day == r.day { known.dayUSD += usd }
+                if known.month == r.month { known.monthUSD += usd }
+                s.spent[r.key] = known
+            }
             if var b = s.tokens[r.key] { b.level += Double(r.tokens - spent.tokens); s.tokens[r.key] = b }
         }
         do {
-            try store.record(key: r.key, day: r.day, month: r.month, usd: spent.usd ?? r.usd, tokens: spent.tokens)
+            try store.record(key: r.key, day: r.day, month: r.month, usd: usd, tokens: spent.tokens)
         } catch {
             onStoreFailure("the usage of key '\(r.key)' could not be recorded: \(error)")
         }

@@ -161,18 +161,23 @@ import Testing
         #expect(p.requests.count == 1)
     }
 
+    /// A workflow of one `call` to the model `large`, under a budget.
+    static func oneCall(budget: String, large: String) -> String {
+        """
+        prellm: 1
+        inputs:
+          query: string
+        budget: \(budget)
+        models:
+          large: \(large)
+        steps:
+          - id: answer
+            call: {model: large, prompt: "{{ inputs.query }}"}
+        """
+    }
+
     @Test func budgetRefusesACallThatCouldExceedIt() async throws {
-        let w = """
-            prellm: 1
-            inputs:
-              query: string
-            budget: {max_usd: 0.001}
-            models:
-              large: {use: openai/gpt-4o, max_tokens: 1000}
-            steps:
-              - id: answer
-                call: {model: large, prompt: "{{ inputs.query }}"}
-            """
+        let w = Self.oneCall(budget: "{max_usd: 0.001}", large: "{use: openai/gpt-4o, max_tokens: 1000}")
         let p = ScriptedProvider(["openai/gpt-4o": [.text("hi")]])
         let models = ScriptedModels(provider: p, prices: ["openai/gpt-4o": ModelPrice(input: 2.5, output: 10)])
         let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
@@ -188,17 +193,7 @@ import Testing
     /// A workflow's own `price` wins over what the model access knows (in the gateway, a served
     /// workflow runs with the gateway's model access, which has never seen the workflow's aliases).
     @Test func aWorkflowsOwnPriceIsUsed() async throws {
-        let w = """
-            prellm: 1
-            inputs:
-              query: string
-            budget: {max_usd: 1}
-            models:
-              large: {use: openai/gpt-7-turbo, max_tokens: 100, price: {input: 1, output: 2}}
-            steps:
-              - id: answer
-                call: {model: large, prompt: "{{ inputs.query }}"}
-            """
+        let w = Self.oneCall(budget: "{max_usd: 1}", large: "{use: openai/gpt-7-turbo, max_tokens: 100, price: {input: 1, output: 2}}")
         let p = ScriptedProvider(["openai/gpt-7-turbo": [.text("hi", usage: Usage(inputTokens: 500_000, outputTokens: 1000))]])
         let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error == nil, "\(String(describing: r.error))")

@@ -79,22 +79,6 @@ import Testing
         #expect(spent.day > 0)
     }
 
-    /// Each request may use 1 + 100 tokens (its prompt and `max_tokens`) and does: 250 tokens a
-    /// minute admit two.
-    @Test func tokensPerMinute() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
-        let app = Application(router: try gateway(standIn, limits: "tpm: 250", store: Self.storePath()).makeRouter())
-        try await app.test(.live) { client in
-            #expect(try await post(client).status == .ok)
-            #expect(try await post(client).status == .ok)
-            let third = try await post(client)
-            #expect(third.status == .tooManyRequests)
-            #expect(third.headers[.retryAfter] != nil)
-            #expect(String(buffer: third.body).contains("over its rate limit of 250 tokens per minute"))
-        }
-        #expect(standIn.requests.count == 2)
-    }
-
     /// A workflow that fails after paying for its calls is charged for them: a failed request
     /// is not a free one.
     @Test func aFailedWorkflowIsChargedForItsCalls() async throws {
@@ -125,17 +109,22 @@ import Testing
         #expect(abs(spent.day - Double(calls) * 0.00021) < 1e-9, "\(spent.day) for \(calls) calls")
     }
 
-    @Test func requestsPerMinute() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok")]])
-        let app = Application(router: try gateway(standIn, limits: "rpm: 2", store: Self.storePath()).makeRouter())
+    /// Two requests a minute, or 250 tokens a minute when each request may use 1 + 100 tokens
+    /// (its prompt and `max_tokens`) and does: either way the third is refused.
+    @Test(arguments: [("rpm: 2", "over its rate limit of 2 requests per minute"),
+                      ("tpm: 250", "over its rate limit of 250 tokens per minute")])
+    func rateLimits(limit: String, message: String) async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
+        let app = Application(router: try gateway(standIn, limits: limit, store: Self.storePath()).makeRouter())
         try await app.test(.live) { client in
             #expect(try await post(client).status == .ok)
             #expect(try await post(client).status == .ok)
             let third = try await post(client)
             #expect(third.status == .tooManyRequests)
             #expect(third.headers[.retryAfter] != nil)
-            #expect(String(buffer: third.body).contains("over its rate limit of 2 requests per minute"))
+            #expect(String(buffer: third.body).contains(message))
         }
+        #expect(standIn.requests.count == 2)
     }
 
     @Test func spendSurvivesARestart() async throws {
