@@ -49,6 +49,13 @@ public final class WorkflowCompiler {
 
     private func compile(path absolute: String, displayPath: String, stack: [String]) -> CompileResult {
         if let hit = cache[absolute] { return hit }
+        // A file past the limit is refused before it is read: reading and indexing a huge file
+        // would take seconds for nothing.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > limits.maxBytes {
+            let d = Diagnostic(.fileTooLarge, file: displayPath, span: .unknown,
+                               message: "file is \(size) bytes; the limit is \(limits.maxBytes)", hint: "split the workflow with imports")
+            return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
+        }
         let text: String
         do {
             text = try String(contentsOfFile: absolute, encoding: .utf8)

@@ -14,6 +14,19 @@ import Testing
         #expect(r.diagnostics.first?.message == "cannot read '/nonexistent/w.yaml': no such file")
     }
 
+    /// A file past the size limit is refused from its size, without being read.
+    @Test func aHugeFileIsRefusedUnread() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-huge-\(UUID().uuidString).yaml").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: 64 << 20)  // sparse: 64 MiB of zeros, not valid UTF-8 text either
+        try handle.close()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = WorkflowCompiler().compile(path: path)
+        #expect(r.diagnostics.map(\.code) == [.fileTooLarge])
+        #expect(r.diagnostics.first?.message == "file is 67108864 bytes; the limit is 8388608")
+    }
+
     @Test func emptyFile() {
         #expect(compile("").diagnostics.map(\.code) == [.notWorkflow])
         #expect(compile("# only a comment\n").diagnostics.map(\.code) == [.notWorkflow])
