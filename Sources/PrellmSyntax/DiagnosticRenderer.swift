@@ -27,17 +27,31 @@ public enum DiagnosticRenderer {
     }
 
     /// The source line of a span with a caret under it (to the end of the line for multi-line spans).
+    /// A long line (a minified blob, a generated file) is cut to a window around the span.
     static func excerpt(_ source: Source, _ span: Span) -> String {
-        let line = source.line(span.start.line)
+        let line = Array(source.line(span.start.line).replacingTabs().unicodeScalars)
         let number = String(span.start.line)
         let gutter = String(repeating: " ", count: number.count)
-        let shown = line.replacingTabs()
         let startCol = span.start.column
-        let lineLength = line.unicodeScalars.count
-        let endCol = span.end.line == span.start.line ? max(span.end.column, startCol + 1) : lineLength + 1
-        let width = max(1, min(endCol, lineLength + 1) - startCol)
-        return " \(gutter) |\n \(number) | \(shown)\n \(gutter) | " + String(repeating: " ", count: max(0, startCol - 1)) + String(repeating: "^", count: width) + "\n"
+        let endCol = span.end.line == span.start.line ? max(span.end.column, startCol + 1) : line.count + 1
+        var first = 0, last = line.count, prefix = "", suffix = ""
+        if line.count > maxLineWidth {
+            first = max(0, min(startCol - 1 - 40, line.count - maxLineWidth))
+            last = min(line.count, first + maxLineWidth)
+            if first > 0 { prefix = "…" }
+            if last < line.count { suffix = "…" }
+        }
+        // Columns first+1 ... last are shown, after the prefix.
+        let indent = startCol - 1 - first + prefix.count
+        let width = max(1, min(endCol, last + 1) - startCol)
+        var shown = String.UnicodeScalarView()
+        shown.append(contentsOf: line[first..<last])
+        return " \(gutter) |\n \(number) | \(prefix)\(String(shown))\(suffix)\n \(gutter) | "
+            + String(repeating: " ", count: max(0, indent)) + String(repeating: "^", count: width) + "\n"
     }
+
+    /// How much of a source line an excerpt shows.
+    static let maxLineWidth = 160
 
     public static func github(_ diagnostics: [Diagnostic]) -> String {
         diagnostics.map { d in
