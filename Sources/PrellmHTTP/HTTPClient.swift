@@ -145,6 +145,9 @@ public final class HTTPClient: @unchecked Sendable {
     private func error(for code: CURLcode, _ t: Transfer) -> HTTPError {
         t.copyError()
         let detail = String(cString: t.errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: t.errorBuffer)
+        if t.bodyTooLarge {
+            return HTTPError(.tooLarge, "the response from \(Self.hostPart(t.request.url)) is larger than \(t.request.maxBodyBytes) bytes")
+        }
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
             return HTTPError(.connect, "cannot connect to \(Self.hostPart(t.request.url)): \(detail)")
@@ -230,8 +233,8 @@ private let onBody: prellm_curl_data_cb = { ptr, size, count, userdata in
     guard let ptr, let userdata else { return 0 }
     let n = size * count
     let t = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    t.onBody(UnsafeBufferPointer(start: UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n))
-    return n
+    // Returning less than `n` makes libcurl abort the transfer (CURLE_WRITE_ERROR).
+    return t.onBody(UnsafeBufferPointer(start: UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n)) ? n : 0
 }
 
 private let onHeader: prellm_curl_data_cb = { ptr, size, count, userdata in

@@ -5,14 +5,19 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]?
     public var timeouts: HTTPTimeouts
+    /// The largest whole response body accepted (a streamed body is read as it comes and is
+    /// not bounded here). A larger one ends the transfer with a `tooLarge` error rather than
+    /// filling memory.
+    public var maxBodyBytes: Int
 
     public init(method: String = "POST", url: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8]? = nil, timeouts: HTTPTimeouts = .init()) {
+                body: [UInt8]? = nil, timeouts: HTTPTimeouts = .init(), maxBodyBytes: Int = 64 << 20) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeouts = timeouts
+        self.maxBodyBytes = maxBodyBytes
     }
 }
 
@@ -77,6 +82,8 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         /// The connection closed before the body was complete.
         case cutStream
         case cancelled
+        /// A whole response body larger than the request's `maxBodyBytes`.
+        case tooLarge
         case other
     }
 

@@ -29,6 +29,8 @@ final class Transfer: @unchecked Sendable {
     var headDelivered = false
     var body: [UInt8] = []
     var receivedBody = false
+    /// Set when a whole body passed `maxBodyBytes` and the transfer was aborted for it.
+    var bodyTooLarge = false
 
     let started: ContinuousClock.Instant
     var lastActivity: ContinuousClock.Instant
@@ -92,14 +94,21 @@ final class Transfer: @unchecked Sendable {
         headers.append((name, value))
     }
 
-    func onBody(_ bytes: UnsafeBufferPointer<UInt8>) {
+    /// Takes a piece of the body; false aborts the transfer (the body is too large).
+    func onBody(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         receivedBody = true
         lastActivity = .now
         if !headDelivered { deliverHead() }
         switch mode {
-        case .whole: body.append(contentsOf: bytes)
+        case .whole:
+            guard body.count + bytes.count <= request.maxBodyBytes else {
+                bodyTooLarge = true
+                return false
+            }
+            body.append(contentsOf: bytes)
         case .stream(_, let continuation): continuation.yield(Array(bytes))
         }
+        return true
     }
 
     func deliverHead() {

@@ -66,6 +66,7 @@ struct ProviderTransport: Sendable {
             case .timeout: .timeout
             case .cutStream: .cutStream
             case .cancelled: .connection
+            case .tooLarge: .invalidResponse
             case .other: .connection
             }
             return ProviderError(provider: provider, kind: kind, message: redact(e.message))

@@ -23,6 +23,25 @@ import Testing
         #expect(seen.header("expect") == nil)
     }
 
+    /// An endless (or merely huge) whole body ends in an error at the limit, not in memory.
+    @Test func aWholeBodyPastTheLimitIsAnError() async throws {
+        let server = try StandInServer { _, w in
+            w.startChunked(contentType: "application/json")
+            for _ in 0..<64 { w.chunk(String(repeating: "x", count: 16 * 1024)) }
+            w.end()
+        }
+        do {
+            _ = try await client.send(HTTPRequest(url: server.baseURL, maxBodyBytes: 100_000))
+            Issue.record("no error")
+        } catch let e as HTTPError {
+            #expect(e.kind == .tooLarge)
+            #expect(e.message.hasSuffix("is larger than 100000 bytes"))
+        }
+        // The same body under the limit arrives whole.
+        let r = try await client.send(HTTPRequest(url: server.baseURL, maxBodyBytes: 2 << 20))
+        #expect(r.body.count == 64 * 16 * 1024)
+    }
+
     @Test func streamArrivesInPieces() async throws {
         let server = try StandInServer { _, w in
             w.startChunked()
