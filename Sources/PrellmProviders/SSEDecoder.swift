@@ -18,11 +18,14 @@ public struct SSEDecoder: Sendable {
     private var hasData = false
     private var eventName: String?
     private var skipLF = false
+    /// The largest line or event accepted: a stream that never ends its event would otherwise
+    /// grow this buffer without end.
+    public let maxEventBytes: Int
 
-    public init() {}
+    public init(maxEventBytes: Int = 16 << 20) { self.maxEventBytes = maxEventBytes }
 
     /// Feeds bytes; calls `emit` for every complete event.
-    public mutating func feed(_ bytes: [UInt8], _ emit: (Event) throws -> Void) rethrows {
+    public mutating func feed(_ bytes: [UInt8], _ emit: (Event) throws -> Void) throws {
         try bytes.withUnsafeBufferPointer { buf in
             var start = 0
             var i = 0
@@ -48,6 +51,8 @@ public struct SSEDecoder: Sendable {
             }
             if start < buf.count { line.append(contentsOf: buf[start..<buf.count]) }
         }
+        // Checked once per chunk: the buffers pass the limit by at most one chunk.
+        if line.count + data.count > maxEventBytes { throw OversizedEvent(limit: maxEventBytes, what: "server-sent event") }
     }
 
     private mutating func processLine(_ l: UnsafeBufferPointer<UInt8>, _ emit: (Event) throws -> Void) rethrows {
@@ -78,13 +83,22 @@ public struct SSEDecoder: Sendable {
     }
 }
 
+/// A stream sent one event (or line) larger than the decoder accepts.
+public struct OversizedEvent: Error, Sendable, CustomStringConvertible {
+    public var limit: Int
+    public var what: String
+    public var description: String { "the stream sent a \(what) larger than \(limit) bytes" }
+}
+
 /// An NDJSONDecoder splits newline-delimited JSON (Ollama's stream) into lines as bytes arrive.
 public struct NDJSONDecoder: Sendable {
     private var pending: [UInt8] = []
+    /// The longest line accepted (see SSEDecoder.maxEventBytes).
+    public let maxLineBytes: Int
 
-    public init() {}
+    public init(maxLineBytes: Int = 16 << 20) { self.maxLineBytes = maxLineBytes }
 
-    public mutating func feed(_ bytes: [UInt8], _ emit: ([UInt8]) throws -> Void) rethrows {
+    public mutating func feed(_ bytes: [UInt8], _ emit: ([UInt8]) throws -> Void) throws {
         var start = 0
         for (i, b) in bytes.enumerated() where b == 10 {
             pending.append(contentsOf: bytes[start..<i])
@@ -93,6 +107,7 @@ public struct NDJSONDecoder: Sendable {
             if pending.contains(where: { $0 != 32 && $0 != 9 }) { try emit(pending) }
             pending.removeAll(keepingCapacity: true)
         }
+        if pending.count + bytes.count - start > maxLineBytes { throw OversizedEvent(limit: maxLineBytes, what: "line") }
         pending.append(contentsOf: bytes[start...])
     }
 
