@@ -54,13 +54,7 @@ enum Dialect: Sendable {
                 + (includeUsage ? ChatWire.usageChunk(id: id, model: model, created: created, usage: usage) : "")
                 + "data: [DONE]\n\n"
         case .anthropic:
-            MessagesWire.event("content_block_stop", .object(["type": "content_block_stop", "index": .number(0)]))
-                + MessagesWire.event("message_delta", .object([
-                    "type": "message_delta",
-                    "delta": .object(["stop_reason": .string(MessagesWire.stopReason(response.finishReason)), "stop_sequence": .null]),
-                    "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
-                ]))
-                + MessagesWire.event("message_stop", .object(["type": "message_stop"]))
+            MessagesWire.streamEnd(response: response, usage: usage)
         }
     }
 
@@ -73,105 +67,5 @@ enum Dialect: Sendable {
 
     func errorBody(_ e: GatewayError) -> JSONValue {
         self == .openAI ? e.body : MessagesWire.errorBody(e)
-    }
-}
-
-/// Anthropic's Messages format, as the gateway serves it.
-enum MessagesWire {
-    static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> ChatWire.Request {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes: body) } catch { throw GatewayError(.badRequest, "the body is not valid JSON: \(error)") }
-        guard json.objectValue != nil else { throw GatewayError(.badRequest, "the body must be a JSON object") }
-        guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError(.badRequest, "model: Field required", param: "model") }
-        if let tools = json["tools"], tools != .null, tools != .array([]) {
-            throw GatewayError(.badRequest, "tools: not supported on /v1/messages by this gateway; send tool requests to /v1/chat/completions", param: "tools")
-        }
-        guard let maxTokens = json["max_tokens"]?.int, maxTokens > 0 else {
-            throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens")
-        }
-        guard let list = json["messages"]?.arrayValue, !list.isEmpty else { throw GatewayError(.badRequest, "messages: Field required", param: "messages") }
-        guard list.count <= maxMessages else { throw GatewayError(.badRequest, "too many messages (\(list.count))", param: "messages") }
-        var system: String?
-        switch json["system"] {
-        case .string(let s)?: system = s
-        case .array(let blocks)?: system = blocks.compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
-        default: break
-        }
-        var messages: [ChatMessage] = []
-        for (i, m) in list.enumerated() {
-            let role = m["role"]?.stringValue
-            guard role == "user" || role == "assistant" else {
-                throw GatewayError(.badRequest, "messages.\(i).role: must be user or assistant", param: "messages")
-            }
-            var parts: [ContentPart] = []
-            switch m["content"] {
-            case .string(let s)?: parts = [.text(s)]
-            case .array(let blocks)?:
-                for (k, b) in blocks.enumerated() {
-                    switch b["type"]?.stringValue {
-                    case "text"?:
-                        guard let t = b["text"]?.stringValue else {
-                            throw GatewayError(.badRequest, "messages.\(i).content.\(k).text: must be a string", param: "messages")
-                        }
-                        parts.append(.text(t))
-                    case "image"?:
-                        let src = b["source"]
-                        if src?["type"] == "base64", let data = src?["data"]?.stringValue {
-                            parts.append(.imageData(base64: data, mediaType: src?["media_type"]?.stringValue ?? "image/png"))
-                        } else if let url = src?["url"]?.stringValue { parts.append(.imageURL(url)) }
-                        else { throw GatewayError(.badRequest, "messages.\(i).content.\(k).source: needs base64 data or a url", param: "messages") }
-                    case let other:
-                        // Refused rather than dropped: the model would answer another question.
-                        throw GatewayError(.badRequest, "messages.\(i).content.\(k).type: '\(other ?? "none")' is not supported by this gateway (text and image are)", param: "messages")
-                    }
-                }
-            default: throw GatewayError(.badRequest, "messages.\(i).content: must be a string or a list of blocks", param: "messages")
-            }
-            messages.append(ChatMessage(role: role == "user" ? .user : .assistant, content: parts))
-        }
-        let last = messages.last { $0.role == .user }?.text ?? ""
-        var temperature: Double?
-        if let t = json["temperature"], t != .null {
-            guard let v = t.numberValue, v >= 0, v <= 1 else {
-                throw GatewayError(.badRequest, "temperature: must be a number from 0 to 1", param: "temperature")
-            }
-            temperature = v
-        }
-        return ChatWire.Request(model: model, system: system, messages: messages, stream: try ChatWire.flag(json, "stream"), includeUsage: true,
-                                temperature: temperature, maxTokens: maxTokens, format: .text, lastUserText: last)
-    }
-
-    static func stopReason(_ f: FinishReason) -> String {
-        switch f {
-        case .stop: "end_turn"
-        case .length: "max_tokens"
-        case .toolCalls: "tool_use"
-        case .contentFilter: "refusal"
-        case .other(let o): o.isEmpty ? "end_turn" : o
-        }
-    }
-
-    static func message(id: String, model: String, response: ChatResponse, usage: Usage, open: Bool = false) -> JSONValue {
-        .object([
-            "id": .string("msg_" + id.filter { $0.isLetter || $0.isNumber }), "type": "message", "role": "assistant", "model": .string(model),
-            "content": open ? .array([]) : .array([.object(["type": "text", "text": .string(response.text)])]),
-            "stop_reason": open ? .null : .string(stopReason(response.finishReason)), "stop_sequence": .null,
-            "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
-        ])
-    }
-
-    static func event(_ name: String, _ data: JSONValue) -> String { "event: \(name)\ndata: \(data.jsonText)\n\n" }
-
-    static func errorBody(_ e: GatewayError) -> JSONValue {
-        let type: String = switch e.kind {
-        case .badRequest, .tooLarge: "invalid_request_error"
-        case .unauthorized: "authentication_error"
-        case .forbidden: "permission_error"
-        case .notFound: "not_found_error"
-        case .rateLimited: "rate_limit_error"
-        case .unavailable: "overloaded_error"
-        case .upstream, .timeout: "api_error"
-        }
-        return .object(["type": "error", "error": .object(["type": .string(type), "message": .string(e.message)])])
     }
 }

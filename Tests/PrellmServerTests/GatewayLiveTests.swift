@@ -4,6 +4,7 @@ import HummingbirdTesting
 import PrellmHTTP
 import PrellmProviderKit
 import PrellmProviders
+import PrellmSchema
 import PrellmServer
 import ProviderStandIn
 import Testing
@@ -144,6 +145,51 @@ import Testing
             } catch let e as ProviderError {
                 #expect(e.kind == .notFound)
             }
+        }
+    }
+
+    /// Tool use through /v1/messages: the Anthropic client's tools reach an OpenAI upstream as
+    /// functions, the upstream's tool call comes back as a tool_use block (whole and streamed),
+    /// and the client's tool_result goes up as a tool message.
+    @Test func anthropicClientsUseTools() async throws {
+        let toolCall: ScriptedStandIn.Responder = { _, w in
+            w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Let me look.","tool_calls":[{"id":"call_7","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)
+        }
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [toolCall, toolCall, Reply.openAI("It is sunny in Paris.")]])
+        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let anthropic = try ProviderDirectory(environment: ["ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
+                                                                "ANTHROPIC_API_KEY": GatewayTests.key]).provider(named: "anthropic")
+            let weather = ToolDefinition(name: "get_weather", description: "Weather now",
+                                         parameters: .object(["type": "object", "properties": .object(["city": .object(["type": "string"])])]))
+            var request = ChatRequest(model: "fast", messages: [.user("Weather in Paris?")], maxTokens: 50)
+            request.tools = [weather]
+            request.toolChoice = .auto
+            let whole = try await anthropic.complete(request)
+            #expect(whole.text == "Let me look.")
+            #expect(whole.toolCalls == [ToolCall(id: "call_7", name: "get_weather", arguments: #"{"city":"Paris"}"#)])
+            #expect(whole.finishReason == .toolCalls)
+            let upstream = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(upstream["tools"]?[0]?["function"]?["name"] == "get_weather")
+            #expect(upstream["tools"]?[0]?["function"]?["parameters"]?["properties"]?["city"]?["type"] == "string")
+            #expect(upstream["tool_choice"] == "auto")
+
+            var deltas: [ChatDelta] = []
+            for try await d in anthropic.stream(request) { deltas.append(d) }
+            let streamed = deltas.collected(model: "fast")
+            #expect(streamed.text == "Let me look.")
+            #expect(streamed.toolCalls == whole.toolCalls)
+            #expect(streamed.finishReason == .toolCalls)
+
+            request.messages += [ChatMessage(role: .assistant, content: [.text("Let me look.")], toolCalls: whole.toolCalls),
+                                 ChatMessage(role: .tool, content: [.text("sunny, 21°C")], toolCallID: "call_7")]
+            let answer = try await anthropic.complete(request)
+            #expect(answer.text == "It is sunny in Paris.")
+            let third = try JSONParser.parse(standIn.requests[2].bodyText)
+            #expect(third["messages"]?[1]?["tool_calls"]?[0]?["id"] == "call_7")
+            #expect(third["messages"]?[1]?["tool_calls"]?[0]?["function"]?["arguments"] == #"{"city":"Paris"}"#)
+            #expect(third["messages"]?[2] == .object(["role": "tool", "tool_call_id": "call_7", "content": "sunny, 21°C"]))
         }
     }
 }

@@ -165,8 +165,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"model": "fast", "max_tokens": 50, "tools": [{"name": "f", "input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}"#, "send tool requests to /v1/chat/completions"),
-        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "42"}]}]}"#, "'tool_result' is not supported"),
+        (#"{"model": "fast", "max_tokens": 50, "tools": [{"input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools.0.name: Field required"),
+        (#"{"model": "fast", "max_tokens": 50, "tool_choice": {"type": "sometimes"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "tool_choice.type: must be"),
+        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}"#, "'document' is not supported"),
+        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]}"#, "'tool_use' is not supported"),
         (#"{"model": "fast", "max_tokens": 50, "stream": "true", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
     ])
     func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
