@@ -266,14 +266,37 @@ extension Interpreter {
         return deltas.collected(model: request.model)
     }
 
+    /// The exact-match cache key: everything in the request that can change the answer (every
+    /// message part, images and tool turns included, the sampling parameters, the format, the
+    /// tools). The model name as the provider knows it is covered by `model`.
     func cacheKey(_ model: String, _ r: ChatRequest) -> String {
+        func part(_ p: ContentPart) -> JSONValue {
+            switch p {
+            case .text(let t): .string(t)
+            case .imageURL(let u): .object(["image_url": .string(u)])
+            case .imageData(let data, let type): .object(["image": .string(data), "type": .string(type)])
+            }
+        }
+        func message(_ m: ChatMessage) -> JSONValue {
+            var o: [String: JSONValue] = ["role": .string(m.role.rawValue), "content": .array(m.content.map(part))]
+            if !m.toolCalls.isEmpty {
+                o["tool_calls"] = .array(m.toolCalls.map { .array([.string($0.id), .string($0.name), .string($0.arguments)]) })
+            }
+            if let id = m.toolCallID { o["tool_call_id"] = .string(id) }
+            return .object(o)
+        }
         var o: [String: JSONValue] = [
             "model": .string(model), "system": r.system.map(JSONValue.string) ?? .null,
-            "messages": .array(r.messages.map { .array([.string($0.role.rawValue), .string($0.text)]) }),
+            "messages": .array(r.messages.map(message)),
             "temperature": r.temperature.map(JSONValue.number) ?? .null, "max_tokens": r.maxTokens.map { .number(Double($0)) } ?? .null,
+            "top_p": r.topP.map(JSONValue.number) ?? .null, "stop": .array(r.stop.map(JSONValue.string)),
         ]
         if case .jsonSchema(let n, let s) = r.responseFormat { o["format"] = .array([.string(n), s]) }
         if case .json = r.responseFormat { o["format"] = "json" }
+        if !r.tools.isEmpty {
+            o["tools"] = .array(r.tools.map { .array([.string($0.name), $0.description.map(JSONValue.string) ?? .null, $0.parameters]) })
+        }
+        if let choice = r.toolChoice { o["tool_choice"] = .string("\(choice)") }
         return JSONValue.object(o).jsonText
     }
 
