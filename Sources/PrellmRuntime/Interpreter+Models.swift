@@ -179,6 +179,14 @@ extension Interpreter {
                     trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
                                                            "status": .string(e.kind.rawValue), "error": .object(["message": .string(e.message)])])
                     throw e
+                } catch let partly as PartlySent {
+                    let e = partly.error
+                    if let breaker { context.routing.recordResult(modelID, success: false, now: context.clock.now, threshold: breaker.failures) }
+                    trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
+                                                           "status": "error", "error": .object(["kind": .string(e.kind.rawValue), "message": .string(e.message),
+                                                                                                 "sent_characters": .number(Double(partly.characters))])])
+                    throw RunError(.modelsFailed, "\(modelID): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
+                                   step: id, causes: [e.kind])
                 } catch let e as ProviderError {
                     if Task.isCancelled {
                         trace(context, traceID, prefix + id, ["kind": "call", "model": .string(modelID), "attempt": .number(Double(attempts)),
@@ -254,12 +262,28 @@ extension Interpreter {
     /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.
     public static let assumedMaxTokens = 1024
 
+    /// A stream that failed after part of its answer had been handed on (to a terminal, to a
+    /// gateway client). It is not retried nor sent to another model: what was shown cannot be
+    /// taken back, and a second answer would be glued to the first half of another.
+    struct PartlySent: Error {
+        var error: ProviderError
+        var characters: Int
+    }
+
     func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool, context: RunContext) async throws -> ChatResponse {
         if !stream { return try await provider.complete(request) }
         var deltas: [ChatDelta] = []
-        for try await d in provider.stream(request) {
-            if case .text(let t) = d { context.onText?(t) }
-            deltas.append(d)
+        var sent = 0
+        do {
+            for try await d in provider.stream(request) {
+                if case .text(let t) = d, let onText = context.onText {
+                    onText(t)
+                    sent += t.count
+                }
+                deltas.append(d)
+            }
+        } catch let e as ProviderError where sent > 0 {
+            throw PartlySent(error: e, characters: sent)
         }
         // A cancelled consumer's loop ends without an error: a short answer is not an answer.
         try Task.checkCancellation()

@@ -63,6 +63,39 @@ import Testing
         #expect(repairs.contains("/missing: wrapped a single value in a list"))
     }
 
+    /// A stream that breaks after part of its answer was shown is not retried nor handed to
+    /// the fallback: the reader would get half of one answer glued to another. One that breaks
+    /// before any text still falls back.
+    @Test func aStreamCutAfterTextIsNotRetriedNorFallenBackFrom() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              query: string
+            models:
+              large: {use: [openai/primary, anthropic/backup], policy: fallback}
+            steps:
+              - id: answer
+                call: {model: large, prompt: "{{ inputs.query }}"}
+            """
+        final class Shown: @unchecked Sendable { var text = "" }
+        for (first, expected) in [(ScriptedProvider.Reply.cut("Half an ans"), nil as String?), (.cut(""), "Backup answer.")] {
+            let p = ScriptedProvider(["openai/primary": [first], "anthropic/backup": [.text("Backup answer.")]])
+            let shown = Shown()
+            var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+            ctx.onText = { shown.text += $0 }
+            let r = await try interpreter(w).run(inputs: ["query": "q"], context: ctx)
+            if let expected {
+                #expect(r.output == .string(expected))
+                #expect(shown.text == expected)
+            } else {
+                #expect(r.error?.kind == .modelsFailed)
+                #expect(r.error?.message.contains("after 11 characters of the answer had been sent") == true, "\(String(describing: r.error))")
+                #expect(shown.text == "Half an ans")
+                #expect(p.requests.map(\.model) == ["openai/primary"])
+            }
+        }
+    }
+
     @Test func fallbackAfterAServerError() async throws {
         let p = ScriptedProvider([
             "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],

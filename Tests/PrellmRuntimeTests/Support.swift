@@ -23,6 +23,8 @@ final class ScriptedProvider: ChatProvider {
         case error(ProviderError)
         /// Never answers; ends only when cancelled.
         case hang
+        /// Streams this text, then the connection breaks.
+        case cut(String)
     }
 
     let name = "scripted"
@@ -48,6 +50,7 @@ final class ScriptedProvider: ChatProvider {
         switch next(request) {
         case .text(let t, let u, let f): return ChatResponse(model: request.model, text: t, finishReason: f, usage: u)
         case .error(let e): throw e
+        case .cut: throw ProviderError(provider: name, kind: .cutStream, message: "the stream ended early")
         case .hang:
             while !Task.isCancelled { await Task.yield() }
             throw ProviderError(provider: name, kind: .connection, message: "cancelled")
@@ -64,6 +67,9 @@ final class ScriptedProvider: ChatProvider {
                 c.yield(.usage(u))
                 c.finish()
             case .error(let e): c.finish(throwing: e)
+            case .cut(let t):
+                for ch in t { c.yield(.text(String(ch))) }
+                c.finish(throwing: ProviderError(provider: "scripted", kind: .cutStream, message: "the stream ended early"))
             case .hang: break
             }
         }
