@@ -276,13 +276,16 @@ extension Interpreter {
         var sent = 0
         do {
             for try await d in provider.stream(request) {
-                if case .text(let t) = d, let onText = context.onText {
-                    onText(t)
-                    sent += t.count
+                switch d {
+                case .text(let t):
+                    if let onText = context.onText { onText(t); sent += t.count }
+                case .toolCall(let index, let id, let name, let arguments):
+                    if let onToolCall = context.onToolCall { onToolCall(index, id, name, arguments); sent += arguments.count + (name?.count ?? 0) }
+                default: break
                 }
                 deltas.append(d)
             }
-        } catch let e as ProviderError where sent > 0 {
+        } catch let e as ProviderError where sent > 0 && !Task.isCancelled {
             throw PartlySent(error: e, characters: sent)
         }
         // A cancelled consumer's loop ends without an error: a short answer is not an answer.

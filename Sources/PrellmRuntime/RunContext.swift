@@ -14,6 +14,9 @@ public struct RunContext: Sendable {
     public var trace: (any TraceSink)?
     /// Receives the text of the streamed step (the workflow's last model call) as it arrives.
     public var onText: (@Sendable (String) -> Void)?
+    /// Receives the streamed step's tool calls as they arrive, a fragment at a time: the call's
+    /// index, its id and name (with the first fragment) and a piece of its JSON arguments.
+    public var onToolCall: (@Sendable (_ index: Int, _ id: String?, _ name: String?, _ arguments: String) -> Void)?
     /// Receives one line per step as it starts and ends, for progress display.
     public var onProgress: (@Sendable (StepProgress) -> Void)?
     public var redactPrompts = false

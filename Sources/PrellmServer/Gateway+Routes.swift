@@ -145,9 +145,8 @@ extension Gateway {
                 do {
                     let overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, tools: chat.tools,
                                                   toolChoice: chat.toolChoice)
-                    // Streamed answers with tools are taken whole from upstream: tool calls are sent complete.
                     let out = try await router.chat(model: chat.model, system: chat.system, messages: chat.messages, format: chat.format,
-                                                    stream: context.onText != nil && chat.tools.isEmpty, overrides: overrides, context: context)
+                                                    stream: context.onText != nil, overrides: overrides, context: context)
                     return (out.response, out.model, out.usage, out.costUSD)
                 } catch let e as RunError {
                     throw GatewayError.from(e)
@@ -173,10 +172,11 @@ extension Gateway {
             let body = dialect.whole(id: id, model: chat.model, created: created, response: response, usage: usage)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        // Streaming: the answer's text goes out as chunks while the run goes on.
-        let (texts, continuation) = AsyncStream<String>.makeStream()
+        // Streaming: the answer's text and tool calls go out as chunks while the run goes on.
+        let (pieces, continuation) = AsyncStream<StreamPiece>.makeStream()
         var context = context0
-        context.onText = { continuation.yield($0) }
+        context.onText = { continuation.yield(.text($0)) }
+        context.onToolCall = { continuation.yield(.toolCall(index: $0, id: $1, name: $2, arguments: $3)) }
         let streamContext = context
         let run = Task { () async throws -> (ChatResponse, String, Usage, Double?) in
             defer { continuation.finish() }
@@ -193,15 +193,20 @@ extension Gateway {
             // A client that goes away mid-stream ends the writes with an error: the run, and
             // with it the upstream request, is cancelled rather than left to finish unread.
             var sent = false
+            var encoder = StreamEncoder(dialect: dialect, id: id, model: model, created: created)
             do {
-            try await writer.write(ByteBuffer(string: dialect.streamStart(id: id, model: model, created: created)))
-            for await text in texts {
+            try await writer.write(ByteBuffer(string: encoder.start()))
+            for await piece in pieces {
                 if !sent {
                     let d = ContinuousClock.now - streamStarted
                     metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
                 }
                 sent = true
-                try await writer.write(ByteBuffer(string: dialect.streamText(id: id, model: model, created: created, text)))
+                let bytes = switch piece {
+                case .text(let text): encoder.text(text)
+                case .toolCall(let index, let callID, let name, let arguments): encoder.toolCall(index: index, id: callID, name: name, arguments: arguments)
+                }
+                try await writer.write(ByteBuffer(string: bytes))
             }
             } catch {
                 run.cancel()
@@ -219,13 +224,12 @@ extension Gateway {
             case .success(let (response, _, usage, _)):
                 if !sent, !response.text.isEmpty {
                     // A workflow whose output is not one streamed step: send it whole.
-                    try await writer.write(ByteBuffer(string: dialect.streamText(id: id, model: model, created: created, response.text)))
+                    try await writer.write(ByteBuffer(string: encoder.text(response.text)))
                 }
-                try await writer.write(ByteBuffer(string: dialect.streamEnd(id: id, model: model, created: created, response: response,
-                                                                            usage: usage, includeUsage: includeUsage)))
+                try await writer.write(ByteBuffer(string: encoder.end(response: response, usage: usage, includeUsage: includeUsage)))
             case .failure(let error):
                 let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
-                try await writer.write(ByteBuffer(string: dialect.streamFailure(e)))
+                try await writer.write(ByteBuffer(string: encoder.failure(e)))
             }
             try await writer.finish(nil)
             var final = logged
@@ -271,4 +275,10 @@ extension Gateway {
         if let requestID { h[Self.requestID] = requestID }
         return json(e.status, dialect.errorBody(e), headers: h)
     }
+}
+
+/// What a streamed run hands the response writer.
+enum StreamPiece: Sendable {
+    case text(String)
+    case toolCall(index: Int, id: String?, name: String?, arguments: String)
 }

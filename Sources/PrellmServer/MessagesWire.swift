@@ -156,27 +156,6 @@ enum MessagesWire {
         ])
     }
 
-    /// The events that close a stream: the text block, then each tool call as a tool_use block
-    /// whose input arrives as one `input_json_delta`, then the stop reason and usage.
-    static func streamEnd(response: ChatResponse, usage: Usage) -> String {
-        var out = event("content_block_stop", .object(["type": "content_block_stop", "index": .number(0)]))
-        for (k, call) in response.toolCalls.enumerated() {
-            let index = JSONValue.number(Double(k + 1))
-            out += event("content_block_start", .object(["type": "content_block_start", "index": index,
-                                                          "content_block": toolUse(call, input: .object([:]))]))
-            out += event("content_block_delta", .object(["type": "content_block_delta", "index": index,
-                                                          "delta": .object(["type": "input_json_delta", "partial_json": .string(input(call).jsonText)])]))
-            out += event("content_block_stop", .object(["type": "content_block_stop", "index": index]))
-        }
-        return out
-            + event("message_delta", .object([
-                "type": "message_delta",
-                "delta": .object(["stop_reason": .string(stopReason(response.finishReason)), "stop_sequence": .null]),
-                "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
-            ]))
-            + event("message_stop", .object(["type": "message_stop"]))
-    }
-
     static func event(_ name: String, _ data: JSONValue) -> String { "event: \(name)\ndata: \(data.jsonText)\n\n" }
 
     static func errorBody(_ e: GatewayError) -> JSONValue {

@@ -67,16 +67,7 @@ import Testing
     /// the fallback: the reader would get half of one answer glued to another. One that breaks
     /// before any text still falls back.
     @Test func aStreamCutAfterTextIsNotRetriedNorFallenBackFrom() async throws {
-        let w = """
-            prellm: 1
-            inputs:
-              query: string
-            models:
-              large: {use: [openai/primary, anthropic/backup], policy: fallback}
-            steps:
-              - id: answer
-                call: {model: large, prompt: "{{ inputs.query }}"}
-            """
+        let w = Self.oneCall(budget: "{}", large: "{use: [openai/primary, anthropic/backup], policy: fallback}")
         final class Shown: @unchecked Sendable { var text = "" }
         for (first, expected) in [(ScriptedProvider.Reply.cut("Half an ans"), nil as String?), (.cut(""), "Backup answer.")] {
             let p = ScriptedProvider(["openai/primary": [first], "anthropic/backup": [.text("Backup answer.")]])

@@ -16,6 +16,7 @@ import Testing
         let standIn = try ScriptedStandIn([
             "gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 10, completionTokens: 20), Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
+            "gpt-4.1-mini": [Reply.openAIToolCall(text: "", id: "call_3", name: "get_weather", arguments: #"{"city":"Paris"}"#)],
         ])
         let key = "pk-live-test-key-0123456789"
         let gateway = try await ServedGateway(environment: standIn.environment) { port in
@@ -24,6 +25,7 @@ import Testing
             server: {host: 127.0.0.1, port: \(port)}
             models:
               fast: openai/gpt-4o-mini
+              tools: openai/gpt-4.1-mini
             workflows: [\(GatewayTests.root.path)/workflows/support-triage.yaml]
             keys:
               - {id: ci, hash: "sha256:\(SHA256.hex(key))"}
@@ -44,7 +46,7 @@ import Testing
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(python.terminationStatus == 0, "\(stdout)\n\(stderr)")
-        #expect(stdout.contains("5 checks passed"))
+        #expect(stdout.contains("6 checks passed"))
 
         // SIGTERM: the gateway stops on its own.
         server.terminate()
@@ -149,12 +151,11 @@ import Testing
     }
 
     /// Tool use through /v1/messages: the Anthropic client's tools reach an OpenAI upstream as
-    /// functions, the upstream's tool call comes back as a tool_use block (whole and streamed),
+    /// functions, the upstream's tool call comes back as a tool_use block (whole, and streamed
+    /// as it arrives: a text block, then a tool_use block filled by input_json_delta events),
     /// and the client's tool_result goes up as a tool message.
     @Test func anthropicClientsUseTools() async throws {
-        let toolCall: ScriptedStandIn.Responder = { _, w in
-            w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Let me look.","tool_calls":[{"id":"call_7","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)
-        }
+        let toolCall = Reply.openAIToolCall(text: "Let me look.", id: "call_7", name: "get_weather", arguments: #"{"city":"Paris"}"#)
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [toolCall, toolCall, Reply.openAI("It is sunny in Paris.")]])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PrellmCompiler
+import PrellmProviderKit
+import PrellmProviders
 import PrellmRuntime
 import PrellmSchema
 import PrellmServer
@@ -303,6 +305,29 @@ import Testing
 }
 
 @Suite struct GatewayToolsTests {
+    /// A streamed request with tools streams the tool call as OpenAI does: the id and name
+    /// first, then the arguments in fragments (read back with prellm's own OpenAI client).
+    @Test func toolCallsStreamInFragments() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIToolCall(text: "Checking.", id: "call_9", name: "get_weather",
+                                                                                arguments: #"{"city":"Paris","unit":"C"}"#)]])
+        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let openAI = try ProviderDirectory(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:\(port)/v1",
+                                                             "OPENAI_API_KEY": GatewayTests.key]).provider(named: "openai")
+            var request = ChatRequest(model: "fast", messages: [.user("Weather?")])
+            request.tools = [ToolDefinition(name: "get_weather", parameters: .object(["type": "object"]))]
+            var deltas: [ChatDelta] = []
+            for try await d in openAI.stream(request) { deltas.append(d) }
+            let fragments = deltas.filter { if case .toolCall = $0 { true } else { false } }
+            #expect(fragments.count > 2, "the arguments arrive in pieces: \(fragments)")
+            let answer = deltas.collected(model: "fast")
+            #expect(answer.text == "Checking.")
+            #expect(answer.toolCalls == [ToolCall(id: "call_9", name: "get_weather", arguments: #"{"city":"Paris","unit":"C"}"#)])
+            #expect(answer.finishReason == .toolCalls)
+        }
+    }
+
     @Test func toolsAndClientParametersPassThrough() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
             w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)

@@ -28,7 +28,7 @@ assert r.choices[0].message.content.startswith("Thanks for the report."), r
 
 # 4. The model list.
 ids = [m.id for m in client.models.list()]
-assert ids == ["fast", "workflow/support-triage"], ids
+assert ids == ["fast", "tools", "workflow/support-triage"], ids
 
 # 5. Errors raise the exceptions OpenAI clients expect.
 try:
@@ -42,4 +42,19 @@ try:
 except openai.AuthenticationError:
     pass
 
-print("openai client: 5 checks passed")
+# 6. A streamed tool call, accumulated from its fragments as OpenAI's docs show.
+tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+calls, finish = {}, None
+for c in client.chat.completions.create(model="tools", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=tools, stream=True):
+    if not c.choices:
+        continue
+    for t in c.choices[0].delta.tool_calls or []:
+        call = calls.setdefault(t.index, {"id": None, "name": None, "arguments": ""})
+        call["id"] = t.id or call["id"]
+        call["name"] = (t.function.name if t.function else None) or call["name"]
+        call["arguments"] += (t.function.arguments if t.function else None) or ""
+    finish = c.choices[0].finish_reason or finish
+assert calls == {0: {"id": "call_3", "name": "get_weather", "arguments": '{"city":"Paris"}'}}, calls
+assert finish == "tool_calls", finish
+
+print("openai client: 6 checks passed")

@@ -57,15 +57,29 @@ public enum Reply {
         { request, w in
             let content = jsonString(text)
             if request.bodyText.contains("\"stream\":true") {
-                var s = ""
-                for piece in chunks(text) {
-                    s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\(jsonString(piece))},\"finish_reason\":null}]}\n\n"
-                }
-                s += "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"\(finish)\"}]}\n\n"
-                s += "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens)}}\n\ndata: [DONE]\n\n"
-                w.stream(s, pieces: 16)
+                w.stream(openAITextEvents(text) + openAITail(finish: finish, promptTokens: promptTokens, completionTokens: completionTokens), pieces: 16)
             } else {
                 w.respond(body: "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(content)},\"finish_reason\":\"\(finish)\"}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(promptTokens + completionTokens)}}")
+            }
+        }
+    }
+
+    /// An OpenAI answer with some text and one tool call; streamed as OpenAI streams it (the id
+    /// and name in the first fragment, the arguments in pieces) when the request asks.
+    public static func openAIToolCall(text: String, id: String, name: String, arguments: String) -> ScriptedStandIn.Responder {
+        { request, w in
+            if request.bodyText.contains("\"stream\":true") {
+                var s = openAITextEvents(text)
+                s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
+                var rest = Substring(arguments)
+                while !rest.isEmpty {
+                    let piece = rest.prefix(5)
+                    rest = rest.dropFirst(5)
+                    s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\(jsonString(String(piece)))}}]},\"finish_reason\":null}]}\n\n"
+                }
+                w.stream(s + openAITail(finish: "tool_calls", promptTokens: 9, completionTokens: 7), pieces: 16)
+            } else {
+                w.respond(body: "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text)),\"tool_calls\":[{\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\(jsonString(arguments))}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":7,\"total_tokens\":16}}")
             }
         }
     }
@@ -112,6 +126,17 @@ public enum Reply {
             w.pause(20)
             w.cut()
         }
+    }
+
+    /// OpenAI stream events carrying `text`, a word at a time.
+    static func openAITextEvents(_ text: String) -> String {
+        chunks(text).map { "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\(jsonString($0))},\"finish_reason\":null}]}\n\n" }.joined()
+    }
+
+    /// The end of an OpenAI stream: the finish reason, the usage chunk and `[DONE]`.
+    static func openAITail(finish: String, promptTokens: Int, completionTokens: Int) -> String {
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"\(finish)\"}]}\n\n"
+            + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens)}}\n\ndata: [DONE]\n\n"
     }
 
     static func chunks(_ text: String) -> [String] {
