@@ -13,11 +13,19 @@ secs=${SECONDS_PER_RATE:-5}
 mkdir -p out
 swift build -c release --product gw-load >/dev/null
 (cd ../.. && swift build -c release --product prellm >/dev/null)
-if [ ! -x .venv/bin/litellm ]; then python3 -m venv .venv && .venv/bin/pip install -q 'litellm[proxy]'; fi
+if [ ! -x .venv/bin/litellm ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q 'litellm[proxy]'
+fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
 trap cleanup EXIT
 nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true
+sleep 0.5
+# Another run (or anything else) on these ports would measure itself, not the gateways.
+for port in 18080 18081 18082; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
+done
 nginx -c "$PWD/nginx.conf"
 
 # Both gateways check a key on every request, as they would in production.
