@@ -51,8 +51,8 @@ extension Interpreter {
     /// access knows (the catalog, a config file). A served or embedded workflow keeps its prices.
     func price(of model: String, alias: String?, models access: any ModelAccess) -> ModelPrice? {
         // An alias replaced by another model (`--large`, for one) does not lend it its price.
-        if let alias, let a = models[alias], a.choices.contains(where: { $0.id == model }),
-           let input = a.parameters.inputPricePerMTok, let output = a.parameters.outputPricePerMTok {
+        if let alias, let a = models[alias], let input = a.parameters.inputPricePerMTok, let output = a.parameters.outputPricePerMTok,
+           a.choices.contains(where: { $0.id == model }) {
             return ModelPrice(input: input, output: output)
         }
         return access.price(for: model)
