@@ -16,13 +16,7 @@ public final class CatalogModelAccess: ModelAccess {
 
     public init(directory: ProviderDirectory, catalog: ModelCatalog = .builtin, workflow: Workflow?) {
         self.directory = directory
-        var prices: [String: ModelPrice] = [:]
-        for alias in workflow?.models ?? [] {
-            if let i = alias.parameters.inputPricePerMTok, let o = alias.parameters.outputPricePerMTok {
-                for c in alias.choices { prices[c.id] = ModelPrice(input: i, output: o) }
-            }
-        }
-        self.catalog = catalog.overriding(prices: prices)
+        self.catalog = catalog.overriding(pricesIn: workflow?.models ?? [])
     }
 
     public func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
@@ -52,4 +46,18 @@ public final class FileTrace: TraceSink {
     }
 
     deinit { try? handle.close() }
+}
+
+extension ModelCatalog {
+    /// The catalog with the prices that model aliases give (`price: {input, output}`), for each
+    /// of their models.
+    public func overriding(pricesIn aliases: [Workflow.ModelAlias]) -> ModelCatalog {
+        var prices: [String: ModelPrice] = [:]
+        for alias in aliases {
+            if let i = alias.parameters.inputPricePerMTok, let o = alias.parameters.outputPricePerMTok {
+                for c in alias.choices { prices[c.id] = ModelPrice(input: i, output: o) }
+            }
+        }
+        return overriding(prices: prices)
+    }
 }

@@ -56,7 +56,10 @@ public final class Gateway: Sendable {
         var served: [String: ServedWorkflow] = [:]
         for entry in config.workflows {
             let path = entry.path
-            let result = WorkflowCompiler().compile(path: path)
+            // The config's prices count for the workflows it serves, at compile time as at run time.
+            let compiler = WorkflowCompiler()
+            compiler.catalog = ModelCatalog.builtin.overriding(pricesIn: config.models)
+            let result = compiler.compile(path: path)
             guard let workflow = result.workflow, result.graph != nil, !result.hasErrors, let interpreter = try? Interpreter(result) else {
                 throw StartupError(message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
             }

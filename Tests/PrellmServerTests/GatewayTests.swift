@@ -203,6 +203,37 @@ import Testing
         }
     }
 
+    /// A served workflow may take a model's price from the gateway's config: it compiles under
+    /// its USD budget (no PL505) and its cost is known.
+    @Test func aServedWorkflowUsesTheConfigsPrices() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try """
+            prellm: 1
+            inputs: {query: {type: string}}
+            budget: {max_usd: 0.5}
+            steps:
+              - id: answer
+                call: {model: openai/gpt-7-turbo, prompt: "{{ inputs.query }}"}
+            """.write(to: dir.appendingPathComponent("priced.yaml"), atomically: true, encoding: .utf8)
+        let path = dir.appendingPathComponent("prellm.yaml").path
+        try """
+            prellm: 1
+            models:
+              newest: {use: openai/gpt-7-turbo, price: {input: 1, output: 2}}
+            workflows: [\(dir.path)/priced.yaml]
+            store: {path: \(dir.path)/store.sqlite}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let standIn = try ScriptedStandIn(["gpt-7-turbo": [Reply.openAI("Priced.", promptTokens: 1000, completionTokens: 500)]])
+        let result = WorkflowCompiler().compile(path: path)
+        let gateway = try Gateway(config: try #require(result.config), environment: standIn.environment)
+        try await Application(router: gateway.makeRouter()).test(.router) { client in
+            let r = try await post(client, #"{"model": "workflow/priced", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            #expect(r.headers[HTTPField.Name("x-prellm-cost-usd")!] == "0.002")
+        }
+    }
+
     @Test func keysAndErrorsInOpenAIShape() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("x")]])
         let app = Application(router: try gateway(standIn).makeRouter())
