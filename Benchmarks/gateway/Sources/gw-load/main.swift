@@ -6,10 +6,11 @@ import PrellmHTTP
 // in flight; a request that cannot start because the cap is reached counts as dropped.
 // Latency is measured per request, from its scheduled start.
 //
-//   gw-load URL --rate 1000 --seconds 10 --concurrency 256 [--header 'Authorization: Bearer …']
+//   gw-load URL --rate 1000 --seconds 10 --concurrency 256 [--header 'Authorization: Bearer …'] [--get]
+// (--get sends GETs without a body: the gateway's own cost on a route that calls no upstream.)
 // Prints one JSON line: offered and achieved rates, p50/p99/max latency in ms, errors, drops.
 
-var url = "", rate = 100.0, seconds = 10.0, concurrency = 256
+var url = "", rate = 100.0, seconds = 10.0, concurrency = 256, get = false
 var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
 var it = CommandLine.arguments.dropFirst().makeIterator()
 while let a = it.next() {
@@ -17,6 +18,7 @@ while let a = it.next() {
     case "--rate": rate = Double(it.next() ?? "") ?? rate
     case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
     case "--concurrency": concurrency = Int(it.next() ?? "") ?? concurrency
+    case "--get": get = true
     case "--header":
         let h = it.next() ?? ""
         if let c = h.firstIndex(of: ":") { headers.append((String(h[..<c]), h[h.index(after: c)...].trimmingCharacters(in: .whitespaces))) }
@@ -37,7 +39,7 @@ actor Stats {
     func end(_ ms: Double?) { inFlight -= 1; if let ms { latencies.append(ms) } else { errors += 1 } }
 }
 let stats = Stats(cap: concurrency)
-let target = url, requestHeaders = headers
+let target = url, requestHeaders = headers, method = get ? "GET" : "POST", requestBody: [UInt8]? = get ? nil : body
 let total = Int(rate * seconds)
 let interval = 1.0 / rate
 let start = ContinuousClock.now
@@ -48,7 +50,7 @@ await withTaskGroup(of: Void.self) { group in
         guard await stats.begin() else { continue }
         group.addTask {
             do {
-                let r = try await client.send(HTTPRequest(url: target, headers: requestHeaders, body: body))
+                let r = try await client.send(HTTPRequest(method: method, url: target, headers: requestHeaders, body: requestBody))
                 let ms = Double((ContinuousClock.now - due).components.attoseconds) / 1e15 + Double((ContinuousClock.now - due).components.seconds) * 1000
                 await stats.end(r.head.status == 200 ? ms : nil)
             } catch {
