@@ -31,7 +31,8 @@ public struct GeminiProvider: ChatProvider {
         if let blocked = json["promptFeedback"]?["blockReason"]?.stringValue, json["candidates"] == nil {
             throw ProviderError(provider: name, kind: .contentFilter, message: "the prompt was blocked (\(blocked))")
         }
-        var deltas = Self.deltas(json)
+        var calls = 0
+        var deltas = Self.deltas(json, callIndex: &calls)
         if !deltas.contains(where: { if case .finish = $0 { true } else { false } }) { deltas.append(.finish(.stop)) }
         var response = deltas.collected(model: json["modelVersion"]?.stringValue ?? request.model)
         response.id = json["responseId"]?.stringValue
@@ -46,6 +47,7 @@ public struct GeminiProvider: ChatProvider {
             var decoder = SSEDecoder()
             var finished = false
             var usage: Usage?
+            var calls = 0
             for try await chunk in body {
                 try decoder.feed(chunk) { event in
                     guard let json = try? JSONParser.parse(event.data) else {
@@ -58,7 +60,7 @@ public struct GeminiProvider: ChatProvider {
                     if let blocked = json["promptFeedback"]?["blockReason"]?.stringValue, json["candidates"] == nil {
                         throw ProviderError(provider: transport.provider, kind: .contentFilter, message: "the prompt was blocked (\(blocked))")
                     }
-                    for d in Self.deltas(json) {
+                    for d in Self.deltas(json, callIndex: &calls) {
                         switch d {
                         case .usage(let u): usage = u  // each chunk repeats the running total; report the last
                         case .finish: finished = true; out.yield(d)
@@ -141,10 +143,12 @@ public struct GeminiProvider: ChatProvider {
         }
     }
 
-    static func deltas(_ json: JSONValue) -> [ChatDelta] {
+    /// The deltas in one response object (a whole answer, or one event of a stream). Each
+    /// functionCall part is a whole call; calls are numbered across the stream's events
+    /// (`callIndex`), and an answer that made calls finished for them.
+    static func deltas(_ json: JSONValue, callIndex: inout Int) -> [ChatDelta] {
         var out: [ChatDelta] = []
         if let candidate = json["candidates"]?[0] {
-            var callIndex = 0
             for part in candidate["content"]?["parts"]?.arrayValue ?? [] {
                 if part["thought"] == .bool(true) { continue }  // thought summaries are not the answer
                 if let t = part["text"]?.stringValue, !t.isEmpty { out.append(.text(t)) }

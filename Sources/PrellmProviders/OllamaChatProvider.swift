@@ -21,7 +21,8 @@ public struct OllamaChatProvider: ChatProvider {
         let json = try await transport.send(transport.request(path: "/api/chat", body: Self.encode(request, stream: false),
                                                               headers: headers, streaming: false))
         if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
-        return Self.deltas(json).collected(model: json["model"]?.stringValue ?? request.model)
+        var calls = 0
+        return Self.deltas(json, toolCallsSoFar: &calls).collected(model: json["model"]?.stringValue ?? request.model)
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
@@ -33,6 +34,7 @@ public struct OllamaChatProvider: ChatProvider {
             let body = try await transport.open(http)
             var decoder = NDJSONDecoder()
             var done = false
+            var calls = 0
             func handle(_ line: [UInt8]) throws {
                 guard let json = try? JSONParser.parse(bytes: line) else {
                     throw transport.invalid("a stream line is not valid JSON: \(String(decoding: line.prefix(200), as: UTF8.self))")
@@ -41,7 +43,7 @@ public struct OllamaChatProvider: ChatProvider {
                     let (kind, message) = Self.classify(500, json, e)
                     throw ProviderError(provider: transport.provider, kind: kind, message: transport.redact(message))
                 }
-                for d in Self.deltas(json) { out.yield(d) }
+                for d in Self.deltas(json, toolCallsSoFar: &calls) { out.yield(d) }
                 if json["done"] == .bool(true) { done = true }
             }
             for try await chunk in body {
@@ -96,19 +98,25 @@ public struct OllamaChatProvider: ChatProvider {
 
     // MARK: - Decoding
 
-    static func deltas(_ json: JSONValue) -> [ChatDelta] {
+    /// The deltas in one response object (a whole answer, or one line of a stream). Ollama sends
+    /// each tool call whole, in whichever line it is ready, so calls are numbered across the
+    /// stream (`toolCallsSoFar`), and a stream that made calls finished for them even though its
+    /// last line says `stop`.
+    static func deltas(_ json: JSONValue, toolCallsSoFar calls: inout Int) -> [ChatDelta] {
         var out: [ChatDelta] = []
         let message = json["message"]
         if let t = message?["content"]?.stringValue, !t.isEmpty { out.append(.text(t)) }
-        for (i, call) in (message?["tool_calls"]?.arrayValue ?? []).enumerated() {
+        for call in message?["tool_calls"]?.arrayValue ?? [] {
             let f = call["function"]
-            out.append(.toolCall(index: i, id: call["id"]?.stringValue ?? f?["name"]?.stringValue, name: f?["name"]?.stringValue,
+            // Ollama's calls carry no id (recent versions may); ids must still be unique per answer.
+            out.append(.toolCall(index: calls, id: call["id"]?.stringValue ?? "call_\(calls)", name: f?["name"]?.stringValue,
                                  arguments: f?["arguments"]?.jsonText ?? "{}"))
+            calls += 1
         }
         if json["done"] == .bool(true) {
             let reason: FinishReason = switch json["done_reason"]?.stringValue {
             case "length"?: .length
-            case nil, "stop"?: (message?["tool_calls"]?.arrayValue?.isEmpty ?? true) ? .stop : .toolCalls
+            case nil, "stop"?: calls == 0 ? .stop : .toolCalls
             case let other?: .other(other)
             }
             out.append(.finish(reason))

@@ -35,6 +35,25 @@ import Testing
         #expect(try JSONParser.parse(sent.bodyText) == expected)
     }
 
+    /// Function calls in separate stream events are separate calls, and the answer finished for
+    /// them although its last event says STOP.
+    @Test func functionCallsAcrossStreamEvents() async throws {
+        let events = """
+            data: {"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"}}]}
+
+            data: {"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_time","args":{"zone":"CET"}}}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":8}}
+
+
+            """
+        let server = try StandInServer { _, w in w.stream(events, pieces: 7) }
+        var deltas: [ChatDelta] = []
+        for try await d in try provider(server).stream(ChatRequest(model: "gemini-2.5-flash", messages: [.user("Weather and time?")])) { deltas.append(d) }
+        let answer = deltas.collected(model: "g")
+        #expect(answer.toolCalls == [ToolCall(id: "get_weather", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                                     ToolCall(id: "get_time", name: "get_time", arguments: #"{"zone":"CET"}"#)])
+        #expect(answer.finishReason == .toolCalls)
+    }
+
     /// Firebase's recorded stream (streaming-success-finish-message.txt).
     static let stream = """
         data: {"candidates": [{"content": {"parts": [{"text": "Hello"}],"role": "model"}}],"modelVersion": "gemini-2.0-flash"}

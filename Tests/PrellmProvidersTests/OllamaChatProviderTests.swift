@@ -44,6 +44,40 @@ import Testing
         #expect(r.usage == Usage(inputTokens: 5, outputTokens: 1))
     }
 
+    /// Ollama sends each tool call whole in some line of the stream and ends with `stop`: the
+    /// calls are numbered across lines, given distinct ids, and the answer finished for them.
+    @Test func toolCallsAcrossStreamLines() async throws {
+        let lines = """
+            {"model":"q","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},"done":false}
+            {"model":"q","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Oslo"}}}]},"done":false}
+            {"model":"q","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":30,"eval_count":12}
+
+            """
+        let server = try StandInServer { _, w in w.stream(lines, pieces: 5, contentType: "application/x-ndjson") }
+        var request = ChatRequest(model: "q", messages: [.user("Weather in Paris and Oslo?")])
+        request.tools = [ToolDefinition(name: "get_weather", parameters: .object(["type": "object"]))]
+        var deltas: [ChatDelta] = []
+        for try await d in try provider(server).stream(request) { deltas.append(d) }
+        let answer = deltas.collected(model: "q")
+        #expect(answer.toolCalls == [ToolCall(id: "call_0", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                                     ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Oslo"}"#)])
+        #expect(answer.finishReason == .toolCalls)
+        let sent = try JSONParser.parse(try #require(server.requests.first).bodyText)
+        #expect(sent["tools"]?[0]?["function"]?["name"] == "get_weather")
+    }
+
+    /// An error in the middle of a stream (Ollama sends `{"error": …}` as a line) is an error.
+    @Test func anErrorLineMidStream() async throws {
+        let server = try StandInServer { _, w in
+            w.stream(#"{"model":"q","message":{"role":"assistant","content":"Hal"},"done":false}"# + "\n" + #"{"error":"an unexpected error occurred: out of memory"}"# + "\n",
+                     contentType: "application/x-ndjson")
+        }
+        let e = await expectError(.server) {
+            for try await _ in try provider(server).stream(ChatRequest(model: "q", messages: [.user("x")])) {}
+        }
+        #expect(e?.message.contains("out of memory") == true)
+    }
+
     @Test func aStreamWithoutDoneIsCut() async throws {
         let server = try StandInServer { _, w in
             w.stream(Self.stream.split(separator: "\n").prefix(2).joined(separator: "\n") + "\n", contentType: "application/x-ndjson")
