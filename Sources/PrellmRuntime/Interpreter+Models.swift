@@ -6,12 +6,18 @@ import PrellmSchema
 public struct CallOverrides: Sendable {
     public var temperature: Double?
     public var maxTokens: Int?
+    public var topP: Double?
+    /// Replaces the alias's stop sequences when not nil.
+    public var stop: [String]?
     public var tools: [ToolDefinition]
     public var toolChoice: ChatRequest.ToolChoice?
 
-    public init(temperature: Double? = nil, maxTokens: Int? = nil, tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil) {
+    public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, stop: [String]? = nil,
+                tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil) {
         self.temperature = temperature
         self.maxTokens = maxTokens
+        self.topP = topP
+        self.stop = stop
         self.tools = tools
         self.toolChoice = toolChoice
     }
@@ -134,7 +140,8 @@ extension Interpreter {
             }
             let p = r.parameters
             let request = ChatRequest(model: resolved.model, system: system, messages: messages, temperature: overrides.temperature ?? p.temperature,
-                                      maxTokens: overrides.maxTokens ?? p.maxTokens, topP: p.topP, stop: p.stop ?? [], responseFormat: format,
+                                      maxTokens: overrides.maxTokens ?? p.maxTokens, topP: overrides.topP ?? p.topP,
+                                      stop: overrides.stop ?? p.stop ?? [], responseFormat: format,
                                       tools: overrides.tools, toolChoice: overrides.toolChoice)
             let price = self.price(of: modelID, alias: r.alias, models: context.models)
             let caching = cache?.enabled != false && context.cache != nil

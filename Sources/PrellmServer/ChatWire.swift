@@ -13,6 +13,8 @@ enum ChatWire {
         var includeUsage: Bool
         var temperature: Double?
         var maxTokens: Int?
+        var topP: Double?
+        var stop: [String]?
         var format: ChatRequest.ResponseFormat
         /// The last user message's text (a workflow's `inputs.query`).
         var lastUserText: String
@@ -86,12 +88,26 @@ enum ChatWire {
             }
             maxTokens = n
         }
+        let topP = try Self.topP(json, name: "top_p")
+        var stop: [String]?
+        switch json["stop"] {
+        case nil, .null?: break
+        case .string(let one)?: stop = [one]
+        case .array(let list)?:
+            let strings = list.compactMap(\.stringValue)
+            guard strings.count == list.count, list.count <= 4 else {
+                throw GatewayError(.badRequest, "'stop' must be a string or up to 4 strings", param: "stop")
+            }
+            stop = strings
+        default: throw GatewayError(.badRequest, "'stop' must be a string or up to 4 strings", param: "stop")
+        }
         if let n = json["n"], n != .null, n != .number(1) {
             throw GatewayError(.badRequest, "this gateway answers with one choice: 'n' must be 1", param: "n")
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
         var request = Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
                               stream: stream, includeUsage: includeUsage, temperature: temperature, maxTokens: maxTokens,
+                              topP: topP, stop: stop,
                               format: format, lastUserText: last)
         // Tools pass through to the upstream model unchanged.
         if let tools = json["tools"], tools != .null {
@@ -139,6 +155,15 @@ enum ChatWire {
             }
         default: throw GatewayError(.badRequest, "messages[\(i)].content must be a string or an array of parts", param: "messages")
         }
+    }
+
+    /// An optional `top_p`: a number from 0 to 1.
+    static func topP(_ json: JSONValue, name: String) throws(GatewayError) -> Double? {
+        guard let v = json[name], v != .null else { return nil }
+        guard let p = v.numberValue, p >= 0, p <= 1 else {
+            throw GatewayError(.badRequest, "'\(name)' must be a number from 0 to 1", param: name)
+        }
+        return p
     }
 
     /// An optional boolean field: absent or null is false; anything but a boolean is an error.

@@ -143,8 +143,8 @@ extension Gateway {
             let router = self.router
             runner = { context throws(GatewayError) in
                 do {
-                    let overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, tools: chat.tools,
-                                                  toolChoice: chat.toolChoice)
+                    let overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
+                                                  tools: chat.tools, toolChoice: chat.toolChoice)
                     let out = try await router.chat(model: chat.model, system: chat.system, messages: chat.messages, format: chat.format,
                                                     stream: context.onText != nil, overrides: overrides, context: context)
                     return (out.response, out.model, out.usage, out.costUSD)

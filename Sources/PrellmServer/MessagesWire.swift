@@ -33,8 +33,16 @@ enum MessagesWire {
             temperature = v
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
+        var stop: [String]?
+        if let list = json["stop_sequences"], list != .null {
+            guard let items = list.arrayValue, case let strings = items.compactMap(\.stringValue), strings.count == items.count else {
+                throw GatewayError(.badRequest, "stop_sequences: must be a list of strings", param: "stop_sequences")
+            }
+            stop = strings
+        }
         var request = ChatWire.Request(model: model, system: system, messages: messages, stream: try ChatWire.flag(json, "stream"), includeUsage: true,
-                                       temperature: temperature, maxTokens: maxTokens, format: .text, lastUserText: last)
+                                       temperature: temperature, maxTokens: maxTokens, topP: try ChatWire.topP(json, name: "top_p"), stop: stop,
+                                       format: .text, lastUserText: last)
         (request.tools, request.toolChoice) = try tools(json)
         return request
     }

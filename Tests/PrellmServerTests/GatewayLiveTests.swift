@@ -164,7 +164,7 @@ import Testing
                                                                 "ANTHROPIC_API_KEY": GatewayTests.key]).provider(named: "anthropic")
             let weather = ToolDefinition(name: "get_weather", description: "Weather now",
                                          parameters: .object(["type": "object", "properties": .object(["city": .object(["type": "string"])])]))
-            var request = ChatRequest(model: "fast", messages: [.user("Weather in Paris?")], maxTokens: 50)
+            var request = ChatRequest(model: "fast", messages: [.user("Weather in Paris?")], maxTokens: 50, topP: 0.8, stop: ["STOP"])
             request.tools = [weather]
             request.toolChoice = .auto
             let whole = try await anthropic.complete(request)
@@ -175,6 +175,8 @@ import Testing
             #expect(upstream["tools"]?[0]?["function"]?["name"] == "get_weather")
             #expect(upstream["tools"]?[0]?["function"]?["parameters"]?["properties"]?["city"]?["type"] == "string")
             #expect(upstream["tool_choice"] == "auto")
+            #expect(upstream["top_p"] == .number(0.8))
+            #expect(upstream["stop"] == .array(["STOP"]))
 
             var deltas: [ChatDelta] = []
             for try await d in anthropic.stream(request) { deltas.append(d) }

@@ -149,6 +149,8 @@ import Testing
         (#"{"model": "fast", "max_tokens": 0, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
         (#"{"model": "fast", "max_tokens": 1.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
         (#"{"model": "fast", "n": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'n' must be 1"),
+        (#"{"model": "fast", "stop": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'stop' must be a string or up to 4 strings"),
+        (#"{"model": "fast", "top_p": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_p' must be a number from 0 to 1"),
         (#"{"model": "fast", "response_format": {"type": "yaml"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "response_format.type must be"),
         (#"{"model": "fast", "tools": [{"type": "function"}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools[0] needs function.name"),
         (#"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#, "unsupported content part type 'input_audio'"),
@@ -366,7 +368,7 @@ import Testing
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
         try await app.test(.live) { client in
             let r = try await GatewayTests().post(client, """
-                {"model": "fast", "temperature": 0.3, "max_tokens": 77,
+                {"model": "fast", "temperature": 0.3, "max_tokens": 77, "top_p": 0.9, "stop": ["END"],
                  "messages": [{"role": "user", "content": "Weather in Paris?"}],
                  "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
                  "tool_choice": "auto"}
@@ -381,6 +383,8 @@ import Testing
             #expect(upstream["tool_choice"] == "auto")
             #expect(upstream["temperature"] == .number(0.3))
             #expect(upstream["max_tokens"] == .number(77))
+            #expect(upstream["top_p"] == .number(0.9))
+            #expect(upstream["stop"] == .array(["END"]))
         }
     }
 }
