@@ -101,6 +101,7 @@ enum ChatWire {
             stop = strings
         default: throw GatewayError(.badRequest, "'stop' must be a string or up to 4 strings", param: "stop")
         }
+        try refuseUnsupported(json, Self.unsupported)
         if let n = json["n"], n != .null, n != .number(1) {
             throw GatewayError(.badRequest, "this gateway answers with one choice: 'n' must be 1", param: "n")
         }
@@ -154,6 +155,23 @@ enum ChatWire {
                 }
             }
         default: throw GatewayError(.badRequest, "messages[\(i)].content must be a string or an array of parts", param: "messages")
+        }
+    }
+
+    /// Parameters the gateway cannot pass on, with the value that means "not used". Sent with any
+    /// other value they are refused by name: dropping them would change the answer silently.
+    /// (Parameters that do not change the answer — `user`, `metadata`, `store` — pass unremarked.)
+    static let unsupported: [(name: String, neutral: [JSONValue])] = [
+        ("presence_penalty", [.number(0)]), ("frequency_penalty", [.number(0)]), ("logit_bias", [.object([:])]),
+        ("logprobs", [.bool(false)]), ("top_logprobs", [.number(0)]), ("seed", []), ("reasoning_effort", []),
+        ("parallel_tool_calls", [.bool(true)]), ("modalities", [.array(["text"])]), ("audio", []), ("prediction", []),
+        ("web_search_options", []),
+    ]
+
+    static func refuseUnsupported(_ json: JSONValue, _ list: [(name: String, neutral: [JSONValue])]) throws(GatewayError) {
+        for (name, neutral) in list {
+            guard let v = json[name], v != .null, !neutral.contains(v) else { continue }
+            throw GatewayError(.badRequest, "'\(name)' is not supported by this gateway; leave it out (it would be dropped, and the answer would differ from what you asked for)", param: name)
         }
     }
 

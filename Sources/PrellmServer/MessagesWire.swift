@@ -33,6 +33,7 @@ enum MessagesWire {
             temperature = v
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
+        try ChatWire.refuseUnsupported(json, [("top_k", []), ("thinking", [.object(["type": "disabled"])])])
         var stop: [String]?
         if let list = json["stop_sequences"], list != .null {
             guard let items = list.arrayValue, case let strings = items.compactMap(\.stringValue), strings.count == items.count else {

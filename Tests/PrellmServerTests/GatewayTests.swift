@@ -151,6 +151,8 @@ import Testing
         (#"{"model": "fast", "n": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'n' must be 1"),
         (#"{"model": "fast", "stop": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'stop' must be a string or up to 4 strings"),
         (#"{"model": "fast", "top_p": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_p' must be a number from 0 to 1"),
+        (#"{"model": "fast", "seed": 7, "messages": [{"role": "user", "content": "Hi"}]}"#, "'seed' is not supported by this gateway"),
+        (#"{"model": "fast", "presence_penalty": 0.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'presence_penalty' is not supported"),
         (#"{"model": "fast", "response_format": {"type": "yaml"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "response_format.type must be"),
         (#"{"model": "fast", "tools": [{"type": "function"}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools[0] needs function.name"),
         (#"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#, "unsupported content part type 'input_audio'"),
@@ -174,6 +176,7 @@ import Testing
         (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}"#, "'document' is not supported"),
         (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]}"#, "'tool_use' is not supported"),
         (#"{"model": "fast", "max_tokens": 50, "stream": "true", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
+        (#"{"model": "fast", "max_tokens": 50, "top_k": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_k' is not supported"),
     ])
     func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
@@ -369,6 +372,7 @@ import Testing
         try await app.test(.live) { client in
             let r = try await GatewayTests().post(client, """
                 {"model": "fast", "temperature": 0.3, "max_tokens": 77, "top_p": 0.9, "stop": ["END"],
+                 "presence_penalty": 0, "parallel_tool_calls": true, "user": "u-1", "seed": null,
                  "messages": [{"role": "user", "content": "Weather in Paris?"}],
                  "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
                  "tool_choice": "auto"}
