@@ -158,16 +158,25 @@ import Testing
         (#"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#, "unsupported content part type 'input_audio'"),
     ])
     func malformedRequestsAreRefusedByName(body: String, message: String) async throws {
+        let error = try await refused("/v1/chat/completions", body)["error"]
+        #expect(error?["type"] == "invalid_request_error")
+        #expect(error?["message"]?.stringValue?.contains(message) == true, "\(String(describing: error))")
+    }
+
+    /// Posts `body` to `uri` and returns the error body, having checked that it is a 400 and
+    /// that nothing went upstream.
+    func refused(_ uri: String, _ body: String) async throws -> JSONValue {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
         let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
-            let r = try await post(client, body)
+        let json = try await app.test(.router) { client in
+            let r = try await client.execute(uri: uri, method: .post,
+                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                             body: ByteBuffer(string: body))
             #expect(r.status == .badRequest)
-            let error = try JSONParser.parse(String(buffer: r.body))["error"]
-            #expect(error?["type"] == "invalid_request_error")
-            #expect(error?["message"]?.stringValue?.contains(message) == true, "\(String(describing: error))")
+            return try JSONParser.parse(String(buffer: r.body))
         }
         #expect(standIn.requests.isEmpty)
+        return json
     }
 
     @Test(arguments: [
@@ -179,19 +188,10 @@ import Testing
         (#"{"model": "fast", "max_tokens": 50, "top_k": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_k' is not supported"),
     ])
     func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
-        let app = Application(router: try gateway(standIn).makeRouter())
-        try await app.test(.router) { client in
-            let r = try await client.execute(uri: "/v1/messages", method: .post,
-                                             headers: [.contentType: "application/json", HTTPField.Name("x-api-key")!: Self.key],
-                                             body: ByteBuffer(string: body))
-            #expect(r.status == .badRequest)
-            let json = try JSONParser.parse(String(buffer: r.body))
-            #expect(json["type"] == "error")
-            #expect(json["error"]?["type"] == "invalid_request_error")
-            #expect(json["error"]?["message"]?.stringValue?.contains(message) == true, "\(json)")
-        }
-        #expect(standIn.requests.isEmpty)
+        let json = try await refused("/v1/messages", body)
+        #expect(json["type"] == "error")
+        #expect(json["error"]?["type"] == "invalid_request_error")
+        #expect(json["error"]?["message"]?.stringValue?.contains(message) == true, "\(json)")
     }
 
     @Test func anUnknownRouteIsAnOpenAIShaped404() async throws {
