@@ -1,3 +1,4 @@
+import Prellm
 import PrellmProviderKit
 import PrellmProviders
 
@@ -41,7 +42,7 @@ public enum CallCommand {
                 return out
             }
             out.stderr += rendered
-            overrides = ProviderSettings.overrides(config)
+            overrides = config.providerOverrides
         }
         let resolved: (provider: any ChatProvider, model: String)
         do { resolved = try ProviderDirectory(environment: environment, overrides: overrides).resolve(options.model) } catch {

@@ -1,9 +1,8 @@
-import Prellm
 import PrellmCompiler
-import PrellmProviders
 import PrellmSyntax
 
-/// Turning a config file's `providers` section into provider overrides.
+/// Loading the config file that `call`, `run` and `serve` read (its `providers` section becomes
+/// `ConfigFile.providerOverrides`).
 enum ProviderSettings {
     /// Loads a config file; on any error, returns the rendered diagnostics instead.
     static func load(_ path: String) -> (ConfigFile?, String) {
@@ -13,9 +12,5 @@ enum ProviderSettings {
             return (nil, result.config == nil && !result.hasErrors ? "\(path) is not a config file (it has no 'providers:')\n" : rendered)
         }
         return (config, rendered)
-    }
-
-    static func overrides(_ config: ConfigFile?) -> [String: ProviderDirectory.Override] {
-        config?.providerOverrides ?? [:]
     }
 }

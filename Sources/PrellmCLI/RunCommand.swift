@@ -81,7 +81,7 @@ public enum RunCommand {
         if let path = options.config {
             let (config, rendered) = ProviderSettings.load(path)
             guard let config else { out.stderr += rendered; out.exitCode = CommandOutput.Exit.usage; return out }
-            overrides = ProviderSettings.overrides(config)
+            overrides = config.providerOverrides
         }
         let models = CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
                                         catalog: .builtin, workflow: interpreter.workflow)

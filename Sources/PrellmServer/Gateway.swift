@@ -53,12 +53,13 @@ public final class Gateway: Sendable {
         do { router = try Interpreter(models: config.models, file: config.file) } catch {
             throw StartupError(message: error.message)
         }
+        // The config's prices count for the workflows it serves, at compile time as at run time.
+        let catalog = ModelCatalog.builtin.overriding(pricesIn: config.models)
+        let compiler = WorkflowCompiler()
+        compiler.catalog = catalog
         var served: [String: ServedWorkflow] = [:]
         for entry in config.workflows {
             let path = entry.path
-            // The config's prices count for the workflows it serves, at compile time as at run time.
-            let compiler = WorkflowCompiler()
-            compiler.catalog = ModelCatalog.builtin.overriding(pricesIn: config.models)
             let result = compiler.compile(path: path)
             guard let workflow = result.workflow, result.graph != nil, !result.hasErrors, let interpreter = try? Interpreter(result) else {
                 throw StartupError(message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
@@ -84,7 +85,7 @@ public final class Gateway: Sendable {
             baseContext = context
         } else {
             var c = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                                          workflow: Workflow(file: config.file, models: config.models)))
+                                                          catalog: catalog, workflow: nil))
             // A gateway forwards each request: identical requests are not answered from a cache
             // unless a later config option asks for it.
             c.cache = nil
