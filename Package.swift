@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "PrellmServer",
             dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                           "PrellmRuntime", "CSQLite", .product(name: "Hummingbird", package: "hummingbird"),
+                           "PrellmRuntime", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strict),
         .target(

@@ -1,6 +1,5 @@
-import CSQLite
 import Foundation
-import Synchronization
+import PrellmRuntime
 
 /// A GatewayStore keeps the usage ledger: what each key spent, by UTC day and month. It is a
 /// protocol so that a store shared by several gateway replicas (PostgreSQL) can replace the
@@ -16,98 +15,41 @@ public protocol GatewayStore: Sendable {
 }
 
 /// The embedded store: one SQLite file, WAL mode, survives restarts.
-public final class SQLiteGatewayStore: GatewayStore, @unchecked Sendable {
-    public struct StoreError: Error, Sendable, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
-    }
+public final class SQLiteGatewayStore: GatewayStore {
+    public typealias StoreError = SQLiteDatabase.Failure
 
-    private let db: OpaquePointer
-    private let lock = Mutex<Void>(())
+    private let db: SQLiteDatabase
 
     public init(path: String) throws(StoreError) {
-        var handle: OpaquePointer?
-        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK, let handle else {
-            sqlite3_close(handle)
-            throw StoreError(message: "cannot open the store '\(path)'")
-        }
-        db = handle
-        sqlite3_busy_timeout(db, 2000)
-        for sql in ["PRAGMA journal_mode=WAL",
-                    "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
-                    "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
-                    "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
-                    "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)"] {
-            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
-                let message = String(cString: sqlite3_errmsg(db))
-                sqlite3_close(db)
-                throw StoreError(message: "cannot use the store '\(path)': \(message)")
-            }
-        }
+        db = try SQLiteDatabase(path: path, what: "the store", schema: [
+            "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
+            "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
+            "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)",
+        ])
     }
 
-    deinit { sqlite3_close(db) }
-
+    /// The day's and the month's spend, in one statement so that they agree with each other.
     public func spent(key: String, day: String, month: String) throws -> (day: Double, month: Double) {
-        try lock.withLock { _ in (try sum(key, "day", day), try sum(key, "month", month)) }
-    }
-
-    private func sum(_ key: String, _ column: String, _ value: String) throws -> Double {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "SELECT COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND \(column) = ?2", -1, &stmt, nil) == SQLITE_OK else {
-            throw StoreError(message: String(cString: sqlite3_errmsg(db)))
-        }
-        defer { sqlite3_finalize(stmt) }
-        sqlite3_bind_text(stmt, 1, key, -1, prellm_sqlite_transient())
-        sqlite3_bind_text(stmt, 2, value, -1, prellm_sqlite_transient())
-        guard sqlite3_step(stmt) == SQLITE_ROW else { throw StoreError(message: String(cString: sqlite3_errmsg(db))) }
-        return sqlite3_column_double(stmt, 0)
+        let row = try db.rows("SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+                              [.text(key), .text(day), .text(month)]).first
+        return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
     }
 
     public func record(key: String, day: String, month: String, usd: Double, tokens: Int) throws {
-        try lock.withLock { _ in
-            var stmt: OpaquePointer?
-            guard sqlite3_prepare_v2(db, "INSERT INTO usage (key_id, day, month, usd, tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &stmt, nil) == SQLITE_OK else {
-                throw StoreError(message: String(cString: sqlite3_errmsg(db)))
-            }
-            defer { sqlite3_finalize(stmt) }
-            sqlite3_bind_text(stmt, 1, key, -1, prellm_sqlite_transient())
-            sqlite3_bind_text(stmt, 2, day, -1, prellm_sqlite_transient())
-            sqlite3_bind_text(stmt, 3, month, -1, prellm_sqlite_transient())
-            sqlite3_bind_double(stmt, 4, usd)
-            sqlite3_bind_int64(stmt, 5, Int64(tokens))
-            sqlite3_bind_double(stmt, 6, Date().timeIntervalSince1970)
-            guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message: String(cString: sqlite3_errmsg(db))) }
-        }
+        try db.rows("INSERT INTO usage (key_id, day, month, usd, tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    [.text(key), .text(day), .text(month), .real(usd), .integer(Int64(tokens)), .real(Date().timeIntervalSince1970)])
     }
 
     public func revoked() throws -> Set<String> {
-        try lock.withLock { _ in
-            var stmt: OpaquePointer?
-            guard sqlite3_prepare_v2(db, "SELECT key_id FROM revoked", -1, &stmt, nil) == SQLITE_OK else {
-                throw StoreError(message: String(cString: sqlite3_errmsg(db)))
-            }
-            defer { sqlite3_finalize(stmt) }
-            var out: Set<String> = []
-            while sqlite3_step(stmt) == SQLITE_ROW, let t = sqlite3_column_text(stmt, 0) { out.insert(String(cString: t)) }
-            return out
-        }
+        Set(try db.rows("SELECT key_id FROM revoked").compactMap { $0[0]?.text })
     }
 
     public func revoke(key: String) throws {
-        try lock.withLock { _ in
-            var stmt: OpaquePointer?
-            guard sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", -1, &stmt, nil) == SQLITE_OK else {
-                throw StoreError(message: String(cString: sqlite3_errmsg(db)))
-            }
-            defer { sqlite3_finalize(stmt) }
-            sqlite3_bind_text(stmt, 1, key, -1, prellm_sqlite_transient())
-            sqlite3_bind_double(stmt, 2, Date().timeIntervalSince1970)
-            guard sqlite3_step(stmt) == SQLITE_DONE else { throw StoreError(message: String(cString: sqlite3_errmsg(db))) }
-        }
+        try db.rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
     }
 
     public func isReachable() -> Bool {
-        lock.withLock { _ in sqlite3_exec(db, "SELECT 1", nil, nil, nil) == SQLITE_OK }
+        (try? db.rows("SELECT 1")) != nil
     }
 }

@@ -1,0 +1,92 @@
+import CSQLite
+import Foundation
+import Synchronization
+
+/// A SQLiteDatabase is one connection to a SQLite file, serialised by a lock, in WAL mode so that
+/// several processes can share the file. The answer cache and the gateway's usage ledger are
+/// both built on it: they say what their tables are and what they ask, not how to bind a value.
+public final class SQLiteDatabase: @unchecked Sendable {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// A value bound to a statement's `?N`, or read from a result column.
+    public enum Value: Sendable, Equatable {
+        case text(String), real(Double), integer(Int64)
+
+        public var text: String? { if case .text(let t) = self { t } else { nil } }
+        /// A number, whichever way SQLite stored it (`SUM` of nothing is the integer 0).
+        public var number: Double? {
+            switch self {
+            case .real(let d): d
+            case .integer(let i): Double(i)
+            case .text: nil
+            }
+        }
+    }
+
+    private let db: OpaquePointer
+    private let lock = Mutex<Void>(())
+
+    /// Opens (creating if need be) the file and runs `schema`, statements that must be idempotent
+    /// (`CREATE … IF NOT EXISTS`). `what` names the file in errors ("the cache file").
+    public init(path: String, what: String, schema: [String]) throws(Failure) {
+        var handle: OpaquePointer?
+        guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw Failure(message: "cannot open \(what) '\(path)': \(message)")
+        }
+        db = handle
+        sqlite3_busy_timeout(db, 2000)
+        for sql in ["PRAGMA journal_mode=WAL"] + schema {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+                let message = String(cString: sqlite3_errmsg(db))
+                sqlite3_close(db)
+                throw Failure(message: "cannot use \(what) '\(path)': \(message)")
+            }
+        }
+    }
+
+    deinit { sqlite3_close(db) }
+
+    /// Runs one statement with `bindings` as `?1`, `?2`, … and returns its rows (a NULL column
+    /// is nil).
+    @discardableResult
+    public func rows(_ sql: String, _ bindings: [Value] = []) throws(Failure) -> [[Value?]] {
+        let result: Result<[[Value?]], Failure> = lock.withLock { _ in
+            var stmt: OpaquePointer?
+            guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { return .failure(lastError()) }
+            defer { sqlite3_finalize(stmt) }
+            for (i, value) in bindings.enumerated() {
+                let index = Int32(i + 1)
+                switch value {
+                case .text(let t): sqlite3_bind_text(stmt, index, t, -1, prellm_sqlite_transient())
+                case .real(let d): sqlite3_bind_double(stmt, index, d)
+                case .integer(let n): sqlite3_bind_int64(stmt, index, n)
+                }
+            }
+            var rows: [[Value?]] = []
+            while true {
+                switch sqlite3_step(stmt) {
+                case SQLITE_ROW: rows.append((0..<sqlite3_column_count(stmt)).map { column(stmt, $0) })
+                case SQLITE_DONE: return .success(rows)
+                default: return .failure(lastError())
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private func column(_ stmt: OpaquePointer?, _ i: Int32) -> Value? {
+        switch sqlite3_column_type(stmt, i) {
+        case SQLITE_INTEGER: .integer(sqlite3_column_int64(stmt, i))
+        case SQLITE_FLOAT: .real(sqlite3_column_double(stmt, i))
+        case SQLITE_NULL: nil
+        default: sqlite3_column_text(stmt, i).map { .text(String(cString: $0)) }
+        }
+    }
+
+    private func lastError() -> Failure { Failure(message: String(cString: sqlite3_errmsg(db))) }
+}
