@@ -224,15 +224,7 @@ import Testing
 
 @Suite struct InterruptTests {
     @Test func ctrlCCancelsTheRequestKeepsTheTraceAndExits130() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
-            w.startChunked()
-            for i in 0..<200 {
-                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \(i) \"},\"finish_reason\":null}]}\n\n")
-                w.pause(50)
-                if w.isClosed { return }
-            }
-            w.end()
-        }]])
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIDrip("tick", count: 200, pauseMs: 50)]])
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-int-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: trace) }
         let p = Process()

@@ -79,15 +79,7 @@ import Testing
 
     @Test func disconnectCancelsTheUpstream() async throws {
         let upstreamCut = Flag()
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
-            w.startChunked()
-            for i in 0..<300 {
-                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \(i) \"},\"finish_reason\":null}]}\n\n")
-                if w.isClosed { upstreamCut.set(); return }
-                w.pause(20)
-            }
-            w.end()
-        }]])
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIDrip("tick", count: 300, pauseMs: 20, onClientGone: { upstreamCut.set() })]])
         let gateway = try GatewayTests().gateway(standIn, keys: false)
         let app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -200,15 +192,7 @@ import Testing
 /// SIGTERM with a stream in flight: the gateway stops accepting, lets the stream finish, then exits.
 @Suite struct GatewayShutdownTests {
     @Test func sigtermLetsTheStreamFinish() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
-            w.startChunked()
-            for i in 0..<10 {
-                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"part\(i) \"},\"finish_reason\":null}]}\n\n")
-                w.pause(100)
-            }
-            w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
-            w.end()
-        }]])
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIDrip("part", count: 10, pauseMs: 100)]])
         let gateway = try await ServedGateway(environment: standIn.environment) { port in
             "prellm: 1\nserver: {port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\n"
         }
@@ -221,13 +205,13 @@ import Testing
         var signalled = false
         for try await chunk in stream.body {
             text += String(decoding: chunk, as: UTF8.self)
-            if !signalled, text.contains("part1") {
+            if !signalled, text.contains("part 1 ") {
                 server.terminate()  // SIGTERM
                 signalled = true
             }
         }
         #expect(signalled)
-        #expect(text.contains("part9"))
+        #expect(text.contains("part 9 "))
         #expect(text.hasSuffix("data: [DONE]\n\n"))
         server.waitUntilExit()
         #expect(server.terminationReason == .exit)

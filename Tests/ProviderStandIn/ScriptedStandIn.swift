@@ -118,6 +118,23 @@ public enum Reply {
         { _, w in w.error(status: code, body: body, headers: headers) }
     }
 
+    /// A slow OpenAI stream: `count` deltas ("<word> 0 ", "<word> 1 ", …) one every `pauseMs`,
+    /// then the finish and `[DONE]`. It stops as soon as the client has gone, and says so to
+    /// `onClientGone`.
+    public static func openAIDrip(_ word: String, count: Int, pauseMs: Int,
+                                  onClientGone: @escaping @Sendable () -> Void = {}) -> ScriptedStandIn.Responder {
+        { _, w in
+            w.startChunked()
+            for i in 0..<count {
+                w.chunk("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(word) \(i) \"},\"finish_reason\":null}]}\n\n")
+                if w.isClosed { onClientGone(); return }
+                w.pause(pauseMs)
+            }
+            w.chunk(openAITail(finish: "stop", promptTokens: 5, completionTokens: count))
+            w.end()
+        }
+    }
+
     /// An OpenAI stream cut after its first event.
     public static func openAICut(_ text: String) -> ScriptedStandIn.Responder {
         { _, w in
