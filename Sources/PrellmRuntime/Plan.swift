@@ -63,11 +63,8 @@ public struct DryRunPlan: Sendable {
                 entry.maxTokens = alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
                 entry.promptTokens = entry.prompts.reduce(0) { $0 + $1.text.utf8.count / 4 + 1 }
                 entry.calls = 1 + (reasks[s.id.value] ?? 0)
-                // The dearest choice bounds the cost; an unpriced one makes the bound unknown.
-                var worst: Double? = 0
-                for m in entry.models {
-                    guard let price = interpreter.price(of: m, alias: model, models: models) else { worst = nil; break }
-                    worst = max(worst!, price.cost(of: Usage(inputTokens: entry.promptTokens, outputTokens: entry.maxTokens)))
+                let worst = Self.worstCost(of: entry.models, promptTokens: entry.promptTokens, outputTokens: entry.maxTokens) {
+                    interpreter.price(of: $0, alias: model, models: models)
                 }
                 entry.costUSD = worst.map { $0 * Double(entry.calls) }
                 totalTokens += (entry.promptTokens + entry.maxTokens) * entry.calls
@@ -76,6 +73,18 @@ public struct DryRunPlan: Sendable {
             entries.append(entry)
         }
         for s in w.steps { add(s) }
+    }
+
+    /// What one call could cost at most: the dearest of the models it may reach, at `promptTokens`
+    /// in and `outputTokens` out. Nil when any of them has no known price: the bound is unknown.
+    public static func worstCost(of models: [String], promptTokens: Int, outputTokens: Int,
+                                 price: (String) -> ModelPrice?) -> Double? {
+        var worst = 0.0
+        for m in models {
+            guard let p = price(m) else { return nil }
+            worst = max(worst, p.cost(of: Usage(inputTokens: promptTokens, outputTokens: outputTokens)))
+        }
+        return worst
     }
 
     static func references(_ nodes: [Template.Node]) -> Set<String> {

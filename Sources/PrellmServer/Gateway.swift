@@ -143,12 +143,8 @@ public final class Gateway: Sendable {
         let choices = alias?.choices.map(\.id) ?? [chat.model]
         let prompt = ((chat.system ?? "").utf8.count + chat.messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
         let output = chat.maxTokens ?? alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
-        var worst: Double? = 0
-        for m in choices {
-            guard let price = baseContext.models.price(for: m) else { worst = nil; break }
-            worst = max(worst!, price.cost(of: Usage(inputTokens: prompt, outputTokens: output)))
-        }
-        return (worst, prompt + output)
+        let models = baseContext.models
+        return (DryRunPlan.worstCost(of: choices, promptTokens: prompt, outputTokens: output) { models.price(for: $0) }, prompt + output)
     }
 
     func authorize(_ key: ConfigFile.Key?, model: String) throws(GatewayError) {
