@@ -47,10 +47,9 @@ public enum KeysCommand {
             return out
         }
         let revoked = (try? store.revoked()) ?? []
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
-        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        let (day, month) = UsagePeriod.of(Date())
         for key in config.keys {
-            let spent = (try? store.spent(key: key.id.value, day: day, month: String(day.prefix(7)))) ?? (day: 0, month: 0)
+            let spent = (try? store.spent(key: key.id.value, day: day, month: month)) ?? (day: 0, month: 0)
             var parts = ["\(key.id.value)\(revoked.contains(key.id.value) ? " (revoked)" : "")"]
             parts.append("models: " + (key.models?.joined(separator: ",") ?? "all"))
             if let r = key.rpm { parts.append("rpm \(r)") }

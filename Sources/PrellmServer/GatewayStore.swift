@@ -14,6 +14,15 @@ public protocol GatewayStore: Sendable {
     func revoke(key: String) throws
 }
 
+/// The ledger's periods: a UTC day ("2026-11-24") and its month ("2026-11").
+public enum UsagePeriod {
+    public static func of(_ date: Date) -> (day: String, month: String) {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        return (day, String(day.prefix(7)))
+    }
+}
+
 /// The embedded store: one SQLite file, WAL mode, survives restarts.
 public final class SQLiteGatewayStore: GatewayStore {
     public typealias StoreError = SQLiteDatabase.Failure

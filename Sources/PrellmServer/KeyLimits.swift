@@ -53,17 +53,11 @@ final class KeyLimits: Sendable {
         self.onStoreFailure = onStoreFailure
     }
 
-    static func periods(_ date: Date = Date()) -> (day: String, month: String) {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-        return (day, String(day.prefix(7)))
-    }
-
     /// Admits a request of `estimateUSD` (nil when the price is unknown) and `estimateTokens`,
     /// or says which limit it would break.
     func admit(_ key: ConfigFile.Key, estimateUSD: Double?, estimateTokens: Int, now: ContinuousClock.Instant) throws(GatewayError) -> Reservation {
         let id = key.id.value
-        let (day, month) = Self.periods()
+        let (day, month) = UsagePeriod.of(Date())
         if (key.usdPerDay != nil || key.usdPerMonth != nil) && estimateUSD == nil {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }

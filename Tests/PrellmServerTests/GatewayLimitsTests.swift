@@ -74,7 +74,8 @@ import Testing
         #expect(ok >= 1 && ok <= 9, "\(ok) requests were admitted")
         #expect(all.filter { $0 == 403 }.count == 100 - ok)
         #expect(standIn.requests.count == ok)
-        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: KeyLimitsProbe.today, month: String(KeyLimitsProbe.today.prefix(7)))
+        let (day, month) = UsagePeriod.of(Date())
+        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
         #expect(spent.day <= 0.0006)
         #expect(spent.day > 0)
     }
@@ -104,7 +105,8 @@ import Testing
         }
         let calls = standIn.requests.count
         #expect(calls >= 1)
-        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: KeyLimitsProbe.today, month: String(KeyLimitsProbe.today.prefix(7)))
+        let (day, month) = UsagePeriod.of(Date())
+        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
         // $0.15 / $0.60 per million: 1,000 in + 100 out is $0.00021 a call.
         #expect(abs(spent.day - Double(calls) * 0.00021) < 1e-9, "\(spent.day) for \(calls) calls")
     }
@@ -141,13 +143,6 @@ import Testing
             #expect(r.status == .forbidden)
             #expect(String(buffer: r.body).contains("monthly budget"))
         }
-    }
-}
-
-enum KeyLimitsProbe {
-    static var today: String {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 }
 
