@@ -117,13 +117,14 @@ extension Interpreter {
         var causes: [ProviderError.Kind] = []
         var attempts = 0
         let needsJSON = format != .text
+        let estimate = Self.estimatedPromptTokens(system: system, messages: messages)
+        let promptText = (system ?? "") + messages.map(\.text).joined(separator: "\n")
         for (position, modelID) in ordered.enumerated() {
             let caps = context.models.capabilities(for: modelID)
             if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput {
                 failures.append("\(modelID): skipped, it has no JSON mode")
                 continue
             }
-            let estimate = ((system ?? "").utf8.count + messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
             if let window = caps?.contextWindow, estimate + (r.parameters.maxTokens ?? 0) > window {
                 failures.append("\(modelID): skipped, the prompt (about \(estimate) tokens) does not fit its context window (\(window))")
                 continue
@@ -151,7 +152,6 @@ extension Interpreter {
                                                        "answer": .string(hit.text), "cost_usd": .number(0)])
                 return CallOutcome(response: hit, model: modelID, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: 0, cached: true)
             }
-            let promptText = (system ?? "") + messages.map(\.text).joined(separator: "\n")
             var retryNumber = 0
             while true {
                 attempts += 1
@@ -264,6 +264,12 @@ extension Interpreter {
             guard let first = try await group.next(), let value = first else { throw error }
             return value
         }
+    }
+
+    /// A prompt's size in tokens, estimated before it is sent (UTF-8 bytes / 4), for context
+    /// windows and the gateway's reservations.
+    public static func estimatedPromptTokens(system: String?, messages: [ChatMessage]) -> Int {
+        ((system ?? "").utf8.count + messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
     }
 
     /// The output size assumed when a call sets no max_tokens, for budget checks and `--dry-run`.

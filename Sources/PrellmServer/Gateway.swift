@@ -141,7 +141,7 @@ public final class Gateway: Sendable {
         }
         let alias = config.models.first { $0.name.value == chat.model }
         let choices = alias?.choices.map(\.id) ?? [chat.model]
-        let prompt = ((chat.system ?? "").utf8.count + chat.messages.reduce(0) { $0 + $1.text.utf8.count }) / 4 + 1
+        let prompt = Interpreter.estimatedPromptTokens(system: chat.system, messages: chat.messages)
         let output = chat.maxTokens ?? alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
         let models = baseContext.models
         return (DryRunPlan.worstCost(of: choices, promptTokens: prompt, outputTokens: output) { models.price(for: $0) }, prompt + output)
