@@ -7,16 +7,16 @@ import PrellmSchema
 import Synchronization
 
 /// The runtime's view of models from the CLI: providers from the environment (and a config
-/// file's overrides), prices and capabilities from the catalog, with a workflow's own price
-/// overrides applied. Providers are made once per model and reused.
+/// file's overrides), prices and capabilities from the catalog, with a program's own prices
+/// (its aliases' `price:`) applied. Providers are made once per model and reused.
 public final class CatalogModelAccess: ModelAccess {
     let directory: ProviderDirectory
     let catalog: ModelCatalog
     private let made = Mutex<[String: (any ChatProvider, String)]>([:])
 
-    public init(directory: ProviderDirectory, catalog: ModelCatalog = .builtin, workflow: Workflow?) {
+    public init(directory: ProviderDirectory, catalog: ModelCatalog = .builtin, program: StepGraph?) {
         self.directory = directory
-        self.catalog = catalog.overriding(pricesIn: workflow?.models ?? [])
+        self.catalog = catalog.overriding(pricesIn: program?.routes ?? [])
     }
 
     public func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
@@ -30,9 +30,9 @@ public final class CatalogModelAccess: ModelAccess {
     public func capabilities(for model: String) -> ModelCapabilities? { catalog.entry(for: model)?.capabilities }
 }
 
-/// Writes trace events as JSON lines to a file, flushing each line so an interrupted run
-/// still leaves everything up to the interruption.
-public final class FileTrace: TraceSink {
+/// Writes a run's events as JSON lines to a file (the JSONL trace), flushing each line so an
+/// interrupted run still leaves everything up to the interruption.
+public final class FileTrace: RunEventSink {
     private let handle: FileHandle
     private let lock = Mutex<Void>(())
 
@@ -41,8 +41,9 @@ public final class FileTrace: TraceSink {
         handle = h
     }
 
-    public func record(_ event: JSONValue) {
-        lock.withLock { _ in handle.write(Data((event.jsonText + "\n").utf8)) }
+    public func record(_ event: RunEvent) {
+        guard let line = event.traceLine else { return }
+        lock.withLock { _ in handle.write(Data((line.jsonText + "\n").utf8)) }
     }
 
     deinit { try? handle.close() }
@@ -51,12 +52,10 @@ public final class FileTrace: TraceSink {
 extension ModelCatalog {
     /// The catalog with the prices that model aliases give (`price: {input, output}`), for each
     /// of their models.
-    public func overriding(pricesIn aliases: [Workflow.ModelAlias]) -> ModelCatalog {
+    public func overriding(pricesIn routes: [ModelRoute]) -> ModelCatalog {
         var prices: [String: ModelPrice] = [:]
-        for alias in aliases {
-            if let i = alias.parameters.inputPricePerMTok, let o = alias.parameters.outputPricePerMTok {
-                for c in alias.choices { prices[c.id] = ModelPrice(input: i, output: o) }
-            }
+        for route in routes {
+            if let price = route.price { for m in route.models { prices[m] = price } }
         }
         return overriding(prices: prices)
     }

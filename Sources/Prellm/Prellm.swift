@@ -57,12 +57,15 @@ public enum Prellm {
 
     static func run(_ result: CompileResult, inputs: [String: JSONValue], overrides: [String: String],
                     environment: [String: String], configure: (inout RunContext) -> Void) async throws(CompileError) -> RunResult {
-        guard result.graph != nil, var interpreter = try? Interpreter(result) else {
+        guard let compiled = result.graph, !result.hasErrors else {
             throw CompileError(diagnostics: result.diagnostics, rendered: DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
         }
-        interpreter.modelOverrides = overrides.filter { alias, _ in interpreter.workflow.models.contains { $0.name.value == alias } }
-        var context = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment), workflow: interpreter.workflow))
+        let program: StepGraph
+        do { program = try compiled.replacingModels(overrides) } catch {
+            throw CompileError(diagnostics: [], rendered: "the model \(error.message)\n")
+        }
+        var context = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment), program: program))
         configure(&context)
-        return await interpreter.run(inputs: inputs, context: context)
+        return await Interpreter(program).run(inputs: inputs, context: context)
     }
 }

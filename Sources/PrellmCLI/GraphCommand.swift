@@ -1,7 +1,8 @@
 import PrellmCompiler
 import PrellmSyntax
 
-/// `prellm graph FILE --format mermaid|dot|json`: print the compiled step graph.
+/// `prellm graph FILE --format mermaid|dot|json`: print the compiled program — the same
+/// StepGraph the interpreter runs and the dry run prices.
 public enum GraphCommand {
     public static func run(file: String, format: StepGraph.Format) -> CommandOutput {
         var out = CommandOutput()

@@ -62,20 +62,19 @@ public enum RunCommand {
             return out
         }
         if !result.diagnostics.isEmpty { out.stderr += DiagnosticRenderer.text(result.diagnostics, sources: result.sources) }
-        guard result.graph != nil, var interpreter = try? Interpreter(result) else {
+        guard let compiled = result.graph, !result.hasErrors else {
             if result.diagnostics.contains(where: { $0.code == .unreadable }) || result.workflow == nil && !result.hasErrors {
                 return usage(result.config != nil ? "'\(options.file)' is a config file, not a workflow" : "cannot read '\(options.file)'")
             }
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        for (alias, model) in modelOverrides where interpreter.workflow.models.contains(where: { $0.name.value == alias }) {
-            interpreter.modelOverrides[alias] = model
-        }
+        let program: StepGraph
+        do { program = try compiled.replacingModels(modelOverrides) } catch { return usage("the model \(error.message)") }
+        let interpreter = Interpreter(program)
         let given: [String: JSONValue]
-        do { given = try parseInputs(options, workflow: interpreter.workflow) } catch { return usage(error.message) }
-        let inputs: JSONValue
-        do { inputs = try interpreter.prepareInputs(given) } catch { return usage(error.message) }
+        do { given = try parseInputs(options, program: program) } catch { return usage(error.message) }
+        do { _ = try interpreter.prepareInputs(given) } catch { return usage(error.message) }
 
         var overrides: [String: ProviderDirectory.Override] = [:]
         if let path = options.config {
@@ -84,9 +83,10 @@ public enum RunCommand {
             overrides = config.providerOverrides
         }
         let models = CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                        catalog: .builtin, workflow: interpreter.workflow)
+                                        catalog: .builtin, program: program)
         if options.dryRun {
-            out.stdout = "plan for \(options.file) (no request is sent)\n\n" + DryRunPlan(interpreter, inputs: inputs, models: models).text
+            let plan = DryRunPlan(program, inputs: given, models: models)
+            out.stdout = options.json ? plan.json.prettyJSONText + "\n" : "plan for \(options.file) (no request is sent)\n\n" + plan.text
             return out
         }
         var context = RunContext(models: models)
@@ -100,7 +100,7 @@ public enum RunCommand {
         if let path = options.trace {
             guard let sink = FileTrace(path: path) else { return usage("cannot write the trace to '\(path)'") }
             traceSink = sink
-            context.trace = sink
+            context.events = sink
         }
         let streamed = StreamState()
         let display = ProgressDisplay(interactive: options.interactive, write: progress)
@@ -113,7 +113,7 @@ public enum RunCommand {
         }
         context.onProgress = { p in display.update(p) }
 
-        let task = Task { await interpreter.run(inputs: inputs.objectValue ?? [:], context: context) }
+        let task = Task { await interpreter.run(inputs: given, context: context) }
         var signalSource: (any DispatchSourceSignal)?
         if options.handleInterrupts {
             signal(SIGINT, SIG_IGN)
@@ -152,7 +152,7 @@ public enum RunCommand {
         var happened: Bool { lock.lock(); defer { lock.unlock() }; return streamed }
     }
 
-    static func parseInputs(_ options: RunOptions, workflow: Workflow) throws(RunError) -> [String: JSONValue] {
+    static func parseInputs(_ options: RunOptions, program: StepGraph) throws(RunError) -> [String: JSONValue] {
         var values: [String: JSONValue] = [:]
         if let path = options.inputsFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RunError(.invalidInput, "cannot read inputs file '\(path)'") }
@@ -168,7 +168,7 @@ public enum RunCommand {
         for pair in options.inputs {
             guard let eq = pair.firstIndex(of: "=") else { throw RunError(.invalidInput, "--input takes name=value, found '\(pair)'") }
             let name = String(pair[..<eq]), raw = String(pair[pair.index(after: eq)...])
-            let declared = workflow.inputs.first { $0.name.value == name }
+            let declared = program.inputIndex[name].map { program.inputs[$0] }
             // A value is text unless the input is declared with another type; then it is JSON.
             if let declared, !declared.type.isStringLike, declared.type != .any, let parsed = try? JSONParser.parse(raw) {
                 values[name] = parsed

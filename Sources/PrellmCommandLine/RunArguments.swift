@@ -9,9 +9,9 @@ public struct RunArguments: ParsableArguments {
     @Argument(help: "The workflow file.") var file: String
     @Option(name: .customLong("input"), help: "An input as name=value (repeatable).") var inputs: [String] = []
     @Option(name: .customLong("inputs"), help: "A JSON file of inputs.") var inputsFile: String?
-    @Flag(help: "Print one JSON object with the output, steps, usage, cost and trace id.") var json = false
+    @Flag(help: "Print one JSON object with the output, steps, usage, cost and trace id (with --dry-run: the plan).") var json = false
     @Option(help: "Write a JSONL trace (one line per step attempt) to this file.") var trace: String?
-    @Flag(help: "Compile, render what can be rendered and print the plan with a bound on tokens and cost; send nothing.") var dryRun = false
+    @Flag(help: "Compile, render what can be rendered and print the plan with its bound on calls, tokens and cost; send nothing.") var dryRun = false
     @Flag(help: "Do not reuse cached answers.") var noCache = false
     @Option(help: "Keep cached answers in this SQLite file, across runs.") var cacheFile: String?
     @Flag(help: "Put prompt hashes, not prompts, in the trace.") var redactPrompts = false

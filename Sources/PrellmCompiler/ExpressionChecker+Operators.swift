@@ -3,15 +3,19 @@ import PrellmSyntax
 
 /// Operators and functions of the expression language, with their typing rules.
 extension ExpressionChecker {
-    mutating func binary(_ op: Expr.BinaryOp, _ l: Expr, _ r: Expr, _ scope: Scope) -> ValueType {
+    mutating func binary(_ op: Expr.BinaryOp, _ l: Expr, _ r: Expr, _ scope: Scope) -> Typed {
         if op == .and || op == .or {
-            expectBool(type(l, scope), l, what: "the left side of '\(op.rawValue)'")
+            let lt = type(l, scope)
+            expectBool(lt.type, l, what: "the left side of '\(op.rawValue)'")
             var inner = scope
             if op == .and { inner.guarded.formUnion(guards(l)) }
-            expectBool(type(r, inner), r, what: "the right side of '\(op.rawValue)'")
-            return .bool
+            let rt = type(r, inner)
+            expectBool(rt.type, r, what: "the right side of '\(op.rawValue)'")
+            return Typed(type: .bool, expr: .binary(op, lt.expr, rt.expr))
         }
-        let lt = type(l, scope), rt = type(r, scope)
+        let left = type(l, scope), right = type(r, scope)
+        let lt = left.type, rt = right.type
+        func typed(_ t: ValueType) -> Typed { Typed(type: t, expr: .binary(op, left.expr, right.expr)) }
         switch op {
         case .eq, .ne:
             if !lt.isComparable(with: rt) {
@@ -20,7 +24,7 @@ extension ExpressionChecker {
                 checkLabel(lt, l, against: r)
                 checkLabel(rt, r, against: l)
             }
-            return .bool
+            return typed(.bool)
         case .lt, .le, .gt, .ge:
             let ok = (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
                 || (lt.isStringLike || lt == .any) && (rt.isStringLike || rt == .any)
@@ -31,7 +35,7 @@ extension ExpressionChecker {
                 report(.typeMismatch, l.range.lowerBound..<r.range.upperBound,
                        "'\(op.rawValue)' compares two numbers or two strings, found \(lt.phrase) and \(rt.phrase)", hint: hint)
             }
-            return .bool
+            return typed(.bool)
         case .in:
             switch rt {
             case .array(let el):
@@ -48,26 +52,26 @@ extension ExpressionChecker {
             default:
                 report(.typeMismatch, r.range, "'in' needs a list, an object or a string on its right, found \(rt.article)")
             }
-            return .bool
+            return typed(.bool)
         case .add:
             switch (lt, rt) {
-            case (.any, _), (_, .any): return lt == .any ? rt == .any ? .any : rt : lt
-            case (.int, .int): return .int
-            case _ where lt.isNumeric && rt.isNumeric: return .number
-            case (.string, .string): return .string
-            case (.array(let a), .array(let b)): return .array(a.joined(with: b))
+            case (.any, _), (_, .any): return typed(lt == .any ? rt == .any ? .any : rt : lt)
+            case (.int, .int): return typed(.int)
+            case _ where lt.isNumeric && rt.isNumeric: return typed(.number)
+            case (.string, .string): return typed(.string)
+            case (.array(let a), .array(let b)): return typed(.array(a.joined(with: b)))
             default:
                 report(.typeMismatch, l.range.lowerBound..<r.range.upperBound, "cannot add \(lt.phrase) and \(rt.phrase)",
                        hint: lt.isStringLike || rt.isStringLike ? "convert with string(…)" : nil)
-                return .any
+                return typed(.any)
             }
         default:
             let ok = (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
             if !ok {
                 report(.typeMismatch, l.range.lowerBound..<r.range.upperBound, "'\(op.rawValue)' needs numbers, found \(lt.article) and \(rt.article)")
-                return .any
+                return typed(.any)
             }
-            return lt == .int && rt == .int && op != .div ? .int : .number
+            return typed(lt == .int && rt == .int && op != .div ? .int : .number)
         }
     }
 
@@ -79,7 +83,7 @@ extension ExpressionChecker {
                hint: Spelling.hint(s, in: values) ?? "its possible values are \(values.map { "\"\($0)\"" }.joined(separator: ", "))")
     }
 
-    mutating func call(_ target: Expr?, _ name: String, _ nameRange: Range<Int>, _ args: [Expr], _ e: Expr, _ scope: Scope) -> ValueType {
+    mutating func call(_ target: Expr?, _ name: String, _ nameRange: Range<Int>, _ args: [Expr], _ e: Expr, _ scope: Scope) -> Typed {
         // Method calls take their target as the first argument: s.contains(t) == contains(s, t).
         let all = (target.map { [$0] } ?? []) + args
         func arity(_ n: Int) -> Bool {
@@ -91,14 +95,15 @@ extension ExpressionChecker {
         if name == "has" {
             guard target == nil, args.count == 1, args[0].path != nil else {
                 report(.badArguments, nameRange, "has() takes one reference, e.g. has(facts) or has(facts.target)")
-                return .bool
+                return Typed(type: .bool, expr: .constant(.bool(false)))
             }
             var inner = scope
             inner.allowSkipped = true
-            _ = type(args[0], inner)
-            return .bool
+            return Typed(type: .bool, expr: .has(type(args[0], inner).expr))
         }
-        let types = all.map { type($0, scope) }
+        let typed = all.map { type($0, scope) }
+        let types = typed.map(\.type)
+        func result(_ t: ValueType, _ f: CheckedExpr.Function) -> Typed { Typed(type: t, expr: .function(f, typed.map(\.expr))) }
         switch name {
         case "size":
             if arity(1) {
@@ -107,9 +112,9 @@ extension ExpressionChecker {
                 default: report(.typeMismatch, all[0].range, "size() needs a string, list or object, found \(types[0].article)")
                 }
             }
-            return .int
+            return result(.int, .size)
         case "contains", "startsWith", "endsWith", "matches":
-            guard arity(2) else { return .bool }
+            guard arity(2) else { return Typed(type: .bool, expr: .constant(.bool(false))) }
             let listContains = name == "contains" && { if case .array = types[0] { true } else { false } }()
             if !listContains, !(types[0].isStringLike || types[0] == .any) {
                 report(.typeMismatch, all[0].range, "\(name)() works on strings\(name == "contains" ? " and lists" : ""), found \(types[0].phrase)")
@@ -117,25 +122,32 @@ extension ExpressionChecker {
             if !listContains, !(types[1].isStringLike || types[1] == .any) {
                 report(.typeMismatch, all[1].range, "the argument of \(name)() must be a string, found \(types[1].article)")
             }
-            if name == "matches", case .literal(.string(let pattern)) = all[1].kind {
-                do { _ = try PCRERegex(pattern) } catch {
-                    report(.badRegex, all[1].range, "invalid regular expression: \(error.message) at offset \(error.offset)")
+            switch name {
+            case "contains": return result(.bool, .contains)
+            case "startsWith": return result(.bool, .startsWith)
+            case "endsWith": return result(.bool, .endsWith)
+            default:
+                var regex: PCRERegex?
+                if case .literal(.string(let pattern)) = all[1].kind {
+                    do { regex = try PCRERegex(pattern) } catch {
+                        report(.badRegex, all[1].range, "invalid regular expression: \(error.message) at offset \(error.offset)")
+                    }
                 }
+                return result(.bool, .matches(regex))
             }
-            return .bool
         case "int":
             _ = arity(1)
-            return .int
+            return result(.int, .int)
         case "double":
             _ = arity(1)
-            return .number
+            return result(.number, .double)
         case "string":
             _ = arity(1)
-            return .string
+            return result(.string, .string)
         default:
             report(.unknownName, nameRange, "unknown function '\(name)'",
                    hint: Spelling.hint(name, in: Self.functions) ?? "functions are \(Self.functions.joined(separator: ", "))")
-            return .any
+            return Typed(type: .any, expr: .constant(.null))
         }
     }
 }

@@ -1,18 +1,24 @@
 import PrellmRegex
+import PrellmSchema
 import PrellmSyntax
 
 /// The ExpressionChecker resolves and type-checks the expressions and templates embedded in
-/// a workflow, at the point of the step graph where each one is evaluated.
+/// a workflow, at the point of the step graph where each one is evaluated, and turns each into
+/// the checked tree the runtime evaluates (CheckedExpr, CompiledTemplate).
 ///
 /// Every reference is resolved against, in order: local names (a `for` variable, a map's
 /// `item`, a validate step's `value`), `inputs`, and step ids. A step reference is checked
 /// against the flow: it must have run on every path to the point of the read (FlowAnalysis),
 /// unless the read is guarded by `has(step)` or given a fallback with `| default(…)`.
 /// Types flow from contracts and step kinds; `any` absorbs what cannot be known, so every
-/// error reported is one the compiler can prove.
+/// error reported is one the compiler can prove. Resolution is also where names become slots:
+/// an input by its position, a step by its index, a local by the stack slot the runtime will
+/// push it at. A tree built while reporting an error is never run (the program is only built
+/// from an error-free check).
 struct ExpressionChecker {
     struct Environment {
         var inputs: ValueType.ObjectType
+        var inputIndex: [String: Int]
         var steps: [Step]
         var index: [String: Int]
         var stepTypes: [ValueType]
@@ -25,11 +31,32 @@ struct ExpressionChecker {
         var may: Set<Int>
     }
 
+    struct Local {
+        var type: ValueType
+        var slot: Int
+    }
+
     struct Scope {
         var point: Point
-        var locals: [String: ValueType] = [:]
+        var locals: [String: Local] = [:]
+        /// The next free local slot: locals are a stack the runtime pushes in this order.
+        var slots = 0
         var guarded: Set<Int> = []
         var allowSkipped = false
+
+        /// Binds a name to the next slot.
+        mutating func bind(_ name: String, _ type: ValueType) -> Int {
+            let slot = slots
+            locals[name] = Local(type: type, slot: slot)
+            slots += 1
+            return slot
+        }
+    }
+
+    /// An expression's type and its checked tree.
+    struct Typed {
+        var type: ValueType
+        var expr: CheckedExpr
     }
 
     static let functions = ["size", "contains", "startsWith", "endsWith", "matches", "has", "int", "double", "string"]
@@ -49,222 +76,266 @@ struct ExpressionChecker {
     // MARK: - Entry points
 
     /// Checks a bare expression (`if:`, a route condition, `assert:`) that must be a boolean.
-    mutating func checkCondition(_ t: EmbeddedText, _ scope: Scope, what: String) {
+    mutating func checkCondition(_ t: EmbeddedText, _ scope: Scope, what: String) -> Condition? {
         text = t
         let trimmed = t.value.trimmingCharacters(in: [" ", "\n", "\t"])
         if trimmed.hasPrefix("{{") {
             report(.expressionSyntax, 0..<min(2, t.value.utf8.count), "\(what) is an expression, not a template",
                    hint: "remove the {{ }}: write the expression itself")
-            return
+            return nil
         }
         let e: Expr
         do { e = try ExprParser.parse(Array(t.value.utf8), range: 0..<t.value.utf8.count) } catch {
             report(.expressionSyntax, error.range, error.message, hint: error.hint)
-            return
+            return nil
         }
-        let ty = type(e, scope)
-        expectBool(ty, e, what: what)
+        let typed = type(e, scope)
+        expectBool(typed.type, e, what: what)
+        return Condition(expr: typed.expr, text: t.value)
     }
 
-    /// Checks a template; returns its type: the type of the value when the whole text is one
-    /// `{{ expr }}` (a reference), a string otherwise.
+    /// Checks a template; returns its type and its compiled form. The type is the value's when
+    /// the whole text is one `{{ expr }}` (a reference), what YAML makes of a plain scalar
+    /// without holes (`40` is an integer), and a string otherwise.
     @discardableResult
-    mutating func checkTemplate(_ t: EmbeddedText, _ scope: Scope) -> ValueType {
+    mutating func checkTemplate(_ t: EmbeddedText, _ scope: Scope) -> (type: ValueType, template: CompiledTemplate?) {
         text = t
         let template: Template
         do { template = try TemplateParser.parse(t.value) } catch {
             report(error.inTemplateTags ? .templateSyntax : .expressionSyntax, error.range, error.message, hint: error.hint)
-            return .any
+            return (.any, nil)
         }
         if template.isPlainText {
-            guard t.style == .plain else { return .string }
-            switch YAMLNode.resolvePlain(t.value) {
-            case .int: return .int
-            case .float: return .number
-            case .bool: return .bool
-            case .null: return .null
-            case .string: return .string
-            }
+            // The text is what the nodes say ({% raw %}, comments and trims are gone); only a
+            // scalar with no template syntax at all is typed as YAML types it.
+            let text = template.nodes.map { if case .text(let s) = $0 { s } else { "" } }.joined()
+            let (type, value) = text == t.value ? Self.literal(t) : (.string, .string(text))
+            return (type, CompiledTemplate(source: t, body: .literal(text: text, value: value)))
         }
         if template.nodes.count == 1, case .output(let e, let filters, _) = template.nodes[0] {
-            return outputType(e, filters, scope)
+            let (typed, checked) = output(e, filters, scope)
+            let covered = filters.contains { $0.name == "default" }
+            return (typed.type, CompiledTemplate(source: t, body: .reference(typed.expr, checked, covered: covered)))
         }
-        checkNodes(template.nodes, scope)
-        return .string
+        let nodes = checkNodes(template.nodes, scope)
+        return (.string, CompiledTemplate(source: t, body: .nodes(nodes)))
+    }
+
+    /// The type and value of a template without holes: a plain YAML scalar resolves by YAML's
+    /// core schema (`40` → 40, `true` → true), anything quoted or in a block is a string.
+    static func literal(_ t: EmbeddedText) -> (ValueType, JSONValue) {
+        guard t.style == .plain else { return (.string, .string(t.value)) }
+        switch YAMLNode.resolvePlain(t.value) {
+        case .int(let i): return (.int, .number(Double(i)))
+        case .float(let d): return d.isFinite ? (.number, .number(d)) : (.string, .string(t.value))
+        case .bool(let b): return (.bool, .bool(b))
+        case .null: return (.null, .null)
+        case .string(let s): return (.string, .string(s))
+        }
     }
 
     // MARK: - Templates
 
-    mutating func checkNodes(_ nodes: [Template.Node], _ scope: Scope) {
+    mutating func checkNodes(_ nodes: [Template.Node], _ scope: Scope) -> [CompiledTemplate.Node] {
+        var out: [CompiledTemplate.Node] = []
+        out.reserveCapacity(nodes.count)
         for node in nodes {
             switch node {
-            case .text: break
-            case .output(let e, let filters, _): _ = outputType(e, filters, scope)
+            case .text(let s):
+                out.append(.text(s))
+            case .output(let e, let filters, _):
+                let (typed, checked) = output(e, filters, scope)
+                out.append(.output(typed.expr, checked, covered: filters.contains { $0.name == "default" }))
             case .ifBlock(let branches, let otherwise, _):
+                var checked: [(condition: CheckedExpr, body: [CompiledTemplate.Node])] = []
                 for b in branches {
-                    _ = type(b.condition, scope)
+                    let c = type(b.condition, scope)
                     var inner = scope
                     inner.guarded.formUnion(guards(b.condition))
-                    checkNodes(b.body, inner)
+                    checked.append((c.expr, checkNodes(b.body, inner)))
                 }
-                if let otherwise { checkNodes(otherwise, scope) }
+                out.append(.branch(checked, otherwise: otherwise.map { checkNodes($0, scope) }))
             case .forBlock(let variable, _, let sequence, let body, _):
                 let seq = type(sequence, scope)
                 var element = ValueType.any
-                switch seq {
+                switch seq.type {
                 case .array(let el): element = el
                 case .any: break
-                case .object(let o): element = o.extra ?? .any
                 default:
-                    report(.typeMismatch, sequence.range, "{% for %} loops over a list, but this is \(seq.phrase)")
+                    report(.typeMismatch, sequence.range, "{% for %} loops over a list, but this is \(seq.type.phrase)")
                 }
                 var inner = scope
-                inner.locals[variable] = element
-                checkNodes(body, inner)
+                let slot = inner.bind(variable, element)
+                out.append(.loop(slot: slot, sequence: seq.expr, body: checkNodes(body, inner)))
             }
         }
+        return out
     }
 
-    mutating func outputType(_ e: Expr, _ filters: [Filter], _ scope: Scope) -> ValueType {
+    mutating func output(_ e: Expr, _ filters: [Filter], _ scope: Scope) -> (Typed, [CheckedFilter]) {
         var inner = scope
         if filters.contains(where: { $0.name == "default" }) { inner.allowSkipped = true }
-        var ty = type(e, inner)
+        var typed = type(e, inner)
+        var checked: [CheckedFilter] = []
         for f in filters {
             let args = f.args.map { type($0, scope) }
             func arity(_ range: ClosedRange<Int>) -> Bool {
                 if range.contains(args.count) { return true }
-                report(.badArguments, f.nameRange, "filter '\(f.name)' takes \(range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)") argument\(range.upperBound == 1 ? "" : "s"), found \(args.count)")
+                let n = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
+                report(.badArguments, f.nameRange, "filter '\(f.name)' takes \(n) argument\(range.upperBound == 1 ? "" : "s"), found \(args.count)")
                 return false
             }
+            let ty = typed.type
             switch f.name {
             case "join":
                 _ = arity(0...1)
                 if case .array = ty {} else if ty != .any {
                     report(.typeMismatch, f.nameRange, "'join' needs a list, but the value is \(ty.phrase)")
                 }
-                if let a = args.first, !(a.isStringLike || a == .any) {
-                    report(.typeMismatch, f.args[0].range, "the separator of 'join' must be a string, found \(a.article)")
+                if let a = args.first, !(a.type.isStringLike || a.type == .any) {
+                    report(.typeMismatch, f.args[0].range, "the separator of 'join' must be a string, found \(a.type.article)")
                 }
-                ty = .string
+                checked.append(.join(separator: args.first?.expr))
+                typed.type = .string
             case "json":
-                _ = arity(0...1)
-                ty = .string
+                _ = arity(0...0)
+                checked.append(.json)
+                typed.type = .string
             case "default":
-                if arity(1...1) { ty = ty.joined(with: args[0]) }
+                if arity(1...1) {
+                    typed.type = ty.joined(with: args[0].type)
+                    checked.append(.default(args[0].expr))
+                }
             case "upper", "lower", "trim":
                 _ = arity(0...0)
                 if !(ty.isStringLike || ty == .any) {
                     report(.typeMismatch, f.nameRange, "'\(f.name)' needs a string, but the value is \(ty.phrase)")
                 }
-                ty = .string
+                checked.append(f.name == "upper" ? .upper : f.name == "lower" ? .lower : .trim)
+                typed.type = .string
             case "length":
                 _ = arity(0...0)
                 switch ty {
                 case .string, .array, .object, .any: break
                 default: report(.typeMismatch, f.nameRange, "'length' needs a string, list or object, but the value is \(ty.article)")
                 }
-                ty = .int
+                checked.append(.length)
+                typed.type = .int
             case "truncate":
-                if arity(1...1), !(args[0] == .int || args[0] == .any) {
-                    report(.typeMismatch, f.args[0].range, "'truncate' takes a length (an integer), found \(args[0].article)")
+                if arity(1...1) {
+                    if !(args[0].type == .int || args[0].type == .any) {
+                        report(.typeMismatch, f.args[0].range, "'truncate' takes a length (an integer), found \(args[0].type.article)")
+                    }
+                    checked.append(.truncate(args[0].expr))
                 }
-                ty = .string
+                typed.type = .string
             default:
                 report(.unknownName, f.nameRange, "unknown filter '\(f.name)'",
                        hint: Spelling.hint(f.name, in: Self.filters) ?? "filters are \(Self.filters.joined(separator: ", "))")
-                ty = .any
+                typed.type = .any
             }
         }
-        return ty
+        return (typed, checked)
     }
 
     // MARK: - Expressions
 
-    mutating func type(_ e: Expr, _ scope: Scope) -> ValueType {
+    mutating func type(_ e: Expr, _ scope: Scope) -> Typed {
         switch e.kind {
         case .literal(let l):
             switch l {
-            case .null: return .null
-            case .bool: return .bool
-            case .int: return .int
-            case .double: return .number
-            case .string: return .string
+            case .null: return Typed(type: .null, expr: .constant(.null))
+            case .bool(let b): return Typed(type: .bool, expr: .constant(.bool(b)))
+            case .int(let i): return Typed(type: .int, expr: .constant(.number(Double(i))))
+            case .double(let d): return Typed(type: .number, expr: .constant(.number(d)))
+            case .string(let s): return Typed(type: .string, expr: .constant(.string(s)))
             }
         case .identifier(let name):
             return resolve(name, e.range, scope)
         case .member(let target, let name, let nameRange):
             if case .identifier("inputs") = target.kind, scope.locals["inputs"] == nil {
-                if let t = env.inputs.fields[name] {
+                if let t = env.inputs.fields[name], let i = env.inputIndex[name] {
                     readInputs.insert(name)
-                    return t
+                    return Typed(type: t, expr: .input(i))
                 }
                 report(.unknownInput, nameRange, "unknown input '\(name)'",
-                       hint: Spelling.hint(name, in: env.inputs.order) ?? (env.inputs.order.isEmpty ? "declare it under 'inputs:'" : "inputs are \(env.inputs.order.joined(separator: ", "))"))
-                return .any
+                       hint: Spelling.hint(name, in: env.inputs.order)
+                        ?? (env.inputs.order.isEmpty ? "declare it under 'inputs:'" : "inputs are \(env.inputs.order.joined(separator: ", "))"))
+                return Typed(type: .any, expr: .constant(.null))
             }
             let base = type(target, scope)
-            return field(of: base, name, nameRange, target)
+            return Typed(type: field(of: base.type, name, nameRange, target), expr: .field(base.expr, name))
         case .index(let target, let i):
             let base = type(target, scope)
             let it = type(i, scope)
-            switch base {
+            let result: ValueType
+            switch base.type {
             case .array(let el):
-                if !(it == .int || it == .any) { report(.typeMismatch, i.range, "a list index must be an integer, found \(it.article)") }
-                return el
-            case .object:
-                if case .literal(.string(let key)) = i.kind { return field(of: base, key, i.range, target) }
-                if !(it.isStringLike || it == .any) { report(.typeMismatch, i.range, "an object key must be a string, found \(it.article)") }
-                if case .object(let o) = base { return o.extra ?? .any }
-                return .any
-            case .any: return .any
+                if !(it.type == .int || it.type == .any) { report(.typeMismatch, i.range, "a list index must be an integer, found \(it.type.article)") }
+                result = el
+            case .object(let o):
+                if case .literal(.string(let key)) = i.kind {
+                    result = field(of: base.type, key, i.range, target)
+                } else {
+                    if !(it.type.isStringLike || it.type == .any) { report(.typeMismatch, i.range, "an object key must be a string, found \(it.type.article)") }
+                    result = o.extra ?? .any
+                }
+            case .any: result = .any
             default:
-                report(.typeMismatch, target.range, "\(describe(target)) is \(base.article) and cannot be indexed")
-                return .any
+                report(.typeMismatch, target.range, "\(describe(target)) is \(base.type.article) and cannot be indexed")
+                result = .any
             }
+            return Typed(type: result, expr: .index(base.expr, it.expr))
         case .call(let target, let name, let nameRange, let args):
             return call(target, name, nameRange, args, e, scope)
         case .unary(.not, let x):
-            expectBool(type(x, scope), x, what: "'!'")
-            return .bool
+            let t = type(x, scope)
+            expectBool(t.type, x, what: "'!'")
+            return Typed(type: .bool, expr: .not(t.expr))
         case .unary(.negate, let x):
             let t = type(x, scope)
-            if !(t.isNumeric || t == .any) { report(.typeMismatch, x.range, "'-' needs a number, found \(t.article)") }
-            return t == .any ? .number : t
+            if !(t.type.isNumeric || t.type == .any) { report(.typeMismatch, x.range, "'-' needs a number, found \(t.type.article)") }
+            return Typed(type: t.type == .any ? .number : t.type, expr: .negate(t.expr))
         case .binary(let op, let l, let r):
             return binary(op, l, r, scope)
         case .conditional(let c, let a, let b):
-            expectBool(type(c, scope), c, what: "the condition of '?:'")
+            let ct = type(c, scope)
+            expectBool(ct.type, c, what: "the condition of '?:'")
             var inner = scope
             inner.guarded.formUnion(guards(c))
-            return type(a, inner).joined(with: type(b, scope))
+            let at = type(a, inner), bt = type(b, scope)
+            return Typed(type: at.type.joined(with: bt.type), expr: .conditional(ct.expr, at.expr, bt.expr))
         case .list(let items):
-            let types = items.map { type($0, scope) }
-            return .array(types.dropFirst().reduce(types.first ?? .any) { $0.joined(with: $1) })
+            let typed = items.map { type($0, scope) }
+            let element = typed.dropFirst().reduce(typed.first?.type ?? .any) { $0.joined(with: $1.type) }
+            return Typed(type: .array(element), expr: .list(typed.map(\.expr)))
         case .map(let entries):
+            var checked: [(key: CheckedExpr, value: CheckedExpr)] = []
             for (k, v) in entries {
                 let kt = type(k, scope)
-                if !(kt.isStringLike || kt == .any) { report(.typeMismatch, k.range, "map keys must be strings, found \(kt.article)") }
-                _ = type(v, scope)
+                if !(kt.type.isStringLike || kt.type == .any) { report(.typeMismatch, k.range, "map keys must be strings, found \(kt.type.article)") }
+                checked.append((kt.expr, type(v, scope).expr))
             }
-            return .object(.init(fields: [], extra: .any))
+            return Typed(type: .object(.init(fields: [], extra: .any)), expr: .map(checked))
         }
     }
 
-    mutating func resolve(_ name: String, _ range: Range<Int>, _ scope: Scope) -> ValueType {
-        if let t = scope.locals[name] { return t }
+    mutating func resolve(_ name: String, _ range: Range<Int>, _ scope: Scope) -> Typed {
+        if let local = scope.locals[name] { return Typed(type: local.type, expr: .local(local.slot)) }
         if name == "inputs" {
             readInputs.formUnion(env.inputs.order)
-            return .object(env.inputs)
+            return Typed(type: .object(env.inputs), expr: .inputs)
         }
         guard let k = env.index[name] else {
-            if bag.isFull { bag.noteDropped(); return .any }  // skip the spelling search for a dropped report
+            let unresolved = Typed(type: .any, expr: .constant(.null))
+            if bag.isFull { bag.noteDropped(); return unresolved }  // skip the spelling search for a dropped report
             var candidates = env.steps.map(\.id.value) + Array(scope.locals.keys) + ["inputs"]
             candidates.removeAll { $0.isEmpty }
             var hint = Spelling.hint(name, in: candidates)
             if env.inputs.fields[name] != nil { hint = "inputs are read as inputs.\(name)" }
             if Self.functions.contains(name) { hint = "'\(name)' is a function: call it as \(name)(…)" }
             report(.unknownStep, range, "unknown step '\(name)'", hint: hint)
-            return .any
+            return unresolved
         }
         let point = scope.point
         let here = point.step.map { "step '\(env.steps[$0].id.value)'" } ?? "the output"
@@ -284,7 +355,7 @@ struct ExpressionChecker {
             report(.maybeSkipped, range, "step '\(name)' may have been skipped on the way to \(here)",
                    hint: "guard the read with has(\(name)) or give a fallback: {{ \(name) | default(\"…\") }}")
         }
-        return env.stepTypes[k]
+        return Typed(type: env.stepTypes[k], expr: .step(k))
     }
 
     mutating func field(of base: ValueType, _ name: String, _ range: Range<Int>, _ target: Expr) -> ValueType {

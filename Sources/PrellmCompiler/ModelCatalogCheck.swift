@@ -62,7 +62,7 @@ struct ModelCatalogCheck {
     /// Steps with the sub-steps of `map`s.
     static func flattened(_ steps: [Step]) -> [Step] {
         steps.flatMap { step -> [Step] in
-            if case .map(_, _, _, let sub?) = step.body { return [step] + flattened([sub]) }
+            if case .map(_, _, _, _, let sub?) = step.body { return [step] + flattened([sub]) }
             return [step]
         }
     }

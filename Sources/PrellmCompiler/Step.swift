@@ -1,3 +1,4 @@
+import PrellmRegex
 import PrellmSyntax
 
 /// A Step is one entry of `steps:` as written: its id, its kind with the kind's fields, and
@@ -17,12 +18,13 @@ public struct Step: Sendable {
     public indirect enum Body: Sendable {
         case classify(model: Workflow.Name?, text: EmbeddedText?, labels: [Workflow.Name], instructions: EmbeddedText?)
         case extractModel(model: Workflow.Name?, text: EmbeddedText?, into: Workflow.Name?, instructions: EmbeddedText?)
-        case extractPattern(pattern: EmbeddedText, text: EmbeddedText?, groups: [String])
+        /// The regex is compiled once, by the decoder that checks it (nil when it does not compile).
+        case extractPattern(pattern: EmbeddedText, text: EmbeddedText?, regex: PCRERegex?)
         case route(branches: [RouteBranch], otherwise: Workflow.Name?)
         case call(model: Workflow.Name?, system: EmbeddedText?, prompt: EmbeddedText?, output: Workflow.Name?)
         case validate(value: EmbeddedText?, contract: Workflow.Name?, asserts: [EmbeddedText], onFail: OnFail?)
         case transform(template: EmbeddedText)
-        case map(over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, step: Step?)
+        case map(over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, maxItems: Int?, step: Step?)
         case use(workflow: Workflow.Name?, with: [(name: Workflow.Name, value: EmbeddedText)])
     }
 
@@ -50,6 +52,8 @@ public struct Step: Sendable {
     }
 
     public struct RetryPolicy: Sendable, Hashable {
+        /// Retries of a call when a step says nothing (`retry:` absent).
+        public static let defaultAttempts = 2
         public var attempts: Int
         public var backoff: Duration
         public var maxBackoff: Duration

@@ -146,11 +146,11 @@ struct StepDecoder {
                 }
                 if !f.has("text") { d.bag.add(.missingKey, keySpan, "\(what) needs 'text'") }
                 guard let pattern = d.text(p, "'pattern'") else { return nil }
-                var groups: [String] = []
+                var regex: PCRERegex?
                 do {
                     let re = try PCRERegex(pattern.value)
-                    groups = re.groupNames.map(\.name)
-                    if groups.isEmpty {
+                    regex = re
+                    if re.groupNames.isEmpty {
                         d.bag.add(.badRegex, p.span, "the pattern has no named groups, so it extracts no fields",
                                   hint: "name what you want: (?<pod>\\S+) OOMKilled")
                     }
@@ -158,7 +158,7 @@ struct StepDecoder {
                     d.bag.add(.badRegex, pattern.span(error.offset..<min(error.offset + 1, pattern.value.utf8.count)),
                               "invalid regular expression: \(error.message)")
                 }
-                return .extractPattern(pattern: pattern, text: f["text"].flatMap { d.text($0, "'text'") }, groups: groups)
+                return .extractPattern(pattern: pattern, text: f["text"].flatMap { d.text($0, "'text'") }, regex: regex)
             }
             for k in ["model", "text", "into"] where !f.has(k) {
                 d.bag.add(.missingKey, keySpan, "\(what) needs '\(k)'", hint: k == "into" ? "name the contract to extract into" : nil)
@@ -244,15 +244,18 @@ struct StepDecoder {
             return .transform(template: t)
         case .map:
             if nested { d.bag.add(.badValue, keySpan, "a map cannot contain another map directly; use an imported workflow") }
-            guard let f = d.fields(node, what, allowed: ["over", "as", "concurrency", "step"], required: ["over", "step"], anchor: keySpan) else { return nil }
+            guard let f = d.fields(node, what, allowed: ["over", "as", "concurrency", "max_items", "step"], required: ["over", "step"], anchor: keySpan) else { return nil }
             var variable = Workflow.Name(value: "item", span: keySpan)
             if let v = f["as"], let n = d.name(v, "'as'") {
                 variable = n
                 if !Self.isIdentifier(n.value) { d.bag.add(.invalidStepID, v.span, "'\(n.value)' is not an identifier") }
             }
             let concurrency = f["concurrency"].flatMap { d.int($0, "'concurrency'", min: 1, max: 256) } ?? 4
+            // The most items the map runs over: what lets its cost be bounded when the list's schema does not.
+            let maxItems = f["max_items"].flatMap { d.int($0, "'max_items'", min: 1, max: 100_000) }
             let sub = f["step"].flatMap { decode($0, nested: true, parentID: id) }
-            return .map(over: f["over"].flatMap { d.text($0, "'over'") }, variable: variable, concurrency: concurrency, step: sub)
+            return .map(over: f["over"].flatMap { d.text($0, "'over'") }, variable: variable, concurrency: concurrency,
+                        maxItems: maxItems, step: sub)
         case .use:
             guard let f = d.fields(node, what, allowed: ["workflow", "with"], required: ["workflow"], anchor: keySpan) else { return nil }
             var with: [(Workflow.Name, EmbeddedText)] = []

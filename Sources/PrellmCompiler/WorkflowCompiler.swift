@@ -25,8 +25,9 @@ public struct CompileResult: Sendable {
 }
 
 /// The WorkflowCompiler runs the passes over a file: read YAML (bounded) → decode the shape →
-/// resolve imports → check names, flow and types → StepGraph. A later pass runs only if the
-/// earlier ones found no errors, so one mistake does not cascade into a page of noise.
+/// resolve imports → check names, flow and types, building the program (StepGraph) → bound its
+/// cost (BoundCheck). A later pass runs only if the earlier ones found no errors, so one
+/// mistake does not cascade into a page of noise.
 ///
 /// It caches compiled imports by absolute path, so a folder linted in one run compiles each
 /// shared workflow once. Not thread-safe: use one compiler per task.
@@ -142,13 +143,15 @@ public final class WorkflowCompiler {
         }
         guard !bag.hasErrors else { return finish(workflow, nil, bag) }
         var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported)
-        let graph = checker.check()
+        var graph = checker.check()
+        guard !checker.bag.hasErrors else { return finish(workflow, nil, checker.bag) }
+        BoundCheck.run(&graph, catalog: catalog, into: &checker.bag)
         return finish(workflow, checker.bag.hasErrors ? nil : graph, checker.bag)
     }
 
     static func promptFiles(of step: Step) -> [Source] {
         if case .call(_, _, let prompt?, _) = step.body, let file = prompt.source { return [file] }
-        if case .map(_, _, _, let sub?) = step.body { return promptFiles(of: sub) }
+        if case .map(_, _, _, _, let sub?) = step.body { return promptFiles(of: sub) }
         return []
     }
 

@@ -1,23 +1,31 @@
+import PrellmCompiler
 import PrellmRegex
 import PrellmSchema
 import PrellmSyntax
+import Synchronization
 
-/// The Evaluator computes expressions at run time over JSON values.
+/// The Evaluator computes checked expressions at run time over JSON values.
 ///
 /// The compiler has already proved what it can (names exist, types fit, reads happen after
-/// writes); what remains are facts only a run knows: a field a model left out is `null`, an
-/// index past the end is an error, `has(x)` is false for a step that was skipped. Semantics
-/// follow CEL where the language adopts it: `&&`/`||` short-circuit, numbers compare by value,
-/// `+` on strings concatenates.
+/// writes) and resolved every name to a slot; what remains are facts only a run knows: a field
+/// a model left out is `null`, an index past the end is an error, `has(x)` is false for a step
+/// that was skipped. Semantics follow CEL where the language adopts it: `&&`/`||`
+/// short-circuit, numbers compare by value, `+` on strings concatenates. ExtentAnalysis (in
+/// the compiler) bounds what each case can produce; the two are kept case for case.
 public struct Evaluator: Sendable {
-    /// Names visible to an expression: `inputs`, the outputs of steps that ran, and locals.
+    /// What an expression can read: the inputs, the outputs of steps that ran, and locals.
     public struct Scope: Sendable {
-        public var inputs: JSONValue
-        public var steps: [String: JSONValue]
-        public var locals: [String: JSONValue] = [:]
+        /// Inputs by position, and as the `inputs` object.
+        public var inputs: [JSONValue]
+        public var inputObject: JSONValue
+        /// Outputs by step position; nil for a step that has not run or was skipped.
+        public var steps: [JSONValue?]
+        /// The locals stack: a map's item and index, a validate step's value, loop variables.
+        public var locals: [JSONValue] = []
 
-        public init(inputs: JSONValue, steps: [String: JSONValue], locals: [String: JSONValue] = [:]) {
+        public init(inputs: [JSONValue], inputObject: JSONValue, steps: [JSONValue?], locals: [JSONValue] = []) {
             self.inputs = inputs
+            self.inputObject = inputObject
             self.steps = steps
             self.locals = locals
         }
@@ -32,22 +40,16 @@ public struct Evaluator: Sendable {
 
     public init() {}
 
-    public func evaluate(_ e: Expr, _ scope: Scope) throws(EvaluationError) -> JSONValue {
-        switch e.kind {
-        case .literal(let l):
-            switch l {
-            case .null: return .null
-            case .bool(let b): return .bool(b)
-            case .int(let i): return .number(Double(i))
-            case .double(let d): return .number(d)
-            case .string(let s): return .string(s)
-            }
-        case .identifier(let name):
-            if let v = scope.locals[name] { return v }
-            if name == "inputs" { return scope.inputs }
-            return scope.steps[name] ?? .null
-        case .member(let target, let name, _):
-            return field(try evaluate(target, scope), name)
+    public func evaluate(_ e: CheckedExpr, _ scope: Scope) throws(EvaluationError) -> JSONValue {
+        switch e {
+        case .constant(let v): return v
+        case .inputs: return scope.inputObject
+        case .input(let i): return i < scope.inputs.count ? scope.inputs[i] : .null
+        case .step(let k): return k < scope.steps.count ? scope.steps[k] ?? .null : .null
+        case .local(let slot): return slot < scope.locals.count ? scope.locals[slot] : .null
+        case .field(let target, let name):
+            if case .object(let o) = try evaluate(target, scope) { return o[name] ?? .null }
+            return .null
         case .index(let target, let i):
             let base = try evaluate(target, scope), key = try evaluate(i, scope)
             switch (base, key) {
@@ -60,11 +62,13 @@ public struct Evaluator: Sendable {
             case (.null, _): return .null
             default: throw EvaluationError(message: "cannot index \(base.typeName) with \(key.typeName)")
             }
-        case .call(let target, let name, _, let args):
-            return try call(target, name, args, scope)
-        case .unary(.not, let x):
+        case .has(let x):
+            return .bool(try evaluate(x, scope) != .null)
+        case .function(let f, let args):
+            return try call(f, args, scope)
+        case .not(let x):
             return .bool(!(try truthyBool(try evaluate(x, scope))))
-        case .unary(.negate, let x):
+        case .negate(let x):
             guard case .number(let n) = try evaluate(x, scope) else { throw EvaluationError(message: "'-' needs a number") }
             return .number(-n)
         case .binary(let op, let l, let r):
@@ -73,6 +77,7 @@ public struct Evaluator: Sendable {
             return try truthyBool(try evaluate(c, scope)) ? try evaluate(a, scope) : try evaluate(b, scope)
         case .list(let items):
             var out: [JSONValue] = []
+            out.reserveCapacity(items.count)
             for item in items { out.append(try evaluate(item, scope)) }
             return .array(out)
         case .map(let entries):
@@ -85,13 +90,8 @@ public struct Evaluator: Sendable {
         }
     }
 
-    func field(_ base: JSONValue, _ name: String) -> JSONValue {
-        if case .object(let o) = base { return o[name] ?? .null }
-        return .null
-    }
-
     /// Conditions must be booleans; a null (a field the model left out) counts as false.
-    func truthyBool(_ v: JSONValue) throws(EvaluationError) -> Bool {
+    public func truthyBool(_ v: JSONValue) throws(EvaluationError) -> Bool {
         switch v {
         case .bool(let b): return b
         case .null: return false
@@ -111,7 +111,7 @@ public struct Evaluator: Sendable {
         }
     }
 
-    func binary(_ op: Expr.BinaryOp, _ l: Expr, _ r: Expr, _ scope: Scope) throws(EvaluationError) -> JSONValue {
+    func binary(_ op: Expr.BinaryOp, _ l: CheckedExpr, _ r: CheckedExpr, _ scope: Scope) throws(EvaluationError) -> JSONValue {
         switch op {
         case .and:
             guard try truthyBool(try evaluate(l, scope)) else { return .bool(false) }
@@ -171,22 +171,18 @@ public struct Evaluator: Sendable {
         }
     }
 
-    func call(_ target: Expr?, _ name: String, _ args: [Expr], _ scope: Scope) throws(EvaluationError) -> JSONValue {
-        if name == "has" {
-            guard let arg = args.first else { return .bool(false) }
-            return .bool(try evaluate(arg, scope) != .null)
-        }
+    func call(_ f: CheckedExpr.Function, _ args: [CheckedExpr], _ scope: Scope) throws(EvaluationError) -> JSONValue {
         var values: [JSONValue] = []
-        if let target { values.append(try evaluate(target, scope)) }
+        values.reserveCapacity(args.count)
         for a in args { values.append(try evaluate(a, scope)) }
         func string(_ i: Int) throws(EvaluationError) -> String {
             guard i < values.count, case .string(let s) = values[i] else {
-                throw EvaluationError(message: "\(name)() needs a string, found \(i < values.count ? values[i].typeName : "nothing")")
+                throw EvaluationError(message: "\(f.name)() needs a string, found \(i < values.count ? values[i].typeName : "nothing")")
             }
             return s
         }
-        switch name {
-        case "size":
+        switch f {
+        case .size:
             switch values.first {
             case .string(let s)?: return .number(Double(s.unicodeScalars.count))
             case .array(let a)?: return .number(Double(a.count))
@@ -194,16 +190,18 @@ public struct Evaluator: Sendable {
             case .null?, nil: return .number(0)
             case let v?: throw EvaluationError(message: "size() of \(v.typeName)")
             }
-        case "contains":
+        case .contains:
             if case .array(let a)? = values.first, values.count > 1 { return .bool(a.contains(values[1])) }
             return .bool(try string(0).contains(try string(1)))
-        case "startsWith": return .bool(try string(0).hasPrefix(try string(1)))
-        case "endsWith": return .bool(try string(0).hasSuffix(try string(1)))
-        case "matches":
+        case .startsWith: return .bool(try string(0).hasPrefix(try string(1)))
+        case .endsWith: return .bool(try string(0).hasSuffix(try string(1)))
+        case .matches(let compiled):
+            let subject = try string(0)
+            if let compiled { return .bool(compiled.matches(subject)) }
             let pattern = try string(1)
             guard let re = regexes.regex(pattern) else { throw EvaluationError(message: "invalid regular expression '\(pattern)'") }
-            return .bool(re.matches(try string(0)))
-        case "int":
+            return .bool(re.matches(subject))
+        case .int:
             switch values.first {
             case .number(let n)?: return .number(n.rounded(.towardZero))
             case .string(let s)?:
@@ -212,7 +210,7 @@ public struct Evaluator: Sendable {
             case .bool(let b)?: return .number(b ? 1 : 0)
             default: throw EvaluationError(message: "int() needs a number or a string")
             }
-        case "double":
+        case .double:
             switch values.first {
             case .number(let n)?: return .number(n)
             case .string(let s)?:
@@ -220,23 +218,25 @@ public struct Evaluator: Sendable {
                 return .number(n)
             default: throw EvaluationError(message: "double() needs a number or a string")
             }
-        case "string": return .string(TemplateRenderer.text(values.first ?? .null))
-        default: throw EvaluationError(message: "unknown function \(name)()")
+        case .string: return .string(TemplateRenderer.text(values.first ?? .null))
         }
     }
 }
 
-/// Compiled patterns shared across evaluations.
-final class RegexCache: @unchecked Sendable {
-    private var cache: [String: PCRERegex] = [:]
-    private let lock = NSLockLike()
+/// Patterns given at run time (`matches(s, inputs.pattern)`), compiled once each and shared.
+/// A literal pattern is compiled by the checker and never reaches this cache.
+final class RegexCache: Sendable {
+    private let cache = Mutex<[String: PCRERegex]>([:])
+    /// Enough for any workflow's dynamic patterns; a hostile stream of distinct ones cannot grow it without bound.
+    static let limit = 256
 
     func regex(_ pattern: String) -> PCRERegex? {
-        lock.locked {
-            if let hit = cache[pattern] { return hit }
-            guard let re = try? PCRERegex(pattern) else { return nil }
-            cache[pattern] = re
-            return re
+        if let hit = cache.withLock({ $0[pattern] }) { return hit }
+        guard let re = try? PCRERegex(pattern) else { return nil }
+        cache.withLock { c in
+            if c.count >= Self.limit { c.removeAll(keepingCapacity: true) }
+            c[pattern] = re
         }
+        return re
     }
 }

@@ -2,176 +2,193 @@ import PrellmCompiler
 import PrellmProviderKit
 import PrellmRegex
 import PrellmSchema
-import PrellmSyntax
 
-/// The steps that compute a value: classify, extract, call, transform, map and use.
+/// The execution of the steps that compute a value: classify, extract, call, transform, map
+/// and use (routes and validate steps steer the main loop). Each kind's cost is in the
+/// compiler's Cost/StepCost, which prices exactly the calls made here.
 extension Interpreter {
-    func perform(_ step: Step, frame: inout Frame, locals: [String: JSONValue], ledger: RunLedger, context: RunContext)
-        async throws(RunError) -> (JSONValue, StepRecord)
-    {
-        let id = step.id.value
+    /// Runs one step. `item` is the position of a map's item when the step is a map's sub-step.
+    func perform(_ step: CompiledStep, frame: inout Frame, item: Int? = nil, ledger: RunLedger, context: RunContext)
+        async throws(RunError) -> (JSONValue, StepRecord) {
+        let path = frame.prefix + step.id + (item.map { "[\($0)]" } ?? "")
         let started = context.clock.now
-        var scope = frame.scope
-        scope.locals.merge(locals) { _, b in b }
-        func render(_ t: EmbeddedText?) throws(RunError) -> String? {
+        let scope = frame.scope
+        func render(_ t: CompiledTemplate?) throws(RunError) -> String? {
             guard let t else { return nil }
-            do { return try renderer.render(try template(t, step: id), scope) } catch let e as Evaluator.EvaluationError {
-                throw RunError(.evaluation, e.message, step: id)
-            } catch { throw error as! RunError }
+            do { return try renderer.render(t, scope) } catch { throw RunError(.evaluation, error.message, step: path) }
         }
-        func value(_ t: EmbeddedText) throws(RunError) -> JSONValue {
-            do { return try renderer.value(try template(t, step: id), scope) } catch let e as Evaluator.EvaluationError {
-                throw RunError(.evaluation, e.message, step: id)
-            } catch { throw error as! RunError }
+        func record(_ call: CallOutcome? = nil) -> StepRecord {
+            StepRecord(id: path, kind: step.kind.rawValue, status: call?.cached == true ? .cached : .ok, modelUsed: call?.model,
+                       usage: call?.usage, costUSD: call?.cost, latency: context.clock.now - started, attempts: call?.attempts ?? 1,
+                       retries: call?.retries ?? 0, fallbacks: call?.fallbacks ?? 0)
         }
-        func record(_ status: StepRecord.Status = .ok, _ call: CallOutcome? = nil) -> StepRecord {
-            StepRecord(id: frame.prefix + id, kind: step.kind.rawValue, status: call?.cached == true ? .cached : status,
-                       modelUsed: call?.model, usage: call?.usage, costUSD: call?.cost, latency: context.clock.now - started,
-                       attempts: call?.attempts ?? 1)
-        }
-        let reask = frame.reasks.removeValue(forKey: id) ?? []
+        let reask = item == nil ? frame.reasks[step.index].take() ?? [] : []
+        let call = CallSite(step: step, path: path, started: started, item: item)
 
-        switch step.body {
-        case .transform(let t):
-            return (.string(try render(t) ?? ""), record())
-
-        case .extractPattern(let pattern, let text, _):
-            let re: PCRERegex
-            do { re = try PCRERegex(pattern.value) } catch { throw RunError(.evaluation, "pattern: \(error.message)", step: id) }
-            let matches = re.allMatches(in: try render(text) ?? "")
+        switch step.payload {
+        case .transform(let p):
+            return (.string(try render(p.template) ?? ""), record())
+        case .pattern(let p):
+            let matches = p.regex.allMatches(in: try render(p.text) ?? "")
             let value: JSONValue = .object([
                 "matches": .array(matches.map { m in .object(m.mapValues(JSONValue.string)) }),
                 "count": .number(Double(matches.count)),
             ])
             return (value, record())
-
-        case .classify(let model, let text, let labels, let instructions):
-            let names = labels.map(\.value)
-            let schema: JSONValue = .object([
-                "type": "object", "required": .array(["label", "confidence"]), "additionalProperties": false,
-                "properties": .object(["label": .object(["enum": .array(names.map(JSONValue.string))]),
-                                       "confidence": .object(["type": "number", "minimum": .number(0), "maximum": .number(1)])]),
-            ])
-            let system = (try render(instructions).map { $0 + "\n\n" } ?? "")
-                + "Classify the text into exactly one of these labels: \(names.joined(separator: ", ")). "
-                + "Reply with only a JSON object: {\"label\": one of the labels, \"confidence\": a number from 0 to 1}."
-            let (v, call) = try await structured(step: id, model: model?.value, system: system, prompt: try render(text) ?? "",
-                                                 reask: reask, schema: schema, name: "Classification", options: step.options, frame: &frame, ledger: ledger, context: context)
-            return (v, record(.ok, call))
-
-        case .extractModel(let model, let text, let into, let instructions):
-            let schema = into.flatMap { contracts[$0.value] } ?? .object([:])
-            let system = (try render(instructions).map { $0 + "\n\n" } ?? "")
-                + "Extract the information from the text. Reply with only a JSON value that satisfies this JSON Schema:\n"
-                + schema.jsonText
-            let (v, call) = try await structured(step: id, model: model?.value, system: system, prompt: try render(text) ?? "",
-                                                 reask: reask, schema: schema, name: into?.value ?? "Extraction", options: step.options, frame: &frame,
-                                                 ledger: ledger, context: context)
-            return (v, record(.ok, call))
-
-        case .call(let model, let system, let prompt, let output):
-            let prompt = try render(prompt) ?? ""
-            if let output, let schema = contracts[output.value] {
-                let sys = (try render(system).map { $0 + "\n\n" } ?? "")
-                    + "Reply with only a JSON value that satisfies this JSON Schema:\n" + schema.jsonText
-                let (v, call) = try await structured(step: id, model: model?.value, system: sys, prompt: prompt, reask: reask, schema: schema,
-                                                     name: output.value, options: step.options, frame: &frame, ledger: ledger, context: context)
-                return (v, record(.ok, call))
+        case .classify(let p):
+            let system = (try render(p.instructions).map { $0 + PromptText.separator } ?? "") + p.directive
+            let (v, outcome) = try await structured(call, p.route, system: system, prompt: try render(p.text) ?? "", reask: reask,
+                                                    contract: p.contract, frame: &frame, ledger: ledger, context: context)
+            return (v, record(outcome))
+        case .extract(let p):
+            let system = (try render(p.instructions).map { $0 + PromptText.separator } ?? "") + p.directive
+            let (v, outcome) = try await structured(call, p.route, system: system, prompt: try render(p.text) ?? "", reask: reask,
+                                                    contract: p.contract, frame: &frame, ledger: ledger, context: context)
+            return (v, record(outcome))
+        case .call(let p):
+            let prompt = try render(p.prompt) ?? ""
+            if let contract = p.output, let directive = p.directive {
+                let system = (try render(p.system).map { $0 + PromptText.separator } ?? "") + directive
+                let (v, outcome) = try await structured(call, p.route, system: system, prompt: prompt, reask: reask, contract: contract,
+                                                        frame: &frame, ledger: ledger, context: context)
+                return (v, record(outcome))
             }
-            let streams = context.onText != nil && isStreamedStep(id)
-            let call = try await callModel(step: id, model: model?.value, system: try render(system),
-                                           messages: [.user(prompt)] + reask, format: .text, stream: streams,
-                                           options: step.options, started: started, ledger: ledger, context: context,
-                                           traceID: frame.traceID, prefix: frame.prefix)
-            frame.answers[id] = ModelAnswer(text: call.response.text, finish: call.response.finishReason)
-            return (.string(call.response.text), record(.ok, call))
-
-        case .map(let over, let variable, let concurrency, let sub):
-            guard let over, let sub else { return (.array([]), record()) }
-            guard case .array(let items) = try value(over) else {
-                throw RunError(.evaluation, "'over' is not a list", step: id)
+            let streams = item == nil && frame.streams && context.onText != nil && program.streamedStep == step.index
+            var request = try self.request(call, p.route, system: try render(p.system), messages: [.user(prompt)] + reask, frame: frame,
+                                           ledger: ledger, context: context)
+            request.stream = streams
+            let outcome = try await ModelRouter(context: context).call(request, ledger: ledger)
+            if item == nil { frame.answers[step.index] = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
+            return (.string(outcome.response.text), record(outcome))
+        case .map(let p):
+            let items: [JSONValue]
+            do {
+                guard case .array(let a) = try renderer.value(p.over, scope) else {
+                    throw RunError(.evaluation, "'over' is not a list", step: path)
+                }
+                items = a
+            } catch let e as Evaluator.EvaluationError {
+                throw RunError(.evaluation, "'over': \(e.message)", step: path)
+            } catch {
+                throw error as! RunError
             }
-            let results = try await mapItems(items, variable: variable.value, concurrency: concurrency, sub: sub, frame: frame,
-                                             locals: locals, ledger: ledger, context: context)
+            if let limit = p.maxItems, items.count > limit {
+                let why = p.maxItemsDeclared ? "its max_items is \(limit)" : "the list's schema allows at most \(limit) (maxItems)"
+                throw RunError(.validationFailed, "the map would run over \(items.count) items, but \(why)", step: path)
+            }
+            let results = try await mapItems(items, p, frame: frame, ledger: ledger, context: context)
             return (.array(results), record())
-
-        case .use(let alias, let with):
-            guard let alias, let inner = imports[alias.value] else { throw RunError(.evaluation, "unknown import", step: id) }
-            var given: [String: JSONValue] = [:]
-            for (name, v) in with { given[name.value] = try value(v) }
-            let inputs = try inner.prepareInputs(given)
+        case .use(let p):
+            var given = [JSONValue?](repeating: nil, count: p.program.inputs.count)
+            for (position, value) in p.with {
+                do { given[position] = try renderer.value(value, scope) } catch {
+                    throw RunError(.evaluation, "the input '\(p.program.inputs[position].name)': \(error.message)", step: path)
+                }
+            }
+            let inputs = try Self.prepare(given, p.program.inputs)
+            let inner = Interpreter(p.program)
             let out = try await inner.execute(inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID,
-                                              prefix: frame.prefix + id + ".")
+                                              prefix: frame.prefix + step.id + ".", streams: false)
             return (out, record())
-
         case .route, .validate:
-            throw RunError(.evaluation, "\(step.kind.rawValue) steps are run by the main loop", step: id)
+            throw RunError(.internalError, "bug: a \(step.kind.rawValue) step reached perform(); please report it", step: path)
         }
     }
 
-    func isStreamedStep(_ id: String) -> Bool { streamedStep == id }
+    /// Where a model call is made from: the step, its path for events, when the step started.
+    struct CallSite {
+        var step: CompiledStep
+        var path: String
+        var started: ContinuousClock.Instant
+        var item: Int?
+    }
 
-    /// A model call whose answer must be JSON for `schema`: schema-aligned parsing, then
-    /// validation; an answer that still fails is re-asked once with the errors.
-    func structured(step id: String, model: String?, system: String, prompt: String, reask: [ChatMessage], schema: JSONValue,
-                    name: String, options: Step.Options, frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> (JSONValue, CallOutcome) {
-        let started = context.clock.now
+    /// The router's call for a step: its route and options, and the deadline that applies.
+    func request(_ site: CallSite, _ route: ModelRoute, system: String?, messages: [ChatMessage], frame: Frame, ledger: RunLedger,
+                 context: RunContext) throws(RunError) -> ModelRouter.Call {
+        var call = ModelRouter.Call(step: site.path, route: route, system: system, messages: messages, traceID: frame.traceID)
+        call.retry = site.step.retry
+        call.cache = site.step.cache
+        call.budget = site.step.budget
+        call.budgetKey = frame.prefix + site.step.id
+        call.deadline = try deadline(site, ledger: ledger, context: context)
+        return call
+    }
+
+    /// The instant by which a call must end: the step's `timeout` (or its budget's) from the
+    /// step's start, and the run budget's `timeout` from the run's start, whichever is first.
+    func deadline(_ site: CallSite, ledger: RunLedger, context: RunContext) throws(RunError) -> (at: ContinuousClock.Instant, error: RunError)? {
+        var best: (at: ContinuousClock.Instant, error: RunError)?
+        if let t = site.step.timeout ?? site.step.budget?.timeout {
+            best = (site.started + t, RunError(.timeout, "the step ran out of its time (\(Self.describe(t)))", step: site.path))
+        }
+        if let t = program.budget?.timeout, best.map({ ledger.started + t < $0.at }) ?? true {
+            best = (ledger.started + t, RunError(.budgetExceeded, "the run's time budget (\(Self.describe(t))) ran out", step: site.path))
+        }
+        if let (at, error) = best, context.clock.now >= at { throw error }
+        return best
+    }
+
+    /// A model call whose answer must be JSON for `contract`: schema-aligned parsing, then
+    /// validation; an answer that still fails is re-asked with the errors, up to
+    /// `PromptText.structuredAttempts` calls in all.
+    func structured(_ site: CallSite, _ route: ModelRoute, system: String, prompt: String, reask: [ChatMessage], contract: CompiledContract,
+                    frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> (JSONValue, CallOutcome) {
         var messages: [ChatMessage] = [.user(prompt)] + reask
         var total: CallOutcome?
-        for attempt in 1...2 {
-            let call = try await callModel(step: id, model: model, system: system, messages: messages,
-                                           format: .jsonSchema(name: name, schema: schema), stream: false, options: options,
-                                           started: started, ledger: ledger, context: context, traceID: frame.traceID, prefix: frame.prefix)
-            total = total.map { $0.adding(call) } ?? call
-            frame.answers[id] = ModelAnswer(text: call.response.text, finish: call.response.finishReason)
+        let router = ModelRouter(context: context)
+        for attempt in 1...PromptText.structuredAttempts {
+            var call = try request(site, route, system: system, messages: messages, frame: frame, ledger: ledger, context: context)
+            call.format = .jsonSchema(name: contract.name, schema: contract.schema)
+            let outcome = try await router.call(call, ledger: ledger)
+            total = total.map { $0.adding(outcome) } ?? outcome
+            if site.item == nil { frame.answers[site.step.index] = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
             var problems: [String]
-            if let parsed = SchemaAlignedParser.parse(call.response.text, schema: schema) {
+            if let parsed = SchemaAlignedParser.parse(outcome.response.text, schema: contract.schema) {
                 if !parsed.repairs.isEmpty {
-                    context.trace?.record(.object(["trace_id": .string(frame.traceID), "step": .string(frame.prefix + id), "kind": "repair",
-                                                   "repairs": .array(parsed.repairs.map(JSONValue.string))]))
+                    context.events?.record(.repaired(traceID: frame.traceID, step: site.path, repairs: parsed.repairs))
                 }
-                problems = JSONSchema(schema).validate(parsed.value).map { "\($0.instanceLocation.isEmpty ? "/" : $0.instanceLocation): \($0.message)" }
+                problems = contract.problems(parsed.value)
                 if problems.isEmpty { return (parsed.value, total!) }
             } else {
                 problems = ["the answer is not JSON"]
             }
-            if call.response.finishReason == .length {
-                throw RunError(.truncated, "the answer stopped at max_tokens and is not valid JSON; raise max_tokens", step: id)
+            if outcome.response.finishReason == .length {
+                throw RunError(.truncated, "the answer stopped at max_tokens and is not valid JSON; raise max_tokens", step: site.path)
             }
-            if attempt == 2 {
-                throw RunError(.validationFailed, "the model's answer does not satisfy \(name): " + problems.joined(separator: "; "), step: id)
+            if attempt == PromptText.structuredAttempts {
+                throw RunError(.validationFailed, "the model's answer does not satisfy \(contract.name): " + problems.joined(separator: "; "),
+                               step: site.path)
             }
-            messages += [.assistant(call.response.text),
-                         .user("That answer is not valid:\n" + problems.map { "- \($0)" }.joined(separator: "\n") + "\nReply again with only the corrected JSON.")]
+            messages += [.assistant(outcome.response.text), .user(PromptText.structuredReask(problems))]
         }
-        throw RunError(.validationFailed, "unreachable", step: id)
+        throw RunError(.internalError, "bug: a structured call ended without an answer or an error", step: site.path)
     }
 
     /// Runs a map's sub-step over the items, at most `concurrency` at a time; results keep the
-    /// order of the items.
-    func mapItems(_ items: [JSONValue], variable: String, concurrency: Int, sub: Step, frame: Frame, locals: [String: JSONValue],
-                  ledger: RunLedger, context: RunContext) async throws(RunError) -> [JSONValue] {
+    /// order of the items. An item the sub-step's `if:` skips gives null.
+    func mapItems(_ items: [JSONValue], _ p: MapStep, frame: Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> [JSONValue] {
         var results = [JSONValue?](repeating: nil, count: items.count)
+        let sub = p.step
         do {
             try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
                 var next = 0
                 func launch() {
                     let i = next
                     next += 1
-                    let item = items[i]
+                    var f = frame
+                    f.scope.locals = [items[i], .number(Double(i))]  // slots 0 and 1, as the checker bound them
                     group.addTask {
-                        var f = frame
-                        var l = locals
-                        l[variable] = item
-                        l["index"] = .number(Double(i))
-                        let (v, record) = try await self.perform(sub, frame: &f, locals: l, ledger: ledger, context: context)
-                        var r = record
-                        r.id += "[\(i)]"
-                        ledger.add(r)
+                        if let c = sub.condition, !(try self.passes(c, f.scope, step: f.prefix + sub.id, what: "the 'if' guard")) {
+                            ledger.add(StepRecord(id: f.prefix + sub.id + "[\(i)]", kind: sub.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
+                            return (i, .null)
+                        }
+                        let (v, record) = try await self.perform(sub, frame: &f, item: i, ledger: ledger, context: context)
+                        ledger.add(record)
                         return (i, v)
                     }
                 }
-                while next < min(concurrency, items.count) { launch() }
+                while next < min(p.concurrency, items.count) { launch() }
                 while let (i, v) = try await group.next() {
                     results[i] = v
                     if next < items.count { launch() }
@@ -183,5 +200,13 @@ extension Interpreter {
             throw RunError(.cancelled, "\(error)")
         }
         return results.map { $0 ?? .null }
+    }
+}
+
+extension Optional {
+    /// The value, leaving nil in its place.
+    mutating func take() -> Wrapped? {
+        defer { self = nil }
+        return self
     }
 }

@@ -3,16 +3,17 @@ import PrellmSchema
 
 /// A RunContext carries everything a run needs from its host, in one explicit value (as
 /// starlark-go's Thread does): how to reach models, what they cost, the clock, randomness for
-/// jitter, shared routing state, the cache and the trace. Tests control time and providers
-/// through it; nothing in the interpreter reaches for a global.
+/// jitter, shared routing state, the cache and where events go. Tests control time and
+/// providers through it; nothing in the interpreter or the router reaches for a global.
 public struct RunContext: Sendable {
     public var models: any ModelAccess
     public var clock: any RunClock
     public var random: @Sendable () -> Double
     public var routing: RoutingState
     public var cache: ResponseCache?
-    public var trace: (any TraceSink)?
-    /// Receives the text of the streamed step (the workflow's last model call) as it arrives.
+    /// Receives what the run does, as typed events: the JSONL trace, the gateway's spend and metrics.
+    public var events: (any RunEventSink)?
+    /// Receives the text of the streamed step (the step the workflow's output is) as it arrives.
     public var onText: (@Sendable (String) -> Void)?
     /// Receives the streamed step's tool calls as they arrive, a fragment at a time: the call's
     /// index, its id and name (with the first fragment) and a piece of its JSON arguments.
@@ -22,13 +23,13 @@ public struct RunContext: Sendable {
     public var redactPrompts = false
 
     public init(models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                routing: RoutingState = RoutingState(), cache: ResponseCache? = ResponseCache(), trace: (any TraceSink)? = nil) {
+                routing: RoutingState = RoutingState(), cache: ResponseCache? = ResponseCache(), events: (any RunEventSink)? = nil) {
         self.models = models
         self.clock = clock
         self.random = random
         self.routing = routing
         self.cache = cache
-        self.trace = trace
+        self.events = events
     }
 }
 

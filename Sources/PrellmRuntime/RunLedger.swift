@@ -3,80 +3,165 @@ import PrellmProviderKit
 import PrellmSchema
 import Synchronization
 
-/// The RunLedger is a run's shared account: usage and cost so far, the budget they are checked
-/// against, and the step records. Calls made concurrently by a `map` step go through it.
+/// The RunLedger is a run's shared account: usage and cost so far, what calls in flight have
+/// reserved, the limits both are held to, and the step records. The calls a `map` makes
+/// concurrently all go through it.
 ///
-/// Budgets exist twice: `prellm lint`'s static view of the workflow and this runtime limit.
-/// Before every call the ledger prices its worst case (estimated prompt tokens plus the
-/// call's `max_tokens`) and refuses a call that could exceed what is left.
+/// Budgets exist twice: the compiler's CostBound, which adds up every call a run can make, and
+/// this runtime limit. Before a call is sent, its worst case — its prompt's estimated tokens
+/// (TokenEstimate) plus the `max_tokens` it is sent with, at its model's price — is reserved
+/// against every limit that applies, in one step under one lock: the run's budget, the step's,
+/// and an allowance the host gives the run (the gateway's reservation for the request). A call
+/// that does not fit what is left after what is spent *and* what is reserved is refused, so
+/// concurrent calls cannot together exceed a limit. When the call ends, its reservation is
+/// replaced by what the provider reported it used (or released, for an attempt that failed).
 ///
 /// A lock rather than an actor: every operation is a few arithmetic steps, and an actor hop per
 /// call would cost more than the work (measured: Benchmarks/interpreter).
-final class RunLedger: Sendable {
-    struct Account {
-        var usage = Usage(inputTokens: 0, outputTokens: 0)
-        var cost: Double = 0
-        var costKnown = true
-        var records: [StepRecord] = []
-        /// Tokens and dollars per step, across its retries and re-asks, for step budgets.
-        var steps: [String: (tokens: Int, cost: Double)] = [:]
+public final class RunLedger: Sendable {
+    /// A Limit is one budget the run is held to.
+    public struct Limit: Sendable {
+        /// Who set it, for messages: "the run", "step 'answer'", "the request's reservation".
+        public var what: String
+        public var maxUSD: Double?
+        public var maxTokens: Int?
+        public var allowUnpriced: Bool
+
+        public init(what: String, maxUSD: Double?, maxTokens: Int?, allowUnpriced: Bool = false) {
+            self.what = what
+            self.maxUSD = maxUSD
+            self.maxTokens = maxTokens
+            self.allowUnpriced = allowUnpriced
+        }
+
+        init(_ budget: Workflow.Budget, what: String) {
+            self.init(what: what, maxUSD: budget.maxUSD, maxTokens: budget.maxTokens, allowUnpriced: budget.allowUnpriced)
+        }
     }
 
-    let budget: Workflow.Budget?
-    let started: ContinuousClock.Instant
+    /// A Reservation is a call's worst case, held until the call ends.
+    public struct Reservation: Sendable {
+        let key: String?
+        public let tokens: Int
+        public let usd: Double
+    }
+
+    struct Tally {
+        var tokens = 0
+        var usd = 0.0
+        var reservedTokens = 0
+        var reservedUSD = 0.0
+    }
+
+    struct Account {
+        var usage = Usage(inputTokens: 0, outputTokens: 0)
+        var costKnown = true
+        var run = Tally()
+        var steps: [String: Tally] = [:]
+        var records: [StepRecord] = []
+    }
+
+    let limits: [Limit]
+    public let started: ContinuousClock.Instant
     private let account = Mutex(Account())
 
-    init(budget: Workflow.Budget?, started: ContinuousClock.Instant) {
-        self.budget = budget
+    /// - Parameters:
+    ///   - budget: the workflow's `budget:`.
+    ///   - allowance: a further limit the host holds the run to (the gateway's reservation).
+    public init(budget: Workflow.Budget?, allowance: Limit? = nil, started: ContinuousClock.Instant) {
+        limits = [budget.map { Limit($0, what: "the run") }, allowance].compactMap { $0 }
         self.started = started
     }
 
-    /// Refuses a call whose worst case does not fit in what is left of the run's budget.
-    func admit(step: String, model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
-               stepBudget: Workflow.Budget? = nil) throws(RunError) {
-        if let stepBudget {
-            let spent = account.withLock { $0.steps[step] ?? (0, 0) }
-            try Self.check(stepBudget, "step '\(step)'", step: step, model: model, spentTokens: spent.tokens, spentUSD: spent.cost,
-                           promptTokens: promptTokens, maxTokens: maxTokens, price: price)
+    /// Reserves a call's worst case, or says which limit it would break.
+    /// - Parameter step: the step's budget, keyed by the step's path, when it has one.
+    public func reserve(model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
+                        step: (key: String, budget: Workflow.Budget)? = nil, stepName: String) throws(RunError) -> Reservation {
+        let tokens = promptTokens + maxTokens
+        let usd = price?.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens)) ?? 0
+        let result: Result<Reservation, RunError> = account.withLock { a in
+            if let step {
+                let limit = Limit(step.budget, what: "step '\(step.key)'")
+                if let e = Self.check(limit, a.steps[step.key] ?? Tally(), model: model, prompt: promptTokens, maxTokens: maxTokens,
+                                      price: price, usd: usd, step: stepName) { return .failure(e) }
+            }
+            for limit in limits {
+                if let e = Self.check(limit, a.run, model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd,
+                                      step: stepName) { return .failure(e) }
+            }
+            a.run.reservedTokens += tokens
+            a.run.reservedUSD += usd
+            if let step {
+                var t = a.steps[step.key] ?? Tally()
+                t.reservedTokens += tokens
+                t.reservedUSD += usd
+                a.steps[step.key] = t
+            }
+            return .success(Reservation(key: step?.key, tokens: tokens, usd: usd))
         }
-        guard let budget else { return }
-        let (usage, cost) = account.withLock { ($0.usage, $0.cost) }
-        try Self.check(budget, "the run", step: step, model: model, spentTokens: usage.totalTokens, spentUSD: cost,
-                       promptTokens: promptTokens, maxTokens: maxTokens, price: price)
+        return try result.get()
     }
 
-    static func check(_ budget: Workflow.Budget, _ whose: String, step: String, model: String, spentTokens: Int, spentUSD: Double,
-                      promptTokens: Int, maxTokens: Int, price: ModelPrice?) throws(RunError) {
-        let usage = Usage(inputTokens: spentTokens, outputTokens: 0)
-        let cost = spentUSD
-        if let limit = budget.maxTokens, usage.totalTokens + promptTokens + maxTokens > limit {
-            throw RunError(.budgetExceeded, "\(whose == "the run" ? "the" : whose + "'s") token budget (\(limit)) would be exceeded: \(usage.totalTokens) spent, this call could use \(promptTokens + maxTokens) (\(promptTokens) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
+    static func check(_ limit: Limit, _ t: Tally, model: String, prompt: Int, maxTokens: Int, price: ModelPrice?, usd: Double,
+                      step: String) -> RunError? {
+        let whose = limit.what == "the run" ? "the" : limit.what + "'s"
+        let busy = t.reservedTokens > 0 ? ", \(t.reservedTokens) reserved by calls in flight" : ""
+        if let max = limit.maxTokens, t.tokens + t.reservedTokens + prompt + maxTokens > max {
+            return RunError(.budgetExceeded, "\(whose) token budget (\(max)) would be exceeded: \(t.tokens) spent\(busy), this call could use \(prompt + maxTokens) (\(prompt) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
         }
-        if let maxUSD = budget.maxUSD {
-            guard let price else {
-                if budget.allowUnpriced { return }
-                throw RunError(.budgetExceeded, "\(model) has no known price, so it cannot run under a USD budget (max_usd \(maxUSD)); set a price for it or allow_unpriced: true", step: step)
-            }
-            let worst = price.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens))
-            if cost + worst > maxUSD {
-                throw RunError(.budgetExceeded, "\(whose == "the run" ? "the" : whose + "'s") USD budget ($\(Self.money(maxUSD))) would be exceeded: $\(Self.money(cost)) spent, this call could cost $\(Self.money(worst)) on \(model)", step: step)
-            }
+        guard let maxUSD = limit.maxUSD else { return nil }
+        guard price != nil else {
+            if limit.allowUnpriced { return nil }
+            return RunError(.budgetExceeded, "\(model) has no known price, so it cannot run under a USD budget (max_usd \(maxUSD)); set a price for it or allow_unpriced: true", step: step)
         }
+        if t.usd + t.reservedUSD + usd > maxUSD {
+            let reserved = t.reservedUSD > 0 ? ", $\(money(t.reservedUSD)) reserved by calls in flight" : ""
+            return RunError(.budgetExceeded, "\(whose) USD budget ($\(money(maxUSD))) would be exceeded: $\(money(t.usd)) spent\(reserved), this call could cost $\(money(usd)) on \(model)", step: step)
+        }
+        return nil
     }
 
-    func charge(_ u: Usage, price: ModelPrice?, step: String) {
+    /// Replaces a reservation with what the call used. Returns true when the usage was more
+    /// than was reserved (the provider counted more prompt tokens than the estimate).
+    @discardableResult
+    public func settle(_ r: Reservation, usage: Usage, price: ModelPrice?) -> Bool {
+        let tokens = usage.totalTokens
+        let usd = price?.cost(of: usage) ?? 0
         account.withLock { a in
-            let previous = a.steps[step] ?? (0, 0)
-            a.steps[step] = (previous.tokens + u.totalTokens, previous.cost + (price?.cost(of: u) ?? 0))
-            a.usage.inputTokens += u.inputTokens
-            a.usage.outputTokens += u.outputTokens
-            if let price { a.cost += price.cost(of: u) } else { a.costKnown = false }
+            a.usage.inputTokens += usage.inputTokens
+            a.usage.outputTokens += usage.outputTokens
+            if price == nil, tokens > 0 { a.costKnown = false }
+            Self.move(&a.run, r, tokens: tokens, usd: usd)
+            if let key = r.key { Self.move(&a.steps[key, default: Tally()], r, tokens: tokens, usd: usd) }
         }
+        return tokens > r.tokens
+    }
+
+    /// Gives back a reservation whose call was not billed (it failed, or was never sent).
+    public func release(_ r: Reservation) {
+        account.withLock { a in
+            Self.move(&a.run, r, tokens: 0, usd: 0)
+            if let key = r.key { Self.move(&a.steps[key, default: Tally()], r, tokens: 0, usd: 0) }
+        }
+    }
+
+    static func move(_ t: inout Tally, _ r: Reservation, tokens: Int, usd: Double) {
+        t.reservedTokens -= r.tokens
+        t.reservedUSD = max(0, t.reservedUSD - r.usd)
+        t.tokens += tokens
+        t.usd += usd
     }
 
     func add(_ record: StepRecord) { account.withLock { $0.records.append(record) } }
 
-    func snapshot() -> (Usage, Double?, [StepRecord]) { account.withLock { ($0.usage, $0.costKnown ? $0.cost : nil, $0.records) } }
+    func snapshot() -> (Usage, Double?, [StepRecord]) {
+        account.withLock { ($0.usage, $0.costKnown ? $0.run.usd : nil, $0.records) }
+    }
+
+    /// What is spent and reserved right now, for tests and the gateway.
+    public var spent: (tokens: Int, usd: Double, reservedUSD: Double) {
+        account.withLock { ($0.run.tokens, $0.run.usd, $0.run.reservedUSD) }
+    }
 
     static func money(_ d: Double) -> String {
         let r = (d * 1_000_000).rounded() / 1_000_000

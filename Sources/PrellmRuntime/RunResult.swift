@@ -41,7 +41,24 @@ public struct StepRecord: Sendable {
     public var usage: Usage?
     public var costUSD: Double?
     public var latency: Duration
+    /// Calls sent for the step, and of them the retries and the fallbacks to another model.
     public var attempts: Int
+    public var retries: Int
+    public var fallbacks: Int
+
+    public init(id: String, kind: String, status: Status, modelUsed: String? = nil, usage: Usage? = nil, costUSD: Double? = nil,
+                latency: Duration, attempts: Int, retries: Int = 0, fallbacks: Int = 0) {
+        self.id = id
+        self.kind = kind
+        self.status = status
+        self.modelUsed = modelUsed
+        self.usage = usage
+        self.costUSD = costUSD
+        self.latency = latency
+        self.attempts = attempts
+        self.retries = retries
+        self.fallbacks = fallbacks
+    }
 
     public var json: JSONValue {
         .object([
@@ -51,6 +68,8 @@ public struct StepRecord: Sendable {
             "cost_usd": costUSD.map(JSONValue.number) ?? (usage == nil ? .number(0) : .null),
             "latency_ms": .number(Double(latency.milliseconds)),
             "attempts": .number(Double(attempts)),
+            "retries": .number(Double(retries)),
+            "fallbacks": .number(Double(fallbacks)),
         ])
     }
 }
@@ -60,6 +79,9 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case validationFailed = "validation_failed", budgetExceeded = "budget_exceeded", modelsFailed = "models_failed"
         case truncated, evaluation, invalidInput = "invalid_input", cancelled, timeout
+        /// The run was about to do something its program did not foresee (a call past the bound
+        /// it was priced at, say): a bug in prellm, refused rather than run.
+        case internalError = "internal"
     }
     public var kind: Kind
     public var message: String

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PrellmCompiler
 import PrellmProviderKit
 import PrellmRuntime
 import PrellmSchema
@@ -75,18 +76,14 @@ extension Gateway {
             let chat = try dialect.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
             entry["model"] = .string(chat.model)
             if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
-            guard modelNames.contains(chat.model) || (config.models.isEmpty && router.knowsModel(chat.model)) else {
-                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
-            }
+            let target = try self.target(chat.model)
             try authorize(key, model: chat.model)
-            var reservation: KeyLimits.Reservation?
-            if let key, key.rpm != nil || key.tpm != nil || key.usdPerDay != nil || key.usdPerMonth != nil {
-                let (usd, tokens) = estimate(chat)
-                reservation = try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
-            }
-            let tally = SpendTally(forwardingTo: baseContext.trace)
+            let reservation = try admit(key, chat, target)
+            let tally = SpendTally(forwardingTo: baseContext.events)
             let response: Response
-            do { response = try await serve(chat, dialect: dialect, requestID: rid, reservation: reservation, tally: tally, entry: &entry) } catch {
+            do {
+                response = try await serve(chat, target, dialect: dialect, requestID: rid, reservation: reservation, tally: tally, entry: &entry)
+            } catch {
                 if let reservation { limits.settle(reservation, tally.total) }
                 throw error
             }
@@ -117,37 +114,53 @@ extension Gateway {
                         error: entry["error_kind"]?.stringValue)
     }
 
-    /// Runs the request: a workflow, or a routed model call; streamed or whole.
-    func serve(_ chat: ChatWire.Request, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
-               tally: SpendTally, entry: inout [String: JSONValue]) async throws -> Response {
-        let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
-        let created = Int(Date().timeIntervalSince1970)
-        let runner: @Sendable (RunContext) async throws(GatewayError) -> (ChatResponse, String, Usage, Double?)
-        if chat.model.hasPrefix("workflow/") {
-            guard let w = workflows[String(chat.model.dropFirst(9))] else {
-                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
+    /// Admits a request against its key's limits, reserving its bound; nil for a key without limits.
+    func admit(_ key: ConfigFile.Key?, _ chat: ChatWire.Request, _ target: Target) throws(GatewayError) -> KeyLimits.Reservation? {
+        guard let key, key.rpm != nil || key.tpm != nil || key.usdPerDay != nil || key.usdPerMonth != nil else { return nil }
+        let (usd, tokens) = bound(chat, target)
+        guard let tokens else {
+            guard key.tpm == nil, key.usdPerDay == nil, key.usdPerMonth == nil else {
+                throw GatewayError(.forbidden, "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
+                                   code: "unbounded_cost")
             }
-            runner = { context throws(GatewayError) in
-                var inputs: [String: JSONValue] = [w.queryInput: .string(chat.lastUserText)]
-                if let c = w.contextInput, let system = chat.system { inputs[c] = .string(system) }
-                let result = await w.interpreter.run(inputs: inputs, context: context)
+            return try limits.admit(key, estimateUSD: 0, estimateTokens: 0, now: .now)
+        }
+        return try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
+    }
+
+    /// What a served request produced.
+    struct Served: Sendable {
+        var response: ChatResponse
+        var model: String
+        var usage: Usage
+        var cost: Double?
+    }
+
+    /// How the request runs: its workflow's program, or one call on its route. A request under
+    /// a USD budget is held to what was reserved for it.
+    func runner(_ chat: ChatWire.Request, _ target: Target, requestID: String, allowance: RunLedger.Limit?)
+        -> @Sendable (RunContext) async throws(GatewayError) -> Served {
+        switch target {
+        case .workflow(let w):
+            return { context throws(GatewayError) in
+                let result = await Interpreter(w.program).run(inputs: w.inputs(for: chat), context: context, allowance: allowance)
                 if let error = result.error { throw GatewayError.from(error) }
                 let text = result.output.stringValue ?? result.output.jsonText
-                let models = result.steps.compactMap(\.modelUsed)
-                return (ChatResponse(model: chat.model, text: text, finishReason: .stop), models.last ?? chat.model, result.usage, result.costUSD)
+                let used = result.steps.compactMap(\.modelUsed).last ?? chat.model
+                return Served(response: ChatResponse(model: chat.model, text: text, finishReason: .stop), model: used, usage: result.usage,
+                              cost: result.costUSD)
             }
-        } else {
-            guard router.knowsModel(chat.model), config.models.contains(where: { $0.name.value == chat.model }) || config.models.isEmpty else {
-                throw GatewayError(.notFound, "the model '\(chat.model)' does not exist", param: "model", code: "model_not_found")
-            }
-            let router = self.router
-            runner = { context throws(GatewayError) in
+        case .route(let route):
+            return { context throws(GatewayError) in
+                var call = ModelRouter.Call(step: "chat", route: route, system: chat.system, messages: chat.messages, traceID: requestID)
+                call.format = chat.format
+                call.stream = context.onText != nil
+                call.overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
+                                               tools: chat.tools, toolChoice: chat.toolChoice)
+                let ledger = RunLedger(budget: nil, allowance: allowance, started: context.clock.now)
                 do {
-                    let overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
-                                                  tools: chat.tools, toolChoice: chat.toolChoice)
-                    let out = try await router.chat(model: chat.model, system: chat.system, messages: chat.messages, format: chat.format,
-                                                    stream: context.onText != nil, overrides: overrides, context: context)
-                    return (out.response, out.model, out.usage, out.costUSD)
+                    let out = try await ModelRouter(context: context).call(call, ledger: ledger)
+                    return Served(response: out.response, model: out.model, usage: out.usage, cost: out.cost)
                 } catch let e as RunError {
                     throw GatewayError.from(e)
                 } catch {
@@ -155,12 +168,22 @@ extension Gateway {
                 }
             }
         }
+    }
+
+    /// Runs the request, streamed or whole.
+    func serve(_ chat: ChatWire.Request, _ target: Target, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
+               tally: SpendTally, entry: inout [String: JSONValue]) async throws -> Response {
+        let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
+        let created = Int(Date().timeIntervalSince1970)
+        let allowance = reservation.flatMap { r in r.holdsUSD ? RunLedger.Limit(what: "the request", maxUSD: r.usd, maxTokens: nil) : nil }
+        let runner = self.runner(chat, target, requestID: requestID, allowance: allowance)
         let limits = self.limits
         let timeout = config.server.requestTimeout
         var context0 = baseContext
-        context0.trace = tally
+        context0.events = tally
         if !chat.stream {
-            let (response, model, usage, cost) = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
+            let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
+            let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)
             if let reservation { limits.settle(reservation, tally.total) }
             entry["model_used"] = .string(model)
             entry["tokens"] = .number(Double(usage.totalTokens))
@@ -178,7 +201,7 @@ extension Gateway {
         context.onText = { continuation.yield(.text($0)) }
         context.onToolCall = { continuation.yield(.toolCall(index: $0, id: $1, name: $2, arguments: $3)) }
         let streamContext = context
-        let run = Task { () async throws -> (ChatResponse, String, Usage, Double?) in
+        let run = Task { () async throws -> Served in
             defer { continuation.finish() }
             return try await Self.bounded(timeout) { try await runner(streamContext) }
         }
@@ -221,7 +244,8 @@ extension Gateway {
             let outcome = await run.result
             if let reservation { limits.settle(reservation, tally.total) }
             switch outcome {
-            case .success(let (response, _, usage, _)):
+            case .success(let served):
+                let (response, usage) = (served.response, served.usage)
                 if !sent, !response.text.isEmpty {
                     // A workflow whose output is not one streamed step: send it whole.
                     try await writer.write(ByteBuffer(string: encoder.text(response.text)))
@@ -234,10 +258,10 @@ extension Gateway {
             try await writer.finish(nil)
             var final = logged
             switch outcome {
-            case .success(let (_, used, usage, cost)):
-                final["model_used"] = .string(used)
-                final["tokens"] = .number(Double(usage.totalTokens))
-                final["cost_usd"] = cost.map(JSONValue.number) ?? .null
+            case .success(let served):
+                final["model_used"] = .string(served.model)
+                final["tokens"] = .number(Double(served.usage.totalTokens))
+                final["cost_usd"] = served.cost.map(JSONValue.number) ?? .null
             case .failure(let error):
                 final["error"] = .string("\(error)")
                 final["error_kind"] = .string((error as? GatewayError)?.code ?? "upstream_error")

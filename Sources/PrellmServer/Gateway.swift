@@ -11,16 +11,31 @@ import PrellmSyntax
 /// workflows), each workflow as the model `workflow/<name>`, and the gateway keys. It is built
 /// once from a config file; its handlers are in Gateway+Routes.
 public final class Gateway: Sendable {
+    /// A workflow served as the model `workflow/<name>`: its program, and which inputs a chat
+    /// request fills.
     struct ServedWorkflow: Sendable {
         var name: String
-        var interpreter: Interpreter
-        /// The inputs the last user message and the system message fill.
+        var program: StepGraph
+        /// The input the last user message goes to, and the one the system message goes to.
         var queryInput: String
         var contextInput: String?
+
+        func inputs(for chat: ChatWire.Request) -> [String: JSONValue] {
+            var inputs: [String: JSONValue] = [queryInput: .string(chat.lastUserText)]
+            if let c = contextInput, let system = chat.system { inputs[c] = .string(system) }
+            return inputs
+        }
+    }
+
+    /// What a request's `model` names.
+    enum Target: Sendable {
+        case workflow(ServedWorkflow)
+        case route(ModelRoute)
     }
 
     public let config: ConfigFile
-    let router: Interpreter
+    /// The configured model names, as routes.
+    let routes: [String: ModelRoute]
     let workflows: [String: ServedWorkflow]
     var baseContext: RunContext { contextBox }
     private let contextBox: RunContext
@@ -50,18 +65,16 @@ public final class Gateway: Sendable {
         limits = KeyLimits(store: self.store) { message in
             log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
         }
-        do { router = try Interpreter(models: config.models, file: config.file) } catch {
-            throw StartupError(message: error.message)
-        }
+        routes = Dictionary(config.models.map { ($0.name.value, ModelRoute($0)) }, uniquingKeysWith: { a, _ in a })
         // The config's prices count for the workflows it serves, at compile time as at run time.
-        let catalog = ModelCatalog.builtin.overriding(pricesIn: config.models)
+        let catalog = ModelCatalog.builtin.overriding(pricesIn: config.models.map(ModelRoute.init))
         let compiler = WorkflowCompiler()
         compiler.catalog = catalog
         var served: [String: ServedWorkflow] = [:]
         for entry in config.workflows {
             let path = entry.path
             let result = compiler.compile(path: path)
-            guard let workflow = result.workflow, result.graph != nil, !result.hasErrors, let interpreter = try? Interpreter(result) else {
+            guard let workflow = result.workflow, let program = result.graph, !result.hasErrors else {
                 throw StartupError(message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
             }
             let name = workflow.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -75,7 +88,7 @@ public final class Gateway: Sendable {
                 throw StartupError(message: "workflow \(path) has no input '\(named)'")
             }
             if served[name] != nil { throw StartupError(message: "two workflows are named '\(name)'") }
-            served[name] = ServedWorkflow(name: name, interpreter: interpreter, queryInput: query,
+            served[name] = ServedWorkflow(name: name, program: program, queryInput: query,
                                           contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
@@ -85,7 +98,7 @@ public final class Gateway: Sendable {
             baseContext = context
         } else {
             var c = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                                          catalog: catalog, workflow: nil))
+                                                          catalog: catalog, program: nil))
             // A gateway forwards each request: identical requests are not answered from a cache
             // unless a later config option asks for it.
             c.cache = nil
@@ -93,7 +106,7 @@ public final class Gateway: Sendable {
         }
         metrics = GatewayMetrics(breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
                                  routing: baseContext.routing)
-        if baseContext.trace == nil { baseContext.trace = metrics }
+        if baseContext.events == nil { baseContext.events = metrics }
         contextBox = baseContext
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
         if config.keys.isEmpty, !loopback, !config.server.allowRemoteWithoutKeys {
@@ -129,22 +142,31 @@ public final class Gateway: Sendable {
         config.storePath ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent().appendingPathComponent("prellm-store.sqlite").path
     }
 
-    /// The worst case of a request, for budgets and token rate limits: estimated prompt tokens
-    /// plus max_tokens, priced at the dearest model it may reach (a workflow: its dry-run bound).
-    func estimate(_ chat: ChatWire.Request) -> (usd: Double?, tokens: Int) {
-        if chat.model.hasPrefix("workflow/"), let w = workflows[String(chat.model.dropFirst(9))] {
-            var inputs: [String: JSONValue] = [w.queryInput: .string(chat.lastUserText)]
-            if let c = w.contextInput, let system = chat.system { inputs[c] = .string(system) }
-            let prepared = (try? w.interpreter.prepareInputs(inputs)) ?? .object(inputs)
-            let plan = DryRunPlan(w.interpreter, inputs: prepared, models: baseContext.models)
-            return (plan.totalUSD, plan.totalTokens)
-        }
-        let alias = config.models.first { $0.name.value == chat.model }
-        let choices = alias?.choices.map(\.id) ?? [chat.model]
-        let prompt = Interpreter.estimatedPromptTokens(system: chat.system, messages: chat.messages)
-        let output = chat.maxTokens ?? alias?.parameters.maxTokens ?? Interpreter.assumedMaxTokens
+    /// The route or workflow a request's `model` names: a configured name, `workflow/<name>`,
+    /// or, when no names are configured, any `provider/model`.
+    func target(_ model: String) throws(GatewayError) -> Target {
+        if model.hasPrefix("workflow/"), let w = workflows[String(model.dropFirst(9))] { return .workflow(w) }
+        if let r = routes[model] { return .route(r) }
+        if config.models.isEmpty, !model.hasPrefix("workflow/"), let r = ModelRoute(naming: model) { return .route(r) }
+        throw GatewayError(.notFound, "the model '\(model)' does not exist", param: "model", code: "model_not_found")
+    }
+
+    /// The most a request can cost, for budgets, and the tokens it counts against a per-minute
+    /// limit. A workflow's is its program's CostBound for the request's inputs (nil where it has
+    /// no bound); a routed call's is CostBound's rule for one call: every model it can reach,
+    /// each with its retries. Its tokens are one attempt's: a rate limit counts throughput.
+    func bound(_ chat: ChatWire.Request, _ target: Target) -> (usd: Double?, tokens: Int?) {
         let models = baseContext.models
-        return (DryRunPlan.worstCost(of: choices, promptTokens: prompt, outputTokens: output) { models.price(for: $0) }, prompt + output)
+        switch target {
+        case .workflow(let w):
+            let b = w.program.costBound(CostContext(program: w.program, inputs: w.inputs(for: chat), price: { models.price(for: $0) }))
+            return (b.maxCostUSD, b.maxTokens)
+        case .route(let route):
+            let prompt = TokenEstimate.promptTokens(system: chat.system, messages: chat.messages, format: chat.format, tools: chat.tools)
+            let output = chat.maxTokens ?? route.maxTokens
+            let b = route.callBound(promptTokens: prompt, maxTokens: output) { models.price(for: $0) }
+            return (b.usd, prompt + output)
+        }
     }
 
     func authorize(_ key: ConfigFile.Key?, model: String) throws(GatewayError) {

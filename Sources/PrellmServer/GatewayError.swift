@@ -7,6 +7,8 @@ import PrellmSchema
 public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case badRequest, unauthorized, forbidden, notFound, tooLarge, rateLimited, upstream, timeout, unavailable
+        /// prellm itself went wrong (a bug it caught rather than ran).
+        case `internal`
     }
 
     public var kind: Kind
@@ -36,6 +38,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case .upstream: 502
         case .timeout: 504
         case .unavailable: 503
+        case .internal: 500
         }
     }
 
@@ -45,7 +48,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case .unauthorized: "authentication_error"
         case .forbidden: "permission_error"
         case .rateLimited: "rate_limit_error"
-        case .upstream, .timeout, .unavailable: "api_error"
+        case .upstream, .timeout, .unavailable, .internal: "api_error"
         }
     }
 
@@ -70,6 +73,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             if kinds == [.timeout] { return GatewayError(.timeout, e.message, code: "upstream_timeout") }
             return GatewayError(.upstream, e.message, code: "upstream_error")
         case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)
+        case .internalError: return GatewayError(.internal, e.message, code: "internal_error")
         }
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// GatewayMetrics counts what the gateway does and renders it in the Prometheus text format
 /// (`GET /metrics`): requests, latency and time-to-first-token histograms, tokens and cost by
 /// model and key, errors by kind, upstream calls, retries, fallbacks, cache hits, and the state
-/// of each circuit breaker. Upstream events arrive as the runtime's trace events.
-public final class GatewayMetrics: TraceSink {
+/// of each circuit breaker. Upstream calls are counted from the router's events.
+public final class GatewayMetrics: RunEventSink {
     static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
     struct Histogram {
@@ -61,14 +61,20 @@ public final class GatewayMetrics: TraceSink {
         observe("prellm_time_to_first_token_seconds", Self.labels(["model": model]), seconds)
     }
 
-    /// Trace events from the runtime: upstream calls, retries, fallbacks, cache hits.
-    public func record(_ event: JSONValue) {
-        guard event["kind"] == "call" else { return }
-        let model = event["model"]?.stringValue ?? ""
-        if event["cache"] == "hit" { add("prellm_cache_hits_total", Self.labels(["model": model])); return }
-        add("prellm_upstream_calls_total", Self.labels(["model": model, "status": event["status"]?.stringValue ?? ""]))
-        if let attempt = event["attempt"]?.numberValue, attempt > 1 { add("prellm_retries_total", Self.labels(["model": model])) }
-        if event["routing"] != nil { add("prellm_fallbacks_total", Self.labels(["model": model])) }
+    /// The router's events: upstream calls by outcome, retries, fallbacks, cache hits, overruns.
+    public func record(_ event: RunEvent) {
+        guard case .call(let e) = event else { return }
+        let model = Self.labels(["model": e.model])
+        switch e.kind {
+        case .answered: add("prellm_upstream_calls_total", Self.labels(["model": e.model, "status": "ok"]))
+        case .failed: add("prellm_upstream_calls_total", Self.labels(["model": e.model, "status": "error"]))
+        case .cancelled: add("prellm_upstream_calls_total", Self.labels(["model": e.model, "status": "cancelled"]))
+        case .retrying: add("prellm_retries_total", model)
+        case .fellBack: add("prellm_fallbacks_total", model)
+        case .cacheHit: add("prellm_cache_hits_total", model)
+        case .overrun: add("prellm_reservation_overruns_total", model)
+        case .started, .skipped, .charged: break
+        }
     }
 
     static let help: [String: (String, String)] = [
@@ -77,8 +83,9 @@ public final class GatewayMetrics: TraceSink {
         "prellm_cost_usd_total": ("counter", "Cost in US dollars, by model and key."),
         "prellm_errors_total": ("counter", "Failed requests by error kind."),
         "prellm_upstream_calls_total": ("counter", "Calls to providers by model and outcome."),
-        "prellm_retries_total": ("counter", "Retried provider calls by model."),
-        "prellm_fallbacks_total": ("counter", "Answers that came from a fallback model."),
+        "prellm_retries_total": ("counter", "Retries scheduled after a provider error, by model."),
+        "prellm_fallbacks_total": ("counter", "Calls that fell back to this model after the ones before it failed or were skipped."),
+        "prellm_reservation_overruns_total": ("counter", "Calls whose reported usage was more than they had reserved, by model."),
         "prellm_cache_hits_total": ("counter", "Answers served from the cache."),
         "prellm_request_duration_seconds": ("histogram", "Request latency."),
         "prellm_time_to_first_token_seconds": ("histogram", "Time to the first streamed token."),

@@ -22,6 +22,8 @@ final class KeyLimits: Sendable {
         var tokens: Int
         var day: String
         var month: String
+        /// The key has a USD budget, so the request is held to `usd`.
+        var holdsUSD: Bool
     }
 
     /// A key's settled spend in the current day and month. Admission reads this, not the store:
@@ -110,7 +112,8 @@ final class KeyLimits: Sendable {
             if let requests { s.requests[id] = requests }
             if let tokens { s.tokens[id] = tokens }
             s.reserved[id] = reserved + usd
-            return .success(Reservation(key: id, usd: usd, tokens: estimateTokens, day: day, month: month))
+            return .success(Reservation(key: id, usd: usd, tokens: estimateTokens, day: day, month: month,
+                                        holdsUSD: key.usdPerDay != nil || key.usdPerMonth != nil))
         }
         return try result.get()
     }

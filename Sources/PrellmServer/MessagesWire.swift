@@ -175,7 +175,7 @@ enum MessagesWire {
         case .notFound: "not_found_error"
         case .rateLimited: "rate_limit_error"
         case .unavailable: "overloaded_error"
-        case .upstream, .timeout: "api_error"
+        case .upstream, .timeout, .internal: "api_error"
         }
         return .object(["type": "error", "error": .object(["type": .string(type), "message": .string(e.message)])])
     }

@@ -1,29 +1,26 @@
 import PrellmRuntime
-import PrellmSchema
 import Synchronization
 
-/// A SpendTally adds up what one gateway request really spent upstream, from the runtime's
-/// trace of each provider call, and passes every event on. A key's budget is settled from it
-/// whatever the request's end: an answer, a workflow that failed after three paid calls, a
-/// timeout or a client that went away mid-stream all cost what their calls cost.
-final class SpendTally: TraceSink {
+/// A SpendTally adds up what one gateway request really spent upstream, from the router's
+/// `charged` events, and passes every event on. A key's budget is settled from it whatever the
+/// request's end: an answer, a workflow that failed after three paid calls, a timeout or a
+/// client that went away mid-stream all cost what their calls were charged.
+final class SpendTally: RunEventSink {
     struct Spent: Sendable {
         var tokens = 0
         /// Nil once a call's cost was unknown.
         var usd: Double? = 0
     }
 
-    private let inner: (any TraceSink)?
+    private let inner: (any RunEventSink)?
     private let spent = Mutex(Spent())
 
-    init(forwardingTo inner: (any TraceSink)?) { self.inner = inner }
+    init(forwardingTo inner: (any RunEventSink)?) { self.inner = inner }
 
-    func record(_ event: JSONValue) {
-        if event["kind"] == "call", event["status"] == "ok", event["cache"] != "hit" {
-            let tokens = (event["usage"]?["input_tokens"]?.int ?? 0) + (event["usage"]?["output_tokens"]?.int ?? 0)
-            let cost = event["cost_usd"]?.numberValue
+    func record(_ event: RunEvent) {
+        if case .call(let e) = event, case .charged(let usage, let cost) = e.kind {
             spent.withLock { s in
-                s.tokens += tokens
+                s.tokens += usage.totalTokens
                 s.usd = s.usd.flatMap { total in cost.map { total + $0 } }
             }
         }

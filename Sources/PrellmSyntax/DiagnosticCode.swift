@@ -77,6 +77,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let unreachable = DiagnosticCode("PL404", "unreachable step", .warning)
     public static let badRetryTarget = DiagnosticCode("PL405", "invalid on_fail.retry target")
     public static let unboundedRetry = DiagnosticCode("PL406", "retry loop without a bound")
+    public static let unboundedMap = DiagnosticCode("PL407", "map without a bound under a budget")
 
     // PL5xx: models
     public static let badModelString = DiagnosticCode("PL501", "malformed provider/model")
@@ -107,7 +108,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         unknownStep, unknownInput, unknownField, readBeforeRun, maybeSkipped, unknownName,
         invalidStepID, duplicateStepID, reservedStepID, unknownContract, unknownModel, unusedInput,
         typeMismatch, impossibleLabel, notBoolean, badArguments,
-        unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry,
+        unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry, unboundedMap,
         badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget,
         invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword,
         importNotFound, importCycle, importInputMissing, importInputType, importHasErrors, unknownImport,

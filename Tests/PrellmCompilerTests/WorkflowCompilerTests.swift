@@ -69,7 +69,7 @@ import Testing
             """)
         #expect(r.diagnostics.isEmpty, "\(r.diagnostics)")
         let graph = try #require(r.graph)
-        #expect(graph.nodes.map(\.type.description) == [
+        #expect(graph.steps.map { $0.type.description } == [
             "{label: string(\"a\"|\"b\"), confidence: number}",
             "{n: integer, tags?: list<string>}",
             "list<string>",
@@ -77,7 +77,7 @@ import Testing
             "string",
         ])
         #expect(graph.outputType.description == "{n: integer, tags?: list<string>}")
-        #expect(graph.nodes.map(\.models) == [["ollama/qwen2.5:3b"], ["ollama/qwen2.5:3b"], [], [], []])
+        #expect(graph.steps.map { $0.route?.models ?? [] } == [["ollama/qwen2.5:3b"], ["ollama/qwen2.5:3b"], [], [], []])
         #expect(graph.edges.map { "\($0.from)-\($0.kind.rawValue)->\($0.to)" } == [
             "kind-next->facts", "facts-next->many", "many-next->pick", "pick-branch->finish", "pick-else->finish", "finish-next->end",
         ])

@@ -8,7 +8,6 @@ import Testing
     static let base = ChatRequest(model: "m", messages: [.user("What is in the picture?")])
 
     @Test func everythingThatCanChangeTheAnswerIsInTheKey() throws {
-        let interpreter = try interpreter("prellm: 1\nsteps:\n  - id: a\n    transform: x\n")
         var variants: [ChatRequest] = []
         func variant(_ change: (inout ChatRequest) -> Void) { var r = Self.base; change(&r); variants.append(r) }
         variant { $0.messages[0].content.append(.imageURL("https://example.com/a.png")) }
@@ -20,8 +19,8 @@ import Testing
         variant { $0.topP = 0.5 }
         variant { $0.messages.append(ChatMessage(role: .assistant, content: [], toolCalls: [ToolCall(id: "c1", name: "look", arguments: "{}")])) }
         variant { $0.messages.append(ChatMessage(role: .tool, content: [.text("a cat")], toolCallID: "c1")) }
-        let keys = [interpreter.cacheKey("openai/m", Self.base)] + variants.map { interpreter.cacheKey("openai/m", $0) }
+        let keys = [ModelRouter.cacheKey("openai/m", Self.base)] + variants.map { ModelRouter.cacheKey("openai/m", $0) }
         #expect(Set(keys).count == keys.count)
-        #expect(interpreter.cacheKey("openai/m", Self.base) == interpreter.cacheKey("openai/m", Self.base))
+        #expect(ModelRouter.cacheKey("openai/m", Self.base) == ModelRouter.cacheKey("openai/m", Self.base))
     }
 }

@@ -1,19 +1,63 @@
+import PrellmCompiler
 import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
 import Testing
 
+/// The evaluator and the renderer run checked trees: each case is a template compiled in a
+/// workflow whose earlier steps have the types the expressions read, then evaluated over
+/// outputs given by hand.
 @Suite struct EvaluatorTests {
+    static let prefix = """
+        prellm: 1
+        inputs:
+          query: string
+          n: integer
+        contracts:
+          Facts:
+            type: object
+            properties:
+              target: {type: string}
+              missing: {type: array, items: {type: string}}
+              count: {type: integer}
+              nothing: {type: string}
+        steps:
+          - id: intent
+            classify: {model: openai/m, text: x, labels: [deploy, other]}
+          - id: facts
+            extract: {model: openai/m, text: x, into: Facts}
+          - id: answer
+            call: {model: openai/m, prompt: x}
+          - id: skipped
+            if: inputs.n > 100
+            transform: never
+          - id: probe
+            transform: |-
+
+        """
+
     let scope = Evaluator.Scope(
-        inputs: .object(["query": "Deploy {{ inputs.secret }} to prod", "n": .number(3)]),
+        inputs: ["Deploy {{ inputs.secret }} to prod", .number(3)],
+        inputObject: .object(["query": "Deploy {{ inputs.secret }} to prod", "n": .number(3)]),
         steps: [
-            "intent": .object(["label": "deploy", "confidence": .number(0.9)]),
-            "facts": .object(["target": "api", "missing": .array(["region", "version"]), "count": .number(4)]),
-            "answer": "Done.",
+            .object(["label": "deploy", "confidence": .number(0.9)]),
+            .object(["target": "api", "missing": .array(["region", "version"]), "count": .number(4)]),
+            "Done.", nil, nil,
         ])
 
-    func eval(_ text: String) throws -> JSONValue { try Evaluator().evaluate(try ExprParser.parse(text), scope) }
-    func render(_ text: String) throws -> String { try TemplateRenderer().render(try TemplateParser.parse(text), scope) }
+    /// The probe step's template, `text` at the probe's point of the workflow.
+    func compile(_ text: String) throws -> CompiledTemplate {
+        let yaml = Self.prefix + text.split(separator: "\n", omittingEmptySubsequences: false).map { "        " + $0 }.joined(separator: "\n") + "\n"
+        let result = WorkflowCompiler().compile(source: Source(path: "/tmp/evaluator-test.yaml", text: yaml))
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty, let program = result.graph, case .transform(let t) = program.steps[4].payload else {
+            throw RunError(.invalidInput, DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
+        }
+        return t.template
+    }
+
+    func eval(_ text: String) throws -> JSONValue { try TemplateRenderer().value(try compile("{{ \(text) }}"), scope) }
+    func render(_ text: String) throws -> String { try TemplateRenderer().render(try compile(text), scope) }
 
     @Test(arguments: [
         ("intent.label == \"deploy\" && facts.count > 3", JSONValue.bool(true)),
@@ -38,15 +82,17 @@ import Testing
     @Test func runtimeErrorsAreErrors() {
         #expect(throws: Evaluator.EvaluationError.self) { try eval("facts.missing[5]") }
         #expect(throws: Evaluator.EvaluationError.self) { try eval("1 / 0") }
-        #expect(throws: Evaluator.EvaluationError.self) { try eval("facts.target + 1") }
+        #expect(throws: Evaluator.EvaluationError.self) { try eval("int(facts.target)") }
     }
 
     @Test func templates() throws {
         #expect(try render("Target: {{ facts.target | upper }}; missing: {{ facts.missing | join(', ') }}") == "Target: API; missing: region, version")
         #expect(try render("{% for m in facts.missing %}- {{ m }}\n{% endfor %}") == "- region\n- version\n")
+        #expect(try render("{% for m in facts.missing %}{% for c in facts.missing %}{{ m }}{{ c }};{% endfor %}{% endfor %}")
+                == "regionregion;regionversion;versionregion;versionversion;")
         #expect(try render("{% if facts.missing %}ask{% else %}go{% endif %}") == "ask")
         #expect(try render("{{ facts }}") == #"{"count":4,"missing":["region","version"],"target":"api"}"#)
-        #expect(try render("{{ skipped.text | default('none') }} {{ facts.count }} {{ intent.confidence }}") == "none 4 0.9")
+        #expect(try render("{{ skipped | default('none') }} {{ facts.count }} {{ intent.confidence }}") == "none 4 0.9")
         #expect(try render("{% raw %}{{ not evaluated }}{% endraw %}") == "{{ not evaluated }}")
         #expect(try render("{{ answer | truncate(2) }}|{{ facts.missing | length }}|{{ '  x ' | trim }}") == "Do…|2|x")
     }
@@ -57,8 +103,7 @@ import Testing
     }
 
     @Test func aReferenceKeepsItsType() throws {
-        let t = try TemplateParser.parse("{{ facts.missing }}")
-        #expect(try TemplateRenderer().value(t, scope) == .array(["region", "version"]))
+        #expect(try TemplateRenderer().value(try compile("{{ facts.missing }}"), scope) == .array(["region", "version"]))
     }
 }
 

@@ -44,7 +44,7 @@ import Testing
             "openai/primary": [.text("Deploying api.")],
         ])
         let trace = MemoryTrace()
-        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock(), trace: trace)
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock(), events: trace)
         ctx.cache = nil
         let r = await try interpreter(Self.triage).run(inputs: ["query": "ship the api"], context: ctx)
         #expect(r.error == nil, "\(String(describing: r.error))")

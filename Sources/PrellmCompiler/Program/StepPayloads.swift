@@ -1,0 +1,98 @@
+import PrellmRegex
+import PrellmSchema
+
+// The payload of each step kind. A kind is: its payload here, its check (WorkflowChecker+Steps),
+// its execution (PrellmRuntime's Interpreter+Steps) and its cost (Cost/StepCost).
+
+/// `classify`: one structured call whose answer is `{label, confidence}`.
+public struct ClassifyStep: Sendable {
+    public var route: ModelRoute
+    public var text: CompiledTemplate
+    public var instructions: CompiledTemplate?
+    public var labels: [String]
+    /// `{label: enum of the labels, confidence: 0…1}`: what the answer must satisfy.
+    public var contract: CompiledContract
+    /// The directive after the instructions in the system prompt (PromptText.classify).
+    public var directive: String
+}
+
+/// `extract` with `model` and `into`: one structured call whose answer satisfies the contract.
+public struct ExtractStep: Sendable {
+    public var route: ModelRoute
+    public var text: CompiledTemplate
+    public var instructions: CompiledTemplate?
+    public var contract: CompiledContract
+    public var directive: String
+}
+
+/// `extract` with `pattern`: a regex over the text, no model.
+public struct PatternStep: Sendable {
+    /// Compiled (and JIT-compiled) once, with the program.
+    public var regex: PCRERegex
+    public var text: CompiledTemplate
+    public var groups: [String]
+}
+
+/// `route`: the first branch whose condition is true, else `otherwise`.
+public struct RouteStep: Sendable {
+    public struct Branch: Sendable {
+        public var condition: Condition
+        public var target: Target
+    }
+    public var branches: [Branch]
+    public var otherwise: Target
+    /// The target step names in order, the values of the output's `target`.
+    public var targetNames: [String]
+}
+
+/// `call`: one call; with `output`, a structured call whose answer satisfies the contract.
+public struct CallStep: Sendable {
+    public var route: ModelRoute
+    public var system: CompiledTemplate?
+    public var prompt: CompiledTemplate
+    public var output: CompiledContract?
+    /// With `output`: the directive after the system prompt (PromptText.callOutput).
+    public var directive: String?
+}
+
+/// `validate`: a value against a contract, then assertions; on failure, a re-ask of an earlier step.
+public struct ValidateStep: Sendable {
+    public struct OnFail: Sendable {
+        /// The step re-asked, by position: an earlier step that calls a model.
+        public var retry: Int
+        public var attempts: Int
+    }
+    public var value: CompiledTemplate
+    public var contract: CompiledContract?
+    /// Each assertion sees the value as local slot 0.
+    public var asserts: [Condition]
+    public var onFail: OnFail?
+}
+
+/// `transform`: a template, rendered.
+public struct TransformStep: Sendable {
+    public var template: CompiledTemplate
+}
+
+/// `map`: the sub-step once per item of a list, at most `concurrency` at a time. Inside it the
+/// item is local slot 0 and its position slot 1.
+public struct MapStep: Sendable {
+    public var over: CompiledTemplate
+    public var variable: String
+    public var concurrency: Int
+    /// The most items the map may run over: its `max_items`, else what the list's schema says
+    /// (`maxItems`); nil when nothing bounds it. A list past it is refused before any item runs.
+    public var maxItems: Int?
+    /// True when `maxItems` is the step's own `max_items` (a limit it enforces), not a schema's.
+    public var maxItemsDeclared: Bool
+    public var step: CompiledStep
+}
+
+/// `use`: another workflow's program, with inputs computed here.
+public struct UseStep: Sendable {
+    public var alias: String
+    /// The imported workflow, compiled once with its imports.
+    public var program: StepGraph
+    /// Each `with:` value, by the position of the input it sets in `program.inputs`.
+    public var with: [(input: Int, value: CompiledTemplate)]
+}

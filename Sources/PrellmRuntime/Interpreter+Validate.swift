@@ -1,0 +1,68 @@
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmSchema
+
+/// Validate steps: the value against the contract, then the assertions; on failure a re-ask
+/// of the `on_fail` step with the errors, or the run fails.
+extension Interpreter {
+    /// Returns the position to go back to for a re-ask, or nil when the value passed.
+    func validate(_ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame, ledger: RunLedger, context: RunContext,
+                  started: ContinuousClock.Instant) throws(RunError) -> Int? {
+        let i = step.index, path = frame.prefix + step.id
+        let problems = try check(step, v, &frame)
+        let used = frame.validations[i]
+        if problems.isEmpty {
+            ledger.add(StepRecord(id: path, kind: "validate", status: .ok, latency: context.clock.now - started, attempts: used + 1))
+            progress(context, path, .done, started: started)
+            return nil
+        }
+        context.events?.record(.invalid(traceID: frame.traceID, step: path, attempt: used + 1, errors: problems))
+        guard let onFail = v.onFail, used < onFail.attempts else {
+            ledger.add(StepRecord(id: path, kind: "validate", status: .failed, latency: context.clock.now - started, attempts: used + 1))
+            progress(context, path, .failed, started: started, detail: problems.first)
+            let after = used > 0 ? " after \(used) re-ask\(used == 1 ? "" : "s")" : ""
+            throw RunError(.validationFailed, "the value does not pass validation\(after): " + problems.joined(separator: "; "), step: step.id)
+        }
+        let retry = onFail.retry, retried = program.steps[retry].id
+        if let previous = frame.answers[retry], previous.finish == .length {
+            throw RunError(.truncated, "step '\(retried)' stopped at max_tokens, so its answer is cut off; raise max_tokens rather than re-asking",
+                           step: step.id)
+        }
+        frame.validations[i] = used + 1
+        let previous = frame.answers[retry]?.text ?? TemplateRenderer.text(frame.scope.steps[retry] ?? .null)
+        frame.reasks[retry] = [.assistant(previous), .user(PromptText.validationReask(problems))]
+        progress(context, path, .retrying, started: started,
+                 detail: "re-asking \(retried): \(problems.count) error\(problems.count == 1 ? "" : "s")")
+        return retry
+    }
+
+    /// The problems with a validate step's value: contract errors with their JSON pointers,
+    /// then failed assertions. A text value is parsed toward the contract first. On success the
+    /// value becomes the step's output.
+    func check(_ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame) throws(RunError) -> [String] {
+        var value: JSONValue
+        do { value = try renderer.value(v.value, frame.scope) } catch {
+            throw RunError(.evaluation, "'value': \(error.message)", step: step.id)
+        }
+        var problems: [String] = []
+        if let contract = v.contract {
+            if case .string(let text) = value, !contract.wantsText, let parsed = SchemaAlignedParser.parse(text, schema: contract.schema) {
+                value = parsed.value
+            }
+            problems = contract.problems(value)
+        }
+        if problems.isEmpty, !v.asserts.isEmpty {
+            var scope = frame.scope
+            scope.locals = [value]  // slot 0, as the checker bound `value`
+            for a in v.asserts {
+                do {
+                    if try renderer.evaluator.evaluate(a.expr, scope) != .bool(true) { problems.append("assertion failed: \(a.text)") }
+                } catch {
+                    problems.append("assertion \(a.text) could not be evaluated: \(error.message)")
+                }
+            }
+        }
+        if problems.isEmpty { frame.scope.steps[step.index] = value }
+        return problems
+    }
+}

@@ -1,0 +1,180 @@
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmSchema
+
+/// The attempts on one model of a route: reserve, send under the deadlines, then settle and
+/// report, or release, and retry or give up on the model.
+extension ModelRouter {
+    /// Returns the answer, or nil when this model failed for good (the caller falls back).
+    func attempts(_ call: Call, _ t: Target, _ policy: RetryPolicy, _ state: inout Attempts, ledger: RunLedger)
+        async throws(RunError) -> CallOutcome? {
+        let breaker = call.route.parameters.circuitBreaker
+        var retry = 0
+        while true {
+            guard state.count < state.limit else {
+                // CostBound prices models × (1 + retries) attempts; one more would be unpriced.
+                throw RunError(.internalError, "bug: attempt \(state.count + 1) of a call priced for \(state.limit); please report it", step: call.step)
+            }
+            state.count += 1
+            let attempt = state.count
+            let reservation = try ledger.reserve(model: t.model, promptTokens: t.estimate, maxTokens: t.request.maxTokens ?? 0, price: t.price,
+                                                 step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
+            if context.events != nil {
+                emit(call, t.model, attempt, .started(retry: retry, fallback: t.position > 0, promptTokens: t.estimate, prompt: promptText(call)))
+            }
+            let started = context.clock.now
+            do {
+                let response = try await withDeadlines(call, started: started) {
+                    try await self.send(t.provider, t.request, stream: call.stream)
+                }
+                let latency = context.clock.now - started
+                context.routing.recordLatency(t.model, ms: Double(latency.milliseconds))
+                if let breaker { context.routing.recordResult(t.model, success: true, now: context.clock.now, threshold: breaker.failures) }
+                // A provider that reports no usage is charged the estimate, not nothing.
+                let usage = response.usage ?? Usage(inputTokens: t.estimate, outputTokens: response.text.utf8.count / TokenEstimate.bytesPerToken + 1)
+                let overran = ledger.settle(reservation, usage: usage, price: t.price)
+                let cost = t.price?.cost(of: usage)
+                emit(call, t.model, attempt, .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost,
+                                                             latency: latency)))
+                emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
+                if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
+                return CallOutcome(response: response, model: t.model, usage: usage, cost: cost, attempts: state.count, retries: state.retries,
+                                   fallbacks: state.fallbacks, cached: false)
+            } catch let e as RunError {
+                ledger.release(reservation)
+                emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
+                throw e
+            } catch let partly as PartlySent {
+                ledger.release(reservation)
+                let e = partly.error
+                if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
+                emit(call, t.model, attempt, .failed(.init(error: e, latency: context.clock.now - started, sentCharacters: partly.characters)))
+                throw RunError(.modelsFailed, "\(t.model): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
+                               step: call.step, causes: [e.kind])
+            } catch let e as ProviderError {
+                ledger.release(reservation)
+                if Task.isCancelled {
+                    emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
+                    throw RunError(.cancelled, "the run was interrupted", step: call.step)
+                }
+                if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
+                emit(call, t.model, attempt, .failed(.init(error: e, latency: context.clock.now - started, sentCharacters: nil)))
+                if policy.retryable.contains(e.kind), retry < policy.attempts {
+                    retry += 1
+                    state.retries += 1
+                    let wait = policy.delay(retry: retry, error: e, random: context.random())
+                    emit(call, t.model, attempt, .retrying(delay: wait, cause: e.kind))
+                    context.onProgress?(StepProgress(step: call.step, state: .retrying, model: t.model, elapsed: .zero,
+                                                     detail: "\(e.kind.rawValue); retry \(retry) in \(wait.milliseconds) ms"))
+                    do { try await context.clock.sleep(for: wait) } catch { throw RunError(.cancelled, "the run was interrupted", step: call.step) }
+                    continue
+                }
+                state.failures.append("\(t.model): \(e)")
+                state.causes.append(e.kind)
+                return nil
+            } catch {
+                ledger.release(reservation)
+                emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
+                throw RunError(.cancelled, "the run was interrupted", step: call.step)
+            }
+        }
+    }
+
+    /// The prompt as the trace shows it: the text, or its hash with `--redact-prompts`.
+    func promptText(_ call: Call) -> String {
+        let text = (call.system ?? "") + call.messages.map(\.text).joined(separator: "\n")
+        return context.redactPrompts ? promptHash(text) : text
+    }
+
+    /// Runs one attempt under the call's deadline (the step's and the run's time: past it the
+    /// call ends with that error) and the route's own `timeout` for one attempt (past it the
+    /// attempt fails as a timeout, which may be retried). Whichever comes first cancels the
+    /// attempt, and with it its HTTP request.
+    func withDeadlines(_ call: Call, started: ContinuousClock.Instant,
+                       _ operation: @escaping @Sendable () async throws -> ChatResponse) async throws -> ChatResponse {
+        var soonest: (at: ContinuousClock.Instant, error: any Error)?
+        if let d = call.deadline { soonest = (d.at, d.error) }
+        if let t = call.route.parameters.timeout, soonest.map({ started + t < $0.at }) ?? true {
+            soonest = (started + t, ProviderError(provider: call.route.name, kind: .timeout,
+                                                  message: "no answer within the model's timeout (\(Interpreter.describe(t)))"))
+        }
+        guard let (at, error) = soonest else { return try await operation() }
+        if context.clock.now >= at { throw error }
+        let clock = context.clock
+        return try await withThrowingTaskGroup(of: ChatResponse?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await clock.sleep(for: at - clock.now)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw error }
+            return value
+        }
+    }
+
+    /// A stream that failed after part of its answer had been handed on (to a terminal, to a
+    /// gateway client). It is not retried nor sent to another model: what was shown cannot be
+    /// taken back, and a second answer would be glued to the first half of another.
+    struct PartlySent: Error {
+        var error: ProviderError
+        var characters: Int
+    }
+
+    func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool) async throws -> ChatResponse {
+        if !stream { return try await provider.complete(request) }
+        var deltas: [ChatDelta] = []
+        var sent = 0
+        do {
+            for try await d in provider.stream(request) {
+                switch d {
+                case .text(let t):
+                    if let onText = context.onText { onText(t); sent += t.count }
+                case .toolCall(let index, let id, let name, let arguments):
+                    if let onToolCall = context.onToolCall { onToolCall(index, id, name, arguments); sent += arguments.count + (name?.count ?? 0) }
+                case .finish, .usage: break
+                }
+                deltas.append(d)
+            }
+        } catch let e as ProviderError where sent > 0 && !Task.isCancelled {
+            throw PartlySent(error: e, characters: sent)
+        }
+        // A cancelled consumer's loop ends without an error: a short answer is not an answer.
+        try Task.checkCancellation()
+        return deltas.collected(model: request.model)
+    }
+
+    /// The exact-match cache key: everything in the request that can change the answer (every
+    /// message part, images and tool turns included, the sampling parameters, the format, the
+    /// tools). The model name as the provider knows it is covered by `model`.
+    public static func cacheKey(_ model: String, _ r: ChatRequest) -> String {
+        func part(_ p: ContentPart) -> JSONValue {
+            switch p {
+            case .text(let t): .string(t)
+            case .imageURL(let u): .object(["image_url": .string(u)])
+            case .imageData(let data, let type): .object(["image": .string(data), "type": .string(type)])
+            }
+        }
+        func message(_ m: ChatMessage) -> JSONValue {
+            var o: [String: JSONValue] = ["role": .string(m.role.rawValue), "content": .array(m.content.map(part))]
+            if !m.toolCalls.isEmpty {
+                o["tool_calls"] = .array(m.toolCalls.map { .array([.string($0.id), .string($0.name), .string($0.arguments)]) })
+            }
+            if let id = m.toolCallID { o["tool_call_id"] = .string(id) }
+            return .object(o)
+        }
+        var o: [String: JSONValue] = [
+            "model": .string(model), "system": r.system.map(JSONValue.string) ?? .null,
+            "messages": .array(r.messages.map(message)),
+            "temperature": r.temperature.map(JSONValue.number) ?? .null, "max_tokens": r.maxTokens.map { .number(Double($0)) } ?? .null,
+            "top_p": r.topP.map(JSONValue.number) ?? .null, "stop": .array(r.stop.map(JSONValue.string)),
+        ]
+        if case .jsonSchema(let n, let s) = r.responseFormat { o["format"] = .array([.string(n), s]) }
+        if case .json = r.responseFormat { o["format"] = "json" }
+        if !r.tools.isEmpty {
+            o["tools"] = .array(r.tools.map { .array([.string($0.name), $0.description.map(JSONValue.string) ?? .null, $0.parameters]) })
+        }
+        if let choice = r.toolChoice { o["tool_choice"] = .string("\(choice)") }
+        return JSONValue.object(o).jsonText
+    }
+}

@@ -1,0 +1,212 @@
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmSchema
+
+/// A ModelRouter makes one logical model call on a route: it orders the route's models by its
+/// policy, skips those that cannot take the call (open circuit, no JSON mode, a prompt that
+/// does not fit), answers from the cache where it may, reserves each attempt's worst case in the
+/// run's ledger before sending it, retries what a retry may cure with backoff, falls back to
+/// the next model, and holds each attempt to its deadlines. A workflow step and a gateway
+/// request both call it; what it does is reported as CallEvents, which the trace, the spend
+/// tally and the metrics consume.
+///
+/// Its attempts never exceed the route's models × (1 + retries): the count CostBound prices.
+public struct ModelRouter: Sendable {
+    public let context: RunContext
+
+    public init(context: RunContext) { self.context = context }
+
+    /// One logical call: what to send, on which route, under which options.
+    public struct Call: Sendable {
+        /// The step's path, for events and errors (`answer`, `parts[2]`, `chat`).
+        public var step: String
+        public var route: ModelRoute
+        public var system: String?
+        public var messages: [ChatMessage]
+        public var format: ChatRequest.ResponseFormat = .text
+        public var stream = false
+        public var retry: Step.RetryPolicy?
+        public var cache: Step.CachePolicy?
+        /// The step's own budget, and what its spend is kept under (the step's path; a map's
+        /// items share their sub-step's).
+        public var budget: Workflow.Budget?
+        public var budgetKey: String?
+        /// When the call must end, and the error to end it with.
+        public var deadline: (at: ContinuousClock.Instant, error: RunError)?
+        public var overrides = CallOverrides()
+        public var traceID: String
+
+        public init(step: String, route: ModelRoute, system: String?, messages: [ChatMessage], traceID: String) {
+            self.step = step
+            self.route = route
+            self.system = system
+            self.messages = messages
+            self.traceID = traceID
+        }
+    }
+
+    /// The route's policy order; the models after the first are fallbacks.
+    func order(_ r: ModelRoute) -> [Workflow.ModelChoice] {
+        guard r.choices.count > 1 else { return r.choices }
+        switch r.policy {
+        case .single, .fallback:
+            return r.choices
+        case .roundRobin:
+            let k = context.routing.nextIndex(r.name, count: r.choices.count)
+            return Array(r.choices[k...] + r.choices[..<k])
+        case .weighted:
+            let weights = r.choices.map { $0.weight ?? 0 }
+            var pick = context.random() * weights.reduce(0, +)
+            var chosen = 0
+            for (k, w) in weights.enumerated() {
+                if pick < w { chosen = k; break }
+                pick -= w
+            }
+            return [r.choices[chosen]] + r.choices.enumerated().filter { $0.offset != chosen }.map(\.element)
+        case .cheapest:
+            func unit(_ m: Workflow.ModelChoice) -> Double { price(m.id, r).map { $0.input + $0.output } ?? .infinity }
+            return r.choices.enumerated().sorted { (unit($0.element), $0.offset) < (unit($1.element), $1.offset) }.map(\.element)
+        case .fastest:
+            func ms(_ m: Workflow.ModelChoice) -> Double { context.routing.latency(m.id) ?? 0 }  // unmeasured models go first
+            return r.choices.enumerated().sorted { (ms($0.element), $0.offset) < (ms($1.element), $1.offset) }.map(\.element)
+        }
+    }
+
+    func price(_ model: String, _ r: ModelRoute) -> ModelPrice? { r.price(of: model, lookup: context.models.price(for:)) }
+
+    func emit(_ call: Call, _ model: String, _ attempt: Int, _ kind: CallEvent.Kind) {
+        context.events?.record(.call(CallEvent(traceID: call.traceID, step: call.step, model: model, attempt: attempt, kind: kind)))
+    }
+
+    /// Makes the call: the first answer wins; every model failing is `modelsFailed`, with the
+    /// last error kind of each.
+    public func call(_ call: Call, ledger: RunLedger) async throws(RunError) -> CallOutcome {
+        let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
+        let retryable = call.retry?.on.map { Set($0.compactMap(ProviderError.Kind.init(rawValue:))) } ?? RetryPolicy.transient
+        let policy = RetryPolicy(attempts: retries, base: call.retry?.backoff ?? .seconds(1), cap: call.retry?.maxBackoff ?? .seconds(30),
+                                 retryable: retryable)
+        let maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
+        let needsJSON = call.format != .text
+        let estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
+        var state = Attempts(limit: call.route.choices.count * (1 + retries))
+        for (position, choice) in order(call.route).enumerated() {
+            let model = choice.id
+            if let reason = skipReason(model, needsJSON: needsJSON, estimate: estimate, maxTokens: maxTokens, call.route) {
+                state.failures.append("\(model): \(reason)")
+                emit(call, model, state.count, .skipped(reason: reason))
+                continue
+            }
+            let resolved: (provider: any ChatProvider, model: String)
+            do { resolved = try context.models.provider(for: model) } catch {
+                state.failures.append("\(model): \(error.message)")
+                continue
+            }
+            if position > 0 {
+                state.fallbacks += 1
+                emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
+            }
+            let p = call.route.parameters, o = call.overrides
+            let request = ChatRequest(model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
+                                      maxTokens: maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
+                                      tools: o.tools, toolChoice: o.toolChoice)
+            let caching = call.cache?.enabled != false && context.cache != nil
+            let key = caching ? Self.cacheKey(model, request) : ""
+            if caching, let hit = context.cache?.get(key, now: context.clock.now) {
+                emit(call, model, state.count, .cacheHit(text: hit.text))
+                return CallOutcome(response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
+                                   retries: state.retries, fallbacks: state.fallbacks, cached: true)
+            }
+            let attempt = Target(provider: resolved.provider, request: request, model: model, price: price(model, call.route),
+                                 estimate: estimate, position: position)
+            if let outcome = try await attempts(call, attempt, policy, &state, ledger: ledger) {
+                if caching { context.cache?.put(key, outcome.response, now: context.clock.now, ttl: call.cache?.ttl) }
+                return outcome
+            }
+        }
+        var message = "every model failed: " + state.failures.joined(separator: "; ")
+        if state.failures.contains(where: { $0.contains("ollama: connection") }) {
+            message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
+        }
+        throw RunError(.modelsFailed, message, step: call.step, causes: state.causes)
+    }
+
+    /// Why a model is not tried for this call, if it is not.
+    func skipReason(_ model: String, needsJSON: Bool, estimate: Int, maxTokens: Int, _ route: ModelRoute) -> String? {
+        let caps = context.models.capabilities(for: model)
+        if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput { return "it has no JSON mode" }
+        if let window = caps?.contextWindow, estimate + maxTokens > window {
+            return "the prompt (about \(estimate) tokens) and max_tokens (\(maxTokens)) do not fit its context window (\(window))"
+        }
+        if let breaker = route.parameters.circuitBreaker, !context.routing.allows(model, now: context.clock.now, cooldown: breaker.cooldown) {
+            return "its circuit is open"
+        }
+        return nil
+    }
+
+    /// What one model of the route is sent.
+    struct Target {
+        var provider: any ChatProvider
+        var request: ChatRequest
+        var model: String
+        var price: ModelPrice?
+        var estimate: Int
+        var position: Int
+    }
+
+    /// The bookkeeping of one logical call across its models.
+    struct Attempts {
+        let limit: Int
+        var count = 0
+        var retries = 0
+        var fallbacks = 0
+        var failures: [String] = []
+        var causes: [ProviderError.Kind] = []
+    }
+}
+
+/// What a caller that brings its own request (the gateway) sets over the route's parameters.
+public struct CallOverrides: Sendable {
+    public var temperature: Double?
+    public var maxTokens: Int?
+    public var topP: Double?
+    /// Replaces the route's stop sequences when not nil.
+    public var stop: [String]?
+    public var tools: [ToolDefinition]
+    public var toolChoice: ChatRequest.ToolChoice?
+
+    public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, stop: [String]? = nil,
+                tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil) {
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.topP = topP
+        self.stop = stop
+        self.tools = tools
+        self.toolChoice = toolChoice
+    }
+}
+
+/// The result of one logical model call.
+public struct CallOutcome: Sendable {
+    public var response: ChatResponse
+    /// The `provider/model` that answered.
+    public var model: String
+    public var usage: Usage
+    /// Nil when the model's price is unknown.
+    public var cost: Double?
+    /// Attempts sent, and of them the retries and the fallbacks to another model.
+    public var attempts: Int
+    public var retries: Int
+    public var fallbacks: Int
+    public var cached: Bool
+
+    func adding(_ other: CallOutcome) -> CallOutcome {
+        var out = other
+        out.usage = Usage(inputTokens: usage.inputTokens + other.usage.inputTokens, outputTokens: usage.outputTokens + other.usage.outputTokens)
+        out.cost = cost.flatMap { a in other.cost.map { a + $0 } }
+        out.attempts = attempts + other.attempts
+        out.retries = retries + other.retries
+        out.fallbacks = fallbacks + other.fallbacks
+        out.cached = cached && other.cached
+        return out
+    }
+}

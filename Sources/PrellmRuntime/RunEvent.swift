@@ -1,0 +1,98 @@
+import PrellmProviderKit
+import PrellmSchema
+import Synchronization
+
+/// A RunEvent is something a run did that its host wants to know, as a typed value. The JSONL
+/// trace, the gateway's spend tally and its metrics are all consumers of the same events (a
+/// RunEventSink each), so none of them reads another's output back.
+public enum RunEvent: Sendable {
+    /// Something the router did for one model call.
+    case call(CallEvent)
+    /// Schema-aligned parsing repaired an answer before it was validated.
+    case repaired(traceID: String, step: String, repairs: [String])
+    /// A validate step's value did not pass; `attempt` is the validation's number (1 for the first).
+    case invalid(traceID: String, step: String, attempt: Int, errors: [String])
+}
+
+/// A CallEvent is one thing that happened to a model call: an attempt started, answered,
+/// failed or was cancelled; a retry was scheduled; the router fell back to the next model or
+/// skipped one; the cache answered; what was charged.
+public struct CallEvent: Sendable {
+    public var traceID: String
+    /// The step's path: `answer`, `parts[2]`, `short.inner`; `chat` for a gateway request.
+    public var step: String
+    /// The `provider/model` the event is about.
+    public var model: String
+    /// The attempt's number within the logical call, 1-based, across retries and fallbacks.
+    public var attempt: Int
+    public var kind: Kind
+
+    public enum Kind: Sendable {
+        /// An attempt is about to be sent: its retry number on this model (0 for the first try),
+        /// whether the model is a fallback, its reservation, and the prompt (or its hash).
+        case started(retry: Int, fallback: Bool, promptTokens: Int, prompt: String?)
+        case answered(Answer)
+        case failed(Failure)
+        /// The attempt ended because the run was cancelled (a timeout, Ctrl-C, a client gone).
+        case cancelled(latency: Duration)
+        /// The next attempt on this model comes after `delay`, because of an error of this kind.
+        case retrying(delay: Duration, cause: ProviderError.Kind)
+        /// The router moves on to `model`, because the ones before it failed or were skipped.
+        case fellBack(reasons: [String])
+        /// The model is not tried: its circuit is open, it has no JSON mode, or the prompt does not fit.
+        case skipped(reason: String)
+        /// The cache answered; nothing was sent or charged.
+        case cacheHit(text: String)
+        /// What the answer cost, as charged to the run: usage × price (nil when the price is unknown).
+        case charged(usage: Usage, costUSD: Double?)
+        /// The provider counted more than the call had reserved (its tokenizer counts the prompt
+        /// as more tokens than the estimate). The charge is the real one; this says by how much.
+        case overrun(reservedTokens: Int, chargedTokens: Int)
+    }
+
+    public struct Answer: Sendable {
+        public var text: String
+        public var finish: FinishReason
+        public var usage: Usage
+        public var costUSD: Double?
+        public var latency: Duration
+    }
+
+    public struct Failure: Sendable {
+        public var error: ProviderError
+        public var latency: Duration
+        /// Characters of a streamed answer already handed on when it broke (it is then neither
+        /// retried nor sent to another model).
+        public var sentCharacters: Int?
+    }
+}
+
+/// A RunEventSink receives a run's events, from any task (a map's calls run concurrently).
+public protocol RunEventSink: Sendable {
+    func record(_ event: RunEvent)
+}
+
+/// Events to several sinks, in order.
+public struct FanOut: RunEventSink {
+    let sinks: [any RunEventSink]
+    public init(_ sinks: [any RunEventSink]) { self.sinks = sinks }
+    public func record(_ event: RunEvent) { for s in sinks { s.record(event) } }
+}
+
+/// Collects events in memory (tests, `--json`).
+public final class MemoryTrace: RunEventSink {
+    private let events = Mutex<[RunEvent]>([])
+    public init() {}
+    public func record(_ event: RunEvent) { events.withLock { $0.append(event) } }
+    public var recorded: [RunEvent] { events.withLock { $0 } }
+    /// The events as the JSONL trace writes them.
+    public var all: [JSONValue] { recorded.compactMap(\.traceLine) }
+}
+
+/// A stable, short hash of a prompt, for `--redact-prompts` (FNV-1a, 64 bits).
+public func promptHash(_ text: String) -> String {
+    var h: UInt64 = 0xcbf29ce484222325
+    for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+    let hex = String(h, radix: 16)
+    return "fnv1a:" + String(repeating: "0", count: 16 - hex.count) + hex
+}
