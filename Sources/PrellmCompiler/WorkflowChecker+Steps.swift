@@ -117,7 +117,7 @@ extension WorkflowChecker {
         }
         guard let program = imported[imp.alias.value]?.graph else { return (.any, nil) }
         let declared = program.inputs
-        var given: [(input: Int, value: CompiledTemplate)] = []
+        var given: [(input: Int, value: CompiledTemplate, asText: Bool)] = []
         for (name, (type, template)) in values {
             guard let position = program.inputIndex[name.value] else {
                 exprs.bag.add(.unknownInput, name.span, "workflow '\(alias.value)' has no input '\(name.value)'",
@@ -129,7 +129,7 @@ extension WorkflowChecker {
             if !Self.assignable(type, to: input.type) {
                 exprs.bag.add(.importInputType, name.span, "input '\(name.value)' of '\(alias.value)' is \(input.type), but this gives \(type.phrase)")
             }
-            if let template { given.append((position, template)) }
+            if let template { given.append((position, template, input.type == .string && !type.isStringLike)) }
         }
         for input in declared where input.isRequired && !values.contains(where: { $0.0.value == input.name }) {
             exprs.bag.add(.importInputMissing, alias.span, "workflow '\(alias.value)' needs input '\(input.name)'",

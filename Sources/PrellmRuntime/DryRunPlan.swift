@@ -77,6 +77,7 @@ public struct DryRunPlan: Sendable {
             out += "\n"
         }
         if let note = e.note { out += "\(indent)     \(note)\n" }
+        if e.id.hasSuffix("[]") { out += "\(indent)     (for each item)\n" }
         for sub in e.steps { out += describe(sub, number: "", prompts: prompts, indent: indent + "     ") }
         return out
     }
@@ -95,8 +96,14 @@ public struct DryRunPlan: Sendable {
             "steps": .array(bound.steps.map(Self.json)),
             "max_calls": bound.maxCalls.map { .number(Double($0)) } ?? .null,
             "max_tokens": bound.maxTokens.map { .number(Double($0)) } ?? .null,
-            "max_cost_usd": bound.maxCostUSD.map(JSONValue.number) ?? .null,
+            "max_cost_usd": bound.maxCostUSD.map { .number(Self.upward($0)) } ?? .null,
         ])
+    }
+
+    /// A bound in dollars as printed: up to the next 10⁻¹⁰ (float noise below that is not money).
+    static func upward(_ d: Double) -> Double {
+        let scaled = d * 1e10
+        return (scaled - 1e-4).rounded(.up) / 1e10
     }
 
     static func json(_ e: CostBound.Step) -> JSONValue {
@@ -104,7 +111,7 @@ public struct DryRunPlan: Sendable {
             "id": .string(e.id), "kind": .string(e.kind), "models": .array(e.models.map(JSONValue.string)),
             "max_calls": e.maxCalls.map { .number(Double($0)) } ?? .null,
             "max_tokens": e.maxTokens.map { .number(Double($0)) } ?? .null,
-            "max_cost_usd": e.maxCostUSD.map(JSONValue.number) ?? .null,
+            "max_cost_usd": e.maxCostUSD.map { .number(upward($0)) } ?? .null,
         ]
         if e.kind == "map" { o["max_items"] = e.maxItems.map { .number(Double($0)) } ?? .null }
         if !e.steps.isEmpty { o["steps"] = .array(e.steps.map(json)) }

@@ -73,15 +73,19 @@ extension Interpreter {
                 throw error as! RunError
             }
             if let limit = p.maxItems, items.count > limit {
-                let why = p.maxItemsDeclared ? "its max_items is \(limit)" : "the list's schema allows at most \(limit) (maxItems)"
-                throw RunError(.validationFailed, "the map would run over \(items.count) items, but \(why)", step: path)
+                // A declared max_items is the workflow's own limit. A bound from the list's schema
+                // holds unless something upstream let an invalid list through: a bug, refused.
+                if p.maxItemsDeclared {
+                    throw RunError(.validationFailed, "the map would run over \(items.count) items, but its max_items is \(limit)", step: path)
+                }
+                throw RunError(.internalError, "bug: the map would run over \(items.count) items, but its program was priced for at most \(limit) (the list's maxItems); please report it", step: path)
             }
             let results = try await mapItems(items, p, frame: frame, ledger: ledger, context: context)
             return (.array(results), record())
         case .use(let p):
             var given = [JSONValue?](repeating: nil, count: p.program.inputs.count)
-            for (position, value) in p.with {
-                do { given[position] = try renderer.value(value, scope) } catch {
+            for (position, value, asText) in p.with {
+                do { given[position] = asText ? .string(try renderer.render(value, scope)) : try renderer.value(value, scope) } catch {
                     throw RunError(.evaluation, "the input '\(p.program.inputs[position].name)': \(error.message)", step: path)
                 }
             }

@@ -158,12 +158,17 @@ enum ExtentAnalysis {
         for f in filters {
             switch f {
             case .join(let sep):
-                // Each element prints as its text, which is at most its JSON; the separators add
-                // at most one each beyond the JSON's commas and quotes.
+                // Each element prints as its text: strings and scalars as their content (which
+                // adds up to the list's), others as their JSON (at most the list's); plus a
+                // separator between each two.
                 let sepBytes = sep.map { text(extent($0, s)).content } ?? .exactly(2)
                 let items = v.items.map(Size.exactly) ?? .unbounded
                 let extra = Size(max: mul(items.max, sepBytes.max), base: mul(items.max, sepBytes.max), perElement: 0)
-                v = text(.string(nil).with(content: v.json + extra))
+                let elements: Size = switch v.element.shape {
+                case .string, .scalar: v.content
+                case .list, .object, .unknown: v.json
+                }
+                v = text(.string(nil).with(content: elements + extra))
             case .json: v = text(.string(nil).with(content: v.json))
             case .default(let fallback): v = v.either(extent(fallback, s))
             case .upper, .lower:

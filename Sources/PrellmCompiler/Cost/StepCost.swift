@@ -121,7 +121,10 @@ enum StepCost {
             return map(step, p, s, context, entry)
         case .use(let p):
             var inputs = p.program.inputs.map { input in input.defaultValue.map(Extent.known) ?? .of(schema: input.schema) }
-            for (position, value) in p.with { inputs[position] = ExtentAnalysis.value(value, s).concrete }
+            for (position, value, asText) in p.with {
+                let v = ExtentAnalysis.value(value, s).concrete
+                inputs[position] = asText ? ExtentAnalysis.text(v) : v
+            }
             let inner = p.program.costBound(CostContext(inputs: inputs, price: context.price))
             entry.steps = inner.steps.map { $0.prefixed(step.id + ".") }
             entry.models = Array(Set(inner.steps.flatMap { $0.models })).sorted()

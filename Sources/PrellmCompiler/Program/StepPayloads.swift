@@ -93,6 +93,8 @@ public struct UseStep: Sendable {
     public var alias: String
     /// The imported workflow, compiled once with its imports.
     public var program: StepGraph
-    /// Each `with:` value, by the position of the input it sets in `program.inputs`.
-    public var with: [(input: Int, value: CompiledTemplate)]
+    /// Each `with:` value, by the position of the input it sets in `program.inputs`. `asText`
+    /// when the input is a string and the value may not be: it is passed as its text, as the
+    /// checker allows (anything prints).
+    public var with: [(input: Int, value: CompiledTemplate, asText: Bool)]
 }

@@ -1,0 +1,146 @@
+import Foundation
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmRuntime
+import PrellmSchema
+import PrellmSyntax
+import Synchronization
+import Testing
+
+/// The cost bound and the reservations that hold a run to it.
+@Suite struct BoundTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("testdata/plans")
+
+    /// A provider that answers every call after a real pause, with usage equal to what the call
+    /// reserved, so that calls overlap and each costs exactly its worst case.
+    final class Slow: ChatProvider {
+        let name = "slow"
+        private let count = Counter()
+        var made: Int { count.value }
+        func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
+            count.increment()
+            try? await Task.sleep(for: .milliseconds(20))
+            let prompt = TokenEstimate.promptTokens(request)
+            return ChatResponse(model: request.model, text: "ok", finishReason: .stop,
+                                usage: Usage(inputTokens: prompt, outputTokens: request.maxTokens ?? 0))
+        }
+        func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }
+    }
+
+    struct SlowModels: ModelAccess {
+        let provider: Slow
+        func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) { (provider, model) }
+        func price(for model: String) -> ModelPrice? { nil }
+        func capabilities(for model: String) -> ModelCapabilities? { ModelCapabilities() }
+    }
+
+    /// Sixteen calls at once under a budget that affords five: five are made. Without
+    /// reservations each would have seen nothing spent and all sixteen would have gone out.
+    @Test func aConcurrentMapMakesOnlyTheCallsItsBudgetAffords() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              items: {type: array, maxItems: 20, items: {type: string}}
+            budget: {max_usd: 0.00055}
+            models:
+              m: {use: openai/slow, max_tokens: 100, price: {input: 1, output: 1}}
+            steps:
+              - id: each
+                map:
+                  over: "{{ inputs.items }}"
+                  concurrency: 16
+                  step:
+                    call: {model: m, prompt: "{{ item }}"}
+                    retry: 0
+            """
+        // Each call: a 1-byte prompt is 5 tokens (1 + 4 for its turn), plus 100 out: $0.000105 at $1/M.
+        let provider = Slow()
+        var context = RunContext(models: SlowModels(provider: provider))
+        context.cache = nil
+        let items = JSONValue.array((0..<20).map { _ in "a" })
+        let r = await try interpreter(w).run(inputs: ["items": items], context: context)
+        #expect(provider.made == 5)
+        #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
+        #expect((r.costUSD ?? 1) <= 0.00055)
+        #expect(abs((r.costUSD ?? 0) - 5 * 0.000105) < 1e-12)
+    }
+
+    /// The plan of a map, an import and a validate re-ask, with its bound written out per step,
+    /// against the files beside the workflow (PRELLM_UPDATE_GOLDEN=1 rewrites them).
+    @Test func thePlanOfAMapAnImportAndAReask() throws {
+        let file = Self.folder.appendingPathComponent("map-import-reask.yaml")
+        let result = WorkflowCompiler().compile(path: file.path)
+        #expect(result.diagnostics.isEmpty, "\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
+        let program = try #require(result.graph)
+        let inputs: [String: JSONValue] = ["article": "Prices rose in May.", "topics": .array(["rent", "food"])]
+        let plan = DryRunPlan(program, inputs: inputs, models: ScriptedModels(provider: ScriptedProvider([:])))
+        try Self.golden(plan.text, "map-import-reask.plan")
+        try Self.golden(plan.json.prettyJSONText + "\n", "map-import-reask.plan.json")
+        // Spot checks of the arithmetic, by hand. notes: 2 items × (1 + retry 1) attempts.
+        let notes = try #require(plan.bound.steps.first { $0.id == "notes" })
+        #expect(notes.maxCalls == 4)
+        // draft: 2 models × 3 attempts × 2 (its own re-ask) × 3 (once, and 2 validate re-asks).
+        let draft = try #require(plan.bound.steps.first { $0.id == "draft" })
+        #expect(draft.maxCalls == 36)
+        // short: the import's one call, 3 attempts.
+        #expect(plan.bound.steps.first?.maxCalls == 3)
+        #expect(plan.bound.maxCalls == 3 + 4 + 36)
+    }
+
+    static func golden(_ actual: String, _ name: String) throws {
+        let url = folder.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["PRELLM_UPDATE_GOLDEN"] != nil {
+            try actual.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: url, encoding: .utf8)
+        #expect(actual == expected, "\(name) differs from its golden file:\n\(actual)")
+    }
+
+    /// A map over more items than its bound is refused before any item runs.
+    @Test func aMapPastItsMaxItemsIsRefused() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              items: {type: array, items: {type: string}}
+            steps:
+              - id: each
+                map:
+                  over: "{{ inputs.items }}"
+                  max_items: 2
+                  step:
+                    call: {model: openai/m, prompt: "{{ item }}"}
+            """
+        let p = ScriptedProvider(["openai/m": [.text("ok")]])
+        let r = await try interpreter(w).run(inputs: ["items": .array(["a", "b", "c"])], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        #expect(r.error?.message == "the map would run over 3 items, but its max_items is 2")
+        #expect(p.requests.isEmpty)
+    }
+
+    /// Without a bound on a map's items a plan has no bound on its calls, and says why.
+    @Test func anUnboundedMapIsUnboundedInThePlan() throws {
+        let w = """
+            prellm: 1
+            inputs:
+              items: {type: array, items: {type: string}}
+            steps:
+              - id: each
+                map:
+                  over: "{{ inputs.items }}"
+                  step:
+                    call: {model: openai/m, prompt: "{{ item }}"}
+            """
+        let program = try interpreter(w).program
+        let plan = program.costBound(CostContext(schemasOf: program, price: { _ in ModelPrice(input: 1, output: 1) }))
+        #expect(plan.maxCalls == nil)
+        #expect(plan.unboundedCalls.first?.contains("add max_items to the map") == true)
+        // Known inputs bound it.
+        let known = program.costBound(CostContext(program: program, inputs: ["items": .array(["a", "b"])], price: { _ in ModelPrice(input: 1, output: 1) }))
+        #expect(known.maxCalls == 6)
+    }
+}
+
+final class Counter: Sendable {
+    private let n = Mutex(0)
+    func increment() { n.withLock { $0 += 1 } }
+    var value: Int { n.withLock { $0 } }
+}
