@@ -124,6 +124,7 @@ contracts:
       tasks:
         type: array
         minItems: 1
+        maxItems: 12    # max_tasks is at most 12; this bounds the map below, and so the cost
         items:
           type: object
           required: [title, instructions]

@@ -19,7 +19,7 @@ import Testing
         return out.sorted()
     }
 
-    static var shipped: [String] { yamlFiles("workflows") + yamlFiles("stdlib") }
+    static var shipped: [String] { yamlFiles("workflows") + yamlFiles("stdlib") + yamlFiles("docs/examples") }
 
     static let workflowSchema: JSONSchema = {
         let text = try! String(contentsOf: root.appendingPathComponent("schemas/workflow.schema.json"), encoding: .utf8)

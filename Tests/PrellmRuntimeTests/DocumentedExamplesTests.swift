@@ -1,0 +1,138 @@
+import Foundation
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmRuntime
+import PrellmSchema
+import PrellmSyntax
+import Testing
+
+/// Documented examples are tests: every workflow in docs/, the README, workflows/ and stdlib/
+/// is compiled *and run*, against a provider that answers each structured call with a value
+/// of its schema and each text call with text — so an example can never lint and then fail.
+/// Its spend stays within its dry-run bound. (Prices and capabilities are the built-in
+/// catalog's, so budgets apply as they would for a user.)
+@Suite struct DocumentedExamplesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Example: Sendable, CustomTestStringConvertible {
+        var name: String
+        var path: String
+        var text: String
+        var testDescription: String { name }
+    }
+
+    /// Inputs and answers that make an example take its interesting path (a log with an OOM kill)
+    /// or satisfy its assertions (a quote whose arithmetic adds up); anything not named here is
+    /// drawn from the schemas.
+    static let inputs: [String: [String: JSONValue]] = [
+        "k8s-log-diagnosis.yaml": ["log": "pod api-1 OOMKilled\nBack-off restarting failed container web-2\nok"],
+        "leasing-calculation.yaml": ["request": "Leasing for a car worth 120000 PLN net, 36 months, 10% down, 20% residual", "wibor_3m": .number(5.85)],
+        "support-triage.yaml": ["message": "Please cancel my plan"],
+    ]
+    static let answers: [String: [String: JSONValue]] = [
+        "leasing-calculation.yaml": ["Quote": .object([
+            "net_installment_pln": .number(2800), "vat_rate": .number(0.23), "vat_pln": .number(644), "gross_installment_pln": .number(3444),
+            "wibor_pct": .number(5.85), "total_cost_pln": .number(140000),
+        ])],
+        "support-triage.yaml": ["Classification": .object(["label": "cancel", "confidence": .number(0.9)]),
+                                "Reply": .object(["subject": "Your cancellation", "body": "We are sorry to see you go; a colleague will confirm.",
+                                                  "escalate": .bool(true)])],
+    ]
+
+    static var examples: [Example] {
+        var out: [Example] = []
+        for doc in ["README.md", "docs/language.md", "docs/running.md", "docs/diagnostics.md"] {
+            guard let text = try? String(contentsOf: root.appendingPathComponent(doc), encoding: .utf8) else { continue }
+            let folder = root.appendingPathComponent((doc as NSString).deletingLastPathComponent)
+            for (i, block) in workflowBlocks(in: text).enumerated() {
+                out.append(Example(name: "\(doc) block \(i + 1)", path: folder.appendingPathComponent("example-\(i).yaml").path, text: block))
+            }
+        }
+        for folder in ["docs/examples", "workflows", "stdlib/strategies"] {
+            let dir = root.appendingPathComponent(folder)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() where name.hasSuffix(".yaml") {
+                let path = dir.appendingPathComponent(name).path
+                out.append(Example(name: name, path: path, text: (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""))
+            }
+        }
+        return out
+    }
+
+    /// YAML code blocks that start with `prellm: 1`.
+    static func workflowBlocks(in text: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line.hasPrefix("```yaml") { current = []; continue }
+            if current != nil, line.hasPrefix("```") {
+                if current!.first?.hasPrefix("prellm: 1") == true { blocks.append(current!.joined(separator: "\n") + "\n") }
+                current = nil
+                continue
+            }
+            current?.append(line)
+        }
+        return blocks
+    }
+
+    @Test func theDocsShowWorkflows() {
+        let names = Self.examples.map(\.name)
+        #expect(names.contains("docs/language.md block 1") && names.contains("README.md block 1"))
+        #expect(names.contains("summarise.yaml") && names.contains("split.yaml"))
+    }
+
+    @Test(arguments: DocumentedExamplesTests.examples)
+    func runs(_ example: Example) async throws {
+        let result = WorkflowCompiler().compile(source: Source(path: example.path, text: example.text))
+        #expect(!result.hasErrors, "\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
+        guard result.config == nil else { return }  // a gateway or provider config, not a workflow
+        let program = try #require(result.graph)
+        let random = Seeded(7)
+        var inputs = Self.inputs[example.name] ?? [:]
+        for input in program.inputs where input.isRequired && inputs[input.name] == nil {
+            inputs[input.name] = SchemaInstance(random: random).value(input.schema)
+        }
+        let provider = MockProvider(random: random, answers: Self.answers[example.name] ?? [:])
+        let models = CatalogModels(provider: provider)
+        // The system clock: a hand-moved one would let a deadline's timer win every race.
+        var context = RunContext(models: models)
+        context.cache = nil
+        let r = await Interpreter(program).run(inputs: inputs, context: context)
+        #expect(r.error == nil, "\(example.name): \(String(describing: r.error))")
+        #expect(r.output != .null)
+        let bound = DryRunPlan(program, inputs: inputs, models: models).bound
+        if let cost = r.costUSD, let max = bound.maxCostUSD { #expect(cost <= max) }
+        if let max = bound.maxTokens { #expect(r.usage.totalTokens <= max) }
+    }
+
+    /// A well-behaved model: structured calls get a value of their schema (or the example's own
+    /// answer for that contract), text calls get text.
+    final class MockProvider: ChatProvider {
+        let name = "mock"
+        let random: Seeded
+        let answers: [String: JSONValue]
+        init(random: Seeded, answers: [String: JSONValue]) {
+            self.random = random
+            self.answers = answers
+        }
+
+        func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
+            let text = switch request.responseFormat {
+            case .jsonSchema(let name, let schema): (answers[name] ?? SchemaInstance(random: random).value(schema)).jsonText
+            case .json: "{}"
+            case .text: "A mock answer to: " + String((request.messages.last?.text ?? "").prefix(60))
+            }
+            return ChatResponse(model: request.model, text: text, finishReason: .stop,
+                                usage: Usage(inputTokens: TokenEstimate.promptTokens(request) / 2, outputTokens: text.utf8.count / 6 + 1))
+        }
+
+        func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }
+    }
+
+    /// Prices and capabilities from the built-in catalog, every call to the mock.
+    struct CatalogModels: ModelAccess {
+        let provider: MockProvider
+        func provider(for model: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) { (provider, model) }
+        func price(for model: String) -> ModelPrice? { ModelCatalog.builtin.entry(for: model)?.price }
+        func capabilities(for model: String) -> ModelCapabilities? { ModelCatalog.builtin.entry(for: model)?.capabilities }
+    }
+}
