@@ -74,7 +74,7 @@ public struct Step: Sendable {
     public var model: Workflow.Name? {
         switch body {
         case .classify(let m, _, _, _), .extractModel(let m, _, _, _), .call(let m, _, _, _): m
-        default: nil
+        case .extractPattern, .route, .validate, .transform, .map, .use: nil
         }
     }
 }

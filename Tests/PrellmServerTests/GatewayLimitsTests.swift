@@ -42,8 +42,9 @@ import Testing
                                  body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
     }
 
-    /// $0.15 / $0.60 per million tokens; each request may cost at most 1 + 100 tokens ≈ $0.0000602,
-    /// and really costs 1 + 100 tokens. A $0.0006 daily budget holds nine such requests.
+    /// $0.15 / $0.60 per million tokens; each request reserves its bound, three attempts (the
+    /// call and two retries) of 5 prompt + 100 output tokens ≈ $0.00018, and really costs 1 + 100
+    /// tokens ≈ $0.00006. A $0.0006 daily budget holds at most nine such requests.
     @Test func aBudgetHoldsUnder100ConcurrentRequests() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
         let store = Self.storePath()
@@ -111,8 +112,62 @@ import Testing
         #expect(abs(spent.day - Double(calls) * 0.00021) < 1e-9, "\(spent.day) for \(calls) calls")
     }
 
-    /// Two requests a minute, or 250 tokens a minute when each request may use 1 + 100 tokens
-    /// (its prompt and `max_tokens`) and does: either way the third is refused.
+    /// A workflow request reserves its program's bound: one that could cost more than the key
+    /// has left is refused before any call, even if its calls would have been cheap.
+    @Test func aWorkflowIsReservedAtItsBound() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 1)]])
+        let workflow = """
+            prellm: 1
+            inputs: {query: {type: string}}
+            models: {m: {use: openai/gpt-4o-mini, max_tokens: 1000}}
+            steps:
+              - id: ask
+                call: {model: m, prompt: "{{ inputs.query }}"}
+                retry: 4
+            """
+        // Five attempts of up to 1,000 output tokens at $0.60 per million: $0.003 and a little.
+        let app = Application(router: try gateway(standIn, limits: "usd_per_day: 0.002", store: Self.storePath(), workflow: workflow).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            #expect(r.status == .forbidden)
+            #expect(String(buffer: r.body).contains("would exceed its daily budget of $0.002"), "\(String(buffer: r.body))")
+        }
+        #expect(standIn.requests.isEmpty)
+    }
+
+    /// A workflow whose cost has no bound cannot be used by a key with a budget.
+    @Test func anUnboundedWorkflowIsRefusedToAKeyWithABudget() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI(#"{"tasks": ["a", "b"]}"#)]])
+        let workflow = """
+            prellm: 1
+            inputs: {query: {type: string}}
+            models: {m: {use: openai/gpt-4o-mini, max_tokens: 100}}
+            contracts:
+              Plan: {type: object, required: [tasks], properties: {tasks: {type: array, items: {type: string}}}}
+            steps:
+              - id: plan
+                extract: {model: m, text: "{{ inputs.query }}", into: Plan}
+              - id: each
+                map:
+                  over: "{{ plan.tasks }}"
+                  step:
+                    call: {model: m, prompt: "{{ item }}"}
+            """
+        let app = Application(router: try gateway(standIn, limits: "usd_per_day: 1", store: Self.storePath(), workflow: workflow).makeRouter())
+        try await app.test(.router) { client in
+            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            #expect(r.status == .forbidden)
+            #expect(String(buffer: r.body).contains("has no bound on its cost"), "\(String(buffer: r.body))")
+        }
+        #expect(standIn.requests.isEmpty)
+    }
+
+    /// Two requests a minute, or 250 tokens a minute when each request counts 5 + 100 tokens (its
+    /// prompt's estimate and `max_tokens`): either way the third is refused.
     @Test(arguments: [("rpm: 2", "over its rate limit of 2 requests per minute"),
                       ("tpm: 250", "over its rate limit of 250 tokens per minute")])
     func rateLimits(limit: String, message: String) async throws {

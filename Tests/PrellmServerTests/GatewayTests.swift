@@ -273,6 +273,24 @@ import Testing
 }
 
 @Suite struct GatewayMetricsTests {
+    /// A retry on the same model is counted as a retry, and only as one.
+    @Test func retriesAreCountedApartFromFallbacks() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.status(500, #"{"error":{"message":"overloaded","type":"server_error"}}"#),
+                            Reply.openAI("Hello", promptTokens: 3, completionTokens: 2)],
+        ])
+        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
+        try await app.test(.live) { client in
+            let r = try await GatewayTests().post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
+            #expect(r.status == .ok)
+            let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(text.contains(#"prellm_retries_total{model="openai/gpt-4o-mini"} 1"#))
+            #expect(text.contains(#"prellm_upstream_calls_total{model="openai/gpt-4o-mini",status="error"} 1"#))
+            #expect(text.contains(#"prellm_upstream_calls_total{model="openai/gpt-4o-mini",status="ok"} 1"#))
+            #expect(!text.contains("prellm_fallbacks_total"))
+        }
+    }
+
     @Test func prometheusMetrics() async throws {
         let standIn = try ScriptedStandIn([
             "gpt-4o-mini": [Reply.openAI("Hello", promptTokens: 3, completionTokens: 2)],
@@ -292,6 +310,8 @@ import Testing
             #expect(text.contains(#"prellm_tokens_total{model="fast",key="team-a"} 10"#))
             #expect(text.contains(#"prellm_fallbacks_total{model="anthropic/claude-haiku-4-5"} 1"#))
             #expect(text.contains(#"prellm_upstream_calls_total{model="openai/gpt-4o",status="error"} 1"#))
+            // A fallback is not a retry (the second attempt of a call used to count as one).
+            #expect(!text.contains("prellm_retries_total"))
             #expect(text.contains("# TYPE prellm_time_to_first_token_seconds histogram"))
             #expect(text.contains(#"prellm_request_duration_seconds_count{model="fast"} 2"#))
         }
