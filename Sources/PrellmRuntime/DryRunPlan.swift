@@ -15,11 +15,8 @@ public struct DryRunPlan: Sendable {
     public init(_ program: StepGraph, inputs: [String: JSONValue], models: any ModelAccess) {
         bound = program.costBound(CostContext(program: program, inputs: inputs, price: { models.price(for: $0) }))
         budget = program.budget
-        var values = program.inputs.map { inputs[$0.name] ?? $0.defaultValue ?? .null }
-        if values.count != program.inputs.count { values = [] }
-        var object: [String: JSONValue] = [:]
-        for (input, v) in zip(program.inputs, values) { object[input.name] = v }
-        let scope = Evaluator.Scope(inputs: values, inputObject: .object(object), steps: Array(repeating: nil, count: program.steps.count))
+        let values = program.inputs.map { inputs[$0.name] ?? $0.defaultValue ?? .null }
+        let scope = Evaluator.Scope(inputs: values, names: program.inputs.map(\.name), steps: Array(repeating: nil, count: program.steps.count))
         var prompts: [String: [(String, String)]] = [:]
         for step in program.steps {
             prompts[step.id] = Self.prompts(of: step, scope, perItem: false)

@@ -15,19 +15,26 @@ import Synchronization
 public struct Evaluator: Sendable {
     /// What an expression can read: the inputs, the outputs of steps that ran, and locals.
     public struct Scope: Sendable {
-        /// Inputs by position, and as the `inputs` object.
+        /// Inputs by position, and their names for the `inputs` object (built only when read).
         public var inputs: [JSONValue]
-        public var inputObject: JSONValue
+        public var names: [String]
         /// Outputs by step position; nil for a step that has not run or was skipped.
         public var steps: [JSONValue?]
         /// The locals stack: a map's item and index, a validate step's value, loop variables.
         public var locals: [JSONValue] = []
 
-        public init(inputs: [JSONValue], inputObject: JSONValue, steps: [JSONValue?], locals: [JSONValue] = []) {
+        public init(inputs: [JSONValue], names: [String], steps: [JSONValue?], locals: [JSONValue] = []) {
             self.inputs = inputs
-            self.inputObject = inputObject
+            self.names = names
             self.steps = steps
             self.locals = locals
+        }
+
+        /// The inputs as one object, as `inputs` reads them.
+        public var inputObject: JSONValue {
+            var o: [String: JSONValue] = [:]
+            for (name, v) in zip(names, inputs) { o[name] = v }
+            return .object(o)
         }
     }
 

@@ -6,115 +6,147 @@ import PrellmSchema
 /// The execution of the steps that compute a value: classify, extract, call, transform, map
 /// and use (routes and validate steps steer the main loop). Each kind's cost is in the
 /// compiler's Cost/StepCost, which prices exactly the calls made here.
+///
+/// The async functions only await; rendering prompts, building calls and records are
+/// synchronous stages, whose locals live on the thread's stack rather than in the async frames
+/// that every run in flight keeps (measured: Benchmarks/interpreter, memory per concurrent run).
 extension Interpreter {
     /// Runs one step. `item` is the position of a map's item when the step is a map's sub-step.
     func perform(_ step: CompiledStep, frame: inout Frame, item: Int? = nil, ledger: RunLedger, context: RunContext)
         async throws(RunError) -> (JSONValue, StepRecord) {
-        let path = frame.prefix + step.id + (item.map { "[\($0)]" } ?? "")
-        let started = context.clock.now
-        let scope = frame.scope
-        func render(_ t: CompiledTemplate?) throws(RunError) -> String? {
-            guard let t else { return nil }
-            do { return try renderer.render(t, scope) } catch { throw RunError(.evaluation, error.message, step: path) }
+        let site = CallSite(step, prefix: frame.prefix, item: item, started: context.clock.now)
+        switch step.payload {
+        case .transform, .pattern:
+            return try compute(step, frame.scope, site, context: context)
+        case .classify, .extract:
+            let ask = try structuredAsk(step, frame: &frame, site)
+            return try await structured(step, site, ask, frame: &frame, ledger: ledger, context: context)
+        case .call(let p):
+            if p.output != nil {
+                let ask = try structuredAsk(step, frame: &frame, site)
+                return try await structured(step, site, ask, frame: &frame, ledger: ledger, context: context)
+            }
+            let call = try textCall(step, p, frame: &frame, site, ledger: ledger, context: context)
+            let outcome = try await ModelRouter(context: context).call(call, ledger: ledger)
+            if item == nil { frame.state[step.index].answer = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
+            return (.string(outcome.response.text), site.record(step, outcome, context))
+        case .map:
+            let results = try await mapItems(step, frame: frame, site, ledger: ledger, context: context)
+            return (.array(results), site.record(step, nil, context))
+        case .use:
+            let out = try await use(step, frame: frame, site, ledger: ledger, context: context)
+            return (out, site.record(step, nil, context))
+        case .route, .validate:
+            throw RunError(.internalError, "bug: a \(step.kind.rawValue) step reached perform(); please report it", step: site.path)
         }
-        func record(_ call: CallOutcome? = nil) -> StepRecord {
+    }
+
+    /// Where a step runs: its position, its path for events, when it started, and its options
+    /// (copied out of the step, which is large, once per step).
+    struct CallSite {
+        var index: Int
+        var path: String
+        var budgetKey: String
+        var started: ContinuousClock.Instant
+        var item: Int?
+        var retry: Step.RetryPolicy?
+        var cache: Step.CachePolicy?
+        var budget: Workflow.Budget?
+        var timeout: Duration?
+
+        init(_ step: CompiledStep, prefix: String, item: Int?, started: ContinuousClock.Instant) {
+            index = step.index
+            path = prefix + step.id + (item.map { "[\($0)]" } ?? "")
+            budgetKey = prefix + step.id
+            self.started = started
+            self.item = item
+            retry = step.retry
+            cache = step.cache
+            budget = step.budget
+            timeout = step.timeout
+        }
+
+        func record(_ step: CompiledStep, _ call: CallOutcome?, _ context: RunContext) -> StepRecord {
             StepRecord(id: path, kind: step.kind.rawValue, status: call?.cached == true ? .cached : .ok, modelUsed: call?.model,
                        usage: call?.usage, costUSD: call?.cost, latency: context.clock.now - started, attempts: call?.attempts ?? 1,
                        retries: call?.retries ?? 0, fallbacks: call?.fallbacks ?? 0)
         }
-        let reask = item == nil ? frame.reasks[step.index].take() ?? [] : []
-        let call = CallSite(step: step, path: path, started: started, item: item)
+    }
 
+    func render(_ t: CompiledTemplate?, _ scope: Evaluator.Scope, _ site: CallSite) throws(RunError) -> String? {
+        guard let t else { return nil }
+        do { return try renderer.render(t, scope) } catch { throw RunError(.evaluation, error.message, step: site.path) }
+    }
+
+    /// The steps that call no model: a transform's text, a pattern's matches.
+    func compute(_ step: CompiledStep, _ scope: Evaluator.Scope, _ site: CallSite, context: RunContext) throws(RunError) -> (JSONValue, StepRecord) {
         switch step.payload {
         case .transform(let p):
-            return (.string(try render(p.template) ?? ""), record())
+            return (.string(try render(p.template, scope, site) ?? ""), site.record(step, nil, context))
         case .pattern(let p):
-            let matches = p.regex.allMatches(in: try render(p.text) ?? "")
+            let matches = p.regex.allMatches(in: try render(p.text, scope, site) ?? "")
             let value: JSONValue = .object([
                 "matches": .array(matches.map { m in .object(m.mapValues(JSONValue.string)) }),
                 "count": .number(Double(matches.count)),
             ])
-            return (value, record())
-        case .classify(let p):
-            let system = (try render(p.instructions).map { $0 + PromptText.separator } ?? "") + p.directive
-            let (v, outcome) = try await structured(call, p.route, system: system, prompt: try render(p.text) ?? "", reask: reask,
-                                                    contract: p.contract, frame: &frame, ledger: ledger, context: context)
-            return (v, record(outcome))
-        case .extract(let p):
-            let system = (try render(p.instructions).map { $0 + PromptText.separator } ?? "") + p.directive
-            let (v, outcome) = try await structured(call, p.route, system: system, prompt: try render(p.text) ?? "", reask: reask,
-                                                    contract: p.contract, frame: &frame, ledger: ledger, context: context)
-            return (v, record(outcome))
-        case .call(let p):
-            let prompt = try render(p.prompt) ?? ""
-            if let contract = p.output, let directive = p.directive {
-                let system = (try render(p.system).map { $0 + PromptText.separator } ?? "") + directive
-                let (v, outcome) = try await structured(call, p.route, system: system, prompt: prompt, reask: reask, contract: contract,
-                                                        frame: &frame, ledger: ledger, context: context)
-                return (v, record(outcome))
-            }
-            let streams = item == nil && frame.streams && context.onText != nil && program.streamedStep == step.index
-            var request = try self.request(call, p.route, system: try render(p.system), messages: [.user(prompt)] + reask, frame: frame,
-                                           ledger: ledger, context: context)
-            request.stream = streams
-            let outcome = try await ModelRouter(context: context).call(request, ledger: ledger)
-            if item == nil { frame.answers[step.index] = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
-            return (.string(outcome.response.text), record(outcome))
-        case .map(let p):
-            let items: [JSONValue]
-            do {
-                guard case .array(let a) = try renderer.value(p.over, scope) else {
-                    throw RunError(.evaluation, "'over' is not a list", step: path)
-                }
-                items = a
-            } catch let e as Evaluator.EvaluationError {
-                throw RunError(.evaluation, "'over': \(e.message)", step: path)
-            } catch {
-                throw error as! RunError
-            }
-            if let limit = p.maxItems, items.count > limit {
-                // A declared max_items is the workflow's own limit. A bound from the list's schema
-                // holds unless something upstream let an invalid list through: a bug, refused.
-                if p.maxItemsDeclared {
-                    throw RunError(.validationFailed, "the map would run over \(items.count) items, but its max_items is \(limit)", step: path)
-                }
-                throw RunError(.internalError, "bug: the map would run over \(items.count) items, but its program was priced for at most \(limit) (the list's maxItems); please report it", step: path)
-            }
-            let results = try await mapItems(items, p, frame: frame, ledger: ledger, context: context)
-            return (.array(results), record())
-        case .use(let p):
-            var given = [JSONValue?](repeating: nil, count: p.program.inputs.count)
-            for (position, value, asText) in p.with {
-                do { given[position] = asText ? .string(try renderer.render(value, scope)) : try renderer.value(value, scope) } catch {
-                    throw RunError(.evaluation, "the input '\(p.program.inputs[position].name)': \(error.message)", step: path)
-                }
-            }
-            let inputs = try Self.prepare(given, p.program.inputs)
-            let inner = Interpreter(p.program)
-            let out = try await inner.execute(inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID,
-                                              prefix: frame.prefix + step.id + ".", streams: false)
-            return (out, record())
-        case .route, .validate:
-            throw RunError(.internalError, "bug: a \(step.kind.rawValue) step reached perform(); please report it", step: path)
+            return (value, site.record(step, nil, context))
+        case .classify, .extract, .call, .map, .use, .route, .validate:
+            throw RunError(.internalError, "bug: compute() given a \(step.kind.rawValue) step", step: site.path)
         }
     }
 
-    /// Where a model call is made from: the step, its path for events, when the step started.
-    struct CallSite {
-        var step: CompiledStep
-        var path: String
-        var started: ContinuousClock.Instant
-        var item: Int?
+    /// What a structured step asks: its route, its system prompt (instructions, then the
+    /// directive), its prompt, the contract the answer must satisfy, and any re-ask turns.
+    struct Ask {
+        var route: ModelRoute
+        var system: String
+        var prompt: String
+        var contract: CompiledContract
+        var reask: [ChatMessage]
+    }
+
+    func structuredAsk(_ step: CompiledStep, frame: inout Frame, _ site: CallSite) throws(RunError) -> Ask {
+        let scope = frame.scope
+        let reask = site.item == nil ? frame.state[step.index].reask.take() ?? [] : []
+        func instructed(_ t: CompiledTemplate?, _ directive: String) throws(RunError) -> String {
+            (try render(t, scope, site).map { $0 + PromptText.separator } ?? "") + directive
+        }
+        switch step.payload {
+        case .classify(let p):
+            return Ask(route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
+                       contract: p.contract, reask: reask)
+        case .extract(let p):
+            return Ask(route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
+                       contract: p.contract, reask: reask)
+        case .call(let p):
+            guard let contract = p.output, let directive = p.directive else { break }
+            return Ask(route: p.route, system: try instructed(p.system, directive), prompt: try render(p.prompt, scope, site) ?? "",
+                       contract: contract, reask: reask)
+        case .pattern, .route, .validate, .transform, .map, .use: break
+        }
+        throw RunError(.internalError, "bug: a \(step.kind.rawValue) step has no structured call", step: site.path)
+    }
+
+    /// A call step without a contract: its prompt and the previous answer's re-ask, streamed when
+    /// it is the step the workflow's output is.
+    func textCall(_ step: CompiledStep, _ p: CallStep, frame: inout Frame, _ site: CallSite, ledger: RunLedger,
+                  context: RunContext) throws(RunError) -> ModelRouter.Call {
+        let reask = site.item == nil ? frame.state[step.index].reask.take() ?? [] : []
+        var call = try request(site, p.route, system: try render(p.system, frame.scope, site),
+                               messages: [.user(try render(p.prompt, frame.scope, site) ?? "")] + reask, frame: frame, ledger: ledger,
+                               context: context)
+        call.stream = site.item == nil && frame.streams && context.onText != nil && program.streamedStep == step.index
+        return call
     }
 
     /// The router's call for a step: its route and options, and the deadline that applies.
     func request(_ site: CallSite, _ route: ModelRoute, system: String?, messages: [ChatMessage], frame: Frame, ledger: RunLedger,
                  context: RunContext) throws(RunError) -> ModelRouter.Call {
         var call = ModelRouter.Call(step: site.path, route: route, system: system, messages: messages, traceID: frame.traceID)
-        call.retry = site.step.retry
-        call.cache = site.step.cache
-        call.budget = site.step.budget
-        call.budgetKey = frame.prefix + site.step.id
+        call.retry = site.retry
+        call.cache = site.cache
+        call.budget = site.budget
+        call.budgetKey = site.budgetKey
         call.deadline = try deadline(site, ledger: ledger, context: context)
         return call
     }
@@ -123,7 +155,7 @@ extension Interpreter {
     /// step's start, and the run budget's `timeout` from the run's start, whichever is first.
     func deadline(_ site: CallSite, ledger: RunLedger, context: RunContext) throws(RunError) -> (at: ContinuousClock.Instant, error: RunError)? {
         var best: (at: ContinuousClock.Instant, error: RunError)?
-        if let t = site.step.timeout ?? site.step.budget?.timeout {
+        if let t = site.timeout ?? site.budget?.timeout {
             best = (site.started + t, RunError(.timeout, "the step ran out of its time (\(Self.describe(t)))", step: site.path))
         }
         if let t = program.budget?.timeout, best.map({ ledger.started + t < $0.at }) ?? true {
@@ -133,84 +165,54 @@ extension Interpreter {
         return best
     }
 
-    /// A model call whose answer must be JSON for `contract`: schema-aligned parsing, then
+    /// A model call whose answer must be JSON for its contract: schema-aligned parsing, then
     /// validation; an answer that still fails is re-asked with the errors, up to
     /// `PromptText.structuredAttempts` calls in all.
-    func structured(_ site: CallSite, _ route: ModelRoute, system: String, prompt: String, reask: [ChatMessage], contract: CompiledContract,
-                    frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> (JSONValue, CallOutcome) {
-        var messages: [ChatMessage] = [.user(prompt)] + reask
+    func structured(_ step: CompiledStep, _ site: CallSite, _ ask: Ask, frame: inout Frame, ledger: RunLedger, context: RunContext)
+        async throws(RunError) -> (JSONValue, StepRecord) {
+        var messages: [ChatMessage] = [.user(ask.prompt)] + ask.reask
         var total: CallOutcome?
         let router = ModelRouter(context: context)
         for attempt in 1...PromptText.structuredAttempts {
-            var call = try request(site, route, system: system, messages: messages, frame: frame, ledger: ledger, context: context)
-            call.format = .jsonSchema(name: contract.name, schema: contract.schema)
+            var call = try request(site, ask.route, system: ask.system, messages: messages, frame: frame, ledger: ledger, context: context)
+            call.format = .jsonSchema(name: ask.contract.name, schema: ask.contract.schema)
             let outcome = try await router.call(call, ledger: ledger)
             total = total.map { $0.adding(outcome) } ?? outcome
-            if site.item == nil { frame.answers[site.step.index] = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
-            var problems: [String]
-            if let parsed = SchemaAlignedParser.parse(outcome.response.text, schema: contract.schema) {
-                if !parsed.repairs.isEmpty {
-                    context.events?.record(.repaired(traceID: frame.traceID, step: site.path, repairs: parsed.repairs))
-                }
-                problems = contract.problems(parsed.value)
-                if problems.isEmpty { return (parsed.value, total!) }
-            } else {
-                problems = ["the answer is not JSON"]
+            if site.item == nil { frame.state[site.index].answer = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
+            switch try judge(outcome, ask.contract, attempt: attempt, site, frame: frame, context: context) {
+            case .valid(let value): return (value, site.record(step, total, context))
+            case .invalid(let problems): messages += [.assistant(outcome.response.text), .user(PromptText.structuredReask(problems))]
             }
-            if outcome.response.finishReason == .length {
-                throw RunError(.truncated, "the answer stopped at max_tokens and is not valid JSON; raise max_tokens", step: site.path)
-            }
-            if attempt == PromptText.structuredAttempts {
-                throw RunError(.validationFailed, "the model's answer does not satisfy \(contract.name): " + problems.joined(separator: "; "),
-                               step: site.path)
-            }
-            messages += [.assistant(outcome.response.text), .user(PromptText.structuredReask(problems))]
         }
         throw RunError(.internalError, "bug: a structured call ended without an answer or an error", step: site.path)
     }
 
-    /// Runs a map's sub-step over the items, at most `concurrency` at a time; results keep the
-    /// order of the items. An item the sub-step's `if:` skips gives null.
-    func mapItems(_ items: [JSONValue], _ p: MapStep, frame: Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> [JSONValue] {
-        var results = [JSONValue?](repeating: nil, count: items.count)
-        let sub = p.step
-        do {
-            try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
-                var next = 0
-                func launch() {
-                    let i = next
-                    next += 1
-                    var f = frame
-                    f.scope.locals = [items[i], .number(Double(i))]  // slots 0 and 1, as the checker bound them
-                    group.addTask {
-                        if let c = sub.condition, !(try self.passes(c, f.scope, step: f.prefix + sub.id, what: "the 'if' guard")) {
-                            ledger.add(StepRecord(id: f.prefix + sub.id + "[\(i)]", kind: sub.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
-                            return (i, .null)
-                        }
-                        let (v, record) = try await self.perform(sub, frame: &f, item: i, ledger: ledger, context: context)
-                        ledger.add(record)
-                        return (i, v)
-                    }
-                }
-                while next < min(p.concurrency, items.count) { launch() }
-                while let (i, v) = try await group.next() {
-                    results[i] = v
-                    if next < items.count { launch() }
-                }
-            }
-        } catch let e as RunError {
-            throw e
-        } catch {
-            throw RunError(.cancelled, "\(error)")
-        }
-        return results.map { $0 ?? .null }
+    enum Judgement {
+        case valid(JSONValue)
+        case invalid([String])
     }
-}
 
-extension Optional {
-    /// The value, leaving nil in its place.
-    mutating func take() -> Wrapped? {
-        defer { self = nil }
-        return self
+    /// A structured answer, parsed toward its contract and checked; the last attempt's failure,
+    /// or a truncated answer, ends the step.
+    func judge(_ outcome: CallOutcome, _ contract: CompiledContract, attempt: Int, _ site: CallSite, frame: Frame,
+               context: RunContext) throws(RunError) -> Judgement {
+        var problems: [String]
+        if let parsed = SchemaAlignedParser.parse(outcome.response.text, schema: contract.schema) {
+            if !parsed.repairs.isEmpty {
+                context.events?.record(.repaired(traceID: frame.traceID, step: site.path, repairs: parsed.repairs))
+            }
+            problems = contract.problems(parsed.value)
+            if problems.isEmpty { return .valid(parsed.value) }
+        } else {
+            problems = ["the answer is not JSON"]
+        }
+        if outcome.response.finishReason == .length {
+            throw RunError(.truncated, "the answer stopped at max_tokens and is not valid JSON; raise max_tokens", step: site.path)
+        }
+        if attempt == PromptText.structuredAttempts {
+            throw RunError(.validationFailed, "the model's answer does not satisfy \(contract.name): " + problems.joined(separator: "; "),
+                           step: site.path)
+        }
+        return .invalid(problems)
     }
 }

@@ -10,7 +10,7 @@ extension Interpreter {
                   started: ContinuousClock.Instant) throws(RunError) -> Int? {
         let i = step.index, path = frame.prefix + step.id
         let problems = try check(step, v, &frame)
-        let used = frame.validations[i]
+        let used = frame.state[i].validations
         if problems.isEmpty {
             ledger.add(StepRecord(id: path, kind: "validate", status: .ok, latency: context.clock.now - started, attempts: used + 1))
             progress(context, path, .done, started: started)
@@ -24,13 +24,13 @@ extension Interpreter {
             throw RunError(.validationFailed, "the value does not pass validation\(after): " + problems.joined(separator: "; "), step: step.id)
         }
         let retry = onFail.retry, retried = program.steps[retry].id
-        if let previous = frame.answers[retry], previous.finish == .length {
+        if let previous = frame.state[retry].answer, previous.finish == .length {
             throw RunError(.truncated, "step '\(retried)' stopped at max_tokens, so its answer is cut off; raise max_tokens rather than re-asking",
                            step: step.id)
         }
-        frame.validations[i] = used + 1
-        let previous = frame.answers[retry]?.text ?? TemplateRenderer.text(frame.scope.steps[retry] ?? .null)
-        frame.reasks[retry] = [.assistant(previous), .user(PromptText.validationReask(problems))]
+        frame.state[i].validations = used + 1
+        let previous = frame.state[retry].answer?.text ?? TemplateRenderer.text(frame.scope.steps[retry] ?? .null)
+        frame.state[retry].reask = [.assistant(previous), .user(PromptText.validationReask(problems))]
         progress(context, path, .retrying, started: started,
                  detail: "re-asking \(retried): \(problems.count) error\(problems.count == 1 ? "" : "s")")
         return retry

@@ -21,9 +21,12 @@ let traceSequence = Atomic<UInt64>(0)
 public struct Interpreter: Sendable {
     public let program: StepGraph
     let renderer = TemplateRenderer()
+    /// The inputs' names in order, for the `inputs` object.
+    let inputNames: [String]
 
     public init(_ program: StepGraph) {
         self.program = program
+        inputNames = program.inputs.map(\.name)
     }
 
     /// An interpreter for a file that compiled without errors.
@@ -57,12 +60,7 @@ public struct Interpreter: Sendable {
         return values
     }
 
-    /// The inputs as one object, as `inputs` reads them.
-    func object(_ inputs: [JSONValue]) -> JSONValue {
-        var o: [String: JSONValue] = [:]
-        for (input, v) in zip(program.inputs, inputs) { o[input.name] = v }
-        return .object(o)
-    }
+
 
     // MARK: - Running
 
@@ -96,28 +94,30 @@ public struct Interpreter: Sendable {
     /// Per-run state of one program's steps (an imported program gets its own).
     struct Frame {
         var scope: Evaluator.Scope
-        /// The last raw answer of each model step, for re-asks.
-        var answers: [ModelAnswer?]
-        /// Re-ask turns to add to a step's next call: its previous answer and the errors.
-        var reasks: [[ChatMessage]?]
-        /// Re-asks each validate step has used.
-        var validations: [Int]
-        var executions: [Int]
+        /// Each step's bookkeeping, by position (one array: a run allocates little).
+        var state: [StepState]
         var traceID: String
         var prefix: String
         /// Whether this program's streamed step streams (the top-level program's only).
         var streams: Bool
 
-        init(inputs: [JSONValue], object: JSONValue, count: Int, traceID: String, prefix: String, streams: Bool) {
-            scope = Evaluator.Scope(inputs: inputs, inputObject: object, steps: Array(repeating: nil, count: count))
-            answers = Array(repeating: nil, count: count)
-            reasks = Array(repeating: nil, count: count)
-            validations = Array(repeating: 0, count: count)
-            executions = Array(repeating: 0, count: count)
+        init(inputs: [JSONValue], names: [String], count: Int, traceID: String, prefix: String, streams: Bool) {
+            scope = Evaluator.Scope(inputs: inputs, names: names, steps: Array(repeating: nil, count: count))
+            state = Array(repeating: StepState(), count: count)
             self.traceID = traceID
             self.prefix = prefix
             self.streams = streams
         }
+    }
+
+    struct StepState {
+        /// The last raw answer of a model step, for re-asks.
+        var answer: ModelAnswer?
+        /// Re-ask turns to add to the step's next call: its previous answer and the errors.
+        var reask: [ChatMessage]?
+        /// Re-asks a validate step has used.
+        var validations = 0
+        var executions = 0
     }
 
     struct ModelAnswer {
@@ -127,50 +127,61 @@ public struct Interpreter: Sendable {
 
     func execute(inputs: [JSONValue], ledger: RunLedger, context: RunContext, traceID: String, prefix: String, streams: Bool)
         async throws(RunError) -> JSONValue {
-        let steps = program.steps
-        var frame = Frame(inputs: inputs, object: object(inputs), count: steps.count, traceID: traceID, prefix: prefix, streams: streams)
+        var frame = Frame(inputs: inputs, names: inputNames, count: program.steps.count, traceID: traceID, prefix: prefix, streams: streams)
         var i = 0
-        while i < steps.count {
-            if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted") }
-            let step = steps[i]
-            if let timeout = program.budget?.timeout, context.clock.now - ledger.started > timeout {
-                throw RunError(.budgetExceeded, "the run's time budget (\(Self.describe(timeout))) ran out", step: step.id)
-            }
-            frame.executions[i] += 1
-            guard frame.executions[i] <= step.maxExecutions else {
-                throw RunError(.internalError, "bug: step '\(step.id)' would run \(frame.executions[i]) times, but the program allows \(step.maxExecutions); please report it", step: step.id)
-            }
-            let started = context.clock.now
-            if let condition = step.condition, !(try passes(condition, frame.scope, step: step.id, what: "the 'if' guard")) {
-                frame.scope.steps[i] = nil
-                ledger.add(StepRecord(id: prefix + step.id, kind: step.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
-                progress(context, prefix + step.id, .skipped, started: started)
-                i += 1
+        while i < program.steps.count {
+            if let next = try steer(i, &frame, ledger: ledger, context: context) {
+                i = next
                 continue
             }
-            progress(context, prefix + step.id, .running, started: started)
-            switch step.payload {
-            case .route(let r):
-                let target = try choose(r, frame.scope, step: step.id)
-                let name = target.map { steps[$0].id } ?? "end"
-                frame.scope.steps[i] = .object(["target": .string(name)])
-                ledger.add(StepRecord(id: prefix + step.id, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1))
-                progress(context, prefix + step.id, .done, started: started, detail: "→ \(name)")
-                i = target ?? steps.count
-                continue
-            case .validate(let v):
-                if let back = try validate(step, v, &frame, ledger: ledger, context: context, started: started) {
-                    i = back
-                    continue
-                }
-            case .classify, .extract, .pattern, .call, .transform, .map, .use:
-                let (value, record) = try await perform(step, frame: &frame, ledger: ledger, context: context)
-                frame.scope.steps[i] = value
-                ledger.add(record)
-                progress(context, prefix + step.id, .done, started: started, model: record.modelUsed, usage: record.usage, cost: record.costUSD)
-            }
-            i = position(step.next)
+            let (value, record) = try await perform(program.steps[i], frame: &frame, ledger: ledger, context: context)
+            frame.scope.steps[i] = value
+            ledger.add(record)
+            progress(context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
+                     cost: record.costUSD)
+            i = position(program.steps[i].next)
         }
+        return try output(frame)
+    }
+
+    /// Everything about step `i` that needs no await: the run's limits, the guard, a route's
+    /// choice, a validate step's verdict. Returns where control goes, or nil when the step is
+    /// one that computes a value (`perform`).
+    func steer(_ i: Int, _ frame: inout Frame, ledger: RunLedger, context: RunContext) throws(RunError) -> Int? {
+        if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted") }
+        let step = program.steps[i], path = frame.prefix + step.id
+        if let timeout = program.budget?.timeout, context.clock.now - ledger.started > timeout {
+            throw RunError(.budgetExceeded, "the run's time budget (\(Self.describe(timeout))) ran out", step: path)
+        }
+        frame.state[i].executions += 1
+        guard frame.state[i].executions <= step.maxExecutions else {
+            throw RunError(.internalError, "bug: step '\(step.id)' would run \(frame.state[i].executions) times, but the program allows \(step.maxExecutions); please report it", step: path)
+        }
+        let started = context.clock.now
+        if let condition = step.condition, !(try passes(condition, frame.scope, step: path, what: "the 'if' guard")) {
+            frame.scope.steps[i] = nil
+            ledger.add(StepRecord(id: path, kind: step.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
+            progress(context, path, .skipped, started: started)
+            return i + 1
+        }
+        progress(context, path, .running, started: started)
+        switch step.payload {
+        case .route(let r):
+            let target = try choose(r, frame.scope, step: path)
+            let name = target.map { program.steps[$0].id } ?? "end"
+            frame.scope.steps[i] = .object(["target": .string(name)])
+            ledger.add(StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1))
+            progress(context, path, .done, started: started, detail: "→ \(name)")
+            return target ?? program.steps.count
+        case .validate(let v):
+            return try validate(step, v, &frame, ledger: ledger, context: context, started: started) ?? position(step.next)
+        case .classify, .extract, .pattern, .call, .transform, .map, .use:
+            return nil
+        }
+    }
+
+    /// What the program returns: its `output`, else its last step's.
+    func output(_ frame: Frame) throws(RunError) -> JSONValue {
         if let output = program.output {
             do { return try renderer.value(output, frame.scope) } catch {
                 throw RunError(.evaluation, "the output: \(error.message)")

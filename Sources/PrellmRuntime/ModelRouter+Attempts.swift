@@ -6,77 +6,114 @@ import PrellmSchema
 /// report, or release, and retry or give up on the model.
 extension ModelRouter {
     /// Returns the answer, or nil when this model failed for good (the caller falls back).
-    func attempts(_ call: Call, _ t: Target, _ policy: RetryPolicy, _ state: inout Attempts, ledger: RunLedger)
-        async throws(RunError) -> CallOutcome? {
-        let breaker = call.route.parameters.circuitBreaker
+    func attempts(_ call: Call, _ t: Target, _ state: inout Attempts, ledger: RunLedger) async throws(RunError) -> CallOutcome? {
         var retry = 0
         while true {
-            guard state.count < state.limit else {
-                // CostBound prices models × (1 + retries) attempts; one more would be unpriced.
-                throw RunError(.internalError, "bug: attempt \(state.count + 1) of a call priced for \(state.limit); please report it", step: call.step)
-            }
-            state.count += 1
-            let attempt = state.count
-            let reservation = try ledger.reserve(model: t.model, promptTokens: t.estimate, maxTokens: t.request.maxTokens ?? 0, price: t.price,
-                                                 step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
-            if context.events != nil {
-                emit(call, t.model, attempt, .started(retry: retry, fallback: t.position > 0, promptTokens: t.estimate, prompt: promptText(call)))
-            }
+            let reservation = try begin(call, t, retry: retry, &state, ledger: ledger)
             let started = context.clock.now
+            let result: Result<ChatResponse, any Error>
             do {
-                let response = try await withDeadlines(call, started: started) {
-                    try await self.send(t.provider, t.request, stream: call.stream)
+                // The common case awaits the provider directly: no timer task, no stream to fold.
+                if call.deadline == nil, call.route.parameters.timeout == nil, !call.stream {
+                    result = .success(try await t.provider.complete(t.request))
+                } else {
+                    result = .success(try await withDeadlines(call, started: started) { try await self.send(t.provider, t.request, stream: call.stream) })
                 }
-                let latency = context.clock.now - started
-                context.routing.recordLatency(t.model, ms: Double(latency.milliseconds))
-                if let breaker { context.routing.recordResult(t.model, success: true, now: context.clock.now, threshold: breaker.failures) }
-                // A provider that reports no usage is charged the estimate, not nothing.
-                let usage = response.usage ?? Usage(inputTokens: t.estimate, outputTokens: response.text.utf8.count / TokenEstimate.bytesPerToken + 1)
-                let overran = ledger.settle(reservation, usage: usage, price: t.price)
-                let cost = t.price?.cost(of: usage)
-                emit(call, t.model, attempt, .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost,
-                                                             latency: latency)))
-                emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
-                if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
-                return CallOutcome(response: response, model: t.model, usage: usage, cost: cost, attempts: state.count, retries: state.retries,
-                                   fallbacks: state.fallbacks, cached: false)
-            } catch let e as RunError {
-                ledger.release(reservation)
-                emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
-                throw e
-            } catch let partly as PartlySent {
-                ledger.release(reservation)
-                let e = partly.error
-                if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
-                emit(call, t.model, attempt, .failed(.init(error: e, latency: context.clock.now - started, sentCharacters: partly.characters)))
-                throw RunError(.modelsFailed, "\(t.model): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
-                               step: call.step, causes: [e.kind])
-            } catch let e as ProviderError {
-                ledger.release(reservation)
-                if Task.isCancelled {
-                    emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
-                    throw RunError(.cancelled, "the run was interrupted", step: call.step)
-                }
-                if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
-                emit(call, t.model, attempt, .failed(.init(error: e, latency: context.clock.now - started, sentCharacters: nil)))
-                if policy.retryable.contains(e.kind), retry < policy.attempts {
-                    retry += 1
-                    state.retries += 1
-                    let wait = policy.delay(retry: retry, error: e, random: context.random())
-                    emit(call, t.model, attempt, .retrying(delay: wait, cause: e.kind))
-                    context.onProgress?(StepProgress(step: call.step, state: .retrying, model: t.model, elapsed: .zero,
-                                                     detail: "\(e.kind.rawValue); retry \(retry) in \(wait.milliseconds) ms"))
-                    do { try await context.clock.sleep(for: wait) } catch { throw RunError(.cancelled, "the run was interrupted", step: call.step) }
-                    continue
-                }
-                state.failures.append("\(t.model): \(e)")
-                state.causes.append(e.kind)
-                return nil
             } catch {
-                ledger.release(reservation)
-                emit(call, t.model, attempt, .cancelled(latency: context.clock.now - started))
+                result = .failure(error)
+            }
+            switch try conclude(call, t, result, reservation, started: started, retry: &retry, &state, ledger: ledger) {
+            case .answered(let outcome): return outcome
+            case .giveUp: return nil
+            case .retry(let wait):
+                do { try await context.clock.sleep(for: wait) } catch { throw RunError(.cancelled, "the run was interrupted", step: call.step) }
+            }
+        }
+    }
+
+    /// Before an attempt: the count CostBound priced, the reservation, the `started` event.
+    func begin(_ call: Call, _ t: Target, retry: Int, _ state: inout Attempts, ledger: RunLedger) throws(RunError) -> RunLedger.Reservation {
+        guard state.count < state.limit else {
+            // CostBound prices models × (1 + retries) attempts; one more would be unpriced.
+            throw RunError(.internalError, "bug: attempt \(state.count + 1) of a call priced for \(state.limit); please report it", step: call.step)
+        }
+        state.count += 1
+        let reservation = try ledger.reserve(model: t.model, promptTokens: state.estimate, maxTokens: state.maxTokens, price: t.price,
+                                             step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
+        if context.events != nil {
+            emit(call, t.model, state.count, .started(retry: retry, fallback: t.position > 0, promptTokens: state.estimate, prompt: promptText(call)))
+        }
+        return reservation
+    }
+
+    enum Conclusion {
+        case answered(CallOutcome)
+        case retry(after: Duration)
+        case giveUp
+    }
+
+    /// After an attempt: settle or release its reservation, report it, and decide what comes next.
+    func conclude(_ call: Call, _ t: Target, _ result: Result<ChatResponse, any Error>, _ reservation: RunLedger.Reservation,
+                  started: ContinuousClock.Instant, retry: inout Int, _ state: inout Attempts, ledger: RunLedger) throws(RunError) -> Conclusion {
+        let attempt = state.count
+        let breaker = call.route.parameters.circuitBreaker
+        let latency = context.clock.now - started
+        switch result {
+        case .success(let response):
+            context.routing.recordLatency(t.model, ms: Double(latency.milliseconds))
+            if let breaker { context.routing.recordResult(t.model, success: true, now: context.clock.now, threshold: breaker.failures) }
+            // A provider that reports no usage is charged the estimate, not nothing.
+            let usage = response.usage ?? Usage(inputTokens: state.estimate, outputTokens: response.text.utf8.count / TokenEstimate.bytesPerToken + 1)
+            let overran = ledger.settle(reservation, usage: usage, price: t.price)
+            let cost = t.price?.cost(of: usage)
+            emit(call, t.model, attempt, .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency)))
+            emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
+            if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
+            return .answered(CallOutcome(response: response, model: t.model, usage: usage, cost: cost, attempts: state.count, retries: state.retries,
+                                         fallbacks: state.fallbacks, cached: false))
+        case .failure(let error):
+            ledger.release(reservation)
+            return try failed(call, t, error, latency: latency, retry: &retry, &state)
+        }
+    }
+
+    /// A failed attempt: a deadline ends the call, a stream cut after text was shown ends it, a
+    /// retryable error is retried while retries are left, anything else gives up on the model.
+    func failed(_ call: Call, _ t: Target, _ error: any Error, latency: Duration, retry: inout Int, _ state: inout Attempts) throws(RunError) -> Conclusion {
+        let attempt = state.count
+        let breaker = call.route.parameters.circuitBreaker
+        switch error {
+        case let e as RunError:
+            emit(call, t.model, attempt, .cancelled(latency: latency))
+            throw e
+        case let partly as PartlySent:
+            let e = partly.error
+            if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
+            emit(call, t.model, attempt, .failed(.init(error: e, latency: latency, sentCharacters: partly.characters)))
+            throw RunError(.modelsFailed, "\(t.model): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
+                           step: call.step, causes: [e.kind])
+        case let e as ProviderError:
+            if Task.isCancelled {
+                emit(call, t.model, attempt, .cancelled(latency: latency))
                 throw RunError(.cancelled, "the run was interrupted", step: call.step)
             }
+            if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
+            emit(call, t.model, attempt, .failed(.init(error: e, latency: latency, sentCharacters: nil)))
+            if state.policy.retryable.contains(e.kind), retry < state.policy.attempts {
+                retry += 1
+                state.retries += 1
+                let wait = state.policy.delay(retry: retry, error: e, random: context.random())
+                emit(call, t.model, attempt, .retrying(delay: wait, cause: e.kind))
+                context.onProgress?(StepProgress(step: call.step, state: .retrying, model: t.model, elapsed: .zero,
+                                                 detail: "\(e.kind.rawValue); retry \(retry) in \(wait.milliseconds) ms"))
+                return .retry(after: wait)
+            }
+            state.failures.append("\(t.model): \(e)")
+            state.causes.append(e.kind)
+            return .giveUp
+        default:
+            emit(call, t.model, attempt, .cancelled(latency: latency))
+            throw RunError(.cancelled, "the run was interrupted", step: call.step)
         }
     }
 

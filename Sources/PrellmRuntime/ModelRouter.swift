@@ -80,54 +80,61 @@ public struct ModelRouter: Sendable {
 
     /// Makes the call: the first answer wins; every model failing is `modelsFailed`, with the
     /// last error kind of each.
+    ///
+    /// The async functions here only await; what happens between awaits is in synchronous
+    /// stages (`prepare`, `begin`, `conclude`), whose locals live on the thread's stack rather
+    /// than in the task's async frames — which every run in flight holds.
     public func call(_ call: Call, ledger: RunLedger) async throws(RunError) -> CallOutcome {
-        let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
-        let retryable = call.retry?.on.map { Set($0.compactMap(ProviderError.Kind.init(rawValue:))) } ?? RetryPolicy.transient
-        let policy = RetryPolicy(attempts: retries, base: call.retry?.backoff ?? .seconds(1), cap: call.retry?.maxBackoff ?? .seconds(30),
-                                 retryable: retryable)
-        let maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
-        let needsJSON = call.format != .text
-        let estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
-        var state = Attempts(limit: call.route.choices.count * (1 + retries))
+        var state = Attempts(call)
         for (position, choice) in order(call.route).enumerated() {
-            let model = choice.id
-            if let reason = skipReason(model, needsJSON: needsJSON, estimate: estimate, maxTokens: maxTokens, call.route) {
-                state.failures.append("\(model): \(reason)")
-                emit(call, model, state.count, .skipped(reason: reason))
-                continue
-            }
-            let resolved: (provider: any ChatProvider, model: String)
-            do { resolved = try context.models.provider(for: model) } catch {
-                state.failures.append("\(model): \(error.message)")
-                continue
-            }
-            if position > 0 {
-                state.fallbacks += 1
-                emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
-            }
-            let p = call.route.parameters, o = call.overrides
-            let request = ChatRequest(model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
-                                      maxTokens: maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
-                                      tools: o.tools, toolChoice: o.toolChoice)
-            let caching = call.cache?.enabled != false && context.cache != nil
-            let key = caching ? Self.cacheKey(model, request) : ""
-            if caching, let hit = context.cache?.get(key, now: context.clock.now) {
-                emit(call, model, state.count, .cacheHit(text: hit.text))
-                return CallOutcome(response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
-                                   retries: state.retries, fallbacks: state.fallbacks, cached: true)
-            }
-            let attempt = Target(provider: resolved.provider, request: request, model: model, price: price(model, call.route),
-                                 estimate: estimate, position: position)
-            if let outcome = try await attempts(call, attempt, policy, &state, ledger: ledger) {
-                if caching { context.cache?.put(key, outcome.response, now: context.clock.now, ttl: call.cache?.ttl) }
-                return outcome
+            switch prepare(call, choice, position: position, &state) {
+            case .skip: continue
+            case .cached(let outcome): return outcome
+            case .send(let target):
+                if let outcome = try await attempts(call, target, &state, ledger: ledger) {
+                    if let key = target.cacheKey { context.cache?.put(key, outcome.response, now: context.clock.now, ttl: call.cache?.ttl) }
+                    return outcome
+                }
             }
         }
-        var message = "every model failed: " + state.failures.joined(separator: "; ")
-        if state.failures.contains(where: { $0.contains("ollama: connection") }) {
-            message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
+        throw state.failure(call)
+    }
+
+    enum Preparation {
+        case skip
+        case cached(CallOutcome)
+        case send(Target)
+    }
+
+    /// What to do with one model of the route: skip it, answer from the cache, or send to it.
+    func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
+        let model = choice.id
+        if let reason = skipReason(model, needsJSON: call.format != .text, estimate: state.estimate, maxTokens: state.maxTokens, call.route) {
+            state.failures.append("\(model): \(reason)")
+            emit(call, model, state.count, .skipped(reason: reason))
+            return .skip
         }
-        throw RunError(.modelsFailed, message, step: call.step, causes: state.causes)
+        let resolved: (provider: any ChatProvider, model: String)
+        do { resolved = try context.models.provider(for: model) } catch {
+            state.failures.append("\(model): \(error.message)")
+            return .skip
+        }
+        if position > 0 {
+            state.fallbacks += 1
+            emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
+        }
+        let p = call.route.parameters, o = call.overrides
+        let request = ChatRequest(model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
+                                  maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
+                                  tools: o.tools, toolChoice: o.toolChoice)
+        let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
+        if let key, let hit = context.cache?.get(key, now: context.clock.now) {
+            emit(call, model, state.count, .cacheHit(text: hit.text))
+            return .cached(CallOutcome(response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
+                                       retries: state.retries, fallbacks: state.fallbacks, cached: true))
+        }
+        return .send(Target(provider: resolved.provider, request: request, model: model, price: price(model, call.route), position: position,
+                            cacheKey: key))
     }
 
     /// Why a model is not tried for this call, if it is not.
@@ -143,24 +150,55 @@ public struct ModelRouter: Sendable {
         return nil
     }
 
-    /// What one model of the route is sent.
-    struct Target {
-        var provider: any ChatProvider
-        var request: ChatRequest
-        var model: String
-        var price: ModelPrice?
-        var estimate: Int
-        var position: Int
+    /// What one model of the route is sent. A class: async frames hold a reference, not a copy.
+    final class Target: Sendable {
+        let provider: any ChatProvider
+        let request: ChatRequest
+        let model: String
+        let price: ModelPrice?
+        let position: Int
+        let cacheKey: String?
+
+        init(provider: any ChatProvider, request: ChatRequest, model: String, price: ModelPrice?, position: Int, cacheKey: String?) {
+            self.provider = provider
+            self.request = request
+            self.model = model
+            self.price = price
+            self.position = position
+            self.cacheKey = cacheKey
+        }
     }
 
     /// The bookkeeping of one logical call across its models.
     struct Attempts {
+        let policy: RetryPolicy
+        /// Models × (1 + retries): what CostBound prices.
         let limit: Int
+        let maxTokens: Int
+        let estimate: Int
         var count = 0
         var retries = 0
         var fallbacks = 0
         var failures: [String] = []
         var causes: [ProviderError.Kind] = []
+
+        init(_ call: Call) {
+            let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
+            let retryable = call.retry?.on.map { Set($0.compactMap(ProviderError.Kind.init(rawValue:))) } ?? RetryPolicy.transient
+            policy = RetryPolicy(attempts: retries, base: call.retry?.backoff ?? .seconds(1), cap: call.retry?.maxBackoff ?? .seconds(30),
+                                 retryable: retryable)
+            limit = call.route.choices.count * (1 + retries)
+            maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
+            estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
+        }
+
+        func failure(_ call: Call) -> RunError {
+            var message = "every model failed: " + failures.joined(separator: "; ")
+            if failures.contains(where: { $0.contains("ollama: connection") }) {
+                message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
+            }
+            return RunError(.modelsFailed, message, step: call.step, causes: causes)
+        }
     }
 }
 

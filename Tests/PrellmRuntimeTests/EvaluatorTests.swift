@@ -38,7 +38,7 @@ import Testing
 
     let scope = Evaluator.Scope(
         inputs: ["Deploy {{ inputs.secret }} to prod", .number(3)],
-        inputObject: .object(["query": "Deploy {{ inputs.secret }} to prod", "n": .number(3)]),
+        names: ["query", "n"],
         steps: [
             .object(["label": "deploy", "confidence": .number(0.9)]),
             .object(["target": "api", "missing": .array(["region", "version"]), "count": .number(4)]),

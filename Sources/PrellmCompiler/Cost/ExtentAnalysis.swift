@@ -103,8 +103,8 @@ enum ExtentAnalysis {
     static func value(_ t: CompiledTemplate, _ s: ExtentScope) -> Extent {
         switch t.body {
         case .literal(_, let v): .known(v)
-        case .reference(let e, let filters, let covered): filtered(extent(e, s), filters, s, covered: covered)
-        case .nodes(let nodes): text(.string(nil).with(content: size(nodes, s)))
+        case .reference(let e, let filters, _): filtered(extent(e, s), filters, s)
+        case .nodes(let nodes): .text(size(nodes, s))
         }
     }
 
@@ -112,7 +112,7 @@ enum ExtentAnalysis {
     static func textSize(_ t: CompiledTemplate, _ s: ExtentScope) -> Size {
         switch t.body {
         case .literal(let text, _): .exactly(text.utf8.count)
-        case .reference(let e, let filters, let covered): filtered(extent(e, s), filters, s, covered: covered).text
+        case .reference(let e, let filters, _): filtered(extent(e, s), filters, s).text
         case .nodes(let nodes): size(nodes, s)
         }
     }
@@ -122,7 +122,7 @@ enum ExtentAnalysis {
         for node in nodes {
             switch node {
             case .text(let t): total = total + .exactly(t.utf8.count)
-            case .output(let e, let filters, let covered): total = total + filtered(extent(e, s), filters, s, covered: covered).text
+            case .output(let e, let filters, _): total = total + filtered(extent(e, s), filters, s).text
             case .branch(let branches, let otherwise):
                 var taken = otherwise.map { size($0, s) } ?? .zero
                 for b in branches { taken = taken.either(size(b.body, s)) }
@@ -153,7 +153,7 @@ enum ExtentAnalysis {
     }
 
     /// A value after its filters (docs/language.md, "Templates").
-    static func filtered(_ x: Extent, _ filters: [CheckedFilter], _ s: ExtentScope, covered: Bool) -> Extent {
+    static func filtered(_ x: Extent, _ filters: [CheckedFilter], _ s: ExtentScope) -> Extent {
         var v = x
         for f in filters {
             switch f {
@@ -168,19 +168,19 @@ enum ExtentAnalysis {
                 case .string, .scalar: v.content
                 case .list, .object, .unknown: v.json
                 }
-                v = text(.string(nil).with(content: elements + extra))
-            case .json: v = text(.string(nil).with(content: v.json))
+                v = .text(elements + extra)
+            case .json: v = .text(v.json)
             case .default(let fallback): v = v.either(extent(fallback, s))
             case .upper, .lower:
                 // Case mapping can turn one character into three (ΐ → Ϊ́).
-                v = text(.string(nil).with(content: v.text * 3))
+                v = .text(v.text * 3)
             case .trim: v = text(v)
             case .length: v = .number
             case .truncate(let n):
                 // truncate counts Unicode scalars, each at most 4 bytes, and adds "…" (3 bytes).
                 var t = v.text
                 if case .constant(let c) = n, let k = c.int { t = t.capped(Swift.max(0, k) * 4 + 3) }
-                v = text(.string(nil).with(content: t))
+                v = .text(t)
             }
         }
         return v
@@ -188,8 +188,8 @@ enum ExtentAnalysis {
 }
 
 extension Extent {
-    /// The same extent with another content size, and the JSON size that follows from it.
-    func with(content c: Size) -> Extent {
-        Extent(content: c, json: c * Extent.growth + .exactly(2), overhead: 2, shape: .string)
+    /// A text of at most `size` bytes, as a string value.
+    static func text(_ size: Size) -> Extent {
+        Extent(content: size, json: size * Extent.growth + .exactly(2), overhead: 2, shape: .string)
     }
 }

@@ -4,7 +4,7 @@ import PrellmSyntax
 extension ModelRoute {
     /// A route to the `provider/model` a caller names directly (a gateway request when no
     /// aliases are configured); nil when the name is not of that form or the provider is unknown.
-    public init?(naming text: String) {
+    public convenience init?(naming text: String) {
         var scratch = DiagnosticBag(file: "")
         guard let choice = WorkflowDecoder.parseModel(text, .unknown, into: &scratch) else { return nil }
         self.init(direct: choice)

@@ -116,7 +116,7 @@ enum StepCost {
             }
             return finish(.zero, value)
         case .transform(let p):
-            return finish(.zero, ExtentAnalysis.text(Extent.string(nil).with(content: ExtentAnalysis.textSize(p.template, s))))
+            return finish(.zero, .text(ExtentAnalysis.textSize(p.template, s)))
         case .map(let p):
             return map(step, p, s, context, entry)
         case .use(let p):

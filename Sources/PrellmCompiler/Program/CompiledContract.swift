@@ -3,8 +3,8 @@ import PrellmSyntax
 
 /// A CompiledContract is a contract ready to check values: its schema, its validator (patterns
 /// and `$ref`s compiled once per program, not per answer), its static type, and its text as
-/// prompts quote it.
-public struct CompiledContract: Sendable {
+/// prompts quote it. Immutable and shared by every step that names it.
+public final class CompiledContract: Sendable {
     public let name: String
     public let schema: JSONValue
     public let validator: JSONSchema

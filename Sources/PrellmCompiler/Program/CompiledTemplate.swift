@@ -11,7 +11,7 @@ import PrellmSyntax
 /// - `reference`: exactly one `{{ expr | filters }}`. As a value it is the expression's value
 ///   itself (`value: "{{ answer }}"` passes the answer, not its text).
 /// - `nodes`: anything else; its value is the rendered text.
-public struct CompiledTemplate: Sendable {
+public final class CompiledTemplate: Sendable {
     public indirect enum Node: Sendable {
         case text(String)
         /// `{{ expr | filters }}`. `covered` when a `default` filter also covers a value that
@@ -34,6 +34,7 @@ public struct CompiledTemplate: Sendable {
     /// True when the template reads a step's output, so that it cannot be rendered before the run.
     public let readsSteps: Bool
 
+    /// Immutable and shared: the interpreter, the dry run and the cost bound read the same one.
     public init(source: EmbeddedText, body: Body) {
         self.source = source
         self.body = body

@@ -4,31 +4,33 @@ import PrellmSyntax
 /// A ModelRoute is where a model step's calls go: the models a policy may try, in the order
 /// it is written, with the alias's parameters. Routes are resolved when the program is built,
 /// so a step carries its route and no name is looked up at run time. The gateway builds one
-/// per configured model name the same way.
-public struct ModelRoute: Sendable {
+/// per configured model name the same way. Immutable and shared: every step on an alias, and
+/// every call in flight on it, holds the same one.
+public final class ModelRoute: Sendable {
     /// The alias (`large`), or the `provider/model` a step names directly.
-    public var name: String
-    public var choices: [Workflow.ModelChoice]
-    public var policy: Workflow.RoutingPolicy
-    public var parameters: Workflow.ModelParameters
+    public let name: String
+    public let choices: [Workflow.ModelChoice]
+    public let policy: Workflow.RoutingPolicy
+    public let parameters: Workflow.ModelParameters
     /// True when the route replaces an alias's models (`--large`): the replacement does not
     /// inherit the alias's price.
-    public var isOverride = false
+    public let isOverride: Bool
 
     public init(name: String, choices: [Workflow.ModelChoice], policy: Workflow.RoutingPolicy,
-                parameters: Workflow.ModelParameters) {
+                parameters: Workflow.ModelParameters, isOverride: Bool = false) {
         self.name = name
         self.choices = choices
         self.policy = policy
         self.parameters = parameters
+        self.isOverride = isOverride
     }
 
-    public init(_ alias: Workflow.ModelAlias) {
+    public convenience init(_ alias: Workflow.ModelAlias) {
         self.init(name: alias.name.value, choices: alias.choices, policy: alias.policy, parameters: alias.parameters)
     }
 
     /// A route to one `provider/model` named directly, with no parameters.
-    public init(direct choice: Workflow.ModelChoice) {
+    public convenience init(direct choice: Workflow.ModelChoice) {
         self.init(name: choice.id, choices: [choice], policy: .single, parameters: .init())
     }
 
@@ -55,10 +57,6 @@ public struct ModelRoute: Sendable {
     /// The same route sending every call to `model` instead (the one-shot form's `--small`,
     /// `--large`): the alias's parameters stay, its price does not.
     public func replaced(by model: Workflow.ModelChoice) -> ModelRoute {
-        var r = self
-        r.choices = [model]
-        r.policy = .single
-        r.isOverride = true
-        return r
+        ModelRoute(name: name, choices: [model], policy: .single, parameters: parameters, isOverride: true)
     }
 }
