@@ -13,7 +13,6 @@ struct ModelCatalogCheck {
     let catalog: ModelCatalog
 
     func check(models: [Workflow.ModelAlias], budget: Workflow.Budget?, steps: [Step], into bag: inout DiagnosticBag) {
-        let known = Set(catalog.entries.keys)
         let runLimit = Self.limit(budget)
         var aliasLimits: [String: Double] = [:]
         var direct: [(Workflow.ModelChoice, Double?)] = []
@@ -31,17 +30,17 @@ struct ModelCatalogCheck {
         for alias in models {
             let priced = alias.parameters.inputPricePerMTok != nil && alias.parameters.outputPricePerMTok != nil
             for choice in alias.choices {
-                check(choice, limit: priced ? nil : aliasLimits[alias.name.value] ?? runLimit, priceHint: "give model '\(alias.name.value)' a price ({input: …, output: …} in $ per million tokens)", known, &bag)
+                check(choice, limit: priced ? nil : aliasLimits[alias.name.value] ?? runLimit, priceHint: "give model '\(alias.name.value)' a price ({input: …, output: …} in $ per million tokens)", &bag)
             }
         }
         for (choice, limit) in direct {
-            check(choice, limit: limit, priceHint: "declare it under 'models:' with a price ({input: …, output: …} in $ per million tokens)", known, &bag)
+            check(choice, limit: limit, priceHint: "declare it under 'models:' with a price ({input: …, output: …} in $ per million tokens)", &bag)
         }
     }
 
-    func check(_ choice: Workflow.ModelChoice, limit: Double?, priceHint: String, _ known: Set<String>, _ bag: inout DiagnosticBag) {
+    func check(_ choice: Workflow.ModelChoice, limit: Double?, priceHint: String, _ bag: inout DiagnosticBag) {
         guard let entry = catalog.entry(for: choice.id), !entry.isKnown, entry.price == nil else { return }
-        let near = nearMiss(choice, known)
+        let near = nearMiss(choice)
         if let limit {
             bag.add(.unpricedUnderBudget, choice.span,
                     "'\(choice.id)' has no known price, so it cannot run under a USD budget (max_usd \(limit == limit.rounded() && abs(limit) < 1e15 ? String(Int(limit)) : "\(limit)"))",
@@ -68,8 +67,8 @@ struct ModelCatalogCheck {
     }
 
     /// A catalogued model of the same provider at most one edit away (two for long names).
-    func nearMiss(_ choice: Workflow.ModelChoice, _ known: Set<String>) -> String? {
-        let candidates = known.filter { $0.hasPrefix(choice.provider + "/") }
+    func nearMiss(_ choice: Workflow.ModelChoice) -> String? {
+        let candidates = catalog.entries.keys.filter { $0.hasPrefix(choice.provider + "/") }
         return Spelling.nearest(choice.id, in: candidates.sorted(), maxDistance: choice.id.count >= 16 ? 2 : 1)
     }
 }

@@ -48,8 +48,8 @@ struct SchemaChecker {
     static func check(_ node: YAMLNode, into bag: inout DiagnosticBag, fileRef: (String, Span) -> Void) -> JSONValue {
         walk(node, into: &bag, fileRef: fileRef)
         let value = json(node)
-        let schema = JSONSchema(value)
-        checkLocalRefs(node, schema: schema, into: &bag)
+        // Indexing a schema to resolve references is the costly part; most schemas have none.
+        if hasReferences(value) { checkLocalRefs(node, schema: JSONSchema(value), into: &bag) }
         return value
     }
 
@@ -152,6 +152,15 @@ struct SchemaChecker {
             _ = try PCRERegex(p)
         } catch {
             bag.add(.badRegex, span, "invalid regular expression: \(error.message) at offset \(error.offset)")
+        }
+    }
+
+    /// Whether a schema has a `$ref` or `$dynamicRef` anywhere.
+    static func hasReferences(_ v: JSONValue) -> Bool {
+        switch v {
+        case .object(let o): o["$ref"] != nil || o["$dynamicRef"] != nil || o.values.contains(where: hasReferences)
+        case .array(let a): a.contains(where: hasReferences)
+        case .null, .bool, .number, .string: false
         }
     }
 

@@ -17,15 +17,13 @@ extension WorkflowChecker {
                                               required: ["label", "confidence"]))
             let text = template(text), instructions = template(instructions)
             guard let route, let text else { return (type, nil) }
-            let contract = CompiledContract(name: "Classification", schema: Self.classification(names), type: type)
-            return (type, .classify(ClassifyStep(route: route, text: text, instructions: instructions, labels: names, contract: contract,
-                                                 directive: PromptText.classify(labels: names))))
+            return (type, .classify(ClassifyStep(route: route, text: text, instructions: instructions, labels: names, type: type)))
         case .extractModel(_, let text, let into, let instructions):
             let contract = checkContract(into, into: &exprs)
             let text = template(text), instructions = template(instructions)
             guard let route, let text, let contract else { return (contract?.type ?? .any, nil) }
             return (contract.type, .extract(ExtractStep(route: route, text: text, instructions: instructions, contract: contract,
-                                                        directive: PromptText.extract(schemaText: contract.schemaText))))
+                                                        directive: Directive { PromptText.extract(schemaText: contract.schemaText) })))
         case .extractPattern(_, let text, let regex):
             let groups = regex?.groupNames.map(\.name) ?? []
             let match = ValueType.object(.init(fields: [("match", .string)] + groups.map { ($0, .string) }, required: ["match"]))
@@ -50,7 +48,7 @@ extension WorkflowChecker {
             let type = output == nil ? ValueType.string : contract?.type ?? .any
             guard let route, let prompt else { return (type, nil) }
             return (type, .call(CallStep(route: route, system: system, prompt: prompt, output: contract,
-                                         directive: contract.map { PromptText.callOutput(schemaText: $0.schemaText) })))
+                                         directive: contract.map { c in Directive { PromptText.callOutput(schemaText: c.schemaText) } })))
         case .validate(let value, let name, let asserts, let onFail):
             let (valueType, valueTemplate) = value.map { exprs.checkTemplate($0, scope) } ?? (.any, nil)
             let contract = name.flatMap { checkContract($0, into: &exprs) }
@@ -157,7 +155,7 @@ extension WorkflowChecker {
         if name.value.contains("/") {
             return WorkflowDecoder.parseModel(name.value, name.span, into: &exprs.bag).map(ModelRoute.init(direct:))
         }
-        if let alias = aliases[name.value] { return ModelRoute(alias) }
+        if let route = routes[name.value] { return route }
         exprs.bag.add(.unknownModel, name.span, "unknown model '\(name.value)'",
                       hint: Spelling.hint(name.value, in: aliases.keys.sorted())
                         ?? (aliases.isEmpty ? "declare it under 'models:', or name a model directly: openai/gpt-4o-mini"
@@ -172,16 +170,5 @@ extension WorkflowChecker {
                       hint: Spelling.hint(name.value, in: contracts.keys.sorted())
                         ?? (contracts.isEmpty ? "declare it under 'contracts:'" : "contracts are \(contracts.keys.sorted().joined(separator: ", "))"))
         return nil
-    }
-
-    /// The schema a classify answer must satisfy: one of the labels, and a confidence from 0 to 1.
-    static func classification(_ labels: [String]) -> JSONValue {
-        .object([
-            "type": "object", "required": .array(["label", "confidence"]), "additionalProperties": false,
-            "properties": .object([
-                "label": .object(["enum": .array(labels.map(JSONValue.string))]),
-                "confidence": .object(["type": "number", "minimum": .number(0), "maximum": .number(1)]),
-            ]),
-        ])
     }
 }

@@ -17,6 +17,8 @@ struct WorkflowChecker {
     /// Every contract, compiled once for all the steps that name it.
     let contracts: [String: CompiledContract]
     let aliases: [String: Workflow.ModelAlias]
+    /// One route per alias, shared by every step that names it.
+    let routes: [String: ModelRoute]
 
     init(workflow: Workflow, bag: DiagnosticBag, imported: [String: CompileResult]) {
         self.workflow = workflow
@@ -25,6 +27,7 @@ struct WorkflowChecker {
         contracts = Dictionary(workflow.contracts.map { ($0.name.value, CompiledContract(name: $0.name.value, schema: $0.schema, type: $0.type)) },
                                uniquingKeysWith: { a, _ in a })
         aliases = Dictionary(workflow.models.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+        routes = aliases.mapValues(ModelRoute.init)
     }
 
     mutating func check() -> StepGraph {
@@ -65,7 +68,8 @@ struct WorkflowChecker {
             bag.add(.unusedInput, input.name.span, "input '\(input.name.value)' is never read")
         }
         return StepGraph(name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
-                         output: output, outputType: outputType, budget: workflow.budget, routes: workflow.models.map(ModelRoute.init),
+                         output: output, outputType: outputType, budget: workflow.budget,
+                         routes: workflow.models.compactMap { routes[$0.name.value] },
                          streamedStep: Self.streamedStep(output, count: steps.count))
     }
 

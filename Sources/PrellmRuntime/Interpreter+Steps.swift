@@ -116,10 +116,10 @@ extension Interpreter {
             return Ask(route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
                        contract: p.contract, reask: reask)
         case .extract(let p):
-            return Ask(route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
+            return Ask(route: p.route, system: try instructed(p.instructions, p.directive.value), prompt: try render(p.text, scope, site) ?? "",
                        contract: p.contract, reask: reask)
         case .call(let p):
-            guard let contract = p.output, let directive = p.directive else { break }
+            guard let contract = p.output, let directive = p.directive?.value else { break }
             return Ask(route: p.route, system: try instructed(p.system, directive), prompt: try render(p.prompt, scope, site) ?? "",
                        contract: contract, reask: reask)
         case .pattern, .route, .validate, .transform, .map, .use: break

@@ -96,20 +96,25 @@ import Testing
         #expect(actual == expected, "\(name) differs from its golden file:\n\(actual)")
     }
 
+    /// A map of one call per item of an input list, with the map's options.
+    static func map(options: String = "") -> String {
+        """
+        prellm: 1
+        inputs:
+          items: {type: array, items: {type: string}}
+        steps:
+          - id: each
+            map:
+              over: "{{ inputs.items }}"
+              \(options)
+              step:
+                call: {model: openai/m, prompt: "{{ item }}"}
+        """
+    }
+
     /// A map over more items than its bound is refused before any item runs.
     @Test func aMapPastItsMaxItemsIsRefused() async throws {
-        let w = """
-            prellm: 1
-            inputs:
-              items: {type: array, items: {type: string}}
-            steps:
-              - id: each
-                map:
-                  over: "{{ inputs.items }}"
-                  max_items: 2
-                  step:
-                    call: {model: openai/m, prompt: "{{ item }}"}
-            """
+        let w = Self.map(options: "max_items: 2")
         let p = ScriptedProvider(["openai/m": [.text("ok")]])
         let r = await try interpreter(w).run(inputs: ["items": .array(["a", "b", "c"])], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.message == "the map would run over 3 items, but its max_items is 2")
@@ -118,17 +123,7 @@ import Testing
 
     /// Without a bound on a map's items a plan has no bound on its calls, and says why.
     @Test func anUnboundedMapIsUnboundedInThePlan() throws {
-        let w = """
-            prellm: 1
-            inputs:
-              items: {type: array, items: {type: string}}
-            steps:
-              - id: each
-                map:
-                  over: "{{ inputs.items }}"
-                  step:
-                    call: {model: openai/m, prompt: "{{ item }}"}
-            """
+        let w = Self.map()
         let program = try interpreter(w).program
         let plan = program.costBound(CostContext(schemasOf: program, price: { _ in ModelPrice(input: 1, output: 1) }))
         #expect(plan.maxCalls == nil)

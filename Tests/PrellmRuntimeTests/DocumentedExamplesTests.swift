@@ -7,7 +7,7 @@ import PrellmSyntax
 import Testing
 
 /// Documented examples are tests: every workflow in docs/, the README, workflows/ and stdlib/
-/// is compiled *and run*, against a provider that answers each structured call with a value
+/// is compiled — without a single diagnostic — *and run*, against a provider that answers each structured call with a value
 /// of its schema and each text call with text — so an example can never lint and then fail.
 /// Its spend stays within its dry-run bound. (Prices and capabilities are the built-in
 /// catalog's, so budgets apply as they would for a user.)
@@ -83,7 +83,7 @@ import Testing
     @Test(arguments: DocumentedExamplesTests.examples)
     func runs(_ example: Example) async throws {
         let result = WorkflowCompiler().compile(source: Source(path: example.path, text: example.text))
-        #expect(!result.hasErrors, "\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
+        #expect(result.diagnostics.isEmpty, "\(DiagnosticRenderer.text(result.diagnostics, sources: result.sources))")
         guard result.config == nil else { return }  // a gateway or provider config, not a workflow
         let program = try #require(result.graph)
         let random = Seeded(7)

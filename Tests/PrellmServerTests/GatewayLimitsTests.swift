@@ -42,6 +42,12 @@ import Testing
                                  body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
     }
 
+    func postWorkflow(_ client: some TestClientProtocol) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                 headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                                 body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+    }
+
     /// $0.15 / $0.60 per million tokens; each request reserves its bound, three attempts (the
     /// call and two retries) of 5 prompt + 100 output tokens ≈ $0.00018, and really costs 1 + 100
     /// tokens ≈ $0.00006. A $0.0006 daily budget holds at most nine such requests.
@@ -99,9 +105,7 @@ import Testing
             """
         let app = Application(router: try gateway(standIn, limits: "usd_per_day: 1", store: store, workflow: workflow).makeRouter())
         try await app.test(.live) { client in
-            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            let r = try await postWorkflow(client)
             #expect(r.status == .badGateway, "\(String(buffer: r.body))")
         }
         let calls = standIn.requests.count
@@ -128,9 +132,7 @@ import Testing
         // Five attempts of up to 1,000 output tokens at $0.60 per million: $0.003 and a little.
         let app = Application(router: try gateway(standIn, limits: "usd_per_day: 0.002", store: Self.storePath(), workflow: workflow).makeRouter())
         try await app.test(.router) { client in
-            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            let r = try await postWorkflow(client)
             #expect(r.status == .forbidden)
             #expect(String(buffer: r.body).contains("would exceed its daily budget of $0.002"), "\(String(buffer: r.body))")
         }
@@ -157,9 +159,7 @@ import Testing
             """
         let app = Application(router: try gateway(standIn, limits: "usd_per_day: 1", store: Self.storePath(), workflow: workflow).makeRouter())
         try await app.test(.router) { client in
-            let r = try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                             body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            let r = try await postWorkflow(client)
             #expect(r.status == .forbidden)
             #expect(String(buffer: r.body).contains("has no bound on its cost"), "\(String(buffer: r.body))")
         }

@@ -9,14 +9,26 @@ import PrellmSyntax
 /// reserve its cost.
 enum BoundCheck {
     static func run(_ program: inout StepGraph, catalog: ModelCatalog, into bag: inout DiagnosticBag) {
-        let bound = program.costBound(CostContext(schemasOf: program, price: { catalog.entry(for: $0)?.price }))
-        for (i, entry) in bound.steps.enumerated() {
-            guard case .map(var m) = program.steps[i].payload else { continue }
-            m.maxItems = entry.maxItems
-            program.steps[i].payload = .map(m)
+        // Only maps need the analysis here (their items bound their calls); an import says
+        // whether its own calls are bounded. A workflow with neither costs lint nothing more.
+        var unbounded: [Int] = []
+        if program.steps.contains(where: { if case .map = $0.payload { true } else { false } }) {
+            let bound = program.costBound(CostContext(schemasOf: program, price: { catalog.entry(for: $0)?.price }))
+            for (i, entry) in bound.steps.enumerated() {
+                if case .map(var m) = program.steps[i].payload {
+                    m.maxItems = entry.maxItems
+                    program.steps[i].payload = .map(m)
+                }
+                if entry.maxCalls == nil { unbounded.append(i) }
+            }
+        } else {
+            for (i, step) in program.steps.enumerated() {
+                if case .use(let u) = step.payload, !u.program.callsAreBounded { unbounded.append(i) }
+            }
         }
+        program.callsAreBounded = unbounded.isEmpty
         let budgeted = program.budget.map { $0.maxUSD != nil || $0.maxTokens != nil } ?? false
-        for (i, entry) in bound.steps.enumerated() where entry.maxCalls == nil {
+        for i in unbounded {
             let step = program.steps[i]
             guard budgeted || step.budget.map({ $0.maxUSD != nil || $0.maxTokens != nil }) == true else { continue }
             switch step.payload {
@@ -25,9 +37,8 @@ enum BoundCheck {
                                    message: "map '\(step.id)' runs over a list with no bound on its items, so this workflow's cost under its budget has no bound",
                                    hint: "add max_items: N to the map, or maxItems to the list's schema"))
             case .use(let u):
-                let inner = entry.steps.compactMap { $0.maxCalls == nil ? $0.id : nil }
                 bag.add(.unboundedMap, step.span,
-                        "workflow '\(u.alias)' has no bound on its calls (\(inner.joined(separator: ", "))), so this workflow's cost under its budget has no bound",
+                        "workflow '\(u.alias)' has no bound on its calls (a map over a list with no bound on its items), so this workflow's cost under its budget has no bound",
                         hint: "bound its maps: max_items on the map, or maxItems on the list's schema")
             case .classify, .extract, .pattern, .route, .call, .validate, .transform: break
             }

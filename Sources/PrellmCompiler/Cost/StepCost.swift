@@ -92,7 +92,7 @@ enum StepCost {
             let (f, prompt) = use.figures(count: 1, content: nil, price: context.price)
             return finish(f, .of(schema: p.contract.schema), prompt: prompt, uses: use)
         case .extract(let p):
-            let use = modelUse(step, p.route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
+            let use = modelUse(step, p.route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
                                contract: p.contract, reasked: reasked)
             let (f, prompt) = use.figures(count: 1, content: nil, price: context.price)
             return finish(f, answer(p.route, p.contract), prompt: prompt, uses: use)
@@ -177,7 +177,7 @@ enum StepCost {
             modelUse(step, route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
                      contract: p.contract, reasked: false)
         case .extract(let p):
-            modelUse(step, route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
+            modelUse(step, route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
                      contract: p.contract, reasked: false)
         case .call(let p):
             modelUse(step, route, system: callSystem(p, s), prompt: ExtentAnalysis.textSize(p.prompt, s), contract: p.output, reasked: false)
@@ -187,7 +187,7 @@ enum StepCost {
 
     static func callSystem(_ p: CallStep, _ s: ExtentScope) -> Size? {
         var system = p.system.map { ExtentAnalysis.textSize($0, s) }
-        if let directive = p.directive {
+        if let directive = p.directive?.value {
             system = (system.map { $0 + .exactly(PromptText.separator.utf8.count) } ?? .zero) + .exactly(directive.utf8.count)
         }
         return system

@@ -10,7 +10,9 @@ import PrellmSyntax
 /// ```
 /// intent.label == "bug"   →   .binary(.eq, .field(.step(0), "label"), .constant("bug"))
 /// ```
-public indirect enum CheckedExpr: Sendable {
+/// Only the cases that hold another expression directly are boxed: a leaf (a constant, a slot)
+/// costs no allocation.
+public enum CheckedExpr: Sendable {
     case constant(JSONValue)
     /// The whole `inputs` object.
     case inputs
@@ -21,16 +23,16 @@ public indirect enum CheckedExpr: Sendable {
     /// A local, by slot: a map's element and `index`, a validate step's `value`, a `{% for %}`
     /// variable. Slots are a stack: the runtime pushes locals in the order the checker numbered them.
     case local(Int)
-    case field(CheckedExpr, String)
-    case index(CheckedExpr, CheckedExpr)
+    indirect case field(CheckedExpr, String)
+    indirect case index(CheckedExpr, CheckedExpr)
     /// `has(x)`: true when x has a value (a skipped step, a missing field are null).
-    case has(CheckedExpr)
+    indirect case has(CheckedExpr)
     case function(Function, [CheckedExpr])
-    case not(CheckedExpr)
-    case negate(CheckedExpr)
+    indirect case not(CheckedExpr)
+    indirect case negate(CheckedExpr)
     /// `&&` and `||` short-circuit; the other operators evaluate both sides.
-    case binary(Expr.BinaryOp, CheckedExpr, CheckedExpr)
-    case conditional(CheckedExpr, CheckedExpr, CheckedExpr)
+    indirect case binary(Expr.BinaryOp, CheckedExpr, CheckedExpr)
+    indirect case conditional(CheckedExpr, CheckedExpr, CheckedExpr)
     case list([CheckedExpr])
     case map([(key: CheckedExpr, value: CheckedExpr)])
 

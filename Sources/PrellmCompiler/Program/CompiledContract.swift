@@ -7,18 +7,23 @@ import PrellmSyntax
 public final class CompiledContract: Sendable {
     public let name: String
     public let schema: JSONValue
-    public let validator: JSONSchema
     public let type: ValueType
-    /// The schema as compact JSON, as the prompts that ask for it quote it.
-    public let schemaText: String
+    // Compiled on first use: a run needs them, `prellm lint` does not.
+    private let compiled: Once<JSONSchema>
+    private let text: Once<String>
 
     public init(name: String, schema: JSONValue, type: ValueType) {
         self.name = name
         self.schema = schema
-        self.validator = JSONSchema(schema)
         self.type = type
-        self.schemaText = schema.jsonText
+        compiled = Once { JSONSchema(schema) }
+        text = Once { schema.jsonText }
     }
+
+    public var validator: JSONSchema { compiled.value }
+
+    /// The schema as compact JSON, as the prompts that ask for it quote it.
+    public var schemaText: String { text.value }
 
     /// True when the schema asks for a string: a text value is checked as it is, not parsed as JSON.
     public var wantsText: Bool { schema["type"]?.stringValue == "string" }
@@ -33,19 +38,23 @@ public final class CompiledContract: Sendable {
 public struct CompiledInput: Sendable {
     public let name: String
     public let schema: JSONValue
-    public let validator: JSONSchema
     public let type: ValueType
     public let defaultValue: JSONValue?
     public let span: Span
+    /// Compiled on first use, as a contract's is.
+    private let compiled: Once<JSONSchema>
 
     public init(_ input: Workflow.Input) {
         name = input.name.value
         schema = input.schema
-        validator = JSONSchema(input.schema)
         type = input.type
         defaultValue = input.schema["default"]
         span = input.name.span
+        let schema = input.schema
+        compiled = Once { JSONSchema(schema) }
     }
+
+    public var validator: JSONSchema { compiled.value }
 
     public var isRequired: Bool { defaultValue == nil }
 }

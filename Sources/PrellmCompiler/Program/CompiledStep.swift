@@ -38,7 +38,7 @@ public enum Target: Sendable, Hashable {
 
 /// What a step does, one case per step kind, each with its own payload type (StepPayloads.swift).
 /// Switches over it are exhaustive: a new kind is a compile error wherever it is not handled.
-public indirect enum Payload: Sendable {
+public enum Payload: Sendable {
     case classify(ClassifyStep)
     case extract(ExtractStep)
     case pattern(PatternStep)
@@ -46,7 +46,8 @@ public indirect enum Payload: Sendable {
     case call(CallStep)
     case validate(ValidateStep)
     case transform(TransformStep)
-    case map(MapStep)
+    /// Boxed: a map holds its sub-step, which holds a payload.
+    indirect case map(MapStep)
     case use(UseStep)
 
     public var kind: Step.Kind {

@@ -12,7 +12,7 @@ import PrellmSyntax
 ///   itself (`value: "{{ answer }}"` passes the answer, not its text).
 /// - `nodes`: anything else; its value is the rendered text.
 public final class CompiledTemplate: Sendable {
-    public indirect enum Node: Sendable {
+    public enum Node: Sendable {
         case text(String)
         /// `{{ expr | filters }}`. `covered` when a `default` filter also covers a value that
         /// cannot be computed at all (an index out of range, say).
@@ -31,14 +31,16 @@ public final class CompiledTemplate: Sendable {
     /// The template as written, with the map back to file positions.
     public let source: EmbeddedText
     public let body: Body
-    /// True when the template reads a step's output, so that it cannot be rendered before the run.
-    public let readsSteps: Bool
-
     /// Immutable and shared: the interpreter, the dry run and the cost bound read the same one.
     public init(source: EmbeddedText, body: Body) {
         self.source = source
         self.body = body
-        readsSteps = switch body {
+    }
+
+    /// True when the template reads a step's output, so that it cannot be rendered before the
+    /// run (asked by the dry run only, so not kept).
+    public var readsSteps: Bool {
+        switch body {
         case .literal: false
         case .reference(let e, let filters, _): e.readsSteps || filters.contains { $0.readsSteps }
         case .nodes(let nodes): Self.readsSteps(nodes)

@@ -26,6 +26,8 @@ public struct StepGraph: Sendable {
     public var streamedStep: Int?
     /// The position of each input by name, for callers that give inputs by name.
     public var inputIndex: [String: Int]
+    /// False when some map, here or in an import, has no bound on its items (BoundCheck).
+    public var callsAreBounded = true
 
     public init(name: String?, file: String, inputs: [CompiledInput], steps: [CompiledStep], output: CompiledTemplate?,
                 outputType: ValueType, budget: Workflow.Budget?, routes: [ModelRoute], streamedStep: Int?) {

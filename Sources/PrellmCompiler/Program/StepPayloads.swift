@@ -10,10 +10,41 @@ public struct ClassifyStep: Sendable {
     public var text: CompiledTemplate
     public var instructions: CompiledTemplate?
     public var labels: [String]
+    /// The contract and the directive, built when the step first runs or is priced.
+    let made: Once<(CompiledContract, String)>
+
+    init(route: ModelRoute, text: CompiledTemplate, instructions: CompiledTemplate?, labels: [String], type: ValueType) {
+        self.route = route
+        self.text = text
+        self.instructions = instructions
+        self.labels = labels
+        made = Once {
+            (CompiledContract(name: "Classification", schema: ClassifyStep.schema(labels), type: type), PromptText.classify(labels: labels))
+        }
+    }
+
     /// `{label: enum of the labels, confidence: 0…1}`: what the answer must satisfy.
-    public var contract: CompiledContract
+    public var contract: CompiledContract { made.value.0 }
     /// The directive after the instructions in the system prompt (PromptText.classify).
-    public var directive: String
+    public var directive: String { made.value.1 }
+
+    /// The schema a classify answer must satisfy: one of the labels, and a confidence from 0 to 1.
+    static func schema(_ labels: [String]) -> JSONValue {
+        .object([
+            "type": "object", "required": .array(["label", "confidence"]), "additionalProperties": false,
+            "properties": .object([
+                "label": .object(["enum": .array(labels.map(JSONValue.string))]),
+                "confidence": .object(["type": "number", "minimum": .number(0), "maximum": .number(1)]),
+            ]),
+        ])
+    }
+}
+
+/// The directive of a structured step that quotes its contract's schema, built on first use.
+public final class Directive: Sendable {
+    private let text: Once<String>
+    init(_ make: @escaping @Sendable () -> String) { text = Once(make) }
+    public var value: String { text.value }
 }
 
 /// `extract` with `model` and `into`: one structured call whose answer satisfies the contract.
@@ -22,7 +53,8 @@ public struct ExtractStep: Sendable {
     public var text: CompiledTemplate
     public var instructions: CompiledTemplate?
     public var contract: CompiledContract
-    public var directive: String
+    /// PromptText.extract of the contract's schema.
+    public var directive: Directive
 }
 
 /// `extract` with `pattern`: a regex over the text, no model.
@@ -52,7 +84,7 @@ public struct CallStep: Sendable {
     public var prompt: CompiledTemplate
     public var output: CompiledContract?
     /// With `output`: the directive after the system prompt (PromptText.callOutput).
-    public var directive: String?
+    public var directive: Directive?
 }
 
 /// `validate`: a value against a contract, then assertions; on failure, a re-ask of an earlier step.
