@@ -149,6 +149,20 @@ import Testing
         #expect(r.stdout.contains("1. terms (extract) → ollama/qwen2.5:3b"))
         #expect(r.stdout.contains("upper bound: "))
         #expect(standIn.requests.isEmpty)
+        // The same plan as one JSON object, for tools and CI.
+        let json = try prellmRun(["workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
+                                  "--input", "wibor_3m=5.85", "--dry-run", "--json"], standIn.environment)
+        #expect(json.status == 0, "\(json.stderr)")
+        let plan = try JSONParser.parse(json.stdout)
+        #expect(plan["steps"]?.arrayValue?.map { $0["id"]?.stringValue ?? "" } == ["terms", "quote", "checked"])
+        let quote = try #require(plan["steps"]?[1])
+        // quote: one model × 3 attempts × 2 (its own re-ask) × 4 (once, and 3 validate re-asks).
+        #expect(quote["max_calls"] == .number(24))
+        #expect(quote["models"] == .array(["anthropic/claude-sonnet-4-5"]))
+        #expect(quote["max_cost_usd"]?.numberValue ?? 0 > 0)
+        #expect(plan["max_calls"] == .number(6 + 24))
+        #expect(plan["max_tokens"]?.numberValue != nil)
+        #expect(standIn.requests.isEmpty)
     }
 
     @Test func usageErrorsExit2() throws {
