@@ -32,22 +32,27 @@ public enum Prellm {
     }
 
     /// Compiles and runs a workflow file.
-    public static func run(workflowAt url: URL, inputs: [String: JSONValue],
-                           environment: [String: String] = ProcessInfo.processInfo.environment,
-                           configure: (inout RunContext) -> Void = { _ in }) async throws(CompileError) -> RunResult {
+    public static func run(
+        workflowAt url: URL, inputs: [String: JSONValue],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        configure: (inout RunContext) -> Void = { _ in }
+    ) async throws(CompileError) -> RunResult {
         let result = WorkflowCompiler().compile(path: url.path)
         return try await run(result, inputs: inputs, overrides: [:], environment: environment, configure: configure)
     }
 
     /// Runs a stdlib strategy: the small model preprocesses the query, the large one executes.
-    public static func preprocessAndExecute(query: String, small: String, large: String, strategy: Strategy = .structure,
-                                            userContext: String? = nil,
-                                            environment: [String: String] = ProcessInfo.processInfo.environment,
-                                            configure: (inout RunContext) -> Void = { _ in }) async throws(CompileError) -> RunResult {
+    public static func preprocessAndExecute(
+        query: String, small: String, large: String, strategy: Strategy = .structure,
+        userContext: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        configure: (inout RunContext) -> Void = { _ in }
+    ) async throws(CompileError) -> RunResult {
         var inputs: [String: JSONValue] = ["query": .string(query)]
         if let userContext { inputs["user_context"] = .string(userContext) }
-        return try await run(compile(strategy), inputs: inputs, overrides: ["small": small, "large": large],
-                             environment: environment, configure: configure)
+        return try await run(
+            compile(strategy), inputs: inputs, overrides: ["small": small, "large": large],
+            environment: environment, configure: configure)
     }
 
     /// The compiled built-in workflow of a strategy.
@@ -55,8 +60,10 @@ public enum Prellm {
         WorkflowCompiler().compile(source: Source(path: "stdlib/strategies/\(strategy.rawValue).yaml", text: strategy.source))
     }
 
-    static func run(_ result: CompileResult, inputs: [String: JSONValue], overrides: [String: String],
-                    environment: [String: String], configure: (inout RunContext) -> Void) async throws(CompileError) -> RunResult {
+    static func run(
+        _ result: CompileResult, inputs: [String: JSONValue], overrides: [String: String],
+        environment: [String: String], configure: (inout RunContext) -> Void
+    ) async throws(CompileError) -> RunResult {
         guard let compiled = result.graph, !result.hasErrors else {
             throw CompileError(diagnostics: result.diagnostics, rendered: DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
         }

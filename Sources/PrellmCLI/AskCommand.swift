@@ -22,12 +22,15 @@ public struct AskOptions: Sendable {
 }
 
 public enum AskCommand {
-    public static func run(_ options: AskOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
-                           progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
+    public static func run(
+        _ options: AskOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
+        progress: @escaping @Sendable (String) -> Void
+    ) async -> CommandOutput {
         var run = options.run
         run.file = "stdlib/strategies/\(options.strategy.rawValue).yaml"
         run.inputs = ["query=" + options.query] + (options.userContext.map { ["user_context=" + $0] } ?? [])
-        return await RunCommand.execute(Prellm.compile(options.strategy), run, modelOverrides: ["small": options.small, "large": options.large],
-                                        environment: environment, write: write, progress: progress)
+        return await RunCommand.execute(
+            Prellm.compile(options.strategy), run, modelOverrides: ["small": options.small, "large": options.large],
+            environment: environment, write: write, progress: progress)
     }
 }

@@ -15,8 +15,10 @@ public struct CallOptions: Sendable {
     /// A config file whose `providers` section overrides the environment.
     public var config: String?
 
-    public init(model: String, text: String, system: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil,
-                stream: Bool = true, json: Bool = false, config: String? = nil) {
+    public init(
+        model: String, text: String, system: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil,
+        stream: Bool = true, json: Bool = false, config: String? = nil
+    ) {
         self.config = config
         self.model = model
         self.text = text
@@ -30,8 +32,10 @@ public struct CallOptions: Sendable {
 
 public enum CallCommand {
     /// Runs the call; `write` receives the answer's text as it streams (stdout).
-    public static func run(_ options: CallOptions, environment: [String: String], catalog: ModelCatalog = .builtin,
-                           write: @Sendable (String) -> Void) async -> CommandOutput {
+    public static func run(
+        _ options: CallOptions, environment: [String: String], catalog: ModelCatalog = .builtin,
+        write: @Sendable (String) -> Void
+    ) async -> CommandOutput {
         var out = CommandOutput()
         var overrides: [String: ProviderDirectory.Override] = [:]
         if let path = options.config {
@@ -50,9 +54,10 @@ public enum CallCommand {
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        let request = ChatRequest(model: resolved.model, system: options.system, messages: [.user(options.text)],
-                                  temperature: options.temperature, maxTokens: options.maxTokens,
-                                  responseFormat: options.json ? .json : .text)
+        let request = ChatRequest(
+            model: resolved.model, system: options.system, messages: [.user(options.text)],
+            temperature: options.temperature, maxTokens: options.maxTokens,
+            responseFormat: options.json ? .json : .text)
         let start = ContinuousClock.now
         var response: ChatResponse
         do {
@@ -80,8 +85,11 @@ public enum CallCommand {
         var summary = "\(options.model)"
         if let u = response.usage {
             summary += " · \(u.inputTokens) in / \(u.outputTokens) out tokens"
-            if let cost = catalog.cost(of: u, model: options.model) { summary += " · $\(Self.money(cost))" }
-            else { summary += " · cost unknown (no price for \(options.model))" }
+            if let cost = catalog.cost(of: u, model: options.model) {
+                summary += " · $\(Self.money(cost))"
+            } else {
+                summary += " · cost unknown (no price for \(options.model))"
+            }
         } else {
             summary += " · no usage reported"
         }

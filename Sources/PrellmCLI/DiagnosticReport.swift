@@ -25,10 +25,13 @@ public enum DiagnosticReport {
             "hint": d.hint.map(JSONValue.string) ?? .null,
         ]
         if !d.related.isEmpty {
-            o["related"] = .array(d.related.map {
-                .object(["file": .string($0.file), "line": .number(Double($0.span.start.line)),
-                         "column": .number(Double($0.span.start.column)), "message": .string($0.message)])
-            })
+            o["related"] = .array(
+                d.related.map {
+                    .object([
+                        "file": .string($0.file), "line": .number(Double($0.span.start.line)),
+                        "column": .number(Double($0.span.start.column)), "message": .string($0.message),
+                    ])
+                })
         }
         return .object(o)
     }
@@ -46,18 +49,24 @@ public enum DiagnosticReport {
             return .object([
                 "ruleId": .string(d.code.rawValue), "level": .string(level),
                 "message": .object(["text": .string(d.message + (d.hint.map { " (hint: \($0))" } ?? ""))]),
-                "locations": .array([.object(["physicalLocation": .object([
-                    "artifactLocation": .object(["uri": .string(d.file)]), "region": region,
-                ])])]),
+                "locations": .array([
+                    .object([
+                        "physicalLocation": .object([
+                            "artifactLocation": .object(["uri": .string(d.file)]), "region": region,
+                        ])
+                    ])
+                ]),
             ])
         }
         return .object([
             "$schema": .string("https://json.schemastore.org/sarif-2.1.0.json"),
             "version": .string("2.1.0"),
-            "runs": .array([.object([
-                "tool": .object(["driver": .object(["name": .string("prellm"), "rules": .array(rules)])]),
-                "results": .array(results),
-            ])]),
+            "runs": .array([
+                .object([
+                    "tool": .object(["driver": .object(["name": .string("prellm"), "rules": .array(rules)])]),
+                    "results": .array(results),
+                ])
+            ]),
         ])
     }
 }

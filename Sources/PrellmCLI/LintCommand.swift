@@ -12,8 +12,10 @@ public struct LintOptions: Sendable {
     /// Files compiled at once; nil uses every core.
     public var jobs: Int?
 
-    public init(paths: [String], format: DiagnosticReport.Format = .text, warningsAsErrors: Bool = false,
-                color: Bool = false, jobs: Int? = nil) {
+    public init(
+        paths: [String], format: DiagnosticReport.Format = .text, warningsAsErrors: Bool = false,
+        color: Bool = false, jobs: Int? = nil
+    ) {
         self.paths = paths.isEmpty ? ["."] : paths
         self.format = format
         self.warningsAsErrors = warningsAsErrors
@@ -43,16 +45,22 @@ public enum LintCommand {
             sources.merge(r.sources) { a, _ in a }
         }
         if options.warningsAsErrors {
-            diagnostics = diagnostics.map { var d = $0; if d.severity == .warning { d.severity = .error }; return d }
+            diagnostics = diagnostics.map {
+                var d = $0; if d.severity == .warning { d.severity = .error }; return d
+            }
         }
         out.stdout = DiagnosticReport.render(diagnostics, format: options.format, sources: sources, color: options.color)
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.filter { $0.severity == .warning }.count
         if options.format == .text {
-            out.stderr += "checked \(files.count) file\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+            out.stderr +=
+                "checked \(files.count) file\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
         }
-        if diagnostics.contains(where: { $0.code == .unreadable }) { out.exitCode = CommandOutput.Exit.usage }
-        else { out.exitCode = errors > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok }
+        if diagnostics.contains(where: { $0.code == .unreadable }) {
+            out.exitCode = CommandOutput.Exit.usage
+        } else {
+            out.exitCode = errors > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok
+        }
         return out
     }
 

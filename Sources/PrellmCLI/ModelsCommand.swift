@@ -9,19 +9,24 @@ public enum ModelsCommand {
         var out = CommandOutput()
         let entries = catalog.sortedEntries
         if json {
-            out.stdout = JSONValue.array(entries.map { e in
-                let c = e.capabilities
-                return .object([
-                    "id": .string(e.id), "provider": .string(e.provider), "model": .string(e.model),
-                    "context_window": c.contextWindow.map { .number(Double($0)) } ?? .null,
-                    "json_mode": .bool(c.jsonMode), "structured_output": .bool(c.structuredOutput), "tools": .bool(c.tools),
-                    "vision": .bool(c.vision), "streaming": .bool(c.streaming),
-                    "price": e.price.map { p in
-                        .object(["input": .number(p.input), "output": .number(p.output),
-                                 "cached_input": p.cachedInput.map(JSONValue.number) ?? .null])
-                    } ?? .null,
-                ])
-            }).prettyJSONText + "\n"
+            out.stdout =
+                JSONValue.array(
+                    entries.map { e in
+                        let c = e.capabilities
+                        return .object([
+                            "id": .string(e.id), "provider": .string(e.provider), "model": .string(e.model),
+                            "context_window": c.contextWindow.map { .number(Double($0)) } ?? .null,
+                            "json_mode": .bool(c.jsonMode), "structured_output": .bool(c.structuredOutput), "tools": .bool(c.tools),
+                            "vision": .bool(c.vision), "streaming": .bool(c.streaming),
+                            "price": e.price.map { p in
+                                .object([
+                                    "input": .number(p.input), "output": .number(p.output),
+                                    "cached_input": p.cachedInput.map(JSONValue.number) ?? .null,
+                                ])
+                            } ?? .null,
+                        ])
+                    }
+                ).prettyJSONText + "\n"
             return out
         }
         var rows = [["MODEL", "CONTEXT", "JSON", "SCHEMA", "TOOLS", "VISION", "IN $/M", "OUT $/M", "CACHED $/M"]]
@@ -29,17 +34,21 @@ public enum ModelsCommand {
             let c = e.capabilities
             func yes(_ b: Bool) -> String { b ? "yes" : "-" }
             func money(_ d: Double?) -> String { d.map { $0 == 0 ? "0" : String(format2: $0) } ?? "-" }
-            rows.append([e.id, c.contextWindow.map(Self.tokens) ?? "?", yes(c.jsonMode), yes(c.structuredOutput), yes(c.tools),
-                         yes(c.vision), e.price.map { money($0.input) } ?? "unknown", e.price.map { money($0.output) } ?? "unknown",
-                         money(e.price?.cachedInput)])
+            rows.append([
+                e.id, c.contextWindow.map(Self.tokens) ?? "?", yes(c.jsonMode), yes(c.structuredOutput), yes(c.tools),
+                yes(c.vision), e.price.map { money($0.input) } ?? "unknown", e.price.map { money($0.output) } ?? "unknown",
+                money(e.price?.cachedInput),
+            ])
         }
         let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max()! }
         for row in rows {
-            out.stdout += row.enumerated().map { i, cell in
-                i == 0 ? cell.padding(toLength: widths[i]) : String(repeating: " ", count: widths[i] - cell.count) + cell
-            }.joined(separator: "  ") + "\n"
+            out.stdout +=
+                row.enumerated().map { i, cell in
+                    i == 0 ? cell.padding(toLength: widths[i]) : String(repeating: " ", count: widths[i] - cell.count) + cell
+                }.joined(separator: "  ") + "\n"
         }
-        out.stdout += "\nPrices are US dollars per million tokens (stdlib/models.json). Any provider/model works; unlisted models have an unknown price.\n"
+        out.stdout +=
+            "\nPrices are US dollars per million tokens (stdlib/models.json). Any provider/model works; unlisted models have an unknown price.\n"
         return out
     }
 

@@ -29,8 +29,10 @@ public struct RunOptions: Sendable {
     /// Show a spinner on stderr (the command line sets this when stderr is a terminal).
     public var interactive = false
 
-    public init(file: String, inputs: [String] = [], inputsFile: String? = nil, json: Bool = false, trace: String? = nil,
-                dryRun: Bool = false, noCache: Bool = false, redactPrompts: Bool = false, config: String? = nil) {
+    public init(
+        file: String, inputs: [String] = [], inputsFile: String? = nil, json: Bool = false, trace: String? = nil,
+        dryRun: Bool = false, noCache: Bool = false, redactPrompts: Bool = false, config: String? = nil
+    ) {
         self.file = file
         self.inputs = inputs
         self.inputsFile = inputsFile
@@ -46,15 +48,20 @@ public struct RunOptions: Sendable {
 public enum RunCommand {
     public static let interrupted: Int32 = 130
 
-    public static func run(_ options: RunOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
-                           progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
-        await execute(WorkflowCompiler().compile(path: options.file), options, modelOverrides: [:], environment: environment,
-                             write: write, progress: progress)
+    public static func run(
+        _ options: RunOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
+        progress: @escaping @Sendable (String) -> Void
+    ) async -> CommandOutput {
+        await execute(
+            WorkflowCompiler().compile(path: options.file), options, modelOverrides: [:], environment: environment,
+            write: write, progress: progress)
     }
 
     /// Runs a compiled workflow (a file, or a built-in strategy for the one-shot form).
-    static func execute(_ result: CompileResult, _ options: RunOptions, modelOverrides: [String: String], environment: [String: String],
-                        write: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (String) -> Void) async -> CommandOutput {
+    static func execute(
+        _ result: CompileResult, _ options: RunOptions, modelOverrides: [String: String], environment: [String: String],
+        write: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (String) -> Void
+    ) async -> CommandOutput {
         var out = CommandOutput()
         func usage(_ message: String) -> CommandOutput {
             out.stderr += "prellm run: \(message)\n"
@@ -82,8 +89,9 @@ public enum RunCommand {
             guard let config else { out.stderr += rendered; out.exitCode = CommandOutput.Exit.usage; return out }
             overrides = config.providerOverrides
         }
-        let models = CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                        catalog: .builtin, program: program)
+        let models = CatalogModelAccess(
+            directory: ProviderDirectory(environment: environment, overrides: overrides),
+            catalog: .builtin, program: program)
         if options.dryRun {
             let plan = DryRunPlan(program, inputs: given, models: models)
             out.stdout = options.json ? plan.json.prettyJSONText + "\n" : "plan for \(options.file) (no request is sent)\n\n" + plan.text
@@ -155,7 +163,9 @@ public enum RunCommand {
     static func parseInputs(_ options: RunOptions, program: StepGraph) throws(RunError) -> [String: JSONValue] {
         var values: [String: JSONValue] = [:]
         if let path = options.inputsFile {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RunError(.invalidInput, "cannot read inputs file '\(path)'") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw RunError(.invalidInput, "cannot read inputs file '\(path)'")
+            }
             do {
                 guard case .object(let o) = try JSONParser.parse(text) else {
                     throw RunError(.invalidInput, "'\(path)' must hold a JSON object of input names to values")
@@ -180,13 +190,14 @@ public enum RunCommand {
     }
 
     static func line(_ p: StepProgress) -> String {
-        let mark: String = switch p.state {
-        case .running: "…"
-        case .done: "✓"
-        case .skipped: "–"
-        case .failed: "✗"
-        case .retrying: "↻"
-        }
+        let mark: String =
+            switch p.state {
+            case .running: "…"
+            case .done: "✓"
+            case .skipped: "–"
+            case .failed: "✗"
+            case .retrying: "↻"
+            }
         var parts = ["\(mark) \(p.step)"]
         if let m = p.model { parts.append(m) }
         if p.state != .running, p.state != .skipped {

@@ -6,8 +6,10 @@ import PrellmServer
 /// `prellm serve --config prellm.yaml [--host H] [--port P]`: the OpenAI-compatible gateway.
 /// SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
 public enum ServeCommand {
-    public static func run(config path: String, host: String?, port: Int?, environment: [String: String],
-                           log: @escaping @Sendable (String) -> Void) async -> CommandOutput {
+    public static func run(
+        config path: String, host: String?, port: Int?, environment: [String: String],
+        log: @escaping @Sendable (String) -> Void
+    ) async -> CommandOutput {
         var out = CommandOutput()
         let (loaded, rendered) = ProviderSettings.load(path)
         guard var config = loaded else {

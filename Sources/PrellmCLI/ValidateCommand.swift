@@ -64,7 +64,8 @@ public enum ValidateCommand {
             } else {
                 invalid += 1
                 for e in errors {
-                    out.stdout += "\(file): \(e.instanceLocation.isEmpty ? "/" : e.instanceLocation): \(e.message) [\(e.keywordLocation.isEmpty ? "/" : e.keywordLocation)]\n"
+                    out.stdout +=
+                        "\(file): \(e.instanceLocation.isEmpty ? "/" : e.instanceLocation): \(e.message) [\(e.keywordLocation.isEmpty ? "/" : e.keywordLocation)]\n"
                 }
             }
         }
@@ -85,12 +86,18 @@ public enum ValidateCommand {
             do {
                 let value = try JSONParser.parse(line)
                 errors = schema.validate(value).map {
-                    .object(["instanceLocation": .string($0.instanceLocation), "keywordLocation": .string($0.keywordLocation),
-                             "message": .string($0.message)])
+                    .object([
+                        "instanceLocation": .string($0.instanceLocation), "keywordLocation": .string($0.keywordLocation),
+                        "message": .string($0.message),
+                    ])
                 }
             } catch {
-                errors = [.object(["instanceLocation": .string(""), "keywordLocation": .string(""),
-                                   "message": .string("invalid JSON at column \(error.column): \(error.message)")])]
+                errors = [
+                    .object([
+                        "instanceLocation": .string(""), "keywordLocation": .string(""),
+                        "message": .string("invalid JSON at column \(error.column): \(error.message)"),
+                    ])
+                ]
             }
             invalid = invalid || !errors.isEmpty
             emit(JSONValue.object(["valid": .bool(errors.isEmpty), "errors": .array(errors)]).jsonText)

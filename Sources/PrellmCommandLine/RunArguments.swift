@@ -18,14 +18,15 @@ public struct RunArguments: ParsableArguments {
     @Option(help: "A config file whose 'providers' section overrides the environment.") var config: String?
 
     public func execute() async -> CommandOutput {
-        var o = RunOptions(file: file, inputs: inputs, inputsFile: inputsFile, json: json, trace: trace, dryRun: dryRun,
-                           noCache: noCache, redactPrompts: redactPrompts, config: config)
+        var o = RunOptions(
+            file: file, inputs: inputs, inputsFile: inputsFile, json: json, trace: trace, dryRun: dryRun,
+            noCache: noCache, redactPrompts: redactPrompts, config: config)
         o.cacheFile = cacheFile
         o.handleInterrupts = true
         o.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
-        return await RunCommand.run(o, environment: ProcessInfo.processInfo.environment,
-                                    write: { FileHandle.standardOutput.write(Data($0.utf8)) },
-                                    progress: { FileHandle.standardError.write(Data($0.utf8)) })
+        return await RunCommand.run(
+            o, environment: ProcessInfo.processInfo.environment,
+            write: { FileHandle.standardOutput.write(Data($0.utf8)) },
+            progress: { FileHandle.standardError.write(Data($0.utf8)) })
     }
 }
-

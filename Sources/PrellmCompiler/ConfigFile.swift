@@ -113,14 +113,17 @@ struct ConfigDecoder {
                 var patternNode = item
                 if item.mapping != nil {
                     guard let g = d.fields(item, "a served workflow", allowed: ["path", "query", "user_context"], required: ["path"]),
-                          let p = g["path"] else { continue }
+                        let p = g["path"]
+                    else { continue }
                     patternNode = p
                     query = g["query"].flatMap { d.string($0, "'query'") }
                     context = g["user_context"].flatMap { d.string($0, "'user_context'") }
                 }
                 guard let pattern = d.string(patternNode, "a workflow path or glob") else { continue }
                 let found = FilePaths.glob(pattern, relativeTo: d.source.path)
-                if found.isEmpty { d.bag.add(.importNotFound, patternNode.span, "no workflow file matches '\(pattern)'", hint: "paths are relative to this file") }
+                if found.isEmpty {
+                    d.bag.add(.importNotFound, patternNode.span, "no workflow file matches '\(pattern)'", hint: "paths are relative to this file")
+                }
                 config.workflows += found.map { ConfigFile.ServedWorkflow(path: $0, queryInput: query, contextInput: context) }
             }
         }
@@ -129,15 +132,17 @@ struct ConfigDecoder {
             for item in items {
                 guard let k = key(item) else { continue }
                 if let first = seen[k.id.value] {
-                    d.bag.add(.duplicateStepID, k.id.span, "key id '\(k.id.value)' is already used",
-                              related: [.init(file: d.source.path, span: first, message: "first used here")])
+                    d.bag.add(
+                        .duplicateStepID, k.id.span, "key id '\(k.id.value)' is already used",
+                        related: [.init(file: d.source.path, span: first, message: "first used here")])
                 }
                 seen[k.id.value] = k.id.span
                 config.keys.append(k)
             }
         }
         if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path"], required: ["path"]),
-           let p = g["path"].flatMap({ d.string($0, "'path'") }) {
+            let p = g["path"].flatMap({ d.string($0, "'path'") })
+        {
             config.storePath = FilePaths.resolve(p, relativeTo: d.source.path)
         }
         if let v = f["providers"] {
@@ -170,14 +175,17 @@ struct ConfigDecoder {
     }
 
     mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {
-        guard let f = d.fields(node, "a key", allowed: ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"],
-                               required: ["id", "hash"]),
-              let id = f["id"].flatMap({ d.name($0, "a key's 'id'") }), let hv = f["hash"], let raw = d.string(hv, "'hash'")
+        guard
+            let f = d.fields(
+                node, "a key", allowed: ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"],
+                required: ["id", "hash"]),
+            let id = f["id"].flatMap({ d.name($0, "a key's 'id'") }), let hv = f["hash"], let raw = d.string(hv, "'hash'")
         else { return nil }
         let hex = raw.hasPrefix("sha256:") ? String(raw.dropFirst(7)) : raw
         guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            d.bag.add(.badValue, hv.span, "'hash' must be sha256: and 64 lower-case hex digits",
-                      hint: "create a key with `prellm keys create`; it prints the hash line")
+            d.bag.add(
+                .badValue, hv.span, "'hash' must be sha256: and 64 lower-case hex digits",
+                hint: "create a key with `prellm keys create`; it prints the hash line")
             return nil
         }
         var models: [String]?
@@ -193,16 +201,20 @@ struct ConfigDecoder {
     mutating func provider(_ name: Workflow.Name, _ node: YAMLNode) -> ConfigFile.ProviderSettings? {
         let known = WorkflowDecoder.knownProviders
         if !known.contains(name.value) {
-            d.bag.add(.unknownProvider, name.span, "unknown provider '\(name.value)'",
-                      hint: Spelling.hint(name.value, in: known) ?? "providers are \(known.joined(separator: ", "))")
+            d.bag.add(
+                .unknownProvider, name.span, "unknown provider '\(name.value)'",
+                hint: Spelling.hint(name.value, in: known) ?? "providers are \(known.joined(separator: ", "))")
         }
         if let keySpan = node.mapping?.first(where: { $0.key.scalar?.value == "api_key" })?.key.span {
-            var diagnostic = Diagnostic(.unknownKey, file: d.source.path, span: keySpan, message: "API keys do not go in config files",
-                                        hint: "name the variable that holds it (api_key_env) or a file (api_key_file)")
+            var diagnostic = Diagnostic(
+                .unknownKey, file: d.source.path, span: keySpan, message: "API keys do not go in config files",
+                hint: "name the variable that holds it (api_key_env) or a file (api_key_file)")
             diagnostic.hidesSourceLine = true
             d.bag.add(diagnostic)
         }
-        guard let f = d.fields(node, "provider '\(name.value)'", allowed: Self.providerKeys + (node["api_key"] != nil ? ["api_key"] : [])) else { return nil }
+        guard let f = d.fields(node, "provider '\(name.value)'", allowed: Self.providerKeys + (node["api_key"] != nil ? ["api_key"] : [])) else {
+            return nil
+        }
         var s = ConfigFile.ProviderSettings(name: name, headers: [])
         if let v = f["base_url"], let url = d.string(v, "'base_url'") {
             if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {

@@ -26,8 +26,11 @@ enum ContractType {
         var types = o["type"]?.arrayValue?.compactMap(\.stringValue) ?? o["type"]?.stringValue.map { [$0] } ?? []
         if types.count > 1 { types.removeAll { $0 == "null" } }
         if types.isEmpty {
-            if o["properties"] != nil || o["additionalProperties"] != nil { types = ["object"] }
-            else if o["items"] != nil || o["prefixItems"] != nil { types = ["array"] }
+            if o["properties"] != nil || o["additionalProperties"] != nil {
+                types = ["object"]
+            } else if o["items"] != nil || o["prefixItems"] != nil {
+                types = ["array"]
+            }
         }
         guard types.count == 1 else { return .any }
         switch types[0] {

@@ -40,8 +40,9 @@ struct Decoder {
             if !allowed.contains(key) {
                 let near = Spelling.nearest(key, in: allowed)
                 if let near { suggested.insert(near) }
-                bag.add(.unknownKey, pair.key.span, "unknown key '\(key)' in \(what)",
-                        hint: near.map { "did you mean '\($0)'?" } ?? "allowed keys: \(allowed.joined(separator: ", "))")
+                bag.add(
+                    .unknownKey, pair.key.span, "unknown key '\(key)' in \(what)",
+                    hint: near.map { "did you mean '\($0)'?" } ?? "allowed keys: \(allowed.joined(separator: ", "))")
             }
         }
         let f = Fields(node: node, pairs: pairs, suggested: suggested)
@@ -63,8 +64,9 @@ struct Decoder {
             bag.add(.wrongType, node.span, "\(what) must be a string, found null")
             return nil
         default:
-            bag.add(.wrongType, node.span, "\(what) must be a string, found \(node.kindName)",
-                    hint: "quote it if you mean the text: \"\(node.scalar!.value)\"")
+            bag.add(
+                .wrongType, node.span, "\(what) must be a string, found \(node.kindName)",
+                hint: "quote it if you mean the text: \"\(node.scalar!.value)\"")
             return nil
         }
     }
@@ -103,8 +105,9 @@ struct Decoder {
         case .int(let i): value = i
         case .float(let d) where d.rounded() == d && abs(d) < 1e15: value = Int(d)
         case .string(let s) where node.scalar?.style != .plain:
-            bag.add(.wrongType, node.span, "\(what) must be a number, found a string",
-                    hint: Int(s) != nil ? "remove the quotes: \(s)" : nil)
+            bag.add(
+                .wrongType, node.span, "\(what) must be a number, found a string",
+                hint: Int(s) != nil ? "remove the quotes: \(s)" : nil)
             return nil
         default:
             bag.add(.badNumber, node.span, "\(what) must be a whole number, found '\(node.scalar!.value)'")
@@ -125,15 +128,20 @@ struct Decoder {
         case .int(let i): value = Double(i)
         case .float(let d) where d.isFinite: value = d
         case .string(let s) where node.scalar?.style != .plain:
-            bag.add(.wrongType, node.span, "\(what) must be a number, found a string",
-                    hint: Double(s) != nil ? "remove the quotes: \(s)" : nil)
+            bag.add(
+                .wrongType, node.span, "\(what) must be a number, found a string",
+                hint: Double(s) != nil ? "remove the quotes: \(s)" : nil)
             return nil
         default:
             bag.add(.badNumber, node.span, "\(what) must be a number, found '\(node.scalar!.value)'")
             return nil
         }
-        if let min, value < min { bag.add(.badNumber, node.span, "\(what) must be at least \(JSONValue.number(min).jsonText), found \(node.scalar!.value)"); return nil }
-        if let max, value > max { bag.add(.badNumber, node.span, "\(what) must be at most \(JSONValue.number(max).jsonText), found \(node.scalar!.value)"); return nil }
+        if let min, value < min {
+            bag.add(.badNumber, node.span, "\(what) must be at least \(JSONValue.number(min).jsonText), found \(node.scalar!.value)"); return nil
+        }
+        if let max, value > max {
+            bag.add(.badNumber, node.span, "\(what) must be at most \(JSONValue.number(max).jsonText), found \(node.scalar!.value)"); return nil
+        }
         return value
     }
 
@@ -145,8 +153,11 @@ struct Decoder {
         }
         if let d = Self.parseDuration(text), d > .zero { return d }
         let hint: String
-        if case .int(let n) = node.resolved { hint = "add a unit: \(n)s, \(n)m or \(n)h" }
-        else { hint = "write a number and a unit (ms, s, m, h), e.g. 30s, 2m, 1h30m" }
+        if case .int(let n) = node.resolved {
+            hint = "add a unit: \(n)s, \(n)m or \(n)h"
+        } else {
+            hint = "write a number and a unit (ms, s, m, h), e.g. 30s, 2m, 1h30m"
+        }
         bag.add(.badDuration, node.span, "invalid duration '\(text)' for \(what)", hint: hint)
         return nil
     }
@@ -189,8 +200,9 @@ struct Decoder {
         default: break
         }
         guard let value, value >= 0 else {
-            bag.add(.badMoney, node.span, "invalid amount '\(text)' for \(what)",
-                    hint: "write US dollars as a non-negative number, e.g. 0.50 or \"$0.50\"")
+            bag.add(
+                .badMoney, node.span, "invalid amount '\(text)' for \(what)",
+                hint: "write US dollars as a non-negative number, e.g. 0.50 or \"$0.50\"")
             return nil
         }
         return value
@@ -198,7 +210,9 @@ struct Decoder {
 
     /// The entries of a mapping of names (`inputs:`, `models:`, …). With `identifier`, each name
     /// must be one, and `identifier` says what the name is in the message ("model alias").
-    mutating func namedEntries(_ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil)
+    mutating func namedEntries(
+        _ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil
+    )
         -> [(name: Workflow.Name, value: YAMLNode)]
     {
         guard let pairs = node.mapping else {
@@ -208,8 +222,9 @@ struct Decoder {
         return pairs.compactMap { pair in
             guard let name = pair.key.scalar?.value else { return nil }
             if let identifier, !StepDecoder.isIdentifier(name) {
-                bag.add(.invalidStepID, pair.key.span, "\(identifier) '\(name)' is not an identifier",
-                        hint: "use letters, digits and underscores, starting with a letter")
+                bag.add(
+                    .invalidStepID, pair.key.span, "\(identifier) '\(name)' is not an identifier",
+                    hint: "use letters, digits and underscores, starting with a letter")
             }
             return (Workflow.Name(value: name, span: pair.key.span), pair.value)
         }

@@ -26,14 +26,16 @@ extension ExpressionChecker {
             }
             return typed(.bool)
         case .lt, .le, .gt, .ge:
-            let ok = (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
+            let ok =
+                (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
                 || (lt.isStringLike || lt == .any) && (rt.isStringLike || rt == .any)
             if !ok {
                 var hint: String?
                 if lt.isNumeric, case .literal(.string(let s)) = r.kind, Double(s) != nil { hint = "compare with the number: \(s)" }
                 if rt.isNumeric, case .literal(.string(let s)) = l.kind, Double(s) != nil { hint = "compare with the number: \(s)" }
-                report(.typeMismatch, l.range.lowerBound..<r.range.upperBound,
-                       "'\(op.rawValue)' compares two numbers or two strings, found \(lt.phrase) and \(rt.phrase)", hint: hint)
+                report(
+                    .typeMismatch, l.range.lowerBound..<r.range.upperBound,
+                    "'\(op.rawValue)' compares two numbers or two strings, found \(lt.phrase) and \(rt.phrase)", hint: hint)
             }
             return typed(.bool)
         case .in:
@@ -61,14 +63,16 @@ extension ExpressionChecker {
             case (.string, .string): return typed(.string)
             case (.array(let a), .array(let b)): return typed(.array(a.joined(with: b)))
             default:
-                report(.typeMismatch, l.range.lowerBound..<r.range.upperBound, "cannot add \(lt.phrase) and \(rt.phrase)",
-                       hint: lt.isStringLike || rt.isStringLike ? "convert with string(…)" : nil)
+                report(
+                    .typeMismatch, l.range.lowerBound..<r.range.upperBound, "cannot add \(lt.phrase) and \(rt.phrase)",
+                    hint: lt.isStringLike || rt.isStringLike ? "convert with string(…)" : nil)
                 return typed(.any)
             }
         default:
             let ok = (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
             if !ok {
-                report(.typeMismatch, l.range.lowerBound..<r.range.upperBound, "'\(op.rawValue)' needs numbers, found \(lt.article) and \(rt.article)")
+                report(
+                    .typeMismatch, l.range.lowerBound..<r.range.upperBound, "'\(op.rawValue)' needs numbers, found \(lt.article) and \(rt.article)")
                 return typed(.any)
             }
             return typed(lt == .int && rt == .int && op != .div ? .int : .number)
@@ -79,8 +83,9 @@ extension ExpressionChecker {
     mutating func checkLabel(_ t: ValueType, _ side: Expr, against other: Expr) {
         guard case .string(let values?) = t, case .literal(.string(let s)) = other.kind, !values.contains(s) else { return }
         if case .literal = side.kind { return }
-        report(.impossibleLabel, other.range, "\(describe(side)) can never be \"\(s)\"",
-               hint: Spelling.hint(s, in: values) ?? "its possible values are \(values.map { "\"\($0)\"" }.joined(separator: ", "))")
+        report(
+            .impossibleLabel, other.range, "\(describe(side)) can never be \"\(s)\"",
+            hint: Spelling.hint(s, in: values) ?? "its possible values are \(values.map { "\"\($0)\"" }.joined(separator: ", "))")
     }
 
     mutating func call(_ target: Expr?, _ name: String, _ nameRange: Range<Int>, _ args: [Expr], _ e: Expr, _ scope: Scope) -> Typed {
@@ -145,8 +150,9 @@ extension ExpressionChecker {
             _ = arity(1)
             return result(.string, .string)
         default:
-            report(.unknownName, nameRange, "unknown function '\(name)'",
-                   hint: Spelling.hint(name, in: Self.functions) ?? "functions are \(Self.functions.joined(separator: ", "))")
+            report(
+                .unknownName, nameRange, "unknown function '\(name)'",
+                hint: Spelling.hint(name, in: Self.functions) ?? "functions are \(Self.functions.joined(separator: ", "))")
             return Typed(type: .any, expr: .constant(.null))
         }
     }

@@ -80,8 +80,9 @@ struct ExpressionChecker {
         text = t
         let trimmed = t.value.trimmingCharacters(in: [" ", "\n", "\t"])
         if trimmed.hasPrefix("{{") {
-            report(.expressionSyntax, 0..<min(2, t.value.utf8.count), "\(what) is an expression, not a template",
-                   hint: "remove the {{ }}: write the expression itself")
+            report(
+                .expressionSyntax, 0..<min(2, t.value.utf8.count), "\(what) is an expression, not a template",
+                hint: "remove the {{ }}: write the expression itself")
             return nil
         }
         let e: Expr
@@ -189,7 +190,8 @@ struct ExpressionChecker {
             switch f.name {
             case "join":
                 _ = arity(0...1)
-                if case .array = ty {} else if ty != .any {
+                if case .array = ty {
+                } else if ty != .any {
                     report(.typeMismatch, f.nameRange, "'join' needs a list, but the value is \(ty.phrase)")
                 }
                 if let a = args.first, !(a.type.isStringLike || a.type == .any) {
@@ -230,8 +232,9 @@ struct ExpressionChecker {
                 }
                 typed.type = .string
             default:
-                report(.unknownName, f.nameRange, "unknown filter '\(f.name)'",
-                       hint: Spelling.hint(f.name, in: Self.filters) ?? "filters are \(Self.filters.joined(separator: ", "))")
+                report(
+                    .unknownName, f.nameRange, "unknown filter '\(f.name)'",
+                    hint: Spelling.hint(f.name, in: Self.filters) ?? "filters are \(Self.filters.joined(separator: ", "))")
                 typed.type = .any
             }
         }
@@ -258,8 +261,9 @@ struct ExpressionChecker {
                     readInputs.insert(name)
                     return Typed(type: t, expr: .input(i))
                 }
-                report(.unknownInput, nameRange, "unknown input '\(name)'",
-                       hint: Spelling.hint(name, in: env.inputs.order)
+                report(
+                    .unknownInput, nameRange, "unknown input '\(name)'",
+                    hint: Spelling.hint(name, in: env.inputs.order)
                         ?? (env.inputs.order.isEmpty ? "declare it under 'inputs:'" : "inputs are \(env.inputs.order.joined(separator: ", "))"))
                 return Typed(type: .any, expr: .constant(.null))
             }
@@ -271,13 +275,17 @@ struct ExpressionChecker {
             let result: ValueType
             switch base.type {
             case .array(let el):
-                if !(it.type == .int || it.type == .any) { report(.typeMismatch, i.range, "a list index must be an integer, found \(it.type.article)") }
+                if !(it.type == .int || it.type == .any) {
+                    report(.typeMismatch, i.range, "a list index must be an integer, found \(it.type.article)")
+                }
                 result = el
             case .object(let o):
                 if case .literal(.string(let key)) = i.kind {
                     result = field(of: base.type, key, i.range, target)
                 } else {
-                    if !(it.type.isStringLike || it.type == .any) { report(.typeMismatch, i.range, "an object key must be a string, found \(it.type.article)") }
+                    if !(it.type.isStringLike || it.type == .any) {
+                        report(.typeMismatch, i.range, "an object key must be a string, found \(it.type.article)")
+                    }
                     result = o.extra ?? .any
                 }
             case .any: result = .any
@@ -343,17 +351,20 @@ struct ExpressionChecker {
             report(.readBeforeRun, range, "step '\(name)' reads its own output", hint: "a step can read only steps that ran before it")
         } else if !point.may.contains(k) {
             if let s = point.step, k > s {
-                report(.readBeforeRun, range, "step '\(name)' is read by \(here) before it runs",
-                       hint: "move '\(name)' above \(here), or read it later",
-                       related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
+                report(
+                    .readBeforeRun, range, "step '\(name)' is read by \(here) before it runs",
+                    hint: "move '\(name)' above \(here), or read it later",
+                    related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
             } else {
-                report(.readBeforeRun, range, "step '\(name)' has not run on any path to \(here)",
-                       hint: "it runs on another branch of a route",
-                       related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
+                report(
+                    .readBeforeRun, range, "step '\(name)' has not run on any path to \(here)",
+                    hint: "it runs on another branch of a route",
+                    related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
             }
         } else if !point.must.contains(k), !scope.allowSkipped, !scope.guarded.contains(k) {
-            report(.maybeSkipped, range, "step '\(name)' may have been skipped on the way to \(here)",
-                   hint: "guard the read with has(\(name)) or give a fallback: {{ \(name) | default(\"…\") }}")
+            report(
+                .maybeSkipped, range, "step '\(name)' may have been skipped on the way to \(here)",
+                hint: "guard the read with has(\(name)) or give a fallback: {{ \(name) | default(\"…\") }}")
         }
         return Typed(type: env.stepTypes[k], expr: .step(k))
     }
@@ -364,8 +375,9 @@ struct ExpressionChecker {
         case .object(let o):
             if let t = o.fields[name] { return t }
             if let extra = o.extra { return extra }
-            report(.unknownField, range, "\(describe(target)) has no field '\(name)'",
-                   hint: Spelling.hint(name, in: o.order) ?? (o.order.isEmpty ? nil : "fields: \(o.order.joined(separator: ", "))"))
+            report(
+                .unknownField, range, "\(describe(target)) has no field '\(name)'",
+                hint: Spelling.hint(name, in: o.order) ?? (o.order.isEmpty ? nil : "fields: \(o.order.joined(separator: ", "))"))
             return .any
         default:
             var hint: String?
@@ -407,8 +419,10 @@ struct ExpressionChecker {
 
     // MARK: - Diagnostics
 
-    mutating func report(_ code: DiagnosticCode, _ range: Range<Int>, _ message: String, hint: String? = nil,
-                         related: [Diagnostic.Related] = []) {
+    mutating func report(
+        _ code: DiagnosticCode, _ range: Range<Int>, _ message: String, hint: String? = nil,
+        related: [Diagnostic.Related] = []
+    ) {
         bag.add(Diagnostic(code, file: text.file ?? bag.file, span: text.span(range), message: message, hint: hint, related: related))
     }
 }

@@ -39,8 +39,9 @@ struct FlowAnalysis {
         buildEdges(&bag)
         propagate()
         for (i, step) in steps.enumerated() where i > 0 && !reached[i] {
-            bag.add(.unreachable, step.id.span, "step '\(step.id.value)' can never run",
-                    hint: "no step leads here: the steps before it jump past it")
+            bag.add(
+                .unreachable, step.id.span, "step '\(step.id.value)' can never run",
+                hint: "no step leads here: the steps before it jump past it")
         }
     }
 
@@ -48,14 +49,16 @@ struct FlowAnalysis {
     func target(_ name: Workflow.Name, from i: Int, _ what: String, _ bag: inout DiagnosticBag) -> Int? {
         if name.value == "end" { return end }
         guard let t = index[name.value] else {
-            bag.add(.unknownTarget, name.span, "\(what) '\(name.value)' is not a step",
-                    hint: Spelling.hint(name.value, in: steps.map(\.id.value) + ["end"]) ?? "jump to a step id, or to 'end'")
+            bag.add(
+                .unknownTarget, name.span, "\(what) '\(name.value)' is not a step",
+                hint: Spelling.hint(name.value, in: steps.map(\.id.value) + ["end"]) ?? "jump to a step id, or to 'end'")
             return nil
         }
         if t <= i {
-            bag.add(.loop, name.span, t == i ? "step '\(steps[i].id.value)' jumps to itself" : "\(what) '\(name.value)' jumps back to an earlier step",
-                    hint: "jumps go forward; to repeat a model call until its answer is valid, use a validate step's on_fail: retry",
-                    related: [.init(file: bag.file, span: steps[t].id.span, message: "'\(name.value)' is defined here")])
+            bag.add(
+                .loop, name.span, t == i ? "step '\(steps[i].id.value)' jumps to itself" : "\(what) '\(name.value)' jumps back to an earlier step",
+                hint: "jumps go forward; to repeat a model call until its answer is valid, use a validate step's on_fail: retry",
+                related: [.init(file: bag.file, span: steps[t].id.span, message: "'\(name.value)' is defined here")])
             return nil
         }
         return t
@@ -85,23 +88,30 @@ struct FlowAnalysis {
             // A guarded step that jumps: when its guard is false it is skipped and the next step
             // in the list runs.
             if step.options.condition != nil, step.options.next != nil || step.kind == .route, i + 1 <= steps.count,
-               !edges.contains(Edge(from: i, to: i + 1, kind: .next)) {
+                !edges.contains(Edge(from: i, to: i + 1, kind: .next))
+            {
                 edges.append(Edge(from: i, to: i + 1, kind: .skip))
             }
             if case .validate(_, _, _, let onFail) = step.body, let onFail, let r = onFail.retry {
                 if let t = index[r.value] {
                     if t >= i {
-                        bag.add(.badRetryTarget, r.span, t == i ? "on_fail.retry names this validate step itself; it must name an earlier step with a model"
-                                                                : "on_fail.retry must name an earlier step; '\(r.value)' comes later")
+                        bag.add(
+                            .badRetryTarget, r.span,
+                            t == i
+                                ? "on_fail.retry names this validate step itself; it must name an earlier step with a model"
+                                : "on_fail.retry must name an earlier step; '\(r.value)' comes later")
                     } else if steps[t].model == nil {
-                        bag.add(.badRetryTarget, r.span, "on_fail.retry re-asks a model, but step '\(r.value)' is a \(steps[t].kind.rawValue) step with no model",
-                                hint: Self.nearestModelStep(before: i, steps).map { "did you mean '\($0)'?" })
+                        bag.add(
+                            .badRetryTarget, r.span,
+                            "on_fail.retry re-asks a model, but step '\(r.value)' is a \(steps[t].kind.rawValue) step with no model",
+                            hint: Self.nearestModelStep(before: i, steps).map { "did you mean '\($0)'?" })
                     } else {
                         edges.append(Edge(from: i, to: t, kind: .retry))
                     }
                 } else {
-                    bag.add(.unknownStep, r.span, "on_fail.retry names unknown step '\(r.value)'",
-                            hint: Spelling.hint(r.value, in: steps.prefix(i).map(\.id.value)))
+                    bag.add(
+                        .unknownStep, r.span, "on_fail.retry names unknown step '\(r.value)'",
+                        hint: Spelling.hint(r.value, in: steps.prefix(i).map(\.id.value)))
                 }
             }
         }

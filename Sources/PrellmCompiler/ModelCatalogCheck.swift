@@ -30,7 +30,9 @@ struct ModelCatalogCheck {
         for alias in models {
             let priced = alias.parameters.inputPricePerMTok != nil && alias.parameters.outputPricePerMTok != nil
             for choice in alias.choices {
-                check(choice, limit: priced ? nil : aliasLimits[alias.name.value] ?? runLimit, priceHint: "give model '\(alias.name.value)' a price ({input: …, output: …} in $ per million tokens)", &bag)
+                check(
+                    choice, limit: priced ? nil : aliasLimits[alias.name.value] ?? runLimit,
+                    priceHint: "give model '\(alias.name.value)' a price ({input: …, output: …} in $ per million tokens)", &bag)
             }
         }
         for (choice, limit) in direct {
@@ -42,13 +44,15 @@ struct ModelCatalogCheck {
         guard let entry = catalog.entry(for: choice.id), !entry.isKnown, entry.price == nil else { return }
         let near = nearMiss(choice)
         if let limit {
-            bag.add(.unpricedUnderBudget, choice.span,
-                    "'\(choice.id)' has no known price, so it cannot run under a USD budget (max_usd \(limit == limit.rounded() && abs(limit) < 1e15 ? String(Int(limit)) : "\(limit)"))",
-                    hint: (near.map { "did you mean '\($0)'? Otherwise " } ?? "") + priceHint + " or set allow_unpriced: true in the budget")
+            bag.add(
+                .unpricedUnderBudget, choice.span,
+                "'\(choice.id)' has no known price, so it cannot run under a USD budget (max_usd \(limit == limit.rounded() && abs(limit) < 1e15 ? String(Int(limit)) : "\(limit)"))",
+                hint: (near.map { "did you mean '\($0)'? Otherwise " } ?? "") + priceHint + " or set allow_unpriced: true in the budget")
         } else if let near {
-            bag.add(.modelNotInCatalog, choice.span,
-                    "'\(choice.id)' is not in the model catalog, so its price and capabilities are unknown",
-                    hint: "did you mean '\(near)'?")
+            bag.add(
+                .modelNotInCatalog, choice.span,
+                "'\(choice.id)' is not in the model catalog, so its price and capabilities are unknown",
+                hint: "did you mean '\(near)'?")
         }
     }
 

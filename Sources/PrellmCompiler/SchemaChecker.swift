@@ -10,19 +10,27 @@ import PrellmSyntax
 /// and a contract that silently checks nothing is the bug this tool exists to prevent.
 /// Extension keywords spelled `x-…` are allowed.
 struct SchemaChecker {
-    static let schemaValued: Set<String> = ["items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems",
-                                            "contains", "propertyNames", "not", "if", "then", "else", "contentSchema"]
+    static let schemaValued: Set<String> = [
+        "items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems",
+        "contains", "propertyNames", "not", "if", "then", "else", "contentSchema",
+    ]
     static let schemaMaps: Set<String> = ["properties", "patternProperties", "$defs", "dependentSchemas"]
     static let schemaLists: Set<String> = ["allOf", "anyOf", "oneOf", "prefixItems"]
-    static let counts: Set<String> = ["maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties",
-                                      "maxContains", "minContains"]
+    static let counts: Set<String> = [
+        "maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties",
+        "maxContains", "minContains",
+    ]
     static let numbers: Set<String> = ["maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf"]
-    static let strings: Set<String> = ["format", "title", "description", "$comment", "$id", "$anchor", "$dynamicAnchor",
-                                       "$schema", "contentMediaType", "contentEncoding", "$ref", "$dynamicRef", "pattern"]
+    static let strings: Set<String> = [
+        "format", "title", "description", "$comment", "$id", "$anchor", "$dynamicAnchor",
+        "$schema", "contentMediaType", "contentEncoding", "$ref", "$dynamicRef", "pattern",
+    ]
     static let booleans: Set<String> = ["uniqueItems", "deprecated", "readOnly", "writeOnly"]
     static let other: Set<String> = ["type", "enum", "const", "required", "dependentRequired", "default", "examples", "$vocabulary"]
-    static let keywords: [String] = Array(schemaValued.union(schemaMaps).union(schemaLists).union(counts).union(numbers)
-        .union(strings).union(booleans).union(other)).sorted()
+    static let keywords: [String] = Array(
+        schemaValued.union(schemaMaps).union(schemaLists).union(counts).union(numbers)
+            .union(strings).union(booleans).union(other)
+    ).sorted()
     static let typeNames = ["null", "boolean", "object", "array", "number", "string", "integer"]
 
     /// Converts any YAML node to JSON (no schema rules).
@@ -56,8 +64,9 @@ struct SchemaChecker {
     static func walk(_ node: YAMLNode, into bag: inout DiagnosticBag, fileRef: (String, Span) -> Void) {
         if case .bool = node.resolved, node.scalar != nil { return }
         guard let pairs = node.mapping else {
-            bag.add(.invalidSchema, node.span, "a schema must be a mapping or true/false, found \(node.kindName)",
-                    hint: node.scalar.map { Self.typeNames.contains($0.value) ? "write {type: \($0.value)}" : nil } ?? nil)
+            bag.add(
+                .invalidSchema, node.span, "a schema must be a mapping or true/false, found \(node.kindName)",
+                hint: node.scalar.map { Self.typeNames.contains($0.value) ? "write {type: \($0.value)}" : nil } ?? nil)
             return
         }
         for pair in pairs {
@@ -91,7 +100,9 @@ struct SchemaChecker {
                 case .int(let n) where v.scalar != nil && (key != "multipleOf" || n > 0): continue
                 case .float(let d) where v.scalar != nil && d.isFinite && (key != "multipleOf" || d > 0): continue
                 default:
-                    bag.add(.invalidSchema, v.span, "'\(key)' must be a number\(key == "multipleOf" ? " greater than 0" : ""), found \(v.scalar?.value ?? v.kindName)")
+                    bag.add(
+                        .invalidSchema, v.span,
+                        "'\(key)' must be a number\(key == "multipleOf" ? " greater than 0" : ""), found \(v.scalar?.value ?? v.kindName)")
                 }
             } else if strings.contains(key) {
                 guard case .string(let s) = v.resolved, v.scalar != nil else {
@@ -110,10 +121,11 @@ struct SchemaChecker {
                 }
                 for (i, n) in names.enumerated() where !typeNames.contains(n) {
                     let span = v.sequence?[i].span ?? v.span
-                    bag.add(.invalidSchema, span, "unknown type '\(n)'",
-                            hint: Spelling.hint(n, in: typeNames + ["int", "bool", "float"]).map {
-                                $0.replacingAll("'int'", "'integer'").replacingAll("'bool'", "'boolean'").replacingAll("'float'", "'number'")
-                            } ?? "types are \(typeNames.joined(separator: ", "))")
+                    bag.add(
+                        .invalidSchema, span, "unknown type '\(n)'",
+                        hint: Spelling.hint(n, in: typeNames + ["int", "bool", "float"]).map {
+                            $0.replacingAll("'int'", "'integer'").replacingAll("'bool'", "'boolean'").replacingAll("'float'", "'number'")
+                        } ?? "types are \(typeNames.joined(separator: ", "))")
                 }
                 if Set(names).count != names.count { bag.add(.invalidSchema, v.span, "'type' lists a type twice") }
             } else if key == "enum" || key == "examples" {
@@ -130,8 +142,10 @@ struct SchemaChecker {
                 if let props = node["properties"]?.mapping {
                     let names = props.compactMap { $0.key.scalar?.value }
                     for item in items where !names.contains(item.scalar!.value) && node["additionalProperties"]?.resolved == .bool(false) {
-                        bag.add(.invalidSchema, item.span, "required property '\(item.scalar!.value)' is not in 'properties' and no other property is allowed",
-                                hint: Spelling.hint(item.scalar!.value, in: names))
+                        bag.add(
+                            .invalidSchema, item.span,
+                            "required property '\(item.scalar!.value)' is not in 'properties' and no other property is allowed",
+                            hint: Spelling.hint(item.scalar!.value, in: names))
                     }
                 }
             } else if key == "dependentRequired" {
@@ -141,8 +155,9 @@ struct SchemaChecker {
             } else if key == "const" || key == "default" || key == "$vocabulary" {
                 continue
             } else {
-                bag.add(.unknownSchemaKeyword, pair.key.span, "unknown JSON Schema keyword '\(key)'",
-                        hint: Spelling.hint(key, in: keywords) ?? "extension keywords must start with 'x-'")
+                bag.add(
+                    .unknownSchemaKeyword, pair.key.span, "unknown JSON Schema keyword '\(key)'",
+                    hint: Spelling.hint(key, in: keywords) ?? "extension keywords must start with 'x-'")
             }
         }
     }
@@ -167,8 +182,9 @@ struct SchemaChecker {
     static func checkLocalRefs(_ node: YAMLNode, schema: JSONSchema, into bag: inout DiagnosticBag) {
         for (ref, at) in schema.unresolvedReferences() where ref.hasPrefix("#") {
             let span = locate(at, in: node)?["$ref"]?.span ?? node.span
-            bag.add(.refNotFound, span, "$ref '\(ref)' does not resolve inside this schema",
-                    hint: "local references look like '#/$defs/Name'")
+            bag.add(
+                .refNotFound, span, "$ref '\(ref)' does not resolve inside this schema",
+                hint: "local references look like '#/$defs/Name'")
         }
     }
 

@@ -62,8 +62,10 @@ public struct Step: Sendable {
     }
 
     /// The error kinds `retry: {on: […]}` may name.
-    public static let retryableKinds = ["rate_limit", "server", "timeout", "connection", "cut_stream", "bad_request",
-                                        "invalid_response", "content_filter", "context_too_long", "not_found", "auth"]
+    public static let retryableKinds = [
+        "rate_limit", "server", "timeout", "connection", "cut_stream", "bad_request",
+        "invalid_response", "content_filter", "context_too_long", "not_found", "auth",
+    ]
 
     public struct CachePolicy: Sendable, Hashable {
         public var enabled: Bool

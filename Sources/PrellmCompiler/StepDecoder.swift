@@ -9,9 +9,11 @@ struct StepDecoder {
     static let optionKeys = ["if", "retry", "timeout", "budget", "cache", "next", "description"]
     static let kindKeys = Step.Kind.allCases.map(\.rawValue)
     /// Names a step id may not take: they mean something else in expressions and jumps.
-    static let reserved: Set<String> = ["inputs", "end", "item", "index", "value", "true", "false", "null", "in",
-                                        "has", "size", "contains", "startsWith", "endsWith", "matches", "int",
-                                        "double", "string", "bool", "steps", "output", "models", "contracts"]
+    static let reserved: Set<String> = [
+        "inputs", "end", "item", "index", "value", "true", "false", "null", "in",
+        "has", "size", "contains", "startsWith", "endsWith", "matches", "int",
+        "double", "string", "bool", "steps", "output", "models", "contracts",
+    ]
 
     static func isIdentifier(_ s: String) -> Bool {
         guard let f = s.utf8.first, (f | 0x20) >= 97 && (f | 0x20) <= 122 || f == 95 else { return false }
@@ -34,11 +36,13 @@ struct StepDecoder {
             if let v = f["id"], let name = d.name(v, "a step id") {
                 id = name
                 if !Self.isIdentifier(name.value) {
-                    d.bag.add(.invalidStepID, v.span, "step id '\(name.value)' is not an identifier",
-                              hint: "use letters, digits and underscores, starting with a letter: '\(Self.suggestIdentifier(name.value))'")
+                    d.bag.add(
+                        .invalidStepID, v.span, "step id '\(name.value)' is not an identifier",
+                        hint: "use letters, digits and underscores, starting with a letter: '\(Self.suggestIdentifier(name.value))'")
                 } else if Self.reserved.contains(name.value) {
-                    d.bag.add(.reservedStepID, v.span, "'\(name.value)' is a reserved word and cannot be a step id",
-                              hint: "pick another name, e.g. '\(name.value)_step'")
+                    d.bag.add(
+                        .reservedStepID, v.span, "'\(name.value)' is a reserved word and cannot be a step id",
+                        hint: "pick another name, e.g. '\(name.value)_step'")
                 }
             } else if f["id"] == nil {
                 d.bag.add(.missingKey, Span(node.span.start), "a step needs an 'id'")
@@ -46,14 +50,16 @@ struct StepDecoder {
         }
         guard let kindPair = kinds.first else {
             if !f.suggested.isDisjoint(with: Self.kindKeys) { return nil }  // a misspelt kind, reported as such
-            d.bag.add(.stepKind, id.value.isEmpty ? Span(node.span.start) : id.span,
-                      "\(id.value.isEmpty ? what : "step '\(id.value)'") has no kind",
-                      hint: "add one of \(Self.kindKeys.joined(separator: ", "))")
+            d.bag.add(
+                .stepKind, id.value.isEmpty ? Span(node.span.start) : id.span,
+                "\(id.value.isEmpty ? what : "step '\(id.value)'") has no kind",
+                hint: "add one of \(Self.kindKeys.joined(separator: ", "))")
             return nil
         }
         for extra in kinds.dropFirst() where extra.key.scalar?.value != kindPair.key.scalar?.value {
-            d.bag.add(.stepKind, extra.key.span, "a step has exactly one kind; this one is already '\(kindPair.key.scalar!.value)'",
-                      hint: "split it into two steps")
+            d.bag.add(
+                .stepKind, extra.key.span, "a step has exactly one kind; this one is already '\(kindPair.key.scalar!.value)'",
+                hint: "split it into two steps")
         }
         let kind = Step.Kind(rawValue: kindPair.key.scalar!.value)!
         let body = decodeBody(kind, kindPair.value, id: id, keySpan: kindPair.key.span, nested: nested)
@@ -67,9 +73,10 @@ struct StepDecoder {
     }
 
     static func suggestIdentifier(_ s: String) -> String {
-        var out = String(s.unicodeScalars.map { c -> Character in
-            (c.properties.isAlphabetic && c.isASCII) || ("0"..."9").contains(c) ? Character(c) : "_"
-        })
+        var out = String(
+            s.unicodeScalars.map { c -> Character in
+                (c.properties.isAlphabetic && c.isASCII) || ("0"..."9").contains(c) ? Character(c) : "_"
+            })
         if let f = out.first, f.isNumber { out = "s_" + out }
         return out.isEmpty ? "step" : out
     }
@@ -81,7 +88,9 @@ struct StepDecoder {
         if let v = f["next"] { o.next = d.name(v, "'next'") }
         if let v = f["retry"] {
             if v.scalar != nil {
-                if let n = d.int(v, "'retry'", min: 0, max: 20) { o.retry = .init(attempts: n, backoff: .seconds(1), maxBackoff: .seconds(30), on: nil) }
+                if let n = d.int(v, "'retry'", min: 0, max: 20) {
+                    o.retry = .init(attempts: n, backoff: .seconds(1), maxBackoff: .seconds(30), on: nil)
+                }
             } else if let g = d.fields(v, "'retry'", allowed: ["attempts", "backoff", "max_backoff", "on"], required: ["attempts"]) {
                 let attempts = g["attempts"].flatMap { d.int($0, "'attempts'", min: 0, max: 20) }
                 let backoff = g["backoff"].flatMap { d.duration($0, "'backoff'") } ?? .seconds(1)
@@ -91,8 +100,9 @@ struct StepDecoder {
                     on = list.compactMap { item in
                         guard let kind = d.string(item, "an error kind") else { return nil }
                         guard Step.retryableKinds.contains(kind) else {
-                            d.bag.add(.badValue, item.span, "unknown error kind '\(kind)'",
-                                      hint: Spelling.hint(kind, in: Step.retryableKinds) ?? "kinds are \(Step.retryableKinds.joined(separator: ", "))")
+                            d.bag.add(
+                                .badValue, item.span, "unknown error kind '\(kind)'",
+                                hint: Spelling.hint(kind, in: Step.retryableKinds) ?? "kinds are \(Step.retryableKinds.joined(separator: ", "))")
                             return nil
                         }
                         return kind
@@ -120,7 +130,10 @@ struct StepDecoder {
         let what = (kind == .extract ? "an " : "a ") + kind.rawValue + " step"
         switch kind {
         case .classify:
-            guard let f = d.fields(node, what, allowed: ["model", "text", "labels", "instructions"], required: ["model", "text", "labels"], anchor: keySpan) else { return nil }
+            guard
+                let f = d.fields(
+                    node, what, allowed: ["model", "text", "labels", "instructions"], required: ["model", "text", "labels"], anchor: keySpan)
+            else { return nil }
             var labels: [Workflow.Name] = []
             if let v = f["labels"], let items = d.list(v, "'labels'") {
                 labels = items.compactMap { d.name($0, "a label") }
@@ -130,19 +143,24 @@ struct StepDecoder {
                 var seen: [String: Span] = [:]
                 for l in labels {
                     if let first = seen[l.value] {
-                        d.bag.add(.badValue, l.span, "label '\(l.value)' is listed twice",
-                                  related: [.init(file: d.source.path, span: first, message: "first listed here")])
-                    } else { seen[l.value] = l.span }
+                        d.bag.add(
+                            .badValue, l.span, "label '\(l.value)' is listed twice",
+                            related: [.init(file: d.source.path, span: first, message: "first listed here")])
+                    } else {
+                        seen[l.value] = l.span
+                    }
                 }
             }
-            return .classify(model: f["model"].flatMap { d.name($0, "'model'") }, text: f["text"].flatMap { d.text($0, "'text'") },
-                             labels: labels, instructions: f["instructions"].flatMap { d.text($0, "'instructions'") })
+            return .classify(
+                model: f["model"].flatMap { d.name($0, "'model'") }, text: f["text"].flatMap { d.text($0, "'text'") },
+                labels: labels, instructions: f["instructions"].flatMap { d.text($0, "'instructions'") })
         case .extract:
             guard let f = d.fields(node, what, allowed: ["model", "text", "into", "instructions", "pattern"], anchor: keySpan) else { return nil }
             if let p = f["pattern"] {
                 for k in ["model", "into", "instructions"] where f.has(k) {
-                    d.bag.add(.conflictingKeys, f.keySpan(k)!, "an extract step with 'pattern' runs no model; '\(k)' does not apply",
-                              hint: "use either pattern (a regex) or model + into (a contract)")
+                    d.bag.add(
+                        .conflictingKeys, f.keySpan(k)!, "an extract step with 'pattern' runs no model; '\(k)' does not apply",
+                        hint: "use either pattern (a regex) or model + into (a contract)")
                 }
                 if !f.has("text") { d.bag.add(.missingKey, keySpan, "\(what) needs 'text'") }
                 guard let pattern = d.text(p, "'pattern'") else { return nil }
@@ -151,20 +169,23 @@ struct StepDecoder {
                     let re = try PCRERegex(pattern.value)
                     regex = re
                     if re.groupNames.isEmpty {
-                        d.bag.add(.badRegex, p.span, "the pattern has no named groups, so it extracts no fields",
-                                  hint: "name what you want: (?<pod>\\S+) OOMKilled")
+                        d.bag.add(
+                            .badRegex, p.span, "the pattern has no named groups, so it extracts no fields",
+                            hint: "name what you want: (?<pod>\\S+) OOMKilled")
                     }
                 } catch {
-                    d.bag.add(.badRegex, pattern.span(error.offset..<min(error.offset + 1, pattern.value.utf8.count)),
-                              "invalid regular expression: \(error.message)")
+                    d.bag.add(
+                        .badRegex, pattern.span(error.offset..<min(error.offset + 1, pattern.value.utf8.count)),
+                        "invalid regular expression: \(error.message)")
                 }
                 return .extractPattern(pattern: pattern, text: f["text"].flatMap { d.text($0, "'text'") }, regex: regex)
             }
             for k in ["model", "text", "into"] where !f.has(k) {
                 d.bag.add(.missingKey, keySpan, "\(what) needs '\(k)'", hint: k == "into" ? "name the contract to extract into" : nil)
             }
-            return .extractModel(model: f["model"].flatMap { d.name($0, "'model'") }, text: f["text"].flatMap { d.text($0, "'text'") },
-                                 into: f["into"].flatMap { d.name($0, "'into'") }, instructions: f["instructions"].flatMap { d.text($0, "'instructions'") })
+            return .extractModel(
+                model: f["model"].flatMap { d.name($0, "'model'") }, text: f["text"].flatMap { d.text($0, "'text'") },
+                into: f["into"].flatMap { d.name($0, "'into'") }, instructions: f["instructions"].flatMap { d.text($0, "'instructions'") })
         case .route:
             if nested { d.bag.add(.badValue, keySpan, "the step of a map cannot be a route") }
             guard let items = d.list(node, "'route'") else { return nil }
@@ -178,7 +199,9 @@ struct StepDecoder {
                         d.bag.add(.routeElse, item.span, "an 'else' branch stands alone; it has no 'if' or 'then'")
                     }
                     if let first = elseSpan {
-                        d.bag.add(.routeElse, e.span, "a route has one 'else'", related: [.init(file: d.source.path, span: first, message: "first 'else' here")])
+                        d.bag.add(
+                            .routeElse, e.span, "a route has one 'else'",
+                            related: [.init(file: d.source.path, span: first, message: "first 'else' here")])
                     } else {
                         otherwise = d.name(e, "'else'")
                         elseSpan = e.span
@@ -186,8 +209,9 @@ struct StepDecoder {
                     continue
                 }
                 if let first = elseSpan {
-                    d.bag.add(.routeElse, item.span, "this branch comes after 'else' and can never be taken",
-                              hint: "move 'else' to the end", related: [.init(file: d.source.path, span: first, message: "'else' is here")])
+                    d.bag.add(
+                        .routeElse, item.span, "this branch comes after 'else' and can never be taken",
+                        hint: "move 'else' to the end", related: [.init(file: d.source.path, span: first, message: "'else' is here")])
                 }
                 if !g.has("if") { d.bag.add(.missingKey, Span(item.span.start), "a route branch needs 'if' (or is the 'else')") }
                 if !g.has("then") { d.bag.add(.missingKey, Span(item.span.start), "a route branch needs 'then'") }
@@ -196,15 +220,17 @@ struct StepDecoder {
                 }
             }
             if elseSpan == nil {
-                d.bag.add(.routeElse, keySpan, "route '\(id.value)' has no 'else' branch",
-                          hint: "add '- else: <step id>' as the last branch, so every input goes somewhere")
+                d.bag.add(
+                    .routeElse, keySpan, "route '\(id.value)' has no 'else' branch",
+                    hint: "add '- else: <step id>' as the last branch, so every input goes somewhere")
             }
             if branches.isEmpty && !items.isEmpty && elseSpan != nil {
                 d.bag.add(.emptyList, node.span, "route '\(id.value)' has only an 'else'", severity: .warning)
             }
             return .route(branches: branches, otherwise: otherwise)
         case .call:
-            guard let f = d.fields(node, what, allowed: ["model", "system", "prompt", "prompt_file", "output"], required: ["model"], anchor: keySpan) else { return nil }
+            guard let f = d.fields(node, what, allowed: ["model", "system", "prompt", "prompt_file", "output"], required: ["model"], anchor: keySpan)
+            else { return nil }
             var prompt = f["prompt"].flatMap { d.text($0, "'prompt'") }
             if let pf = f["prompt_file"] {
                 if f.has("prompt") {
@@ -215,36 +241,48 @@ struct StepDecoder {
             } else if !f.has("prompt") {
                 d.bag.add(.missingKey, keySpan, "\(what) needs 'prompt' (or 'prompt_file')")
             }
-            return .call(model: f["model"].flatMap { d.name($0, "'model'") }, system: f["system"].flatMap { d.text($0, "'system'") },
-                         prompt: prompt, output: f["output"].flatMap { d.name($0, "'output'") })
+            return .call(
+                model: f["model"].flatMap { d.name($0, "'model'") }, system: f["system"].flatMap { d.text($0, "'system'") },
+                prompt: prompt, output: f["output"].flatMap { d.name($0, "'output'") })
         case .validate:
             if nested { d.bag.add(.badValue, keySpan, "the step of a map cannot be a validate step") }
-            guard let f = d.fields(node, what, allowed: ["value", "contract", "assert", "on_fail"], required: ["value"], anchor: keySpan) else { return nil }
+            guard let f = d.fields(node, what, allowed: ["value", "contract", "assert", "on_fail"], required: ["value"], anchor: keySpan) else {
+                return nil
+            }
             if !f.has("contract") && !f.has("assert") {
                 d.bag.add(.missingKey, keySpan, "\(what) needs a 'contract', 'assert' expressions, or both")
             }
             var asserts: [EmbeddedText] = []
             if let a = f["assert"] {
-                if a.scalar != nil { asserts = d.text(a, "'assert'").map { [$0] } ?? [] }
-                else { asserts = d.list(a, "'assert'")?.compactMap { d.text($0, "an assertion") } ?? [] }
+                if a.scalar != nil {
+                    asserts = d.text(a, "'assert'").map { [$0] } ?? []
+                } else {
+                    asserts = d.list(a, "'assert'")?.compactMap { d.text($0, "an assertion") } ?? []
+                }
             }
             var onFail: Step.OnFail?
             if let o = f["on_fail"], let g = d.fields(o, "'on_fail'", allowed: ["retry", "attempts"], required: ["retry"]) {
-                onFail = .init(retry: g["retry"].flatMap { d.name($0, "'retry'") },
-                               attempts: g["attempts"].flatMap { d.int($0, "'attempts'", min: 1, max: 10) }, span: o.span)
+                onFail = .init(
+                    retry: g["retry"].flatMap { d.name($0, "'retry'") },
+                    attempts: g["attempts"].flatMap { d.int($0, "'attempts'", min: 1, max: 10) }, span: o.span)
                 if !g.has("attempts") {
-                    d.bag.add(.unboundedRetry, f.keySpan("on_fail")!, "'on_fail' needs 'attempts' to bound the retry loop",
-                              hint: "attempts: 2 re-asks at most twice")
+                    d.bag.add(
+                        .unboundedRetry, f.keySpan("on_fail")!, "'on_fail' needs 'attempts' to bound the retry loop",
+                        hint: "attempts: 2 re-asks at most twice")
                 }
             }
-            return .validate(value: f["value"].flatMap { d.valueText($0, "'value'") }, contract: f["contract"].flatMap { d.name($0, "'contract'") },
-                             asserts: asserts, onFail: onFail)
+            return .validate(
+                value: f["value"].flatMap { d.valueText($0, "'value'") }, contract: f["contract"].flatMap { d.name($0, "'contract'") },
+                asserts: asserts, onFail: onFail)
         case .transform:
             guard let t = d.text(node, "'transform' (a template)") else { return nil }
             return .transform(template: t)
         case .map:
             if nested { d.bag.add(.badValue, keySpan, "a map cannot contain another map directly; use an imported workflow") }
-            guard let f = d.fields(node, what, allowed: ["over", "as", "concurrency", "max_items", "step"], required: ["over", "step"], anchor: keySpan) else { return nil }
+            guard
+                let f = d.fields(
+                    node, what, allowed: ["over", "as", "concurrency", "max_items", "step"], required: ["over", "step"], anchor: keySpan)
+            else { return nil }
             var variable = Workflow.Name(value: "item", span: keySpan)
             if let v = f["as"], let n = d.name(v, "'as'") {
                 variable = n
@@ -254,8 +292,9 @@ struct StepDecoder {
             // The most items the map runs over: what lets its cost be bounded when the list's schema does not.
             let maxItems = f["max_items"].flatMap { d.int($0, "'max_items'", min: 1, max: 100_000) }
             let sub = f["step"].flatMap { decode($0, nested: true, parentID: id) }
-            return .map(over: f["over"].flatMap { d.text($0, "'over'") }, variable: variable, concurrency: concurrency,
-                        maxItems: maxItems, step: sub)
+            return .map(
+                over: f["over"].flatMap { d.text($0, "'over'") }, variable: variable, concurrency: concurrency,
+                maxItems: maxItems, step: sub)
         case .use:
             guard let f = d.fields(node, what, allowed: ["workflow", "with"], required: ["workflow"], anchor: keySpan) else { return nil }
             var with: [(Workflow.Name, EmbeddedText)] = []
@@ -277,8 +316,9 @@ struct StepDecoder {
     mutating func loadPromptFile(_ path: String, _ span: Span) -> EmbeddedText? {
         let resolved = FilePaths.resolve(path, relativeTo: d.source.path)
         guard let text = FilePaths.read(resolved) else {
-            d.bag.add(.importNotFound, span, "prompt file '\(path)' not found",
-                      hint: "paths are relative to the workflow file (looked at \(resolved))")
+            d.bag.add(
+                .importNotFound, span, "prompt file '\(path)' not found",
+                hint: "paths are relative to the workflow file (looked at \(resolved))")
             return nil
         }
         return EmbeddedText(wholeFile: Source(path: resolved, text: text))

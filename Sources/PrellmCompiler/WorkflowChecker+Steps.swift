@@ -6,15 +6,19 @@ import PrellmSyntax
 /// output types"), and the payload the program runs. A payload is nil when a field did not
 /// check (the program is then not used).
 extension WorkflowChecker {
-    mutating func checkStep(_ step: Step, at position: Int, _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker,
-                            index: [String: Int]) -> (ValueType, Payload?) {
+    mutating func checkStep(
+        _ step: Step, at position: Int, _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker,
+        index: [String: Int]
+    ) -> (ValueType, Payload?) {
         let route = checkModel(step.model, into: &exprs)
         func template(_ t: EmbeddedText?) -> CompiledTemplate? { t.flatMap { exprs.checkTemplate($0, scope).template } }
         switch step.body {
         case .classify(_, let text, let labels, let instructions):
             let names = labels.map(\.value)
-            let type = ValueType.object(.init(fields: [("label", .string(values: names)), ("confidence", .number)],
-                                              required: ["label", "confidence"]))
+            let type = ValueType.object(
+                .init(
+                    fields: [("label", .string(values: names)), ("confidence", .number)],
+                    required: ["label", "confidence"]))
             let text = template(text), instructions = template(instructions)
             guard let route, let text else { return (type, nil) }
             return (type, .classify(ClassifyStep(route: route, text: text, instructions: instructions, labels: names, type: type)))
@@ -22,8 +26,13 @@ extension WorkflowChecker {
             let contract = checkContract(into, into: &exprs)
             let text = template(text), instructions = template(instructions)
             guard let route, let text, let contract else { return (contract?.type ?? .any, nil) }
-            return (contract.type, .extract(ExtractStep(route: route, text: text, instructions: instructions, contract: contract,
-                                                        directive: Directive { PromptText.extract(schemaText: contract.schemaText) })))
+            return (
+                contract.type,
+                .extract(
+                    ExtractStep(
+                        route: route, text: text, instructions: instructions, contract: contract,
+                        directive: Directive { PromptText.extract(schemaText: contract.schemaText) }))
+            )
         case .extractPattern(_, let text, let regex):
             let groups = regex?.groupNames.map(\.name) ?? []
             let match = ValueType.object(.init(fields: [("match", .string)] + groups.map { ($0, .string) }, required: ["match"]))
@@ -47,8 +56,13 @@ extension WorkflowChecker {
             let contract = output.flatMap { checkContract($0, into: &exprs) }
             let type = output == nil ? ValueType.string : contract?.type ?? .any
             guard let route, let prompt else { return (type, nil) }
-            return (type, .call(CallStep(route: route, system: system, prompt: prompt, output: contract,
-                                         directive: contract.map { c in Directive { PromptText.callOutput(schemaText: c.schemaText) } })))
+            return (
+                type,
+                .call(
+                    CallStep(
+                        route: route, system: system, prompt: prompt, output: contract,
+                        directive: contract.map { c in Directive { PromptText.callOutput(schemaText: c.schemaText) } }))
+            )
         case .validate(let value, let name, let asserts, let onFail):
             let (valueType, valueTemplate) = value.map { exprs.checkTemplate($0, scope) } ?? (.any, nil)
             let contract = name.flatMap { checkContract($0, into: &exprs) }
@@ -66,8 +80,9 @@ extension WorkflowChecker {
         case .transform(let t):
             return (.string, template(t).map { .transform(TransformStep(template: $0)) })
         case .map(let over, let variable, let concurrency, let maxItems, let sub):
-            return checkMap(at: position, over: over, variable: variable, concurrency: concurrency, maxItems: maxItems, sub: sub, scope,
-                            &exprs, index: index)
+            return checkMap(
+                at: position, over: over, variable: variable, concurrency: concurrency, maxItems: maxItems, sub: sub, scope,
+                &exprs, index: index)
         case .use(let alias, let with):
             return checkUse(alias, with, scope, &exprs)
         }
@@ -75,8 +90,10 @@ extension WorkflowChecker {
 
     /// The sub-step of a map is checked where the map is, with its element as local slot 0 and
     /// `index` as slot 1. It may have its own `if:`; an item it skips gives null.
-    mutating func checkMap(at position: Int, over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, maxItems: Int?, sub: Step?,
-                           _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker, index: [String: Int]) -> (ValueType, Payload?) {
+    mutating func checkMap(
+        at position: Int, over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, maxItems: Int?, sub: Step?,
+        _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker, index: [String: Int]
+    ) -> (ValueType, Payload?) {
         var element = ValueType.any
         var overTemplate: CompiledTemplate?
         if let over {
@@ -86,9 +103,11 @@ extension WorkflowChecker {
             case .array(let el): element = el
             case .any: break
             default:
-                exprs.bag.add(Diagnostic(.typeMismatch, file: over.file ?? bag.file, span: over.span,
-                                         message: "'over' must be a list to map over, found \(t.phrase)",
-                                         hint: "reference a list: over: \"{{ plan.tasks }}\""))
+                exprs.bag.add(
+                    Diagnostic(
+                        .typeMismatch, file: over.file ?? bag.file, span: over.span,
+                        message: "'over' must be a list to map over, found \(t.phrase)",
+                        hint: "reference a list: over: \"{{ plan.tasks }}\""))
             }
         }
         guard let sub else { return (.array(.any), nil) }
@@ -99,18 +118,26 @@ extension WorkflowChecker {
         let (type, payload) = checkStep(sub, at: position, inner, &exprs, index: index)
         guard let overTemplate, let payload else { return (.array(type), nil) }
         let body = compiledStep(sub, index: position, payload: payload, type: type, condition: condition, next: .end)
-        return (.array(type), .map(MapStep(over: overTemplate, variable: variable.value, concurrency: concurrency, maxItems: maxItems,
-                                           maxItemsDeclared: maxItems != nil, step: body)))
+        return (
+            .array(type),
+            .map(
+                MapStep(
+                    over: overTemplate, variable: variable.value, concurrency: concurrency, maxItems: maxItems,
+                    maxItemsDeclared: maxItems != nil, step: body))
+        )
     }
 
-    mutating func checkUse(_ alias: Workflow.Name?, _ with: [(name: Workflow.Name, value: EmbeddedText)],
-                           _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker) -> (ValueType, Payload?) {
+    mutating func checkUse(
+        _ alias: Workflow.Name?, _ with: [(name: Workflow.Name, value: EmbeddedText)],
+        _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker
+    ) -> (ValueType, Payload?) {
         let values = with.map { ($0.name, exprs.checkTemplate($0.value, scope)) }
         guard let alias else { return (.any, nil) }
         guard let imp = workflow.imports.first(where: { $0.alias.value == alias.value }) else {
-            exprs.bag.add(.unknownImport, alias.span, "unknown import '\(alias.value)'",
-                          hint: Spelling.hint(alias.value, in: workflow.imports.map(\.alias.value))
-                            ?? "declare it under 'imports:', e.g. \(alias.value): ./\(alias.value).yaml")
+            exprs.bag.add(
+                .unknownImport, alias.span, "unknown import '\(alias.value)'",
+                hint: Spelling.hint(alias.value, in: workflow.imports.map(\.alias.value))
+                    ?? "declare it under 'imports:', e.g. \(alias.value): ./\(alias.value).yaml")
             return (.any, nil)
         }
         guard let program = imported[imp.alias.value]?.graph else { return (.any, nil) }
@@ -118,20 +145,23 @@ extension WorkflowChecker {
         var given: [(input: Int, value: CompiledTemplate, asText: Bool)] = []
         for (name, (type, template)) in values {
             guard let position = program.inputIndex[name.value] else {
-                exprs.bag.add(.unknownInput, name.span, "workflow '\(alias.value)' has no input '\(name.value)'",
-                              hint: Spelling.hint(name.value, in: declared.map(\.name))
-                                ?? "its inputs are \(declared.map(\.name).joined(separator: ", "))")
+                exprs.bag.add(
+                    .unknownInput, name.span, "workflow '\(alias.value)' has no input '\(name.value)'",
+                    hint: Spelling.hint(name.value, in: declared.map(\.name))
+                        ?? "its inputs are \(declared.map(\.name).joined(separator: ", "))")
                 continue
             }
             let input = declared[position]
             if !Self.assignable(type, to: input.type) {
-                exprs.bag.add(.importInputType, name.span, "input '\(name.value)' of '\(alias.value)' is \(input.type), but this gives \(type.phrase)")
+                exprs.bag.add(
+                    .importInputType, name.span, "input '\(name.value)' of '\(alias.value)' is \(input.type), but this gives \(type.phrase)")
             }
             if let template { given.append((position, template, input.type == .string && !type.isStringLike)) }
         }
         for input in declared where input.isRequired && !values.contains(where: { $0.0.value == input.name }) {
-            exprs.bag.add(.importInputMissing, alias.span, "workflow '\(alias.value)' needs input '\(input.name)'",
-                          hint: "add it under 'with:'")
+            exprs.bag.add(
+                .importInputMissing, alias.span, "workflow '\(alias.value)' needs input '\(input.name)'",
+                hint: "add it under 'with:'")
         }
         return (program.outputType, .use(UseStep(alias: alias.value, program: program, with: given)))
     }
@@ -156,19 +186,22 @@ extension WorkflowChecker {
             return WorkflowDecoder.parseModel(name.value, name.span, into: &exprs.bag).map(ModelRoute.init(direct:))
         }
         if let route = routes[name.value] { return route }
-        exprs.bag.add(.unknownModel, name.span, "unknown model '\(name.value)'",
-                      hint: Spelling.hint(name.value, in: aliases.keys.sorted())
-                        ?? (aliases.isEmpty ? "declare it under 'models:', or name a model directly: openai/gpt-4o-mini"
-                                            : "models are \(aliases.keys.sorted().joined(separator: ", "))"))
+        exprs.bag.add(
+            .unknownModel, name.span, "unknown model '\(name.value)'",
+            hint: Spelling.hint(name.value, in: aliases.keys.sorted())
+                ?? (aliases.isEmpty
+                    ? "declare it under 'models:', or name a model directly: openai/gpt-4o-mini"
+                    : "models are \(aliases.keys.sorted().joined(separator: ", "))"))
         return nil
     }
 
     func checkContract(_ name: Workflow.Name?, into exprs: inout ExpressionChecker) -> CompiledContract? {
         guard let name else { return nil }
         if let c = contracts[name.value] { return c }
-        exprs.bag.add(.unknownContract, name.span, "unknown contract '\(name.value)'",
-                      hint: Spelling.hint(name.value, in: contracts.keys.sorted())
-                        ?? (contracts.isEmpty ? "declare it under 'contracts:'" : "contracts are \(contracts.keys.sorted().joined(separator: ", "))"))
+        exprs.bag.add(
+            .unknownContract, name.span, "unknown contract '\(name.value)'",
+            hint: Spelling.hint(name.value, in: contracts.keys.sorted())
+                ?? (contracts.isEmpty ? "declare it under 'contracts:'" : "contracts are \(contracts.keys.sorted().joined(separator: ", "))"))
         return nil
     }
 }

@@ -24,8 +24,9 @@ struct WorkflowChecker {
         self.workflow = workflow
         self.bag = bag
         self.imported = imported
-        contracts = Dictionary(workflow.contracts.map { ($0.name.value, CompiledContract(name: $0.name.value, schema: $0.schema, type: $0.type)) },
-                               uniquingKeysWith: { a, _ in a })
+        contracts = Dictionary(
+            workflow.contracts.map { ($0.name.value, CompiledContract(name: $0.name.value, schema: $0.schema, type: $0.type)) },
+            uniquingKeysWith: { a, _ in a })
         aliases = Dictionary(workflow.models.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
         routes = aliases.mapValues(ModelRoute.init)
     }
@@ -35,11 +36,13 @@ struct WorkflowChecker {
         let index = stepIndex(steps)
         let flow = FlowAnalysis(steps: steps, index: index, bag: &bag)
 
-        let inputs = ValueType.ObjectType(fields: workflow.inputs.map { ($0.name.value, $0.type) },
-                                          required: Set(workflow.inputs.filter { !$0.hasDefault }.map(\.name.value)))
+        let inputs = ValueType.ObjectType(
+            fields: workflow.inputs.map { ($0.name.value, $0.type) },
+            required: Set(workflow.inputs.filter { !$0.hasDefault }.map(\.name.value)))
         let inputIndex = Dictionary(workflow.inputs.enumerated().map { ($1.name.value, $0) }, uniquingKeysWith: { a, _ in a })
-        let env = ExpressionChecker.Environment(inputs: inputs, inputIndex: inputIndex, steps: steps, index: index,
-                                                stepTypes: Array(repeating: .any, count: steps.count))
+        let env = ExpressionChecker.Environment(
+            inputs: inputs, inputIndex: inputIndex, steps: steps, index: index,
+            stepTypes: Array(repeating: .any, count: steps.count))
         var exprs = ExpressionChecker(env: env, bag: bag)
         var compiled: [CompiledStep] = []
         for (i, step) in steps.enumerated() {
@@ -56,9 +59,10 @@ struct WorkflowChecker {
         } else if let last = steps.indices.last {
             outputType = exprs.env.stepTypes[last]
             if flow.reached[flow.end], !flow.must[flow.end].contains(last) {
-                exprs.bag.add(.maybeSkipped, steps[last].id.span,
-                              "the workflow has no 'output', and its last step '\(steps[last].id.value)' does not run on every path",
-                              hint: "say what the workflow returns: output: \"{{ … }}\"")
+                exprs.bag.add(
+                    .maybeSkipped, steps[last].id.span,
+                    "the workflow has no 'output', and its last step '\(steps[last].id.value)' does not run on every path",
+                    hint: "say what the workflow returns: output: \"{{ … }}\"")
             }
         }
         bag = exprs.bag
@@ -67,10 +71,11 @@ struct WorkflowChecker {
         for input in workflow.inputs where !exprs.readInputs.contains(input.name.value) {
             bag.add(.unusedInput, input.name.span, "input '\(input.name.value)' is never read")
         }
-        return StepGraph(name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
-                         output: output, outputType: outputType, budget: workflow.budget,
-                         routes: workflow.models.compactMap { routes[$0.name.value] },
-                         streamedStep: Self.streamedStep(output, count: steps.count))
+        return StepGraph(
+            name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
+            output: output, outputType: outputType, budget: workflow.budget,
+            routes: workflow.models.compactMap { routes[$0.name.value] },
+            streamedStep: Self.streamedStep(output, count: steps.count))
     }
 
     /// Step ids by position, reporting duplicates.
@@ -78,9 +83,10 @@ struct WorkflowChecker {
         var index: [String: Int] = [:]
         for (i, s) in steps.enumerated() where !s.id.value.isEmpty {
             if let first = index[s.id.value] {
-                bag.add(.duplicateStepID, s.id.span, "step id '\(s.id.value)' is already used",
-                        hint: "step ids must be unique; rename one of them",
-                        related: [.init(file: bag.file, span: steps[first].id.span, message: "first used here")])
+                bag.add(
+                    .duplicateStepID, s.id.span, "step id '\(s.id.value)' is already used",
+                    hint: "step ids must be unique; rename one of them",
+                    related: [.init(file: bag.file, span: steps[first].id.span, message: "first used here")])
             } else {
                 index[s.id.value] = i
             }
@@ -89,8 +95,10 @@ struct WorkflowChecker {
     }
 
     /// Checks one top-level step and builds it: its guard, its payload, where control goes next.
-    mutating func build(_ step: Step, at i: Int, _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker,
-                        index: [String: Int]) -> CompiledStep {
+    mutating func build(
+        _ step: Step, at i: Int, _ scope: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker,
+        index: [String: Int]
+    ) -> CompiledStep {
         let condition = step.options.condition.flatMap { exprs.checkCondition($0, scope, what: "the 'if' guard") }
         let (type, payload) = checkStep(step, at: i, scope, &exprs, index: index)
         let following: Target = i + 1 < workflow.steps.count ? .step(i + 1) : .end
@@ -100,10 +108,11 @@ struct WorkflowChecker {
 
     func compiledStep(_ step: Step, index: Int, payload: Payload?, type: ValueType, condition: Condition?, next: Target) -> CompiledStep {
         // A step whose fields did not check has a placeholder payload; the program is not used then.
-        CompiledStep(id: step.id.value, index: index, payload: payload ?? .transform(TransformStep(template: .text(""))), type: type,
-                     condition: condition, next: next, retry: step.options.retry, timeout: step.options.timeout,
-                     budget: step.options.budget, cache: step.options.cache, description: step.options.description,
-                     span: step.span, maxExecutions: 1)
+        CompiledStep(
+            id: step.id.value, index: index, payload: payload ?? .transform(TransformStep(template: .text(""))), type: type,
+            condition: condition, next: next, retry: step.options.retry, timeout: step.options.timeout,
+            budget: step.options.budget, cache: step.options.cache, description: step.options.description,
+            span: step.span, maxExecutions: 1)
     }
 
     /// A jump target by name; FlowAnalysis has reported names that are not steps.
@@ -134,8 +143,9 @@ struct WorkflowChecker {
         for test in workflow.tests {
             for (name, value) in test.inputs {
                 guard let input = inputs[name.value] else {
-                    bag.add(.unknownInput, name.span, "test '\(test.name.value)' sets unknown input '\(name.value)'",
-                            hint: Spelling.hint(name.value, in: inputs.keys.sorted()))
+                    bag.add(
+                        .unknownInput, name.span, "test '\(test.name.value)' sets unknown input '\(name.value)'",
+                        hint: Spelling.hint(name.value, in: inputs.keys.sorted()))
                     continue
                 }
                 if let error = JSONSchema(input.schema).validate(value).first {
@@ -146,8 +156,9 @@ struct WorkflowChecker {
                 bag.add(.missingKey, test.name.span, "test '\(test.name.value)' gives no value for required input '\(input.name.value)'")
             }
             for mock in test.mocks where index[mock.value] == nil {
-                bag.add(.unknownStep, mock.span, "test '\(test.name.value)' mocks unknown step '\(mock.value)'",
-                        hint: Spelling.hint(mock.value, in: index.keys.sorted()))
+                bag.add(
+                    .unknownStep, mock.span, "test '\(test.name.value)' mocks unknown step '\(mock.value)'",
+                    hint: Spelling.hint(mock.value, in: index.keys.sorted()))
             }
         }
     }

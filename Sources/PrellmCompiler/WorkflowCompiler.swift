@@ -53,8 +53,9 @@ public final class WorkflowCompiler {
         // A file past the limit is refused before it is read: reading and indexing a huge file
         // would take seconds for nothing.
         if let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > limits.maxBytes {
-            let d = Diagnostic(.fileTooLarge, file: displayPath, span: .unknown,
-                               message: "file is \(size) bytes; the limit is \(limits.maxBytes)", hint: "split the workflow with imports")
+            let d = Diagnostic(
+                .fileTooLarge, file: displayPath, span: .unknown,
+                message: "file is \(size) bytes; the limit is \(limits.maxBytes)", hint: "split the workflow with imports")
             return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
         }
         let text: String
@@ -77,8 +78,10 @@ public final class WorkflowCompiler {
         func finish(_ workflow: Workflow?, _ graph: StepGraph?, _ bag: DiagnosticBag) -> CompileResult {
             var diagnostics = bag.sorted
             if bag.dropped > 0, let last = diagnostics.last {
-                diagnostics.append(Diagnostic(last.code, severity: .note, file: source.path, span: last.span,
-                                              message: "\(bag.dropped) more diagnostics not shown"))
+                diagnostics.append(
+                    Diagnostic(
+                        last.code, severity: .note, file: source.path, span: last.span,
+                        message: "\(bag.dropped) more diagnostics not shown"))
             }
             return CompileResult(workflow: workflow, graph: graph, diagnostics: diagnostics, sources: sources)
         }
@@ -119,13 +122,15 @@ public final class WorkflowCompiler {
             let absolute = FilePaths.resolve(imp.path, relativeTo: here)
             if let at = stack.firstIndex(of: absolute) {
                 let cycle = (stack[at...].map { URL(fileURLWithPath: $0).lastPathComponent } + [URL(fileURLWithPath: absolute).lastPathComponent])
-                bag.add(.importCycle, imp.pathSpan, "import cycle: \(cycle.joined(separator: " → "))",
-                        hint: "a workflow cannot import itself, directly or through others")
+                bag.add(
+                    .importCycle, imp.pathSpan, "import cycle: \(cycle.joined(separator: " → "))",
+                    hint: "a workflow cannot import itself, directly or through others")
                 continue
             }
             guard FileManager.default.fileExists(atPath: absolute) else {
-                bag.add(.importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
-                        hint: "paths are relative to this file (looked at \(absolute))")
+                bag.add(
+                    .importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
+                    hint: "paths are relative to this file (looked at \(absolute))")
                 continue
             }
             let result = compile(path: absolute, displayPath: absolute, stack: stack)
@@ -135,8 +140,9 @@ public final class WorkflowCompiler {
             }
             if let first = result.diagnostics.first(where: { $0.severity == .error }) {
                 let n = result.diagnostics.filter { $0.severity == .error }.count
-                bag.add(.importHasErrors, imp.pathSpan, "imported workflow '\(imp.path)' has \(n) error\(n == 1 ? "" : "s")",
-                        hint: "first: \(first.file):\(first.span.start): \(first.message)")
+                bag.add(
+                    .importHasErrors, imp.pathSpan, "imported workflow '\(imp.path)' has \(n) error\(n == 1 ? "" : "s")",
+                    hint: "first: \(first.file):\(first.span.start): \(first.message)")
                 continue
             }
             imported[imp.alias.value] = result
@@ -156,12 +162,15 @@ public final class WorkflowCompiler {
     }
 
     /// Loads a schema file named by `$ref` (JSON or YAML), relative to the workflow file.
-    static func loadSchemaFile(_ ref: String, from file: String, span: Span, into bag: inout DiagnosticBag,
-                               sources: inout [String: Source]) -> JSONValue? {
+    static func loadSchemaFile(
+        _ ref: String, from file: String, span: Span, into bag: inout DiagnosticBag,
+        sources: inout [String: Source]
+    ) -> JSONValue? {
         let (pathPart, fragment) = ref.firstIndex(of: "#").map { (String(ref[..<$0]), String(ref[ref.index(after: $0)...])) } ?? (ref, "")
         if pathPart.contains("://") {
-            bag.add(.refNotFound, span, "$ref '\(ref)' points at the network; contracts are read from files only",
-                    hint: "save the schema under schemas/ and reference it by path")
+            bag.add(
+                .refNotFound, span, "$ref '\(ref)' points at the network; contracts are read from files only",
+                hint: "save the schema under schemas/ and reference it by path")
             return nil
         }
         let path = FilePaths.resolve(pathPart, relativeTo: file)
@@ -173,8 +182,9 @@ public final class WorkflowCompiler {
         sources[path] = source
         var fileBag = DiagnosticBag(file: path)
         guard let node = YAMLReader().read(source, into: &fileBag) else {
-            bag.add(.refUnreadable, span, "$ref file '\(pathPart)' cannot be parsed: \(fileBag.items.first?.message ?? "invalid")",
-                    hint: fileBag.items.first.map { "at \(path):\($0.span.start)" })
+            bag.add(
+                .refUnreadable, span, "$ref file '\(pathPart)' cannot be parsed: \(fileBag.items.first?.message ?? "invalid")",
+                hint: fileBag.items.first.map { "at \(path):\($0.span.start)" })
             return nil
         }
         var schema = SchemaChecker.check(node, into: &fileBag) { _, _ in }

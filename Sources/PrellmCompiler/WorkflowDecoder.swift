@@ -5,10 +5,14 @@ import PrellmSyntax
 /// inputs, models, budget, contracts, imports, steps, output and tests. It checks shape only;
 /// names and types are the checker's job.
 struct WorkflowDecoder {
-    static let topLevelKeys = ["prellm", "name", "description", "inputs", "models", "budget", "contracts",
-                               "imports", "steps", "output", "tests"]
-    static let knownProviders = ["openai", "anthropic", "gemini", "ollama", "openrouter", "vllm", "llamacpp",
-                                 "lmstudio", "groq", "together", "deepseek", "mistral"]
+    static let topLevelKeys = [
+        "prellm", "name", "description", "inputs", "models", "budget", "contracts",
+        "imports", "steps", "output", "tests",
+    ]
+    static let knownProviders = [
+        "openai", "anthropic", "gemini", "ollama", "openrouter", "vllm", "llamacpp",
+        "lmstudio", "groq", "together", "deepseek", "mistral",
+    ]
 
     var d: Decoder
     /// Resolves a `$ref` to a file, relative to the workflow: returns the schema or reports why not.
@@ -32,11 +36,13 @@ struct WorkflowDecoder {
                     d.bag.add(.unsupportedVersion, v.span, "format version \(n) is not supported; this prellm reads version 1")
                 }
             } else {
-                d.bag.add(.unsupportedVersion, v.span, "'prellm' must be the format version 1, found \(v.scalar.map { "'\($0.value)'" } ?? v.kindName)")
+                d.bag.add(
+                    .unsupportedVersion, v.span, "'prellm' must be the format version 1, found \(v.scalar.map { "'\($0.value)'" } ?? v.kindName)")
             }
         } else {
-            d.bag.add(.notWorkflow, Span(root.span.start), "missing 'prellm: 1' at the top of the file",
-                      hint: "every workflow starts with the format version: prellm: 1")
+            d.bag.add(
+                .notWorkflow, Span(root.span.start), "missing 'prellm: 1' at the top of the file",
+                hint: "every workflow starts with the format version: prellm: 1")
         }
         if let v = f["name"] { w.name = d.string(v, "'name'") }
         if let v = f["description"] { w.description = d.string(v, "'description'") }
@@ -65,15 +71,20 @@ struct WorkflowDecoder {
             var schemaNode = value
             // Shorthand: `query: string` means `query: {type: string}`.
             if let s = schemaNode.scalar, s.style == .plain, SchemaChecker.typeNames.contains(s.value) {
-                schemaNode = YAMLNode(content: .mapping([.init(key: YAMLNode(content: .scalar(.init(value: "type", style: .plain, tag: nil)), span: schemaNode.span), value: schemaNode)]), span: schemaNode.span)
+                schemaNode = YAMLNode(
+                    content: .mapping([
+                        .init(
+                            key: YAMLNode(content: .scalar(.init(value: "type", style: .plain, tag: nil)), span: schemaNode.span), value: schemaNode)
+                    ]), span: schemaNode.span)
             }
             let before = d.bag.items.count
             let schema = checkSchema(schemaNode)
             if let d0 = schemaNode["default"], d.bag.items.count == before, let problem = JSONSchema(schema).validate(SchemaChecker.json(d0)).first {
                 d.bag.add(.typeMismatch, d0.span, "the default of input '\(name.value)' does not match its schema: \(problem.message)")
             }
-            return Workflow.Input(name: name, schema: schema,
-                                  type: ContractType.of(schema), hasDefault: schema["default"] != nil)
+            return Workflow.Input(
+                name: name, schema: schema,
+                type: ContractType.of(schema), hasDefault: schema["default"] != nil)
         }
     }
 
@@ -97,8 +108,10 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeImports(_ node: YAMLNode) -> [Workflow.Import] {
-        d.namedEntries(node, "'imports' must map names to workflow files", hint: "imports:\n  triage: ./triage.yaml",
-                       identifier: "import name").compactMap { alias, value in
+        d.namedEntries(
+            node, "'imports' must map names to workflow files", hint: "imports:\n  triage: ./triage.yaml",
+            identifier: "import name"
+        ).compactMap { alias, value in
             d.string(value, "an import path").map { Workflow.Import(alias: alias, path: $0, pathSpan: value.span) }
         }
     }
@@ -114,8 +127,10 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeModels(_ node: YAMLNode) -> [Workflow.ModelAlias] {
-        d.namedEntries(node, "'models' must map aliases to models", hint: "models:\n  small: ollama/qwen2.5:3b",
-                       identifier: "model alias").compactMap { decodeModel($0, $1) }
+        d.namedEntries(
+            node, "'models' must map aliases to models", hint: "models:\n  small: ollama/qwen2.5:3b",
+            identifier: "model alias"
+        ).compactMap { decodeModel($0, $1) }
     }
 
     static let modelKeys = ["use", "policy", "temperature", "max_tokens", "top_p", "stop", "timeout", "circuit_breaker", "price"]
@@ -135,7 +150,8 @@ struct WorkflowDecoder {
                 for item in items {
                     if item.mapping != nil {
                         guard let g = d.fields(item, "a model choice", allowed: ["model", "weight"], required: ["model"]),
-                              let m = g["model"], var choice = modelChoice(m) else { continue }
+                            let m = g["model"], var choice = modelChoice(m)
+                        else { continue }
                         if let w = g["weight"] { choice.weight = d.number(w, "'weight'", min: 0) }
                         choices.append(choice)
                     } else if let choice = modelChoice(item) {
@@ -153,15 +169,17 @@ struct WorkflowDecoder {
                     d.bag.add(.badPolicy, p.span, "policy '\(name)' needs a list of at least two models in 'use'")
                 }
             } else {
-                d.bag.add(.badPolicy, p.span, "unknown routing policy '\(name)'",
-                          hint: Spelling.hint(name, in: names) ?? "policies are \(names.joined(separator: ", "))")
+                d.bag.add(
+                    .badPolicy, p.span, "unknown routing policy '\(name)'",
+                    hint: Spelling.hint(name, in: names) ?? "policies are \(names.joined(separator: ", "))")
             }
         }
         let weighted = choices.filter { $0.weight != nil }
         if policy == .weighted {
             for c in choices where c.weight == nil {
-                d.bag.add(.badPolicy, c.span, "every model of a weighted policy needs a 'weight'",
-                          hint: "use: [{model: \(c.id), weight: 80}, …]")
+                d.bag.add(
+                    .badPolicy, c.span, "every model of a weighted policy needs a 'weight'",
+                    hint: "use: [{model: \(c.id), weight: 80}, …]")
             }
             if !weighted.isEmpty, weighted.allSatisfy({ $0.weight == 0 }) {
                 d.bag.add(.badPolicy, f.keySpan("policy") ?? alias.span, "the weights of '\(alias.value)' are all zero")
@@ -174,13 +192,19 @@ struct WorkflowDecoder {
         if let v = f["max_tokens"] { params.maxTokens = d.int(v, "'max_tokens'", min: 1, max: 10_000_000) }
         if let v = f["top_p"] { params.topP = d.number(v, "'top_p'", min: 0, max: 1) }
         if let v = f["stop"] {
-            if v.scalar != nil { params.stop = d.string(v, "'stop'").map { [$0] } }
-            else { params.stop = d.list(v, "'stop'")?.compactMap { d.string($0, "a stop sequence") } }
+            if v.scalar != nil {
+                params.stop = d.string(v, "'stop'").map { [$0] }
+            } else {
+                params.stop = d.list(v, "'stop'")?.compactMap { d.string($0, "a stop sequence") }
+            }
         }
         if let v = f["timeout"] { params.timeout = d.duration(v, "'timeout'") }
-        if let v = f["circuit_breaker"], let g = d.fields(v, "'circuit_breaker'", allowed: ["failures", "cooldown"], required: ["failures", "cooldown"]) {
+        if let v = f["circuit_breaker"],
+            let g = d.fields(v, "'circuit_breaker'", allowed: ["failures", "cooldown"], required: ["failures", "cooldown"])
+        {
             if let failures = g["failures"].flatMap({ d.int($0, "'failures'", min: 1, max: 1000) }),
-               let cooldown = g["cooldown"].flatMap({ d.duration($0, "'cooldown'") }) {
+                let cooldown = g["cooldown"].flatMap({ d.duration($0, "'cooldown'") })
+            {
                 params.circuitBreaker = .init(failures: failures, cooldown: cooldown)
             }
         }
@@ -199,22 +223,25 @@ struct WorkflowDecoder {
 
     static func parseModel(_ text: String, _ span: Span, into bag: inout DiagnosticBag) -> Workflow.ModelChoice? {
         guard let slash = text.firstIndex(of: "/") else {
-            bag.add(.badModelString, span, "'\(text)' is not of the form provider/model",
-                    hint: "for example openai/gpt-4o-mini or ollama/qwen2.5:3b")
+            bag.add(
+                .badModelString, span, "'\(text)' is not of the form provider/model",
+                hint: "for example openai/gpt-4o-mini or ollama/qwen2.5:3b")
             return nil
         }
         let provider = String(text[..<slash])
         let model = String(text[text.index(after: slash)...])
         guard !provider.isEmpty, !model.isEmpty, !text.contains(where: \.isWhitespace),
-              provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 })
+            provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 })
         else {
-            bag.add(.badModelString, span, "'\(text)' is not of the form provider/model",
-                    hint: "the provider is lower-case letters and digits; the model has no spaces")
+            bag.add(
+                .badModelString, span, "'\(text)' is not of the form provider/model",
+                hint: "the provider is lower-case letters and digits; the model has no spaces")
             return nil
         }
         guard knownProviders.contains(provider) else {
-            bag.add(.unknownProvider, span, "unknown provider '\(provider)'",
-                    hint: Spelling.hint(provider, in: knownProviders) ?? "providers are \(knownProviders.joined(separator: ", "))")
+            bag.add(
+                .unknownProvider, span, "unknown provider '\(provider)'",
+                hint: Spelling.hint(provider, in: knownProviders) ?? "providers are \(knownProviders.joined(separator: ", "))")
             return nil
         }
         return .init(provider: provider, model: model, weight: nil, span: span)
@@ -241,8 +268,11 @@ struct WorkflowDecoder {
             }
             var mocks: [Workflow.Name] = []
             if let v = f["mocks"] {
-                if let pairs = v.mapping { mocks = pairs.map { .init(value: $0.key.scalar?.value ?? "", span: $0.key.span) } }
-                else { d.bag.add(.wrongType, v.span, "a test's 'mocks' must map step ids to answers, found \(v.kindName)") }
+                if let pairs = v.mapping {
+                    mocks = pairs.map { .init(value: $0.key.scalar?.value ?? "", span: $0.key.span) }
+                } else {
+                    d.bag.add(.wrongType, v.span, "a test's 'mocks' must map step ids to answers, found \(v.kindName)")
+                }
             }
             return .init(name: name, inputs: inputs, mocks: mocks)
         }

@@ -96,7 +96,9 @@ public final class HTTPClient: @unchecked Sendable {
     private func run() {
         var running: Int32 = 0
         while !stopping.load(ordering: .relaxed) {
-            for command in queue.withLock({ q in defer { q.removeAll() }; return q }) {
+            for command in queue.withLock({ q in
+                defer { q.removeAll() }; return q
+            }) {
                 switch command {
                 case .add(let t): start(t)
                 case .cancel(let id): if let t = transfers[id] { end(t, HTTPError(.cancelled, "the request was cancelled")) }
@@ -116,7 +118,12 @@ public final class HTTPClient: @unchecked Sendable {
             var wait = Duration.seconds(1)
             for t in transfers.values {
                 if let phase = t.expired(at: now) {
-                    end(t, HTTPError(.timeout(phase), "no \(phase == .total ? "complete response" : phase == .idle ? "data" : "response") within \(Self.describe(Self.limit(t, phase)))"))
+                    end(
+                        t,
+                        HTTPError(
+                            .timeout(phase),
+                            "no \(phase == .total ? "complete response" : phase == .idle ? "data" : "response") within \(Self.describe(Self.limit(t, phase)))"
+                        ))
                 } else if let d = t.deadline {
                     wait = min(wait, max(.milliseconds(1), d - now))
                 }
@@ -153,7 +160,9 @@ public final class HTTPClient: @unchecked Sendable {
             return HTTPError(.connect, "cannot connect to \(Self.hostPart(t.request.url)): \(detail)")
         case CURLE_OPERATION_TIMEDOUT:
             return t.status == 0 && !t.receivedBody
-                ? HTTPError(.timeout(.connect), "cannot connect to \(Self.hostPart(t.request.url)) within \(Self.describe(t.request.timeouts.connect ?? .zero))")
+                ? HTTPError(
+                    .timeout(.connect),
+                    "cannot connect to \(Self.hostPart(t.request.url)) within \(Self.describe(t.request.timeouts.connect ?? .zero))")
                 : HTTPError(.timeout(.total), detail)
         case CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2_STREAM, CURLE_HTTP2:
             return HTTPError(.cutStream, "the connection closed before the response was complete (\(detail))")
@@ -186,7 +195,8 @@ public final class HTTPClient: @unchecked Sendable {
         _ = prellm_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = "".withCString { prellm_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, $0) }
         if let connect = r.timeouts.connect {
-            _ = prellm_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connect.components.seconds * 1000 + connect.components.attoseconds / 1_000_000_000_000_000))
+            _ = prellm_easy_setopt_long(
+                h, CURLOPT_CONNECTTIMEOUT_MS, Int(connect.components.seconds * 1000 + connect.components.attoseconds / 1_000_000_000_000_000))
         }
         if let caBundle { _ = caBundle.withCString { prellm_easy_setopt_ptr(h, CURLOPT_CAINFO, $0) } }
         switch r.method {

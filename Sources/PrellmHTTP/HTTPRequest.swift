@@ -10,8 +10,10 @@ public struct HTTPRequest: Sendable {
     /// filling memory.
     public var maxBodyBytes: Int
 
-    public init(method: String = "POST", url: String, headers: [(name: String, value: String)] = [],
-                body: [UInt8]? = nil, timeouts: HTTPTimeouts = .init(), maxBodyBytes: Int = 64 << 20) {
+    public init(
+        method: String = "POST", url: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil, timeouts: HTTPTimeouts = .init(), maxBodyBytes: Int = 64 << 20
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -34,8 +36,10 @@ public struct HTTPTimeouts: Sendable, Hashable {
     public var idle: Duration?
     public var total: Duration?
 
-    public init(connect: Duration? = .seconds(10), firstByte: Duration? = .seconds(60), idle: Duration? = .seconds(60),
-                total: Duration? = .seconds(600)) {
+    public init(
+        connect: Duration? = .seconds(10), firstByte: Duration? = .seconds(60), idle: Duration? = .seconds(60),
+        total: Duration? = .seconds(600)
+    ) {
         self.connect = connect
         self.firstByte = firstByte
         self.idle = idle

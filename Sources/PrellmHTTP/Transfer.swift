@@ -130,12 +130,16 @@ final class Transfer: @unchecked Sendable {
         finished = true
         switch mode {
         case .whole(let c):
-            if let error { c.resume(throwing: error) }
-            else { c.resume(returning: HTTPResponse(head: HTTPResponseHead(status: status, headers: headers), body: body)) }
+            if let error {
+                c.resume(throwing: error)
+            } else {
+                c.resume(returning: HTTPResponse(head: HTTPResponseHead(status: status, headers: headers), body: body))
+            }
         case .stream(let head, let bodyContinuation):
             if let head {
-                if let error { head.resume(throwing: error) }
-                else {
+                if let error {
+                    head.resume(throwing: error)
+                } else {
                     // Finished without a body (e.g. 204): still deliver the head.
                     let stream = streamHolder.take()!
                     head.resume(returning: HTTPStreamResponse(head: HTTPResponseHead(status: status, headers: headers), body: stream))
@@ -150,7 +154,11 @@ final class Transfer: @unchecked Sendable {
 final class StreamHolder: Sendable {
     private let stream = Mutex<AsyncThrowingStream<[UInt8], any Error>?>(nil)
     func put(_ s: AsyncThrowingStream<[UInt8], any Error>) { stream.withLock { $0 = s } }
-    func take() -> AsyncThrowingStream<[UInt8], any Error>? { stream.withLock { s in defer { s = nil }; return s } }
+    func take() -> AsyncThrowingStream<[UInt8], any Error>? {
+        stream.withLock { s in
+            defer { s = nil }; return s
+        }
+    }
 }
 
 extension String {

@@ -21,8 +21,10 @@ public struct ModelCapabilities: Sendable, Equatable, Hashable {
     public var vision: Bool
     public var streaming: Bool
 
-    public init(contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,
-                vision: Bool = false, streaming: Bool = true) {
+    public init(
+        contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,
+        vision: Bool = false, streaming: Bool = true
+    ) {
         self.contextWindow = contextWindow
         self.jsonMode = jsonMode
         self.structuredOutput = structuredOutput

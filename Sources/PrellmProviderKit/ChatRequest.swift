@@ -15,9 +15,11 @@ public struct ChatRequest: Sendable {
     public var tools: [ToolDefinition]
     public var toolChoice: ToolChoice?
 
-    public init(model: String, system: String? = nil, messages: [ChatMessage], temperature: Double? = nil,
-                maxTokens: Int? = nil, topP: Double? = nil, stop: [String] = [], responseFormat: ResponseFormat = .text,
-                tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil) {
+    public init(
+        model: String, system: String? = nil, messages: [ChatMessage], temperature: Double? = nil,
+        maxTokens: Int? = nil, topP: Double? = nil, stop: [String] = [], responseFormat: ResponseFormat = .text,
+        tools: [ToolDefinition] = [], toolChoice: ToolChoice? = nil
+    ) {
         self.model = model
         self.system = system
         self.messages = messages

@@ -7,8 +7,10 @@ public struct ChatResponse: Sendable, Equatable {
     public var finishReason: FinishReason
     public var usage: Usage?
 
-    public init(id: String? = nil, model: String, text: String, toolCalls: [ToolCall] = [], finishReason: FinishReason,
-                usage: Usage? = nil) {
+    public init(
+        id: String? = nil, model: String, text: String, toolCalls: [ToolCall] = [], finishReason: FinishReason,
+        usage: Usage? = nil
+    ) {
         self.id = id
         self.model = model
         self.text = text

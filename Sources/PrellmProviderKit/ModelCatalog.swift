@@ -39,8 +39,9 @@ public struct ModelCatalog: Sendable {
             }
             var c = Self.capabilities(m, base: caps)
             c.contextWindow = m["context_window"]?.numberValue.map { Int($0) }
-            entries[id] = Entry(id: id, provider: provider, model: String(id[id.index(after: slash)...]), capabilities: c,
-                                price: try Self.price(m["price"], id) ?? defaultPrice, isKnown: true)
+            entries[id] = Entry(
+                id: id, provider: provider, model: String(id[id.index(after: slash)...]), capabilities: c,
+                price: try Self.price(m["price"], id) ?? defaultPrice, isKnown: true)
         }
     }
 

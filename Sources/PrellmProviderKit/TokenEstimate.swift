@@ -27,8 +27,10 @@ public enum TokenEstimate {
         promptTokens(system: request.system, messages: request.messages, format: request.responseFormat, tools: request.tools)
     }
 
-    public static func promptTokens(system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat = .text,
-                                    tools: [ToolDefinition] = []) -> Int {
+    public static func promptTokens(
+        system: String?, messages: [ChatMessage], format: ChatRequest.ResponseFormat = .text,
+        tools: [ToolDefinition] = []
+    ) -> Int {
         var bytes = system?.utf8.count ?? 0
         var images = 0
         for m in messages {

@@ -27,8 +27,10 @@ public struct AnthropicMessagesProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
-        let json = try await transport.send(transport.request(path: "/v1/messages", body: Self.encode(request, stream: false),
-                                                              headers: headers, streaming: false))
+        let json = try await transport.send(
+            transport.request(
+                path: "/v1/messages", body: Self.encode(request, stream: false),
+                headers: headers, streaming: false))
         return try Self.decode(json, request: request, transport: transport)
     }
 
@@ -68,8 +70,11 @@ public struct AnthropicMessagesProvider: ChatProvider {
                         case "text_delta": if let t = delta?["text"]?.stringValue { out.yield(.text(t)) }
                         case "input_json_delta":
                             let part = delta?["partial_json"]?.stringValue ?? ""
-                            if forcedJSON { if !part.isEmpty { out.yield(.text(part)) } }
-                            else if let i = toolIndex[json["index"]?.int ?? 0] { out.yield(.toolCall(index: i, id: nil, name: nil, arguments: part)) }
+                            if forcedJSON {
+                                if !part.isEmpty { out.yield(.text(part)) }
+                            } else if let i = toolIndex[json["index"]?.int ?? 0] {
+                                out.yield(.toolCall(index: i, id: nil, name: nil, arguments: part))
+                            }
                         default: break  // thinking and signature deltas are not part of the answer
                         }
                     case "message_delta":
@@ -134,9 +139,14 @@ public struct AnthropicMessagesProvider: ChatProvider {
     static func encode(_ m: ChatMessage) -> JSONValue {
         var blocks: [JSONValue] = []
         if m.role == .tool {
-            return .object(["role": "user", "content": .array([.object([
-                "type": "tool_result", "tool_use_id": .string(m.toolCallID ?? ""), "content": .string(m.text),
-            ])])])
+            return .object([
+                "role": "user",
+                "content": .array([
+                    .object([
+                        "type": "tool_result", "tool_use_id": .string(m.toolCallID ?? ""), "content": .string(m.text),
+                    ])
+                ]),
+            ])
         }
         for part in m.content {
             switch part {
@@ -178,17 +188,24 @@ public struct AnthropicMessagesProvider: ChatProvider {
             case "text": text += block["text"]?.stringValue ?? ""
             case "tool_use":
                 let input = block["input"]?.jsonText ?? "{}"
-                if forcedJSON, block["name"]?.stringValue == jsonTool { text = input }
-                else { calls.append(ToolCall(id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "", arguments: input)) }
+                if forcedJSON, block["name"]?.stringValue == jsonTool {
+                    text = input
+                } else {
+                    calls.append(ToolCall(id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "", arguments: input))
+                }
             default: break
             }
         }
         let u = json["usage"]
-        let usage = u.map { Usage(inputTokens: $0["input_tokens"]?.int ?? 0, outputTokens: $0["output_tokens"]?.int ?? 0,
-                                  cachedInputTokens: $0["cache_read_input_tokens"]?.int) }
-        return ChatResponse(id: json["id"]?.stringValue, model: json["model"]?.stringValue ?? request.model, text: text,
-                            toolCalls: calls, finishReason: stopReason(json["stop_reason"]?.stringValue, forcedJSON: forcedJSON) ?? .stop,
-                            usage: usage)
+        let usage = u.map {
+            Usage(
+                inputTokens: $0["input_tokens"]?.int ?? 0, outputTokens: $0["output_tokens"]?.int ?? 0,
+                cachedInputTokens: $0["cache_read_input_tokens"]?.int)
+        }
+        return ChatResponse(
+            id: json["id"]?.stringValue, model: json["model"]?.stringValue ?? request.model, text: text,
+            toolCalls: calls, finishReason: stopReason(json["stop_reason"]?.stringValue, forcedJSON: forcedJSON) ?? .stop,
+            usage: usage)
     }
 
     // MARK: - Errors

@@ -26,8 +26,10 @@ public struct GeminiProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
-        let json = try await transport.send(transport.request(path: Self.path(request.model, stream: false), body: Self.encode(request),
-                                                              headers: headers, streaming: false))
+        let json = try await transport.send(
+            transport.request(
+                path: Self.path(request.model, stream: false), body: Self.encode(request),
+                headers: headers, streaming: false))
         if let blocked = json["promptFeedback"]?["blockReason"]?.stringValue, json["candidates"] == nil {
             throw ProviderError(provider: name, kind: .contentFilter, message: "the prompt was blocked (\(blocked))")
         }
@@ -93,19 +95,25 @@ public struct GeminiProvider: ChatProvider {
         }
         if !config.isEmpty { body["generationConfig"] = .object(config) }
         if !r.tools.isEmpty {
-            body["tools"] = .array([.object(["functionDeclarations": .array(r.tools.map { t in
-                var o: [String: JSONValue] = ["name": .string(t.name), "parametersJsonSchema": t.parameters]
-                if let d = t.description { o["description"] = .string(d) }
-                return .object(o)
-            })])])
+            body["tools"] = .array([
+                .object([
+                    "functionDeclarations": .array(
+                        r.tools.map { t in
+                            var o: [String: JSONValue] = ["name": .string(t.name), "parametersJsonSchema": t.parameters]
+                            if let d = t.description { o["description"] = .string(d) }
+                            return .object(o)
+                        })
+                ])
+            ])
         }
         if let choice = r.toolChoice {
-            let config: JSONValue = switch choice {
-            case .auto: .object(["mode": "AUTO"])
-            case .none: .object(["mode": "NONE"])
-            case .required: .object(["mode": "ANY"])
-            case .tool(let n): .object(["mode": "ANY", "allowedFunctionNames": .array([.string(n)])])
-            }
+            let config: JSONValue =
+                switch choice {
+                case .auto: .object(["mode": "AUTO"])
+                case .none: .object(["mode": "NONE"])
+                case .required: .object(["mode": "ANY"])
+                case .tool(let n): .object(["mode": "ANY", "allowedFunctionNames": .array([.string(n)])])
+                }
             body["toolConfig"] = .object(["functionCallingConfig": config])
         }
         return .object(body)
@@ -126,7 +134,8 @@ public struct GeminiProvider: ChatProvider {
             }
         }
         for call in m.toolCalls {
-            parts.append(.object(["functionCall": .object(["name": .string(call.name), "args": (try? JSONParser.parse(call.arguments)) ?? .object([:])])]))
+            parts.append(
+                .object(["functionCall": .object(["name": .string(call.name), "args": (try? JSONParser.parse(call.arguments)) ?? .object([:])])]))
         }
         return .object(["role": .string(m.role == .assistant ? "model" : "user"), "parts": .array(parts)])
     }
@@ -153,8 +162,10 @@ public struct GeminiProvider: ChatProvider {
                 if part["thought"] == .bool(true) { continue }  // thought summaries are not the answer
                 if let t = part["text"]?.stringValue, !t.isEmpty { out.append(.text(t)) }
                 if let call = part["functionCall"] {
-                    out.append(.toolCall(index: callIndex, id: call["id"]?.stringValue ?? call["name"]?.stringValue,
-                                         name: call["name"]?.stringValue, arguments: call["args"]?.jsonText ?? "{}"))
+                    out.append(
+                        .toolCall(
+                            index: callIndex, id: call["id"]?.stringValue ?? call["name"]?.stringValue,
+                            name: call["name"]?.stringValue, arguments: call["args"]?.jsonText ?? "{}"))
                     callIndex += 1
                 }
             }
@@ -164,8 +175,11 @@ public struct GeminiProvider: ChatProvider {
             }
         }
         if let u = json["usageMetadata"], let input = u["promptTokenCount"]?.int {
-            out.append(.usage(Usage(inputTokens: input, outputTokens: (u["candidatesTokenCount"]?.int ?? 0) + (u["thoughtsTokenCount"]?.int ?? 0),
-                                    cachedInputTokens: u["cachedContentTokenCount"]?.int)))
+            out.append(
+                .usage(
+                    Usage(
+                        inputTokens: input, outputTokens: (u["candidatesTokenCount"]?.int ?? 0) + (u["thoughtsTokenCount"]?.int ?? 0),
+                        cachedInputTokens: u["cachedContentTokenCount"]?.int)))
         }
         return out
     }
@@ -179,8 +193,9 @@ public struct GeminiProvider: ChatProvider {
         let message = error?["message"]?.stringValue ?? text
         let reasons = (error?["details"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
         let kind: ProviderError.Kind
-        if reasons.contains("API_KEY_INVALID") || message.contains("API key not valid") { kind = .auth }
-        else {
+        if reasons.contains("API_KEY_INVALID") || message.contains("API key not valid") {
+            kind = .auth
+        } else {
             switch error?["status"]?.stringValue {
             case "UNAUTHENTICATED"?, "PERMISSION_DENIED"?: kind = .auth
             case "RESOURCE_EXHAUSTED"?: kind = .rateLimit

@@ -18,8 +18,10 @@ public struct OllamaChatProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
-        let json = try await transport.send(transport.request(path: "/api/chat", body: Self.encode(request, stream: false),
-                                                              headers: headers, streaming: false))
+        let json = try await transport.send(
+            transport.request(
+                path: "/api/chat", body: Self.encode(request, stream: false),
+                headers: headers, streaming: false))
         if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
         var calls = 0
         return Self.deltas(json, toolCallsSoFar: &calls).collected(model: json["model"]?.stringValue ?? request.model)
@@ -68,9 +70,10 @@ public struct OllamaChatProvider: ChatProvider {
             }
             if !images.isEmpty { o["images"] = .array(images) }
             if !m.toolCalls.isEmpty {
-                o["tool_calls"] = .array(m.toolCalls.map {
-                    .object(["function": .object(["name": .string($0.name), "arguments": (try? JSONParser.parse($0.arguments)) ?? .object([:])])])
-                })
+                o["tool_calls"] = .array(
+                    m.toolCalls.map {
+                        .object(["function": .object(["name": .string($0.name), "arguments": (try? JSONParser.parse($0.arguments)) ?? .object([:])])])
+                    })
             }
             messages.append(.object(o))
         }
@@ -87,11 +90,12 @@ public struct OllamaChatProvider: ChatProvider {
         case .jsonSchema(_, let schema): body["format"] = schema
         }
         if !r.tools.isEmpty {
-            body["tools"] = .array(r.tools.map { t in
-                var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
-                if let d = t.description { f["description"] = .string(d) }
-                return .object(["type": "function", "function": .object(f)])
-            })
+            body["tools"] = .array(
+                r.tools.map { t in
+                    var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
+                    if let d = t.description { f["description"] = .string(d) }
+                    return .object(["type": "function", "function": .object(f)])
+                })
         }
         return .object(body)
     }
@@ -109,16 +113,19 @@ public struct OllamaChatProvider: ChatProvider {
         for call in message?["tool_calls"]?.arrayValue ?? [] {
             let f = call["function"]
             // Ollama's calls carry no id (recent versions may); ids must still be unique per answer.
-            out.append(.toolCall(index: calls, id: call["id"]?.stringValue ?? "call_\(calls)", name: f?["name"]?.stringValue,
-                                 arguments: f?["arguments"]?.jsonText ?? "{}"))
+            out.append(
+                .toolCall(
+                    index: calls, id: call["id"]?.stringValue ?? "call_\(calls)", name: f?["name"]?.stringValue,
+                    arguments: f?["arguments"]?.jsonText ?? "{}"))
             calls += 1
         }
         if json["done"] == .bool(true) {
-            let reason: FinishReason = switch json["done_reason"]?.stringValue {
-            case "length"?: .length
-            case nil, "stop"?: calls == 0 ? .stop : .toolCalls
-            case let other?: .other(other)
-            }
+            let reason: FinishReason =
+                switch json["done_reason"]?.stringValue {
+                case "length"?: .length
+                case nil, "stop"?: calls == 0 ? .stop : .toolCalls
+                case let other?: .other(other)
+                }
             out.append(.finish(reason))
             if let input = json["prompt_eval_count"]?.int {
                 out.append(.usage(Usage(inputTokens: input, outputTokens: json["eval_count"]?.int ?? 0)))
@@ -133,8 +140,7 @@ public struct OllamaChatProvider: ChatProvider {
     static let classify: ProviderTransport.Classifier = { status, body, text in
         let message = body?["error"]?.stringValue ?? text
         let kind: ProviderError.Kind
-        if message.contains("context length") || message.contains("too long") { kind = .contextTooLong }
-        else { kind = .forStatus(status) }
+        if message.contains("context length") || message.contains("too long") { kind = .contextTooLong } else { kind = .forStatus(status) }
         return (kind, message.contains("not found") && status == 404 ? message + " (pull it with: ollama pull <model>)" : message)
     }
 }

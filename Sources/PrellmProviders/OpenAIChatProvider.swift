@@ -20,8 +20,10 @@ public struct OpenAIChatProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
-        let json = try await transport.send(transport.request(path: "/chat/completions", body: Self.encode(request, stream: false),
-                                                              headers: headers, streaming: false))
+        let json = try await transport.send(
+            transport.request(
+                path: "/chat/completions", body: Self.encode(request, stream: false),
+                headers: headers, streaming: false))
         return try Self.decode(json, model: request.model, transport: transport)
     }
 
@@ -54,14 +56,17 @@ public struct OpenAIChatProvider: ChatProvider {
         case .text: break
         case .json: body["response_format"] = .object(["type": "json_object"])
         case .jsonSchema(let name, let schema):
-            body["response_format"] = .object(["type": "json_schema", "json_schema": .object(["name": .string(name), "schema": schema, "strict": true])])
+            body["response_format"] = .object([
+                "type": "json_schema", "json_schema": .object(["name": .string(name), "schema": schema, "strict": true]),
+            ])
         }
         if !r.tools.isEmpty {
-            body["tools"] = .array(r.tools.map { t in
-                var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
-                if let d = t.description { f["description"] = .string(d) }
-                return .object(["type": "function", "function": .object(f)])
-            })
+            body["tools"] = .array(
+                r.tools.map { t in
+                    var f: [String: JSONValue] = ["name": .string(t.name), "parameters": t.parameters]
+                    if let d = t.description { f["description"] = .string(d) }
+                    return .object(["type": "function", "function": .object(f)])
+                })
         }
         switch r.toolChoice {
         case nil: break
@@ -83,19 +88,24 @@ public struct OpenAIChatProvider: ChatProvider {
         if onlyText {
             o["content"] = m.toolCalls.isEmpty || !m.text.isEmpty ? .string(m.text) : .null
         } else {
-            o["content"] = .array(m.content.map { part in
-                switch part {
-                case .text(let t): .object(["type": "text", "text": .string(t)])
-                case .imageURL(let u): .object(["type": "image_url", "image_url": .object(["url": .string(u)])])
-                case .imageData(let b64, let type):
-                    .object(["type": "image_url", "image_url": .object(["url": .string("data:\(type);base64,\(b64)")])])
-                }
-            })
+            o["content"] = .array(
+                m.content.map { part in
+                    switch part {
+                    case .text(let t): .object(["type": "text", "text": .string(t)])
+                    case .imageURL(let u): .object(["type": "image_url", "image_url": .object(["url": .string(u)])])
+                    case .imageData(let b64, let type):
+                        .object(["type": "image_url", "image_url": .object(["url": .string("data:\(type);base64,\(b64)")])])
+                    }
+                })
         }
         if !m.toolCalls.isEmpty {
-            o["tool_calls"] = .array(m.toolCalls.map {
-                .object(["id": .string($0.id), "type": "function", "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)])])
-            })
+            o["tool_calls"] = .array(
+                m.toolCalls.map {
+                    .object([
+                        "id": .string($0.id), "type": "function",
+                        "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)]),
+                    ])
+                })
         }
         if let id = m.toolCallID { o["tool_call_id"] = .string(id) }
         return .object(o)
@@ -116,8 +126,9 @@ public struct OpenAIChatProvider: ChatProvider {
 
     static func usage(_ u: JSONValue?) -> Usage? {
         guard let u, case .object = u, let input = u["prompt_tokens"]?.int else { return nil }
-        return Usage(inputTokens: input, outputTokens: u["completion_tokens"]?.int ?? 0,
-                     cachedInputTokens: u["prompt_tokens_details"]?["cached_tokens"]?.int)
+        return Usage(
+            inputTokens: input, outputTokens: u["completion_tokens"]?.int ?? 0,
+            cachedInputTokens: u["prompt_tokens_details"]?["cached_tokens"]?.int)
     }
 
     static func decode(_ json: JSONValue, model: String, transport: ProviderTransport) throws(ProviderError) -> ChatResponse {
@@ -125,12 +136,14 @@ public struct OpenAIChatProvider: ChatProvider {
             throw transport.invalid("the response has no choices: \(json.jsonText.prefix(200))")
         }
         let calls = (message["tool_calls"]?.arrayValue ?? []).map {
-            ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
-                     arguments: $0["function"]?["arguments"]?.stringValue ?? "")
+            ToolCall(
+                id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
+                arguments: $0["function"]?["arguments"]?.stringValue ?? "")
         }
-        return ChatResponse(id: json["id"]?.stringValue, model: json["model"]?.stringValue ?? model,
-                            text: message["content"]?.stringValue ?? "", toolCalls: calls,
-                            finishReason: finishReason(choice["finish_reason"]?.stringValue) ?? .stop, usage: usage(json["usage"]))
+        return ChatResponse(
+            id: json["id"]?.stringValue, model: json["model"]?.stringValue ?? model,
+            text: message["content"]?.stringValue ?? "", toolCalls: calls,
+            finishReason: finishReason(choice["finish_reason"]?.stringValue) ?? .stop, usage: usage(json["usage"]))
     }
 
     static func deltas(_ chunk: JSONValue) -> [ChatDelta] {
@@ -139,9 +152,11 @@ public struct OpenAIChatProvider: ChatProvider {
             let delta = choice["delta"]
             if let t = delta?["content"]?.stringValue, !t.isEmpty { out.append(.text(t)) }
             for call in delta?["tool_calls"]?.arrayValue ?? [] {
-                out.append(.toolCall(index: call["index"]?.int ?? 0, id: call["id"]?.stringValue,
-                                     name: call["function"]?["name"]?.stringValue,
-                                     arguments: call["function"]?["arguments"]?.stringValue ?? ""))
+                out.append(
+                    .toolCall(
+                        index: call["index"]?.int ?? 0, id: call["id"]?.stringValue,
+                        name: call["function"]?["name"]?.stringValue,
+                        arguments: call["function"]?["arguments"]?.stringValue ?? ""))
             }
             if let f = finishReason(choice["finish_reason"]?.stringValue) { out.append(.finish(f)) }
         }
@@ -157,14 +172,18 @@ public struct OpenAIChatProvider: ChatProvider {
         let message = error?["message"]?.stringValue ?? error?.stringValue ?? text
         let code = (error?["code"]?.stringValue ?? "") + " " + (error?["type"]?.stringValue ?? "")
         let kind: ProviderError.Kind
-        if code.contains("context_length_exceeded") || status == 413 { kind = .contextTooLong }
-        else if code.contains("content_filter") || code.contains("content_policy") { kind = .contentFilter }
-        else if code.contains("insufficient_quota") { kind = .auth }
-        else { kind = .forStatus(status) }
+        if code.contains("context_length_exceeded") || status == 413 {
+            kind = .contextTooLong
+        } else if code.contains("content_filter") || code.contains("content_policy") {
+            kind = .contentFilter
+        } else if code.contains("insufficient_quota") {
+            kind = .auth
+        } else {
+            kind = .forStatus(status)
+        }
         return (kind, message)
     }
 }
-
 
 /// An OpenAIStreamDecoder turns the bytes of a Chat Completions stream into deltas as they
 /// arrive: SSE framing, one JSON chunk per event, `[DONE]` at the end, an `error` object
@@ -184,8 +203,9 @@ public struct OpenAIStreamDecoder: Sendable {
                 if event.bytes.elementsEqual("[DONE]".utf8) { done = true; return }
                 guard !done else { return }
                 guard let json = try? JSONParser.parse(bytes: event.bytes) else {
-                    throw ProviderError(provider: provider, kind: .invalidResponse,
-                                        message: "a stream event is not valid JSON: \(event.data.prefix(200))")
+                    throw ProviderError(
+                        provider: provider, kind: .invalidResponse,
+                        message: "a stream event is not valid JSON: \(event.data.prefix(200))")
                 }
                 if let error = json["error"] {
                     let (kind, message) = OpenAIChatProvider.classify(500, .object(["error": error]), event.data)

@@ -13,8 +13,10 @@ public struct ProviderConfiguration: Sendable {
     public var extraHeaders: [(name: String, value: String)]
     public var timeouts: ProviderTimeouts
 
-    public init(name: String, format: WireFormat, baseURL: String, apiKey: String? = nil,
-                extraHeaders: [(name: String, value: String)] = [], timeouts: ProviderTimeouts = .init()) {
+    public init(
+        name: String, format: WireFormat, baseURL: String, apiKey: String? = nil,
+        extraHeaders: [(name: String, value: String)] = [], timeouts: ProviderTimeouts = .init()
+    ) {
         self.name = name
         self.format = format
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -44,18 +46,42 @@ public struct ProviderPreset: Sendable {
     public var keyRequired: Bool
 
     public static let all: [ProviderPreset] = [
-        .init(name: "openai", format: .openAI, defaultBaseURL: "https://api.openai.com/v1", keyVariable: "OPENAI_API_KEY", baseURLVariable: "OPENAI_BASE_URL", keyRequired: true),
-        .init(name: "anthropic", format: .anthropic, defaultBaseURL: "https://api.anthropic.com", keyVariable: "ANTHROPIC_API_KEY", baseURLVariable: "ANTHROPIC_BASE_URL", keyRequired: true),
-        .init(name: "gemini", format: .gemini, defaultBaseURL: "https://generativelanguage.googleapis.com", keyVariable: "GEMINI_API_KEY", baseURLVariable: "GEMINI_BASE_URL", keyRequired: true),
-        .init(name: "ollama", format: .ollama, defaultBaseURL: "http://localhost:11434", keyVariable: nil, baseURLVariable: "OLLAMA_HOST", keyRequired: false),
-        .init(name: "openrouter", format: .openAI, defaultBaseURL: "https://openrouter.ai/api/v1", keyVariable: "OPENROUTER_API_KEY", baseURLVariable: "OPENROUTER_BASE_URL", keyRequired: true),
-        .init(name: "groq", format: .openAI, defaultBaseURL: "https://api.groq.com/openai/v1", keyVariable: "GROQ_API_KEY", baseURLVariable: "GROQ_BASE_URL", keyRequired: true),
-        .init(name: "together", format: .openAI, defaultBaseURL: "https://api.together.xyz/v1", keyVariable: "TOGETHER_API_KEY", baseURLVariable: "TOGETHER_BASE_URL", keyRequired: true),
-        .init(name: "deepseek", format: .openAI, defaultBaseURL: "https://api.deepseek.com/v1", keyVariable: "DEEPSEEK_API_KEY", baseURLVariable: "DEEPSEEK_BASE_URL", keyRequired: true),
-        .init(name: "mistral", format: .openAI, defaultBaseURL: "https://api.mistral.ai/v1", keyVariable: "MISTRAL_API_KEY", baseURLVariable: "MISTRAL_BASE_URL", keyRequired: true),
-        .init(name: "vllm", format: .openAI, defaultBaseURL: "http://localhost:8000/v1", keyVariable: "VLLM_API_KEY", baseURLVariable: "VLLM_BASE_URL", keyRequired: false),
-        .init(name: "llamacpp", format: .openAI, defaultBaseURL: "http://localhost:8080/v1", keyVariable: "LLAMACPP_API_KEY", baseURLVariable: "LLAMACPP_BASE_URL", keyRequired: false),
-        .init(name: "lmstudio", format: .openAI, defaultBaseURL: "http://localhost:1234/v1", keyVariable: "LMSTUDIO_API_KEY", baseURLVariable: "LMSTUDIO_BASE_URL", keyRequired: false),
+        .init(
+            name: "openai", format: .openAI, defaultBaseURL: "https://api.openai.com/v1", keyVariable: "OPENAI_API_KEY",
+            baseURLVariable: "OPENAI_BASE_URL", keyRequired: true),
+        .init(
+            name: "anthropic", format: .anthropic, defaultBaseURL: "https://api.anthropic.com", keyVariable: "ANTHROPIC_API_KEY",
+            baseURLVariable: "ANTHROPIC_BASE_URL", keyRequired: true),
+        .init(
+            name: "gemini", format: .gemini, defaultBaseURL: "https://generativelanguage.googleapis.com", keyVariable: "GEMINI_API_KEY",
+            baseURLVariable: "GEMINI_BASE_URL", keyRequired: true),
+        .init(
+            name: "ollama", format: .ollama, defaultBaseURL: "http://localhost:11434", keyVariable: nil, baseURLVariable: "OLLAMA_HOST",
+            keyRequired: false),
+        .init(
+            name: "openrouter", format: .openAI, defaultBaseURL: "https://openrouter.ai/api/v1", keyVariable: "OPENROUTER_API_KEY",
+            baseURLVariable: "OPENROUTER_BASE_URL", keyRequired: true),
+        .init(
+            name: "groq", format: .openAI, defaultBaseURL: "https://api.groq.com/openai/v1", keyVariable: "GROQ_API_KEY",
+            baseURLVariable: "GROQ_BASE_URL", keyRequired: true),
+        .init(
+            name: "together", format: .openAI, defaultBaseURL: "https://api.together.xyz/v1", keyVariable: "TOGETHER_API_KEY",
+            baseURLVariable: "TOGETHER_BASE_URL", keyRequired: true),
+        .init(
+            name: "deepseek", format: .openAI, defaultBaseURL: "https://api.deepseek.com/v1", keyVariable: "DEEPSEEK_API_KEY",
+            baseURLVariable: "DEEPSEEK_BASE_URL", keyRequired: true),
+        .init(
+            name: "mistral", format: .openAI, defaultBaseURL: "https://api.mistral.ai/v1", keyVariable: "MISTRAL_API_KEY",
+            baseURLVariable: "MISTRAL_BASE_URL", keyRequired: true),
+        .init(
+            name: "vllm", format: .openAI, defaultBaseURL: "http://localhost:8000/v1", keyVariable: "VLLM_API_KEY", baseURLVariable: "VLLM_BASE_URL",
+            keyRequired: false),
+        .init(
+            name: "llamacpp", format: .openAI, defaultBaseURL: "http://localhost:8080/v1", keyVariable: "LLAMACPP_API_KEY",
+            baseURLVariable: "LLAMACPP_BASE_URL", keyRequired: false),
+        .init(
+            name: "lmstudio", format: .openAI, defaultBaseURL: "http://localhost:1234/v1", keyVariable: "LMSTUDIO_API_KEY",
+            baseURLVariable: "LMSTUDIO_BASE_URL", keyRequired: false),
     ]
 
     public static func named(_ name: String) -> ProviderPreset? { all.first { $0.name == name } }
@@ -63,7 +89,9 @@ public struct ProviderPreset: Sendable {
     /// Resolves the configuration from the environment (and a `<VAR>_FILE` key file), with
     /// explicit overrides (a config file's provider section) taking precedence. A missing
     /// key is an error naming the variable, raised before any request is made.
-    public func configuration(environment: [String: String], baseURL: String? = nil, apiKey: String? = nil)
+    public func configuration(
+        environment: [String: String], baseURL: String? = nil, apiKey: String? = nil
+    )
         throws(ProviderError) -> ProviderConfiguration
     {
         var url = baseURL ?? environment[baseURLVariable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultBaseURL
@@ -80,8 +108,9 @@ public struct ProviderPreset: Sendable {
             }
         }
         if keyRequired, key?.isEmpty ?? true {
-            throw ProviderError(provider: name, kind: .configuration,
-                                message: "no API key: set \(keyVariable ?? "the key") (or \(keyVariable ?? "KEY")_FILE to a file holding it)")
+            throw ProviderError(
+                provider: name, kind: .configuration,
+                message: "no API key: set \(keyVariable ?? "the key") (or \(keyVariable ?? "KEY")_FILE to a file holding it)")
         }
         return ProviderConfiguration(name: name, format: format, baseURL: url, apiKey: key)
     }

@@ -18,8 +18,10 @@ public struct ProviderDirectory: Sendable {
         /// Where the override came from, for messages ("providers.openai in prellm.yaml").
         public var origin: String?
 
-        public init(baseURL: String? = nil, apiKey: String? = nil, apiKeyVariable: String? = nil, apiKeyFile: String? = nil,
-                    headers: [(name: String, value: String)] = [], timeouts: ProviderTimeouts? = nil, origin: String? = nil) {
+        public init(
+            baseURL: String? = nil, apiKey: String? = nil, apiKeyVariable: String? = nil, apiKeyFile: String? = nil,
+            headers: [(name: String, value: String)] = [], timeouts: ProviderTimeouts? = nil, origin: String? = nil
+        ) {
             self.baseURL = baseURL
             self.apiKey = apiKey
             self.apiKeyVariable = apiKeyVariable
@@ -45,13 +47,15 @@ public struct ProviderDirectory: Sendable {
     /// (everything after the first slash).
     public static func split(_ id: String) throws(ProviderError) -> (provider: String, model: String) {
         guard let slash = id.firstIndex(of: "/"), slash != id.startIndex, id.index(after: slash) != id.endIndex else {
-            throw ProviderError(provider: "prellm", kind: .configuration,
-                                message: "'\(id)' is not of the form provider/model, e.g. openai/gpt-4o-mini")
+            throw ProviderError(
+                provider: "prellm", kind: .configuration,
+                message: "'\(id)' is not of the form provider/model, e.g. openai/gpt-4o-mini")
         }
         let provider = String(id[..<slash])
         guard ProviderPreset.named(provider) != nil else {
-            throw ProviderError(provider: provider, kind: .configuration,
-                                message: "unknown provider '\(provider)'; known: \(ProviderPreset.all.map(\.name).joined(separator: ", "))")
+            throw ProviderError(
+                provider: provider, kind: .configuration,
+                message: "unknown provider '\(provider)'; known: \(ProviderPreset.all.map(\.name).joined(separator: ", "))")
         }
         return (provider, String(id[id.index(after: slash)...]))
     }
@@ -65,14 +69,16 @@ public struct ProviderDirectory: Sendable {
         if key == nil, let variable = o?.apiKeyVariable {
             key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
             if key == nil {
-                throw ProviderError(provider: name, kind: .configuration,
-                                    message: "no API key: set \(variable) (named by \(o?.origin ?? "the config file"))")
+                throw ProviderError(
+                    provider: name, kind: .configuration,
+                    message: "no API key: set \(variable) (named by \(o?.origin ?? "the config file"))")
             }
         }
         if key == nil, let file = o?.apiKeyFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ProviderError(provider: name, kind: .configuration,
-                                    message: "cannot read the key file \(file) (named by \(o?.origin ?? "the config file"))")
+                throw ProviderError(
+                    provider: name, kind: .configuration,
+                    message: "cannot read the key file \(file) (named by \(o?.origin ?? "the config file"))")
             }
             key = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }

@@ -17,7 +17,9 @@ struct ProviderTransport: Sendable {
     func request(path: String, body: JSONValue, headers: [(name: String, value: String)], streaming: Bool) -> HTTPRequest {
         let t = configuration.timeouts
         let timeouts = HTTPTimeouts(connect: t.connect, firstByte: t.firstToken, idle: streaming ? t.idle : nil, total: t.total)
-        var all: [(name: String, value: String)] = [("Content-Type", "application/json"), ("Accept", streaming ? "text/event-stream" : "application/json")]
+        var all: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"), ("Accept", streaming ? "text/event-stream" : "application/json"),
+        ]
         all += headers
         all += configuration.extraHeaders
         return HTTPRequest(method: "POST", url: configuration.baseURL + path, headers: all, body: Array(body.jsonText.utf8), timeouts: timeouts)
@@ -29,8 +31,9 @@ struct ProviderTransport: Sendable {
         do { response = try await client.send(request) } catch { throw normalize(error) }
         guard (200..<300).contains(response.head.status) else { throw failure(response.head, response.body) }
         do { return try JSONParser.parse(bytes: response.body) } catch {
-            throw ProviderError(provider: provider, kind: .invalidResponse, status: response.head.status,
-                                message: redact("the response is not valid JSON (\(error)): \(Self.excerpt(response.body))"))
+            throw ProviderError(
+                provider: provider, kind: .invalidResponse, status: response.head.status,
+                message: redact("the response is not valid JSON (\(error)): \(Self.excerpt(response.body))"))
         }
     }
 
@@ -50,8 +53,9 @@ struct ProviderTransport: Sendable {
         let text = String(decoding: body.prefix(64 * 1024), as: UTF8.self)
         let json = try? JSONParser.parse(bytes: body)
         let (kind, message) = classify(head.status, json, text)
-        return ProviderError(provider: provider, kind: kind, status: head.status, retryAfter: Self.retryAfter(head),
-                             message: redact(message.isEmpty ? "HTTP \(head.status)" : message))
+        return ProviderError(
+            provider: provider, kind: kind, status: head.status, retryAfter: Self.retryAfter(head),
+            message: redact(message.isEmpty ? "HTTP \(head.status)" : message))
     }
 
     /// Maps anything thrown while talking to the provider to a ProviderError.
@@ -61,14 +65,15 @@ struct ProviderTransport: Sendable {
             return e
         }
         if let e = error as? HTTPError {
-            let kind: ProviderError.Kind = switch e.kind {
-            case .connect: .connection
-            case .timeout: .timeout
-            case .cutStream: .cutStream
-            case .cancelled: .connection
-            case .tooLarge: .invalidResponse
-            case .other: .connection
-            }
+            let kind: ProviderError.Kind =
+                switch e.kind {
+                case .connect: .connection
+                case .timeout: .timeout
+                case .cutStream: .cutStream
+                case .cancelled: .connection
+                case .tooLarge: .invalidResponse
+                case .other: .connection
+                }
             return ProviderError(provider: provider, kind: kind, message: redact(e.message))
         }
         if error is CancellationError { return ProviderError(provider: provider, kind: .connection, message: "cancelled") }
@@ -93,7 +98,9 @@ struct ProviderTransport: Sendable {
     }
 
     /// Runs a stream decoder in a task and exposes its deltas; cancelling the consumer cancels the request.
-    func deltas(_ produce: @escaping @Sendable (AsyncThrowingStream<ChatDelta, any Error>.Continuation) async throws -> Void)
+    func deltas(
+        _ produce: @escaping @Sendable (AsyncThrowingStream<ChatDelta, any Error>.Continuation) async throws -> Void
+    )
         -> AsyncThrowingStream<ChatDelta, any Error>
     {
         AsyncThrowingStream { continuation in
@@ -135,4 +142,3 @@ extension ProviderError.Kind {
         }
     }
 }
-

@@ -25,8 +25,9 @@ public final class PCRERegex: @unchecked Sendable {
         var errorOffset: Int = 0
         let bytes = Array(pattern.utf8)
         let compiled = bytes.withUnsafeBufferPointer { buf in
-            pcre2_compile_8(buf.baseAddress ?? UnsafePointer(bitPattern: 1), buf.count, PCRE2_UTF,
-                            &errorCode, &errorOffset, nil)
+            pcre2_compile_8(
+                buf.baseAddress ?? UnsafePointer(bitPattern: 1), buf.count, PCRE2_UTF,
+                &errorCode, &errorOffset, nil)
         }
         guard let compiled else {
             throw CompileError(message: Self.message(for: errorCode), offset: errorOffset)

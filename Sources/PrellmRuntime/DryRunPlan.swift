@@ -27,15 +27,16 @@ public struct DryRunPlan: Sendable {
 
     /// `perItem`: the step is a map's, and its templates read the item.
     static func prompts(of step: CompiledStep, _ scope: Evaluator.Scope, perItem: Bool) -> [(String, String)] {
-        let texts: [(String, CompiledTemplate?)] = switch step.payload {
-        case .classify(let p): [("instructions", p.instructions), ("text", p.text)]
-        case .extract(let p): [("instructions", p.instructions), ("text", p.text)]
-        case .pattern(let p): [("text", p.text)]
-        case .call(let p): [("system", p.system), ("prompt", p.prompt)]
-        case .transform(let p): [("template", p.template)]
-        case .map(let p): [("over", p.over)]
-        case .route, .validate, .use: []
-        }
+        let texts: [(String, CompiledTemplate?)] =
+            switch step.payload {
+            case .classify(let p): [("instructions", p.instructions), ("text", p.text)]
+            case .extract(let p): [("instructions", p.instructions), ("text", p.text)]
+            case .pattern(let p): [("text", p.text)]
+            case .call(let p): [("system", p.system), ("prompt", p.prompt)]
+            case .transform(let p): [("template", p.template)]
+            case .map(let p): [("over", p.over)]
+            case .route, .validate, .use: []
+            }
         let renderer = TemplateRenderer()
         return texts.compactMap { label, t in
             guard let t else { return nil }

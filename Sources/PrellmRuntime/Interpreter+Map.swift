@@ -6,8 +6,11 @@ extension Interpreter {
     /// Runs a map's sub-step over the items, at most `concurrency` at a time; results keep the
     /// order of the items. An item the sub-step's `if:` skips gives null. A list longer than the
     /// map was priced for is refused before any item runs.
-    func mapItems(_ step: CompiledStep, frame: Frame, _ site: CallSite, ledger: RunLedger, context: RunContext)
-        async throws(RunError) -> [JSONValue] {
+    func mapItems(
+        _ step: CompiledStep, frame: Frame, _ site: CallSite, ledger: RunLedger, context: RunContext
+    )
+        async throws(RunError) -> [JSONValue]
+    {
         let (p, items) = try mapList(step, frame.scope, site)
         var results = [JSONValue?](repeating: nil, count: items.count)
         let sub = p.step
@@ -21,7 +24,8 @@ extension Interpreter {
                     f.scope.locals = [items[i], .number(Double(i))]  // slots 0 and 1, as the checker bound them
                     group.addTask {
                         if let c = sub.condition, !(try self.passes(c, f.scope, step: f.prefix + sub.id, what: "the 'if' guard")) {
-                            ledger.add(StepRecord(id: f.prefix + sub.id + "[\(i)]", kind: sub.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
+                            ledger.add(
+                                StepRecord(id: f.prefix + sub.id + "[\(i)]", kind: sub.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
                             return (i, .null)
                         }
                         let (v, record) = try await self.perform(sub, frame: &f, item: i, ledger: ledger, context: context)
@@ -45,7 +49,9 @@ extension Interpreter {
 
     /// The map's list, held to the number of items it was priced for.
     func mapList(_ step: CompiledStep, _ scope: Evaluator.Scope, _ site: CallSite) throws(RunError) -> (MapStep, [JSONValue]) {
-        guard case .map(let p) = step.payload else { throw RunError(.internalError, "bug: mapList() given a \(step.kind.rawValue) step", step: site.path) }
+        guard case .map(let p) = step.payload else {
+            throw RunError(.internalError, "bug: mapList() given a \(step.kind.rawValue) step", step: site.path)
+        }
         let over: JSONValue
         do { over = try renderer.value(p.over, scope) } catch { throw RunError(.evaluation, "'over': \(error.message)", step: site.path) }
         guard case .array(let items) = over else { throw RunError(.evaluation, "'over' is not a list", step: site.path) }
@@ -55,7 +61,10 @@ extension Interpreter {
             if p.maxItemsDeclared {
                 throw RunError(.validationFailed, "the map would run over \(items.count) items, but its max_items is \(limit)", step: site.path)
             }
-            throw RunError(.internalError, "bug: the map would run over \(items.count) items, but its program was priced for at most \(limit) (the list's maxItems); please report it", step: site.path)
+            throw RunError(
+                .internalError,
+                "bug: the map would run over \(items.count) items, but its program was priced for at most \(limit) (the list's maxItems); please report it",
+                step: site.path)
         }
         return (p, items)
     }
@@ -63,12 +72,15 @@ extension Interpreter {
     /// Runs an imported workflow's program with the inputs its `with:` gives.
     func use(_ step: CompiledStep, frame: Frame, _ site: CallSite, ledger: RunLedger, context: RunContext) async throws(RunError) -> JSONValue {
         let (program, inputs) = try useInputs(step, frame.scope, site)
-        return try await Interpreter(program).execute(inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID,
-                                                      prefix: frame.prefix + step.id + ".", streams: false)
+        return try await Interpreter(program).execute(
+            inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID,
+            prefix: frame.prefix + step.id + ".", streams: false)
     }
 
     func useInputs(_ step: CompiledStep, _ scope: Evaluator.Scope, _ site: CallSite) throws(RunError) -> (StepGraph, [JSONValue]) {
-        guard case .use(let p) = step.payload else { throw RunError(.internalError, "bug: use() given a \(step.kind.rawValue) step", step: site.path) }
+        guard case .use(let p) = step.payload else {
+            throw RunError(.internalError, "bug: use() given a \(step.kind.rawValue) step", step: site.path)
+        }
         var given = [JSONValue?](repeating: nil, count: p.program.inputs.count)
         for (position, value, asText) in p.with {
             do { given[position] = asText ? .string(try renderer.render(value, scope)) : try renderer.value(value, scope) } catch {

@@ -12,8 +12,11 @@ import PrellmSchema
 /// that every run in flight keeps (measured: Benchmarks/interpreter, memory per concurrent run).
 extension Interpreter {
     /// Runs one step. `item` is the position of a map's item when the step is a map's sub-step.
-    func perform(_ step: CompiledStep, frame: inout Frame, item: Int? = nil, ledger: RunLedger, context: RunContext)
-        async throws(RunError) -> (JSONValue, StepRecord) {
+    func perform(
+        _ step: CompiledStep, frame: inout Frame, item: Int? = nil, ledger: RunLedger, context: RunContext
+    )
+        async throws(RunError) -> (JSONValue, StepRecord)
+    {
         let site = CallSite(step, prefix: frame.prefix, item: item, started: context.clock.now)
         switch step.payload {
         case .transform, .pattern:
@@ -67,9 +70,10 @@ extension Interpreter {
         }
 
         func record(_ step: CompiledStep, _ call: CallOutcome?, _ context: RunContext) -> StepRecord {
-            StepRecord(id: path, kind: step.kind.rawValue, status: call?.cached == true ? .cached : .ok, modelUsed: call?.model,
-                       usage: call?.usage, costUSD: call?.cost, latency: context.clock.now - started, attempts: call?.attempts ?? 1,
-                       retries: call?.retries ?? 0, fallbacks: call?.fallbacks ?? 0)
+            StepRecord(
+                id: path, kind: step.kind.rawValue, status: call?.cached == true ? .cached : .ok, modelUsed: call?.model,
+                usage: call?.usage, costUSD: call?.cost, latency: context.clock.now - started, attempts: call?.attempts ?? 1,
+                retries: call?.retries ?? 0, fallbacks: call?.fallbacks ?? 0)
         }
     }
 
@@ -113,15 +117,18 @@ extension Interpreter {
         }
         switch step.payload {
         case .classify(let p):
-            return Ask(route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
-                       contract: p.contract, reask: reask)
+            return Ask(
+                route: p.route, system: try instructed(p.instructions, p.directive), prompt: try render(p.text, scope, site) ?? "",
+                contract: p.contract, reask: reask)
         case .extract(let p):
-            return Ask(route: p.route, system: try instructed(p.instructions, p.directive.value), prompt: try render(p.text, scope, site) ?? "",
-                       contract: p.contract, reask: reask)
+            return Ask(
+                route: p.route, system: try instructed(p.instructions, p.directive.value), prompt: try render(p.text, scope, site) ?? "",
+                contract: p.contract, reask: reask)
         case .call(let p):
             guard let contract = p.output, let directive = p.directive?.value else { break }
-            return Ask(route: p.route, system: try instructed(p.system, directive), prompt: try render(p.prompt, scope, site) ?? "",
-                       contract: contract, reask: reask)
+            return Ask(
+                route: p.route, system: try instructed(p.system, directive), prompt: try render(p.prompt, scope, site) ?? "",
+                contract: contract, reask: reask)
         case .pattern, .route, .validate, .transform, .map, .use: break
         }
         throw RunError(.internalError, "bug: a \(step.kind.rawValue) step has no structured call", step: site.path)
@@ -129,19 +136,24 @@ extension Interpreter {
 
     /// A call step without a contract: its prompt and the previous answer's re-ask, streamed when
     /// it is the step the workflow's output is.
-    func textCall(_ step: CompiledStep, _ p: CallStep, frame: inout Frame, _ site: CallSite, ledger: RunLedger,
-                  context: RunContext) throws(RunError) -> ModelRouter.Call {
+    func textCall(
+        _ step: CompiledStep, _ p: CallStep, frame: inout Frame, _ site: CallSite, ledger: RunLedger,
+        context: RunContext
+    ) throws(RunError) -> ModelRouter.Call {
         let reask = site.item == nil ? frame.state[step.index].reask.take() ?? [] : []
-        var call = try request(site, p.route, system: try render(p.system, frame.scope, site),
-                               messages: [.user(try render(p.prompt, frame.scope, site) ?? "")] + reask, frame: frame, ledger: ledger,
-                               context: context)
+        var call = try request(
+            site, p.route, system: try render(p.system, frame.scope, site),
+            messages: [.user(try render(p.prompt, frame.scope, site) ?? "")] + reask, frame: frame, ledger: ledger,
+            context: context)
         call.stream = site.item == nil && frame.streams && context.onText != nil && program.streamedStep == step.index
         return call
     }
 
     /// The router's call for a step: its route and options, and the deadline that applies.
-    func request(_ site: CallSite, _ route: ModelRoute, system: String?, messages: [ChatMessage], frame: Frame, ledger: RunLedger,
-                 context: RunContext) throws(RunError) -> ModelRouter.Call {
+    func request(
+        _ site: CallSite, _ route: ModelRoute, system: String?, messages: [ChatMessage], frame: Frame, ledger: RunLedger,
+        context: RunContext
+    ) throws(RunError) -> ModelRouter.Call {
         var call = ModelRouter.Call(step: site.path, route: route, system: system, messages: messages, traceID: frame.traceID)
         call.retry = site.retry
         call.cache = site.cache
@@ -168,8 +180,11 @@ extension Interpreter {
     /// A model call whose answer must be JSON for its contract: schema-aligned parsing, then
     /// validation; an answer that still fails is re-asked with the errors, up to
     /// `PromptText.structuredAttempts` calls in all.
-    func structured(_ step: CompiledStep, _ site: CallSite, _ ask: Ask, frame: inout Frame, ledger: RunLedger, context: RunContext)
-        async throws(RunError) -> (JSONValue, StepRecord) {
+    func structured(
+        _ step: CompiledStep, _ site: CallSite, _ ask: Ask, frame: inout Frame, ledger: RunLedger, context: RunContext
+    )
+        async throws(RunError) -> (JSONValue, StepRecord)
+    {
         var messages: [ChatMessage] = [.user(ask.prompt)] + ask.reask
         var total: CallOutcome?
         let router = ModelRouter(context: context)
@@ -194,8 +209,10 @@ extension Interpreter {
 
     /// A structured answer, parsed toward its contract and checked; the last attempt's failure,
     /// or a truncated answer, ends the step.
-    func judge(_ outcome: CallOutcome, _ contract: CompiledContract, attempt: Int, _ site: CallSite, frame: Frame,
-               context: RunContext) throws(RunError) -> Judgement {
+    func judge(
+        _ outcome: CallOutcome, _ contract: CompiledContract, attempt: Int, _ site: CallSite, frame: Frame,
+        context: RunContext
+    ) throws(RunError) -> Judgement {
         var problems: [String]
         if let parsed = SchemaAlignedParser.parse(outcome.response.text, schema: contract.schema) {
             if !parsed.repairs.isEmpty {
@@ -210,8 +227,9 @@ extension Interpreter {
             throw RunError(.truncated, "the answer stopped at max_tokens and is not valid JSON; raise max_tokens", step: site.path)
         }
         if attempt == PromptText.structuredAttempts {
-            throw RunError(.validationFailed, "the model's answer does not satisfy \(contract.name): " + problems.joined(separator: "; "),
-                           step: site.path)
+            throw RunError(
+                .validationFailed, "the model's answer does not satisfy \(contract.name): " + problems.joined(separator: "; "),
+                step: site.path)
         }
         return .invalid(problems)
     }

@@ -6,8 +6,10 @@ import PrellmSchema
 /// of the `on_fail` step with the errors, or the run fails.
 extension Interpreter {
     /// Returns the position to go back to for a re-ask, or nil when the value passed.
-    func validate(_ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame, ledger: RunLedger, context: RunContext,
-                  started: ContinuousClock.Instant) throws(RunError) -> Int? {
+    func validate(
+        _ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame, ledger: RunLedger, context: RunContext,
+        started: ContinuousClock.Instant
+    ) throws(RunError) -> Int? {
         let i = step.index, path = frame.prefix + step.id
         let problems = try check(step, v, &frame)
         let used = frame.state[i].validations
@@ -25,14 +27,16 @@ extension Interpreter {
         }
         let retry = onFail.retry, retried = program.steps[retry].id
         if let previous = frame.state[retry].answer, previous.finish == .length {
-            throw RunError(.truncated, "step '\(retried)' stopped at max_tokens, so its answer is cut off; raise max_tokens rather than re-asking",
-                           step: step.id)
+            throw RunError(
+                .truncated, "step '\(retried)' stopped at max_tokens, so its answer is cut off; raise max_tokens rather than re-asking",
+                step: step.id)
         }
         frame.state[i].validations = used + 1
         let previous = frame.state[retry].answer?.text ?? TemplateRenderer.text(frame.scope.steps[retry] ?? .null)
         frame.state[retry].reask = [.assistant(previous), .user(PromptText.validationReask(problems))]
-        progress(context, path, .retrying, started: started,
-                 detail: "re-asking \(retried): \(problems.count) error\(problems.count == 1 ? "" : "s")")
+        progress(
+            context, path, .retrying, started: started,
+            detail: "re-asking \(retried): \(problems.count) error\(problems.count == 1 ? "" : "s")")
         return retry
     }
 

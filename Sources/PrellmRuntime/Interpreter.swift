@@ -60,8 +60,6 @@ public struct Interpreter: Sendable {
         return values
     }
 
-
-
     // MARK: - Running
 
     /// Runs the program.
@@ -80,8 +78,9 @@ public struct Interpreter: Sendable {
             failure = error
         }
         let (usage, cost, records) = ledger.snapshot()
-        return RunResult(output: output, steps: records, usage: usage, costUSD: cost, traceID: traceID, error: failure,
-                         elapsed: context.clock.now - started)
+        return RunResult(
+            output: output, steps: records, usage: usage, costUSD: cost, traceID: traceID, error: failure,
+            elapsed: context.clock.now - started)
     }
 
     /// 53 random bits and a process-wide sequence number: unique, and one draw per run.
@@ -125,8 +124,11 @@ public struct Interpreter: Sendable {
         var finish: FinishReason
     }
 
-    func execute(inputs: [JSONValue], ledger: RunLedger, context: RunContext, traceID: String, prefix: String, streams: Bool)
-        async throws(RunError) -> JSONValue {
+    func execute(
+        inputs: [JSONValue], ledger: RunLedger, context: RunContext, traceID: String, prefix: String, streams: Bool
+    )
+        async throws(RunError) -> JSONValue
+    {
         var frame = Frame(inputs: inputs, names: inputNames, count: program.steps.count, traceID: traceID, prefix: prefix, streams: streams)
         var i = 0
         while i < program.steps.count {
@@ -137,8 +139,9 @@ public struct Interpreter: Sendable {
             let (value, record) = try await perform(program.steps[i], frame: &frame, ledger: ledger, context: context)
             frame.scope.steps[i] = value
             ledger.add(record)
-            progress(context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
-                     cost: record.costUSD)
+            progress(
+                context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
+                cost: record.costUSD)
             i = position(program.steps[i].next)
         }
         return try output(frame)
@@ -155,7 +158,10 @@ public struct Interpreter: Sendable {
         }
         frame.state[i].executions += 1
         guard frame.state[i].executions <= step.maxExecutions else {
-            throw RunError(.internalError, "bug: step '\(step.id)' would run \(frame.state[i].executions) times, but the program allows \(step.maxExecutions); please report it", step: path)
+            throw RunError(
+                .internalError,
+                "bug: step '\(step.id)' would run \(frame.state[i].executions) times, but the program allows \(step.maxExecutions); please report it",
+                step: path)
         }
         let started = context.clock.now
         if let condition = step.condition, !(try passes(condition, frame.scope, step: path, what: "the 'if' guard")) {
@@ -214,10 +220,14 @@ public struct Interpreter: Sendable {
         }
     }
 
-    func progress(_ context: RunContext, _ step: String, _ state: StepProgress.State, started: ContinuousClock.Instant,
-                  model: String? = nil, usage: Usage? = nil, cost: Double? = nil, detail: String? = nil) {
-        context.onProgress?(StepProgress(step: step, state: state, model: model, usage: usage, costUSD: cost,
-                                         elapsed: context.clock.now - started, detail: detail))
+    func progress(
+        _ context: RunContext, _ step: String, _ state: StepProgress.State, started: ContinuousClock.Instant,
+        model: String? = nil, usage: Usage? = nil, cost: Double? = nil, detail: String? = nil
+    ) {
+        context.onProgress?(
+            StepProgress(
+                step: step, state: state, model: model, usage: usage, costUSD: cost,
+                elapsed: context.clock.now - started, detail: detail))
     }
 
     static func describe(_ d: Duration) -> String {

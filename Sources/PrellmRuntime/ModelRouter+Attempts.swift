@@ -17,7 +17,8 @@ extension ModelRouter {
                 if call.deadline == nil, call.route.parameters.timeout == nil, !call.stream {
                     result = .success(try await t.provider.complete(t.request))
                 } else {
-                    result = .success(try await withDeadlines(call, started: started) { try await self.send(t.provider, t.request, stream: call.stream) })
+                    result = .success(
+                        try await withDeadlines(call, started: started) { try await self.send(t.provider, t.request, stream: call.stream) })
                 }
             } catch {
                 result = .failure(error)
@@ -38,8 +39,9 @@ extension ModelRouter {
             throw RunError(.internalError, "bug: attempt \(state.count + 1) of a call priced for \(state.limit); please report it", step: call.step)
         }
         state.count += 1
-        let reservation = try ledger.reserve(model: t.model, promptTokens: state.estimate, maxTokens: state.maxTokens, price: t.price,
-                                             step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
+        let reservation = try ledger.reserve(
+            model: t.model, promptTokens: state.estimate, maxTokens: state.maxTokens, price: t.price,
+            step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
         if context.events != nil {
             emit(call, t.model, state.count, .started(retry: retry, fallback: t.position > 0, promptTokens: state.estimate, prompt: promptText(call)))
         }
@@ -53,8 +55,10 @@ extension ModelRouter {
     }
 
     /// After an attempt: settle or release its reservation, report it, and decide what comes next.
-    func conclude(_ call: Call, _ t: Target, _ result: Result<ChatResponse, any Error>, _ reservation: RunLedger.Reservation,
-                  started: ContinuousClock.Instant, retry: inout Int, _ state: inout Attempts, ledger: RunLedger) throws(RunError) -> Conclusion {
+    func conclude(
+        _ call: Call, _ t: Target, _ result: Result<ChatResponse, any Error>, _ reservation: RunLedger.Reservation,
+        started: ContinuousClock.Instant, retry: inout Int, _ state: inout Attempts, ledger: RunLedger
+    ) throws(RunError) -> Conclusion {
         let attempt = state.count
         let breaker = call.route.parameters.circuitBreaker
         let latency = context.clock.now - started
@@ -66,11 +70,15 @@ extension ModelRouter {
             let usage = response.usage ?? Usage(inputTokens: state.estimate, outputTokens: response.text.utf8.count / TokenEstimate.bytesPerToken + 1)
             let overran = ledger.settle(reservation, usage: usage, price: t.price)
             let cost = t.price?.cost(of: usage)
-            emit(call, t.model, attempt, .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency)))
+            emit(
+                call, t.model, attempt,
+                .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency)))
             emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
             if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
-            return .answered(CallOutcome(response: response, model: t.model, usage: usage, cost: cost, attempts: state.count, retries: state.retries,
-                                         fallbacks: state.fallbacks, cached: false))
+            return .answered(
+                CallOutcome(
+                    response: response, model: t.model, usage: usage, cost: cost, attempts: state.count, retries: state.retries,
+                    fallbacks: state.fallbacks, cached: false))
         case .failure(let error):
             ledger.release(reservation)
             return try failed(call, t, error, latency: latency, retry: &retry, &state)
@@ -79,7 +87,9 @@ extension ModelRouter {
 
     /// A failed attempt: a deadline ends the call, a stream cut after text was shown ends it, a
     /// retryable error is retried while retries are left, anything else gives up on the model.
-    func failed(_ call: Call, _ t: Target, _ error: any Error, latency: Duration, retry: inout Int, _ state: inout Attempts) throws(RunError) -> Conclusion {
+    func failed(
+        _ call: Call, _ t: Target, _ error: any Error, latency: Duration, retry: inout Int, _ state: inout Attempts
+    ) throws(RunError) -> Conclusion {
         let attempt = state.count
         let breaker = call.route.parameters.circuitBreaker
         switch error {
@@ -90,8 +100,10 @@ extension ModelRouter {
             let e = partly.error
             if let breaker { context.routing.recordResult(t.model, success: false, now: context.clock.now, threshold: breaker.failures) }
             emit(call, t.model, attempt, .failed(.init(error: e, latency: latency, sentCharacters: partly.characters)))
-            throw RunError(.modelsFailed, "\(t.model): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
-                           step: call.step, causes: [e.kind])
+            throw RunError(
+                .modelsFailed,
+                "\(t.model): \(e) — after \(partly.characters) characters of the answer had been sent, so it is not retried or sent to another model",
+                step: call.step, causes: [e.kind])
         case let e as ProviderError:
             if Task.isCancelled {
                 emit(call, t.model, attempt, .cancelled(latency: latency))
@@ -104,8 +116,10 @@ extension ModelRouter {
                 state.retries += 1
                 let wait = state.policy.delay(retry: retry, error: e, random: context.random())
                 emit(call, t.model, attempt, .retrying(delay: wait, cause: e.kind))
-                context.onProgress?(StepProgress(step: call.step, state: .retrying, model: t.model, elapsed: .zero,
-                                                 detail: "\(e.kind.rawValue); retry \(retry) in \(wait.milliseconds) ms"))
+                context.onProgress?(
+                    StepProgress(
+                        step: call.step, state: .retrying, model: t.model, elapsed: .zero,
+                        detail: "\(e.kind.rawValue); retry \(retry) in \(wait.milliseconds) ms"))
                 return .retry(after: wait)
             }
             state.failures.append("\(t.model): \(e)")
@@ -127,13 +141,19 @@ extension ModelRouter {
     /// call ends with that error) and the route's own `timeout` for one attempt (past it the
     /// attempt fails as a timeout, which may be retried). Whichever comes first cancels the
     /// attempt, and with it its HTTP request.
-    func withDeadlines(_ call: Call, started: ContinuousClock.Instant,
-                       _ operation: @escaping @Sendable () async throws -> ChatResponse) async throws -> ChatResponse {
+    func withDeadlines(
+        _ call: Call, started: ContinuousClock.Instant,
+        _ operation: @escaping @Sendable () async throws -> ChatResponse
+    ) async throws -> ChatResponse {
         var soonest: (at: ContinuousClock.Instant, error: any Error)?
         if let d = call.deadline { soonest = (d.at, d.error) }
         if let t = call.route.parameters.timeout, soonest.map({ started + t < $0.at }) ?? true {
-            soonest = (started + t, ProviderError(provider: call.route.name, kind: .timeout,
-                                                  message: "no answer within the model's timeout (\(Interpreter.describe(t)))"))
+            soonest = (
+                started + t,
+                ProviderError(
+                    provider: call.route.name, kind: .timeout,
+                    message: "no answer within the model's timeout (\(Interpreter.describe(t)))")
+            )
         }
         guard let (at, error) = soonest else { return try await operation() }
         if context.clock.now >= at { throw error }

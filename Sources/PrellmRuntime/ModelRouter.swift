@@ -124,17 +124,22 @@ public struct ModelRouter: Sendable {
             emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
         }
         let p = call.route.parameters, o = call.overrides
-        let request = ChatRequest(model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
-                                  maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
-                                  tools: o.tools, toolChoice: o.toolChoice)
+        let request = ChatRequest(
+            model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
+            maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
+            tools: o.tools, toolChoice: o.toolChoice)
         let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
         if let key, let hit = context.cache?.get(key, now: context.clock.now) {
             emit(call, model, state.count, .cacheHit(text: hit.text))
-            return .cached(CallOutcome(response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
-                                       retries: state.retries, fallbacks: state.fallbacks, cached: true))
+            return .cached(
+                CallOutcome(
+                    response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
+                    retries: state.retries, fallbacks: state.fallbacks, cached: true))
         }
-        return .send(Target(provider: resolved.provider, request: request, model: model, price: price(model, call.route), position: position,
-                            cacheKey: key))
+        return .send(
+            Target(
+                provider: resolved.provider, request: request, model: model, price: price(model, call.route), position: position,
+                cacheKey: key))
     }
 
     /// Why a model is not tried for this call, if it is not.
@@ -185,8 +190,9 @@ public struct ModelRouter: Sendable {
         init(_ call: Call) {
             let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
             let retryable = call.retry?.on.map { Set($0.compactMap(ProviderError.Kind.init(rawValue:))) } ?? RetryPolicy.transient
-            policy = RetryPolicy(attempts: retries, base: call.retry?.backoff ?? .seconds(1), cap: call.retry?.maxBackoff ?? .seconds(30),
-                                 retryable: retryable)
+            policy = RetryPolicy(
+                attempts: retries, base: call.retry?.backoff ?? .seconds(1), cap: call.retry?.maxBackoff ?? .seconds(30),
+                retryable: retryable)
             limit = call.route.choices.count * (1 + retries)
             maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
             estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
@@ -212,8 +218,10 @@ public struct CallOverrides: Sendable {
     public var tools: [ToolDefinition]
     public var toolChoice: ChatRequest.ToolChoice?
 
-    public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, stop: [String]? = nil,
-                tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil) {
+    public init(
+        temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, stop: [String]? = nil,
+        tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil
+    ) {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.topP = topP

@@ -18,7 +18,9 @@ public final class ResponseCache: Sendable {
 
     /// A cache backed by a SQLite file (created if needed). Expiry there is by wall-clock time,
     /// since a monotonic instant means nothing to the next process.
-    public init(file: String, defaultTTL: Duration = .seconds(3600), wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now)
+    public init(
+        file: String, defaultTTL: Duration = .seconds(3600), wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now
+    )
         throws(SQLiteAnswerStore.StoreError)
     {
         self.defaultTTL = defaultTTL
@@ -43,22 +45,31 @@ public final class ResponseCache: Sendable {
     static func encode(_ r: ChatResponse) -> JSONValue {
         .object([
             "model": .string(r.model), "text": .string(r.text),
-            "finish": .string({ switch r.finishReason { case .stop: "stop"; case .length: "length"; case .toolCalls: "tool_calls"
-                                case .contentFilter: "content_filter"; case .other(let o): o } }()),
+            "finish": .string(
+                {
+                    switch r.finishReason {
+                    case .stop: "stop";
+                    case .length: "length";
+                    case .toolCalls: "tool_calls"
+                    case .contentFilter: "content_filter";
+                    case .other(let o): o
+                    }
+                }()),
             "tool_calls": .array(r.toolCalls.map { .object(["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]) }),
         ])
     }
 
     static func decode(_ text: String) -> ChatResponse? {
         guard let j = try? JSONParser.parse(text), let model = j["model"]?.stringValue, let t = j["text"]?.stringValue else { return nil }
-        let finish: FinishReason = switch j["finish"]?.stringValue {
-        case "stop"?: .stop
-        case "length"?: .length
-        case "tool_calls"?: .toolCalls
-        case "content_filter"?: .contentFilter
-        case let o?: .other(o)
-        case nil: .stop
-        }
+        let finish: FinishReason =
+            switch j["finish"]?.stringValue {
+            case "stop"?: .stop
+            case "length"?: .length
+            case "tool_calls"?: .toolCalls
+            case "content_filter"?: .contentFilter
+            case let o?: .other(o)
+            case nil: .stop
+            }
         let calls = (j["tool_calls"]?.arrayValue ?? []).map {
             ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["name"]?.stringValue ?? "", arguments: $0["arguments"]?.stringValue ?? "")
         }

@@ -64,8 +64,10 @@ public struct RetryPolicy: Sendable {
     /// The errors a retry may cure by default.
     public static let transient: Set<ProviderError.Kind> = [.rateLimit, .server, .timeout, .connection, .cutStream]
 
-    public init(attempts: Int = 2, base: Duration = .seconds(1), cap: Duration = .seconds(30),
-                retryable: Set<ProviderError.Kind> = RetryPolicy.transient) {
+    public init(
+        attempts: Int = 2, base: Duration = .seconds(1), cap: Duration = .seconds(30),
+        retryable: Set<ProviderError.Kind> = RetryPolicy.transient
+    ) {
         self.attempts = attempts
         self.base = base
         self.cap = cap

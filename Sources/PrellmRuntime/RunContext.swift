@@ -22,8 +22,10 @@ public struct RunContext: Sendable {
     public var onProgress: (@Sendable (StepProgress) -> Void)?
     public var redactPrompts = false
 
-    public init(models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                routing: RoutingState = RoutingState(), cache: ResponseCache? = ResponseCache(), events: (any RunEventSink)? = nil) {
+    public init(
+        models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        routing: RoutingState = RoutingState(), cache: ResponseCache? = ResponseCache(), events: (any RunEventSink)? = nil
+    ) {
         self.models = models
         self.clock = clock
         self.random = random

@@ -11,8 +11,12 @@ extension RunEvent {
         case .repaired(let trace, let step, let repairs):
             return Self.line(trace, step, ["kind": "repair", "repairs": .array(repairs.map(JSONValue.string))])
         case .invalid(let trace, let step, let attempt, let errors):
-            return Self.line(trace, step, ["kind": "validate", "status": "invalid", "attempt": .number(Double(attempt)),
-                                           "errors": .array(errors.map(JSONValue.string))])
+            return Self.line(
+                trace, step,
+                [
+                    "kind": "validate", "status": "invalid", "attempt": .number(Double(attempt)),
+                    "errors": .array(errors.map(JSONValue.string)),
+                ])
         case .call(let e):
             return e.traceFields.map { Self.line(e.traceID, e.step, $0) }
         }
@@ -47,8 +51,10 @@ extension CallEvent {
         case .failed(let f):
             o["kind"] = "call"
             o["status"] = "error"
-            var error: [String: JSONValue] = ["kind": .string(f.error.kind.rawValue), "message": .string(f.error.message),
-                                              "status": f.error.status.map { .number(Double($0)) } ?? .null]
+            var error: [String: JSONValue] = [
+                "kind": .string(f.error.kind.rawValue), "message": .string(f.error.message),
+                "status": f.error.status.map { .number(Double($0)) } ?? .null,
+            ]
             if let sent = f.sentCharacters { error["sent_characters"] = .number(Double(sent)) }
             o["error"] = .object(error)
             o["latency_ms"] = .number(Double(f.latency.milliseconds))

@@ -75,19 +75,29 @@ public final class RunLedger: Sendable {
 
     /// Reserves a call's worst case, or says which limit it would break.
     /// - Parameter step: the step's budget, keyed by the step's path, when it has one.
-    public func reserve(model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
-                        step: (key: String, budget: Workflow.Budget)? = nil, stepName: String) throws(RunError) -> Reservation {
+    public func reserve(
+        model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
+        step: (key: String, budget: Workflow.Budget)? = nil, stepName: String
+    ) throws(RunError) -> Reservation {
         let tokens = promptTokens + maxTokens
         let usd = price?.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens)) ?? 0
         let result: Result<Reservation, RunError> = account.withLock { a in
             if let step {
                 let limit = Limit(step.budget, what: "step '\(step.key)'")
-                if let e = Self.check(limit, a.steps[step.key] ?? Tally(), model: model, prompt: promptTokens, maxTokens: maxTokens,
-                                      price: price, usd: usd, step: stepName) { return .failure(e) }
+                if let e = Self.check(
+                    limit, a.steps[step.key] ?? Tally(), model: model, prompt: promptTokens, maxTokens: maxTokens,
+                    price: price, usd: usd, step: stepName)
+                {
+                    return .failure(e)
+                }
             }
             for limit in limits {
-                if let e = Self.check(limit, a.run, model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd,
-                                      step: stepName) { return .failure(e) }
+                if let e = Self.check(
+                    limit, a.run, model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd,
+                    step: stepName)
+                {
+                    return .failure(e)
+                }
             }
             a.run.reservedTokens += tokens
             a.run.reservedUSD += usd
@@ -102,21 +112,32 @@ public final class RunLedger: Sendable {
         return try result.get()
     }
 
-    static func check(_ limit: Limit, _ t: Tally, model: String, prompt: Int, maxTokens: Int, price: ModelPrice?, usd: Double,
-                      step: String) -> RunError? {
+    static func check(
+        _ limit: Limit, _ t: Tally, model: String, prompt: Int, maxTokens: Int, price: ModelPrice?, usd: Double,
+        step: String
+    ) -> RunError? {
         let whose = limit.what == "the run" ? "the" : limit.what + "'s"
         let busy = t.reservedTokens > 0 ? ", \(t.reservedTokens) reserved by calls in flight" : ""
         if let max = limit.maxTokens, t.tokens + t.reservedTokens + prompt + maxTokens > max {
-            return RunError(.budgetExceeded, "\(whose) token budget (\(max)) would be exceeded: \(t.tokens) spent\(busy), this call could use \(prompt + maxTokens) (\(prompt) prompt + \(maxTokens) max_tokens) on \(model)", step: step)
+            return RunError(
+                .budgetExceeded,
+                "\(whose) token budget (\(max)) would be exceeded: \(t.tokens) spent\(busy), this call could use \(prompt + maxTokens) (\(prompt) prompt + \(maxTokens) max_tokens) on \(model)",
+                step: step)
         }
         guard let maxUSD = limit.maxUSD else { return nil }
         guard price != nil else {
             if limit.allowUnpriced { return nil }
-            return RunError(.budgetExceeded, "\(model) has no known price, so it cannot run under a USD budget (max_usd \(maxUSD)); set a price for it or allow_unpriced: true", step: step)
+            return RunError(
+                .budgetExceeded,
+                "\(model) has no known price, so it cannot run under a USD budget (max_usd \(maxUSD)); set a price for it or allow_unpriced: true",
+                step: step)
         }
         if t.usd + t.reservedUSD + usd > maxUSD {
             let reserved = t.reservedUSD > 0 ? ", $\(money(t.reservedUSD)) reserved by calls in flight" : ""
-            return RunError(.budgetExceeded, "\(whose) USD budget ($\(money(maxUSD))) would be exceeded: $\(money(t.usd)) spent\(reserved), this call could cost $\(money(usd)) on \(model)", step: step)
+            return RunError(
+                .budgetExceeded,
+                "\(whose) USD budget ($\(money(maxUSD))) would be exceeded: $\(money(t.usd)) spent\(reserved), this call could cost $\(money(usd)) on \(model)",
+                step: step)
         }
         return nil
     }

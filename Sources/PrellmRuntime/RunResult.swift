@@ -20,13 +20,19 @@ public struct RunResult: Sendable {
             "status": .string(succeeded ? "ok" : "failed"),
             "output": output,
             "steps": .array(steps.map(\.json)),
-            "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens)),
-                              "total_tokens": .number(Double(usage.totalTokens))]),
+            "usage": .object([
+                "input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens)),
+                "total_tokens": .number(Double(usage.totalTokens)),
+            ]),
             "cost_usd": costUSD.map(JSONValue.number) ?? .null,
             "trace_id": .string(traceID),
             "latency_ms": .number(Double(elapsed.milliseconds)),
         ]
-        if let error { o["error"] = .object(["kind": .string(error.kind.rawValue), "message": .string(error.message), "step": error.step.map(JSONValue.string) ?? .null]) }
+        if let error {
+            o["error"] = .object([
+                "kind": .string(error.kind.rawValue), "message": .string(error.message), "step": error.step.map(JSONValue.string) ?? .null,
+            ])
+        }
         return .object(o)
     }
 }
@@ -46,8 +52,10 @@ public struct StepRecord: Sendable {
     public var retries: Int
     public var fallbacks: Int
 
-    public init(id: String, kind: String, status: Status, modelUsed: String? = nil, usage: Usage? = nil, costUSD: Double? = nil,
-                latency: Duration, attempts: Int, retries: Int = 0, fallbacks: Int = 0) {
+    public init(
+        id: String, kind: String, status: Status, modelUsed: String? = nil, usage: Usage? = nil, costUSD: Double? = nil,
+        latency: Duration, attempts: Int, retries: Int = 0, fallbacks: Int = 0
+    ) {
         self.id = id
         self.kind = kind
         self.status = status

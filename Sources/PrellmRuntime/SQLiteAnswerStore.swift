@@ -11,9 +11,11 @@ public final class SQLiteAnswerStore: Sendable {
     private let wallClock: @Sendable () -> Double
 
     public init(path: String, wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now) throws(StoreError) {
-        db = try SQLiteDatabase(path: path, what: "the cache file", schema: [
-            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, response TEXT NOT NULL, expires REAL NOT NULL)",
-        ])
+        db = try SQLiteDatabase(
+            path: path, what: "the cache file",
+            schema: [
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, response TEXT NOT NULL, expires REAL NOT NULL)"
+            ])
         self.wallClock = wallClock
     }
 
@@ -25,8 +27,9 @@ public final class SQLiteAnswerStore: Sendable {
     /// Stores an answer; a store that cannot be written loses it (the run goes on uncached).
     func put(_ key: String, _ response: String, ttlSeconds: Double) {
         let now = wallClock()
-        _ = try? db.rows("INSERT OR REPLACE INTO answers (key, response, expires) VALUES (?1, ?2, ?3)",
-                         [.text(key), .text(response), .real(now + ttlSeconds)])
+        _ = try? db.rows(
+            "INSERT OR REPLACE INTO answers (key, response, expires) VALUES (?1, ?2, ?3)",
+            [.text(key), .text(response), .real(now + ttlSeconds)])
         // Expired rows are removed now and then, not on every write.
         if Int.random(in: 0..<64) == 0 { _ = try? db.rows("DELETE FROM answers WHERE expires <= ?1", [.real(now)]) }
     }

@@ -102,7 +102,8 @@ public enum SchemaAlignedParser {
         let types = schema["type"]?.arrayValue?.compactMap(\.stringValue) ?? schema["type"]?.stringValue.map { [$0] } ?? []
         let where_ = path.isEmpty ? "/" : path
         if let values = schema["enum"]?.arrayValue, !values.contains(v), case .string(let s) = v,
-           let match = values.first(where: { $0.stringValue?.lowercased() == s.lowercased() }) {
+            let match = values.first(where: { $0.stringValue?.lowercased() == s.lowercased() })
+        {
             repairs.append("\(where_): matched \"\(s)\" to enum value \(match.jsonText)")
             return match
         }
@@ -113,7 +114,8 @@ public enum SchemaAlignedParser {
         switch v {
         case .string(let s):
             if types.contains("integer") || types.contains("number"), let n = Double(s.trimmingCharacters(in: [" "])), n.isFinite,
-               !types.contains("string") {
+                !types.contains("string")
+            {
                 repairs.append("\(where_): converted the string \"\(s)\" to a number")
                 return .number(n)
             }
@@ -291,7 +293,8 @@ struct TolerantJSON {
                 case "f": out.append("\u{C}")
                 case "u":
                     guard i + 4 <= s.count, let code = UInt32(String(String.UnicodeScalarView(s[i..<i + 4])), radix: 16),
-                          let scalar = Unicode.Scalar(code) else { return nil }
+                        let scalar = Unicode.Scalar(code)
+                    else { return nil }
                     out.append(scalar)
                     i += 4
                 default: out.append(e)

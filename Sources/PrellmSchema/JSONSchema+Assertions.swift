@@ -55,10 +55,18 @@ extension Evaluation {
     }
 
     mutating func numeric(_ o: [String: JSONValue], _ n: Double, at: String, keyword: String, into r: inout Result) {
-        if let m = o["maximum"]?.numberValue, n > m { fail(&r, at, keyword + "/maximum", "\(JSONValue.format(n)) is greater than the maximum \(JSONValue.format(m))") }
-        if let m = o["exclusiveMaximum"]?.numberValue, n >= m { fail(&r, at, keyword + "/exclusiveMaximum", "\(JSONValue.format(n)) must be less than \(JSONValue.format(m))") }
-        if let m = o["minimum"]?.numberValue, n < m { fail(&r, at, keyword + "/minimum", "\(JSONValue.format(n)) is less than the minimum \(JSONValue.format(m))") }
-        if let m = o["exclusiveMinimum"]?.numberValue, n <= m { fail(&r, at, keyword + "/exclusiveMinimum", "\(JSONValue.format(n)) must be greater than \(JSONValue.format(m))") }
+        if let m = o["maximum"]?.numberValue, n > m {
+            fail(&r, at, keyword + "/maximum", "\(JSONValue.format(n)) is greater than the maximum \(JSONValue.format(m))")
+        }
+        if let m = o["exclusiveMaximum"]?.numberValue, n >= m {
+            fail(&r, at, keyword + "/exclusiveMaximum", "\(JSONValue.format(n)) must be less than \(JSONValue.format(m))")
+        }
+        if let m = o["minimum"]?.numberValue, n < m {
+            fail(&r, at, keyword + "/minimum", "\(JSONValue.format(n)) is less than the minimum \(JSONValue.format(m))")
+        }
+        if let m = o["exclusiveMinimum"]?.numberValue, n <= m {
+            fail(&r, at, keyword + "/exclusiveMinimum", "\(JSONValue.format(n)) must be greater than \(JSONValue.format(m))")
+        }
         if let m = o["multipleOf"]?.numberValue, m > 0 {
             let q = n / m
             let ok = q.isFinite && abs(q - q.rounded()) <= 1e-9 * max(1, abs(q))

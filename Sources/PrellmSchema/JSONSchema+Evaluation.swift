@@ -144,7 +144,9 @@ struct Evaluation {
                 fail(&r, at, keyword + "/oneOf", "value does not match any of the \(one.count) alternatives in oneOf")
                 if collect { errors += collected }
             } else {
-                fail(&r, at, keyword + "/oneOf", "value matches \(valid.count) alternatives of oneOf (\(valid.map(String.init).joined(separator: ", "))); exactly one must match")
+                fail(
+                    &r, at, keyword + "/oneOf",
+                    "value matches \(valid.count) alternatives of oneOf (\(valid.map(String.init).joined(separator: ", "))); exactly one must match")
             }
         }
         if let not = o["not"] {
@@ -203,8 +205,9 @@ struct Evaluation {
                     if additional == .bool(false) {
                         let known = (properties?.keys).map { Array($0) } ?? []
                         let near = Self.nearest(name, known)
-                        fail(&r, at, keyword + "/additionalProperties",
-                             "property '\(name)' is not allowed" + (near.map { " (did you mean '\($0)'?)" } ?? ""))
+                        fail(
+                            &r, at, keyword + "/additionalProperties",
+                            "property '\(name)' is not allowed" + (near.map { " (did you mean '\($0)'?)" } ?? ""))
                     } else {
                         r.valid = false
                         if collect { errors += errs }
@@ -271,9 +274,11 @@ struct Evaluation {
             let validating = !schema.noValidation.contains(base)
             let minimum = validating ? (o["minContains"]?.numberValue).map { Int($0) } ?? 1 : 1
             if matches.count < minimum {
-                fail(&r, at, keyword + "/contains",
-                     minimum == 1 ? "array contains no item that matches 'contains'"
-                                  : "array contains \(matches.count) matching items; at least \(minimum) are required")
+                fail(
+                    &r, at, keyword + "/contains",
+                    minimum == 1
+                        ? "array contains no item that matches 'contains'"
+                        : "array contains \(matches.count) matching items; at least \(minimum) are required")
             }
             if validating, let maximum = o["maxContains"]?.numberValue, Double(matches.count) > maximum {
                 fail(&r, at, keyword + "/maxContains", "array contains \(matches.count) matching items; at most \(Int(maximum)) are allowed")

@@ -42,16 +42,19 @@ public struct JSONSchema: Sendable {
         index(root, base: baseURI)
         for (uri, located) in resources {
             if let meta = located.schema["$schema"]?.stringValue,
-               let vocab = resources[URIReference.split(meta).base]?.schema["$vocabulary"]?.objectValue,
-               vocab[Self.validationVocabulary] == nil {
+                let vocab = resources[URIReference.split(meta).base]?.schema["$vocabulary"]?.objectValue,
+                vocab[Self.validationVocabulary] == nil
+            {
                 noValidation.insert(uri)
             }
         }
     }
 
     static let schemaMapKeywords = ["$defs", "definitions", "properties", "patternProperties", "dependentSchemas"]
-    static let schemaKeywords = ["items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems",
-                                 "contains", "propertyNames", "not", "if", "then", "else"]
+    static let schemaKeywords = [
+        "items", "additionalProperties", "unevaluatedProperties", "unevaluatedItems",
+        "contains", "propertyNames", "not", "if", "then", "else",
+    ]
     static let schemaListKeywords = ["allOf", "anyOf", "oneOf", "prefixItems"]
 
     /// Indexes `s`, found where the base URI is `base`. Every Located keeps the base *around*

@@ -11,7 +11,7 @@ enum URIReference {
         guard let colon = s.firstIndex(of: ":") else { return nil }
         let head = s[..<colon]
         guard let f = head.first, f.isLetter,
-              head.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." })
+            head.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." })
         else { return nil }
         return String(head)
     }
@@ -88,7 +88,8 @@ enum URIReference {
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
             if c == UInt8(ascii: "%"), it.count >= 2,
-               let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(v); it = it.dropFirst(2)
             } else {
                 bytes.append(c)

@@ -50,8 +50,9 @@ enum ChatWire {
             case "user": messages.append(ChatMessage(role: .user, content: parts))
             case "assistant":
                 let calls = (m["tool_calls"]?.arrayValue ?? []).map {
-                    ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
-                             arguments: $0["function"]?["arguments"]?.stringValue ?? "")
+                    ToolCall(
+                        id: $0["id"]?.stringValue ?? "", name: $0["function"]?["name"]?.stringValue ?? "",
+                        arguments: $0["function"]?["arguments"]?.stringValue ?? "")
                 }
                 messages.append(ChatMessage(role: .assistant, content: parts, toolCalls: calls))
             case "tool": messages.append(ChatMessage(role: .tool, content: parts, toolCallID: m["tool_call_id"]?.stringValue))
@@ -106,10 +107,11 @@ enum ChatWire {
             throw GatewayError(.badRequest, "this gateway answers with one choice: 'n' must be 1", param: "n")
         }
         let last = messages.last { $0.role == .user }?.text ?? ""
-        var request = Request(model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
-                              stream: stream, includeUsage: includeUsage, temperature: temperature, maxTokens: maxTokens,
-                              topP: topP, stop: stop,
-                              format: format, lastUserText: last)
+        var request = Request(
+            model: model, system: system.isEmpty ? nil : system.joined(separator: "\n\n"), messages: messages,
+            stream: stream, includeUsage: includeUsage, temperature: temperature, maxTokens: maxTokens,
+            topP: topP, stop: stop,
+            format: format, lastUserText: last)
         // Tools pass through to the upstream model unchanged.
         if let tools = json["tools"], tools != .null {
             guard let list = tools.arrayValue else { throw GatewayError(.badRequest, "'tools' must be an array", param: "tools") }
@@ -117,8 +119,10 @@ enum ChatWire {
                 guard let f = t["function"], let name = f["name"]?.stringValue, !name.isEmpty else {
                     throw GatewayError(.badRequest, "tools[\(i)] needs function.name", param: "tools")
                 }
-                request.tools.append(ToolDefinition(name: name, description: f["description"]?.stringValue,
-                                                    parameters: f["parameters"] ?? .object(["type": "object"])))
+                request.tools.append(
+                    ToolDefinition(
+                        name: name, description: f["description"]?.stringValue,
+                        parameters: f["parameters"] ?? .object(["type": "object"])))
             }
         }
         switch json["tool_choice"] {
@@ -151,7 +155,9 @@ enum ChatWire {
                     }
                     return .imageURL(url)
                 case let other:
-                    throw GatewayError(.badRequest, "messages[\(i)].content[\(k)]: unsupported content part type '\(other ?? "none")' (text and image_url are)", param: "messages")
+                    throw GatewayError(
+                        .badRequest, "messages[\(i)].content[\(k)]: unsupported content part type '\(other ?? "none")' (text and image_url are)",
+                        param: "messages")
                 }
             }
         default: throw GatewayError(.badRequest, "messages[\(i)].content must be a string or an array of parts", param: "messages")
@@ -171,7 +177,10 @@ enum ChatWire {
     static func refuseUnsupported(_ json: JSONValue, _ list: [(name: String, neutral: [JSONValue])]) throws(GatewayError) {
         for (name, neutral) in list {
             guard let v = json[name], v != .null, !neutral.contains(v) else { continue }
-            throw GatewayError(.badRequest, "'\(name)' is not supported by this gateway; leave it out (it would be dropped, and the answer would differ from what you asked for)", param: name)
+            throw GatewayError(
+                .badRequest,
+                "'\(name)' is not supported by this gateway; leave it out (it would be dropped, and the answer would differ from what you asked for)",
+                param: name)
         }
     }
 
@@ -205,21 +214,31 @@ enum ChatWire {
     }
 
     static func usageJSON(_ u: Usage) -> JSONValue {
-        .object(["prompt_tokens": .number(Double(u.inputTokens)), "completion_tokens": .number(Double(u.outputTokens)),
-                 "total_tokens": .number(Double(u.totalTokens))])
+        .object([
+            "prompt_tokens": .number(Double(u.inputTokens)), "completion_tokens": .number(Double(u.outputTokens)),
+            "total_tokens": .number(Double(u.totalTokens)),
+        ])
     }
 
     static func completion(id: String, model: String, created: Int, response: ChatResponse, usage: Usage) -> JSONValue {
         var message: [String: JSONValue] = ["role": "assistant", "content": .string(response.text)]
         if !response.toolCalls.isEmpty {
-            message["tool_calls"] = .array(response.toolCalls.map {
-                .object(["id": .string($0.id), "type": "function", "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)])])
-            })
+            message["tool_calls"] = .array(
+                response.toolCalls.map {
+                    .object([
+                        "id": .string($0.id), "type": "function",
+                        "function": .object(["name": .string($0.name), "arguments": .string($0.arguments)]),
+                    ])
+                })
         }
         return .object([
             "id": .string(id), "object": "chat.completion", "created": .number(Double(created)), "model": .string(model),
-            "choices": .array([.object(["index": .number(0), "message": .object(message), "logprobs": .null,
-                                        "finish_reason": .string(finish(response.finishReason))])]),
+            "choices": .array([
+                .object([
+                    "index": .number(0), "message": .object(message), "logprobs": .null,
+                    "finish_reason": .string(finish(response.finishReason)),
+                ])
+            ]),
             "usage": usageJSON(usage),
         ])
     }
@@ -227,8 +246,12 @@ enum ChatWire {
     static func chunk(id: String, model: String, created: Int, delta: JSONValue, finish: String? = nil) -> String {
         let o: JSONValue = .object([
             "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
-            "choices": .array([.object(["index": .number(0), "delta": delta, "logprobs": .null,
-                                        "finish_reason": finish.map(JSONValue.string) ?? .null])]),
+            "choices": .array([
+                .object([
+                    "index": .number(0), "delta": delta, "logprobs": .null,
+                    "finish_reason": finish.map(JSONValue.string) ?? .null,
+                ])
+            ]),
         ])
         return "data: " + o.jsonText + "\n\n"
     }

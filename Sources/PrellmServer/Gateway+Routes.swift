@@ -27,9 +27,15 @@ extension Gateway {
             do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
                 return Self.error(e, requestID: nil)
             }
-            return Self.json(200, .object(["object": "list", "data": .array(modelNames.map {
-                .object(["id": .string($0), "object": "model", "created": .number(0), "owned_by": "prellm"])
-            })]))
+            return Self.json(
+                200,
+                .object([
+                    "object": "list",
+                    "data": .array(
+                        modelNames.map {
+                            .object(["id": .string($0), "object": "model", "created": .number(0), "owned_by": "prellm"])
+                        }),
+                ]))
         }
         router.post("/v1/chat/completions") { [self] request, _ in
             await handleChat(request, dialect: .openAI)
@@ -46,8 +52,11 @@ extension Gateway {
     }
 
     public func makeApplication() -> some ApplicationProtocol {
-        Application(router: makeRouter(), configuration: .init(address: .hostname(config.server.host, port: config.server.port),
-                                                               serverName: "prellm"))
+        Application(
+            router: makeRouter(),
+            configuration: .init(
+                address: .hostname(config.server.host, port: config.server.port),
+                serverName: "prellm"))
     }
 
     static let apiKeyHeader = HTTPField.Name("x-api-key")!
@@ -109,9 +118,10 @@ extension Gateway {
         entry["status"] = .number(Double(status))
         entry["latency_ms"] = .number((seconds * 1000).rounded())
         log(JSONValue.object(entry).jsonText)
-        metrics.request(model: entry["model"]?.stringValue ?? "", key: entry["key_id"]?.stringValue ?? "",
-                        status: status, seconds: seconds, tokens: entry["tokens"]?.int, cost: entry["cost_usd"]?.numberValue,
-                        error: entry["error_kind"]?.stringValue)
+        metrics.request(
+            model: entry["model"]?.stringValue ?? "", key: entry["key_id"]?.stringValue ?? "",
+            status: status, seconds: seconds, tokens: entry["tokens"]?.int, cost: entry["cost_usd"]?.numberValue,
+            error: entry["error_kind"]?.stringValue)
     }
 
     /// Admits a request against its key's limits, reserving its bound; nil for a key without limits.
@@ -120,8 +130,10 @@ extension Gateway {
         let (usd, tokens) = bound(chat, target)
         guard let tokens else {
             guard key.tpm == nil, key.usdPerDay == nil, key.usdPerMonth == nil else {
-                throw GatewayError(.forbidden, "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
-                                   code: "unbounded_cost")
+                throw GatewayError(
+                    .forbidden,
+                    "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
+                    code: "unbounded_cost")
             }
             return try limits.admit(key, estimateUSD: 0, estimateTokens: 0, now: .now)
         }
@@ -138,8 +150,11 @@ extension Gateway {
 
     /// How the request runs: its workflow's program, or one call on its route. A request under
     /// a USD budget is held to what was reserved for it.
-    func runner(_ chat: ChatWire.Request, _ target: Target, requestID: String, allowance: RunLedger.Limit?)
-        -> @Sendable (RunContext) async throws(GatewayError) -> Served {
+    func runner(
+        _ chat: ChatWire.Request, _ target: Target, requestID: String, allowance: RunLedger.Limit?
+    )
+        -> @Sendable (RunContext) async throws(GatewayError) -> Served
+    {
         switch target {
         case .workflow(let w):
             return { context throws(GatewayError) in
@@ -147,16 +162,18 @@ extension Gateway {
                 if let error = result.error { throw GatewayError.from(error) }
                 let text = result.output.stringValue ?? result.output.jsonText
                 let used = result.steps.compactMap(\.modelUsed).last ?? chat.model
-                return Served(response: ChatResponse(model: chat.model, text: text, finishReason: .stop), model: used, usage: result.usage,
-                              cost: result.costUSD)
+                return Served(
+                    response: ChatResponse(model: chat.model, text: text, finishReason: .stop), model: used, usage: result.usage,
+                    cost: result.costUSD)
             }
         case .route(let route):
             return { context throws(GatewayError) in
                 var call = ModelRouter.Call(step: "chat", route: route, system: chat.system, messages: chat.messages, traceID: requestID)
                 call.format = chat.format
                 call.stream = context.onText != nil
-                call.overrides = CallOverrides(temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
-                                               tools: chat.tools, toolChoice: chat.toolChoice)
+                call.overrides = CallOverrides(
+                    temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
+                    tools: chat.tools, toolChoice: chat.toolChoice)
                 let ledger = RunLedger(budget: nil, allowance: allowance, started: context.clock.now)
                 do {
                     let out = try await ModelRouter(context: context).call(call, ledger: ledger)
@@ -171,8 +188,10 @@ extension Gateway {
     }
 
     /// Runs the request, streamed or whole.
-    func serve(_ chat: ChatWire.Request, _ target: Target, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
-               tally: SpendTally, entry: inout [String: JSONValue]) async throws -> Response {
+    func serve(
+        _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
+        tally: SpendTally, entry: inout [String: JSONValue]
+    ) async throws -> Response {
         let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         let allowance = reservation.flatMap { r in r.holdsUSD ? RunLedger.Limit(what: "the request", maxUSD: r.usd, maxTokens: nil) : nil }
@@ -212,62 +231,66 @@ extension Gateway {
         let model = chat.model, includeUsage = chat.includeUsage
         entry["stream"] = true
         let logged = entry, streamStarted = ContinuousClock.now
-        return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
-            // A client that goes away mid-stream ends the writes with an error: the run, and
-            // with it the upstream request, is cancelled rather than left to finish unread.
-            var sent = false
-            var encoder = StreamEncoder(dialect: dialect, id: id, model: model, created: created)
-            do {
-            try await writer.write(ByteBuffer(string: encoder.start()))
-            for await piece in pieces {
-                if !sent {
-                    let d = ContinuousClock.now - streamStarted
-                    metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { [self] writer in
+                // A client that goes away mid-stream ends the writes with an error: the run, and
+                // with it the upstream request, is cancelled rather than left to finish unread.
+                var sent = false
+                var encoder = StreamEncoder(dialect: dialect, id: id, model: model, created: created)
+                do {
+                    try await writer.write(ByteBuffer(string: encoder.start()))
+                    for await piece in pieces {
+                        if !sent {
+                            let d = ContinuousClock.now - streamStarted
+                            metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                        }
+                        sent = true
+                        let bytes =
+                            switch piece {
+                            case .text(let text): encoder.text(text)
+                            case .toolCall(let index, let callID, let name, let arguments):
+                                encoder.toolCall(index: index, id: callID, name: name, arguments: arguments)
+                            }
+                        try await writer.write(ByteBuffer(string: bytes))
+                    }
+                } catch {
+                    run.cancel()
+                    _ = await run.result
+                    if let reservation { limits.settle(reservation, tally.total) }
+                    var final = logged
+                    final["error"] = "the client disconnected"
+                    final["error_kind"] = "client_disconnected"
+                    complete(final, status: 499, started: streamStarted)
+                    throw error
                 }
-                sent = true
-                let bytes = switch piece {
-                case .text(let text): encoder.text(text)
-                case .toolCall(let index, let callID, let name, let arguments): encoder.toolCall(index: index, id: callID, name: name, arguments: arguments)
-                }
-                try await writer.write(ByteBuffer(string: bytes))
-            }
-            } catch {
-                run.cancel()
-                _ = await run.result
+                let outcome = await run.result
                 if let reservation { limits.settle(reservation, tally.total) }
-                var final = logged
-                final["error"] = "the client disconnected"
-                final["error_kind"] = "client_disconnected"
-                complete(final, status: 499, started: streamStarted)
-                throw error
-            }
-            let outcome = await run.result
-            if let reservation { limits.settle(reservation, tally.total) }
-            switch outcome {
-            case .success(let served):
-                let (response, usage) = (served.response, served.usage)
-                if !sent, !response.text.isEmpty {
-                    // A workflow whose output is not one streamed step: send it whole.
-                    try await writer.write(ByteBuffer(string: encoder.text(response.text)))
+                switch outcome {
+                case .success(let served):
+                    let (response, usage) = (served.response, served.usage)
+                    if !sent, !response.text.isEmpty {
+                        // A workflow whose output is not one streamed step: send it whole.
+                        try await writer.write(ByteBuffer(string: encoder.text(response.text)))
+                    }
+                    try await writer.write(ByteBuffer(string: encoder.end(response: response, usage: usage, includeUsage: includeUsage)))
+                case .failure(let error):
+                    let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
+                    try await writer.write(ByteBuffer(string: encoder.failure(e)))
                 }
-                try await writer.write(ByteBuffer(string: encoder.end(response: response, usage: usage, includeUsage: includeUsage)))
-            case .failure(let error):
-                let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
-                try await writer.write(ByteBuffer(string: encoder.failure(e)))
-            }
-            try await writer.finish(nil)
-            var final = logged
-            switch outcome {
-            case .success(let served):
-                final["model_used"] = .string(served.model)
-                final["tokens"] = .number(Double(served.usage.totalTokens))
-                final["cost_usd"] = served.cost.map(JSONValue.number) ?? .null
-            case .failure(let error):
-                final["error"] = .string("\(error)")
-                final["error_kind"] = .string((error as? GatewayError)?.code ?? "upstream_error")
-            }
-            complete(final, status: 200, started: streamStarted)
-        })
+                try await writer.finish(nil)
+                var final = logged
+                switch outcome {
+                case .success(let served):
+                    final["model_used"] = .string(served.model)
+                    final["tokens"] = .number(Double(served.usage.totalTokens))
+                    final["cost_usd"] = served.cost.map(JSONValue.number) ?? .null
+                case .failure(let error):
+                    final["error"] = .string("\(error)")
+                    final["error_kind"] = .string((error as? GatewayError)?.code ?? "upstream_error")
+                }
+                complete(final, status: 200, started: streamStarted)
+            })
     }
 
     /// Runs `operation` within the gateway's request timeout; past it, the operation (and its

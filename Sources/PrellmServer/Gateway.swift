@@ -53,8 +53,10 @@ public final class Gateway: Sendable {
     ///   - log: receives one JSON line per request (stderr for the command).
     ///   - store: the usage ledger; by default a SQLite file (`store.path`, else `prellm-store.sqlite`
     ///     beside the config).
-    public init(config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws(StartupError) {
+    public init(
+        config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(StartupError) {
         self.config = config
         self.log = log
         if let store {
@@ -75,21 +77,26 @@ public final class Gateway: Sendable {
             let path = entry.path
             let result = compiler.compile(path: path)
             guard let workflow = result.workflow, let program = result.graph, !result.hasErrors else {
-                throw StartupError(message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
+                throw StartupError(
+                    message: "workflow \(path) does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
             }
             let name = workflow.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             let inputs = workflow.inputs.map(\.name.value)
             // The last user message goes to `query`, or to the one input that has no default.
             let required = workflow.inputs.filter { !$0.hasDefault }.map(\.name.value)
             guard let query = entry.queryInput ?? inputs.first(where: { $0 == "query" }) ?? (required.count == 1 ? required.first : nil) else {
-                throw StartupError(message: "workflow \(path) has no 'query' input, nor exactly one input without a default: the gateway passes the last user message to it (set workflows: [{path: …, query: <input>}])")
+                throw StartupError(
+                    message:
+                        "workflow \(path) has no 'query' input, nor exactly one input without a default: the gateway passes the last user message to it (set workflows: [{path: …, query: <input>}])"
+                )
             }
             for named in [entry.queryInput, entry.contextInput].compactMap({ $0 }) where !inputs.contains(named) {
                 throw StartupError(message: "workflow \(path) has no input '\(named)'")
             }
             if served[name] != nil { throw StartupError(message: "two workflows are named '\(name)'") }
-            served[name] = ServedWorkflow(name: name, program: program, queryInput: query,
-                                          contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
+            served[name] = ServedWorkflow(
+                name: name, program: program, queryInput: query,
+                contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
         let overrides = config.providerOverrides
@@ -97,20 +104,26 @@ public final class Gateway: Sendable {
         if let context {
             baseContext = context
         } else {
-            var c = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment, overrides: overrides),
-                                                          catalog: catalog, program: nil))
+            var c = RunContext(
+                models: CatalogModelAccess(
+                    directory: ProviderDirectory(environment: environment, overrides: overrides),
+                    catalog: catalog, program: nil))
             // A gateway forwards each request: identical requests are not answered from a cache
             // unless a later config option asks for it.
             c.cache = nil
             baseContext = c
         }
-        metrics = GatewayMetrics(breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
-                                 routing: baseContext.routing)
+        metrics = GatewayMetrics(
+            breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
+            routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
         contextBox = baseContext
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
         if config.keys.isEmpty, !loopback, !config.server.allowRemoteWithoutKeys {
-            throw StartupError(message: "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true")
+            throw StartupError(
+                message:
+                    "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true"
+            )
         }
     }
 
@@ -139,7 +152,8 @@ public final class Gateway: Sendable {
 
     /// The store a config names (`store.path`), else `prellm-store.sqlite` beside the config.
     public static func defaultStorePath(_ config: ConfigFile) -> String {
-        config.storePath ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent().appendingPathComponent("prellm-store.sqlite").path
+        config.storePath
+            ?? URL(fileURLWithPath: config.file).absoluteURL.deletingLastPathComponent().appendingPathComponent("prellm-store.sqlite").path
     }
 
     /// The route or workflow a request's `model` names: a configured name, `workflow/<name>`,

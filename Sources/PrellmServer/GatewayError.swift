@@ -53,8 +53,12 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     var body: JSONValue {
-        .object(["error": .object(["message": .string(message), "type": .string(type),
-                                   "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null])])
+        .object([
+            "error": .object([
+                "message": .string(message), "type": .string(type),
+                "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null,
+            ])
+        ])
     }
 
     /// What a failed run or call means for the client.

@@ -105,7 +105,8 @@ public final class GatewayMetrics: RunEventSink {
             for (labels, h) in s.histograms[name]!.sorted(by: { $0.key < $1.key }) {
                 let sep = labels.isEmpty ? "" : ","
                 for (i, b) in Self.buckets.enumerated() { out += "\(name)_bucket{\(labels)\(sep)le=\"\(Self.number(b))\"} \(h.counts[i])\n" }
-                out += "\(name)_bucket{\(labels)\(sep)le=\"+Inf\"} \(h.count)\n\(name)_sum{\(labels)} \(Self.number(h.sum))\n\(name)_count{\(labels)} \(h.count)\n"
+                out +=
+                    "\(name)_bucket{\(labels)\(sep)le=\"+Inf\"} \(h.count)\n\(name)_sum{\(labels)} \(Self.number(h.sum))\n\(name)_count{\(labels)} \(h.count)\n"
             }
         }
         out += "# HELP prellm_circuit_open Whether a model's circuit breaker is open (1) or closed (0).\n# TYPE prellm_circuit_open gauge\n"

@@ -30,24 +30,29 @@ public final class SQLiteGatewayStore: GatewayStore {
     private let db: SQLiteDatabase
 
     public init(path: String) throws(StoreError) {
-        db = try SQLiteDatabase(path: path, what: "the store", schema: [
-            "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
-            "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
-            "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)",
-        ])
+        db = try SQLiteDatabase(
+            path: path, what: "the store",
+            schema: [
+                "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
+                "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
+                "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)",
+            ])
     }
 
     /// The day's and the month's spend, in one statement so that they agree with each other.
     public func spent(key: String, day: String, month: String) throws -> (day: Double, month: Double) {
-        let row = try db.rows("SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
-                              [.text(key), .text(day), .text(month)]).first
+        let row = try db.rows(
+            "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+            [.text(key), .text(day), .text(month)]
+        ).first
         return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
     }
 
     public func record(key: String, day: String, month: String, usd: Double, tokens: Int) throws {
-        try db.rows("INSERT INTO usage (key_id, day, month, usd, tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    [.text(key), .text(day), .text(month), .real(usd), .integer(Int64(tokens)), .real(Date().timeIntervalSince1970)])
+        try db.rows(
+            "INSERT INTO usage (key_id, day, month, usd, tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            [.text(key), .text(day), .text(month), .real(usd), .integer(Int64(tokens)), .real(Date().timeIntervalSince1970)])
     }
 
     public func revoked() throws -> Set<String> {

@@ -70,7 +70,8 @@ final class KeyLimits: Sendable {
             // The store is read once per key and day (a short SQLite read, under the lock so that
             // no settlement can slip between the read and its use).
             if s.spent[id].map({ $0.day != day || $0.month != month }) ?? true,
-               key.usdPerDay != nil || key.usdPerMonth != nil {
+                key.usdPerDay != nil || key.usdPerMonth != nil
+            {
                 do {
                     let stored = try store.spent(key: id, day: day, month: month)
                     s.spent[id] = Spent(day: day, month: month, dayUSD: stored.day, monthUSD: stored.month)
@@ -83,8 +84,10 @@ final class KeyLimits: Sendable {
             if let rpm = key.rpm {
                 var b = Self.refill(s.requests[id], capacity: Double(rpm), perMinute: Double(rpm), now: now)
                 guard b.level >= 1 else {
-                    return .failure(GatewayError(.rateLimited, "key '\(id)' is over its rate limit of \(rpm) requests per minute",
-                                                 code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((1 - b.level) * 60 / Double(rpm)) + 1))))
+                    return .failure(
+                        GatewayError(
+                            .rateLimited, "key '\(id)' is over its rate limit of \(rpm) requests per minute",
+                            code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((1 - b.level) * 60 / Double(rpm)) + 1))))
                 }
                 b.level -= 1
                 requests = b
@@ -95,8 +98,11 @@ final class KeyLimits: Sendable {
                 // A request larger than a whole minute's allowance waits for a full bucket, not forever.
                 let need = Double(min(estimateTokens, tpm))
                 guard b.level >= need else {
-                    return .failure(GatewayError(.rateLimited, "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimateTokens))",
-                                                 code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
+                    return .failure(
+                        GatewayError(
+                            .rateLimited,
+                            "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimateTokens))",
+                            code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
                 }
                 b.level -= Double(estimateTokens)
                 tokens = b
@@ -104,16 +110,26 @@ final class KeyLimits: Sendable {
             let usd = estimateUSD ?? 0
             let reserved = s.reserved[id] ?? 0
             if let limit = key.usdPerDay, spent.day + reserved + usd > limit {
-                return .failure(GatewayError(.forbidden, "key '\(id)' would exceed its daily budget of $\(limit): $\(Self.money(spent.day)) spent, $\(Self.money(reserved)) reserved by requests in flight, this request could cost $\(Self.money(usd))", code: "budget_exceeded"))
+                return .failure(
+                    GatewayError(
+                        .forbidden,
+                        "key '\(id)' would exceed its daily budget of $\(limit): $\(Self.money(spent.day)) spent, $\(Self.money(reserved)) reserved by requests in flight, this request could cost $\(Self.money(usd))",
+                        code: "budget_exceeded"))
             }
             if let limit = key.usdPerMonth, spent.month + reserved + usd > limit {
-                return .failure(GatewayError(.forbidden, "key '\(id)' would exceed its monthly budget of $\(limit): $\(Self.money(spent.month)) spent, $\(Self.money(reserved)) reserved, this request could cost $\(Self.money(usd))", code: "budget_exceeded"))
+                return .failure(
+                    GatewayError(
+                        .forbidden,
+                        "key '\(id)' would exceed its monthly budget of $\(limit): $\(Self.money(spent.month)) spent, $\(Self.money(reserved)) reserved, this request could cost $\(Self.money(usd))",
+                        code: "budget_exceeded"))
             }
             if let requests { s.requests[id] = requests }
             if let tokens { s.tokens[id] = tokens }
             s.reserved[id] = reserved + usd
-            return .success(Reservation(key: id, usd: usd, tokens: estimateTokens, day: day, month: month,
-                                        holdsUSD: key.usdPerDay != nil || key.usdPerMonth != nil))
+            return .success(
+                Reservation(
+                    key: id, usd: usd, tokens: estimateTokens, day: day, month: month,
+                    holdsUSD: key.usdPerDay != nil || key.usdPerMonth != nil))
         }
         return try result.get()
     }

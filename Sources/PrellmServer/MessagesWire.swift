@@ -13,7 +13,9 @@ enum MessagesWire {
         guard let maxTokens = json["max_tokens"]?.int, maxTokens > 0 else {
             throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens")
         }
-        guard let list = json["messages"]?.arrayValue, !list.isEmpty else { throw GatewayError(.badRequest, "messages: Field required", param: "messages") }
+        guard let list = json["messages"]?.arrayValue, !list.isEmpty else {
+            throw GatewayError(.badRequest, "messages: Field required", param: "messages")
+        }
         guard list.count <= maxMessages else { throw GatewayError(.badRequest, "too many messages (\(list.count))", param: "messages") }
         var system: String?
         switch json["system"] {
@@ -41,9 +43,10 @@ enum MessagesWire {
             }
             stop = strings
         }
-        var request = ChatWire.Request(model: model, system: system, messages: messages, stream: try ChatWire.flag(json, "stream"), includeUsage: true,
-                                       temperature: temperature, maxTokens: maxTokens, topP: try ChatWire.topP(json, name: "top_p"), stop: stop,
-                                       format: .text, lastUserText: last)
+        var request = ChatWire.Request(
+            model: model, system: system, messages: messages, stream: try ChatWire.flag(json, "stream"), includeUsage: true,
+            temperature: temperature, maxTokens: maxTokens, topP: try ChatWire.topP(json, name: "top_p"), stop: stop,
+            format: .text, lastUserText: last)
         (request.tools, request.toolChoice) = try tools(json)
         return request
     }
@@ -71,8 +74,11 @@ enum MessagesWire {
                     let src = b["source"]
                     if src?["type"] == "base64", let data = src?["data"]?.stringValue {
                         parts.append(.imageData(base64: data, mediaType: src?["media_type"]?.stringValue ?? "image/png"))
-                    } else if let url = src?["url"]?.stringValue { parts.append(.imageURL(url)) }
-                    else { throw GatewayError(.badRequest, "\(at).source: needs base64 data or a url", param: "messages") }
+                    } else if let url = src?["url"]?.stringValue {
+                        parts.append(.imageURL(url))
+                    } else {
+                        throw GatewayError(.badRequest, "\(at).source: needs base64 data or a url", param: "messages")
+                    }
                 case "tool_use"? where role == "assistant":
                     guard let id = b["id"]?.stringValue, let name = b["name"]?.stringValue else {
                         throw GatewayError(.badRequest, "\(at): a tool_use block needs id and name", param: "messages")
@@ -94,7 +100,10 @@ enum MessagesWire {
                     results.append(ChatMessage(role: .tool, content: [.text(isError ? "Error: " + text : text)], toolCallID: id))
                 case let other:
                     // Refused rather than dropped: the model would answer another question.
-                    throw GatewayError(.badRequest, "\(at).type: '\(other ?? "none")' is not supported here (text, image, tool_use from the assistant and tool_result from the user are)", param: "messages")
+                    throw GatewayError(
+                        .badRequest,
+                        "\(at).type: '\(other ?? "none")' is not supported here (text, image, tool_use from the assistant and tool_result from the user are)",
+                        param: "messages")
                 }
             }
         default: throw GatewayError(.badRequest, "messages.\(i).content: must be a string or a list of blocks", param: "messages")
@@ -111,8 +120,10 @@ enum MessagesWire {
                 guard let name = t["name"]?.stringValue, !name.isEmpty else {
                     throw GatewayError(.badRequest, "tools.\(i).name: Field required", param: "tools")
                 }
-                tools.append(ToolDefinition(name: name, description: t["description"]?.stringValue,
-                                            parameters: t["input_schema"] ?? .object(["type": "object"])))
+                tools.append(
+                    ToolDefinition(
+                        name: name, description: t["description"]?.stringValue,
+                        parameters: t["input_schema"] ?? .object(["type": "object"])))
             }
         }
         var choice: ChatRequest.ToolChoice?
@@ -122,7 +133,9 @@ enum MessagesWire {
             case "any"?: choice = .required
             case "none"?: choice = ChatRequest.ToolChoice.none
             case "tool"?:
-                guard let name = c["name"]?.stringValue else { throw GatewayError(.badRequest, "tool_choice.name: Field required", param: "tool_choice") }
+                guard let name = c["name"]?.stringValue else {
+                    throw GatewayError(.badRequest, "tool_choice.name: Field required", param: "tool_choice")
+                }
                 choice = .tool(name)
             default: throw GatewayError(.badRequest, "tool_choice.type: must be auto, any, tool or none", param: "tool_choice")
             }
@@ -168,15 +181,16 @@ enum MessagesWire {
     static func event(_ name: String, _ data: JSONValue) -> String { "event: \(name)\ndata: \(data.jsonText)\n\n" }
 
     static func errorBody(_ e: GatewayError) -> JSONValue {
-        let type: String = switch e.kind {
-        case .badRequest, .tooLarge: "invalid_request_error"
-        case .unauthorized: "authentication_error"
-        case .forbidden: "permission_error"
-        case .notFound: "not_found_error"
-        case .rateLimited: "rate_limit_error"
-        case .unavailable: "overloaded_error"
-        case .upstream, .timeout, .internal: "api_error"
-        }
+        let type: String =
+            switch e.kind {
+            case .badRequest, .tooLarge: "invalid_request_error"
+            case .unauthorized: "authentication_error"
+            case .forbidden: "permission_error"
+            case .notFound: "not_found_error"
+            case .rateLimited: "rate_limit_error"
+            case .unavailable: "overloaded_error"
+            case .upstream, .timeout, .internal: "api_error"
+            }
         return .object(["type": "error", "error": .object(["type": .string(type), "message": .string(e.message)])])
     }
 }

@@ -31,8 +31,9 @@ struct StreamEncoder {
         case .openAI:
             return ChatWire.chunk(id: id, model: model, created: created, delta: .object(["role": "assistant", "content": ""]))
         case .anthropic:
-            let message = MessagesWire.message(id: id, model: model, response: ChatResponse(model: model, text: "", finishReason: .other("")),
-                                               usage: Usage(inputTokens: 0, outputTokens: 0), open: true)
+            let message = MessagesWire.message(
+                id: id, model: model, response: ChatResponse(model: model, text: "", finishReason: .other("")),
+                usage: Usage(inputTokens: 0, outputTokens: 0), open: true)
             return MessagesWire.event("message_start", .object(["type": "message_start", "message": message])) + openText()
         }
     }
@@ -44,14 +45,19 @@ struct StreamEncoder {
         case .anthropic:
             var out = ""
             let index: Int
-            if case .text(let i)? = open { index = i } else {
+            if case .text(let i)? = open {
+                index = i
+            } else {
                 out += close() + openText()
                 index = nextBlock - 1
             }
-            return out + MessagesWire.event("content_block_delta", .object([
-                "type": "content_block_delta", "index": .number(Double(index)),
-                "delta": .object(["type": "text_delta", "text": .string(text)]),
-            ]))
+            return out
+                + MessagesWire.event(
+                    "content_block_delta",
+                    .object([
+                        "type": "content_block_delta", "index": .number(Double(index)),
+                        "delta": .object(["type": "text_delta", "text": .string(text)]),
+                    ]))
         }
     }
 
@@ -69,21 +75,28 @@ struct StreamEncoder {
         case .anthropic:
             var out = ""
             let block: Int
-            if case .tool(let call, let b)? = open, call == index { block = b } else {
+            if case .tool(let call, let b)? = open, call == index {
+                block = b
+            } else {
                 out += close()
                 block = nextBlock
                 nextBlock += 1
                 open = .tool(call: index, block: block)
-                out += MessagesWire.event("content_block_start", .object([
-                    "type": "content_block_start", "index": .number(Double(block)),
-                    "content_block": MessagesWire.toolUse(ToolCall(id: callID ?? "", name: name ?? "", arguments: ""), input: .object([:])),
-                ]))
+                out += MessagesWire.event(
+                    "content_block_start",
+                    .object([
+                        "type": "content_block_start", "index": .number(Double(block)),
+                        "content_block": MessagesWire.toolUse(ToolCall(id: callID ?? "", name: name ?? "", arguments: ""), input: .object([:])),
+                    ]))
             }
             guard !arguments.isEmpty else { return out }
-            return out + MessagesWire.event("content_block_delta", .object([
-                "type": "content_block_delta", "index": .number(Double(block)),
-                "delta": .object(["type": "input_json_delta", "partial_json": .string(arguments)]),
-            ]))
+            return out
+                + MessagesWire.event(
+                    "content_block_delta",
+                    .object([
+                        "type": "content_block_delta", "index": .number(Double(block)),
+                        "delta": .object(["type": "input_json_delta", "partial_json": .string(arguments)]),
+                    ]))
         }
     }
 
@@ -95,10 +108,17 @@ struct StreamEncoder {
         case .openAI:
             var out = ""
             if !whole.isEmpty {
-                out += ChatWire.chunk(id: id, model: model, created: created, delta: .object(["tool_calls": .array(whole.enumerated().map { i, c in
-                    .object(["index": .number(Double(i)), "id": .string(c.id), "type": "function",
-                             "function": .object(["name": .string(c.name), "arguments": .string(c.arguments)])])
-                })]))
+                out += ChatWire.chunk(
+                    id: id, model: model, created: created,
+                    delta: .object([
+                        "tool_calls": .array(
+                            whole.enumerated().map { i, c in
+                                .object([
+                                    "index": .number(Double(i)), "id": .string(c.id), "type": "function",
+                                    "function": .object(["name": .string(c.name), "arguments": .string(c.arguments)]),
+                                ])
+                            })
+                    ]))
             }
             return out + ChatWire.chunk(id: id, model: model, created: created, delta: .object([:]), finish: ChatWire.finish(response.finishReason))
                 + (includeUsage ? ChatWire.usageChunk(id: id, model: model, created: created, usage: usage) : "")
@@ -108,11 +128,14 @@ struct StreamEncoder {
             for (k, call) in whole.enumerated() {
                 out += toolCall(index: k, id: call.id, name: call.name, arguments: MessagesWire.input(call).jsonText) + close()
             }
-            return out + MessagesWire.event("message_delta", .object([
-                "type": "message_delta",
-                "delta": .object(["stop_reason": .string(MessagesWire.stopReason(response.finishReason)), "stop_sequence": .null]),
-                "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
-            ])) + MessagesWire.event("message_stop", .object(["type": "message_stop"]))
+            return out
+                + MessagesWire.event(
+                    "message_delta",
+                    .object([
+                        "type": "message_delta",
+                        "delta": .object(["stop_reason": .string(MessagesWire.stopReason(response.finishReason)), "stop_sequence": .null]),
+                        "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens))]),
+                    ])) + MessagesWire.event("message_stop", .object(["type": "message_stop"]))
         }
     }
 
@@ -127,14 +150,22 @@ struct StreamEncoder {
         let index = nextBlock
         nextBlock += 1
         open = .text(index)
-        return MessagesWire.event("content_block_start", .object(["type": "content_block_start", "index": .number(Double(index)),
-                                                                 "content_block": .object(["type": "text", "text": ""])]))
+        return MessagesWire.event(
+            "content_block_start",
+            .object([
+                "type": "content_block_start", "index": .number(Double(index)),
+                "content_block": .object(["type": "text", "text": ""]),
+            ]))
     }
 
     private mutating func close() -> String {
         guard let block = open else { return "" }
         open = nil
-        let index = switch block { case .text(let i): i; case .tool(_, let b): b }
+        let index =
+            switch block {
+            case .text(let i): i;
+            case .tool(_, let b): b
+            }
         return MessagesWire.event("content_block_stop", .object(["type": "content_block_stop", "index": .number(Double(index))]))
     }
 }

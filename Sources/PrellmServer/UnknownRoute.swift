@@ -9,8 +9,10 @@ struct UnknownRoute<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            let e = GatewayError(.notFound, "no route \(request.method) \(request.uri.path): the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /healthz, /readyz and /metrics",
-                                 code: "unknown_url")
+            let e = GatewayError(
+                .notFound,
+                "no route \(request.method) \(request.uri.path): the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /healthz, /readyz and /metrics",
+                code: "unknown_url")
             return Gateway.error(e, requestID: request.headers[Gateway.requestID])
         }
     }

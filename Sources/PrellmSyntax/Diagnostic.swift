@@ -5,7 +5,13 @@ public struct Diagnostic: Sendable, Hashable {
     public enum Severity: String, Sendable, Hashable, Comparable {
         case error, warning, note
         public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
-        private var rank: Int { switch self { case .error: 0; case .warning: 1; case .note: 2 } }
+        private var rank: Int {
+            switch self {
+            case .error: 0;
+            case .warning: 1;
+            case .note: 2
+            }
+        }
     }
 
     /// A Related location points at a second place that explains the first (the earlier duplicate, say).

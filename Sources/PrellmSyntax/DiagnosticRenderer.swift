@@ -57,7 +57,8 @@ public enum DiagnosticRenderer {
         diagnostics.map { d in
             let kind = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
             let message = d.message + (d.hint.map { " (hint: \($0))" } ?? "")
-            return "::\(kind) file=\(escapeProperty(d.file)),line=\(d.span.start.line),col=\(d.span.start.column),endLine=\(d.span.end.line),endColumn=\(d.span.end.column),title=\(d.code.rawValue)::\(escapeData(message))\n"
+            return
+                "::\(kind) file=\(escapeProperty(d.file)),line=\(d.span.start.line),col=\(d.span.start.column),endLine=\(d.span.end.line),endColumn=\(d.span.end.column),title=\(d.code.rawValue)::\(escapeData(message))\n"
         }.joined()
     }
 

@@ -93,7 +93,7 @@ public struct EmbeddedText: Sendable {
                 if v == UInt8(ascii: " "), src[t] == UInt8(ascii: "\n") { break }
                 t += 1
             }
-            if t >= limit { // lost the alignment: map the rest to the scalar's end
+            if t >= limit {  // lost the alignment: map the rest to the scalar's end
                 while i < value.count { out.append(limit); i += 1 }
                 break
             }
@@ -123,8 +123,9 @@ public struct EmbeddedText: Sendable {
 extension EmbeddedText {
     /// A whole file used as a template (a `prompt_file`); positions are in that file.
     public init(wholeFile source: Source) {
-        self.init(value: source.text, span: Span(start: Position(line: 1, column: 1), end: source.position(ofOffset: source.utf8.count)),
-                  source: source)
+        self.init(
+            value: source.text, span: Span(start: Position(line: 1, column: 1), end: source.position(ofOffset: source.utf8.count)),
+            source: source)
     }
 
     /// The file an offset's position belongs to, for diagnostics.

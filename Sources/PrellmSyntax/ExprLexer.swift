@@ -106,8 +106,9 @@ struct ExprLexer {
                 case UInt8(ascii: "r"): out.append(13)
                 case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "'"): out.append(e)
                 default:
-                    throw ExprError(range: i..<i + 2, message: "unknown escape '\\\(UnicodeScalar(e))'",
-                                    hint: "escapes are \\n \\t \\r \\\\ \\\" \\'")
+                    throw ExprError(
+                        range: i..<i + 2, message: "unknown escape '\\\(UnicodeScalar(e))'",
+                        hint: "escapes are \\n \\t \\r \\\\ \\\" \\'")
                 }
                 i += 2
                 continue

@@ -147,8 +147,9 @@ public struct ExprParser {
         try advance()
         let r = try add()
         if let again = relOp() {
-            throw ExprError(range: token.range, message: "comparisons do not chain ('\(op.rawValue)' then '\(again.rawValue)')",
-                            hint: "join them with '&&'")
+            throw ExprError(
+                range: token.range, message: "comparisons do not chain ('\(op.rawValue)' then '\(again.rawValue)')",
+                hint: "join them with '&&'")
         }
         return Expr(.binary(op, l, r), l.range.lowerBound..<r.range.upperBound)
     }

@@ -60,7 +60,7 @@ public struct TemplateParser {
                 continue
             }
             guard bytes[i] == UInt8(ascii: "{"), i + 1 < bytes.count,
-                  [UInt8(ascii: "{"), UInt8(ascii: "%"), UInt8(ascii: "#")].contains(bytes[i + 1])
+                [UInt8(ascii: "{"), UInt8(ascii: "%"), UInt8(ascii: "#")].contains(bytes[i + 1])
             else {
                 text.append(bytes[i]); i += 1
                 continue
@@ -72,9 +72,10 @@ public struct TemplateParser {
             let closer: [UInt8] = opener == UInt8(ascii: "{") ? Array("}}".utf8) : opener == UInt8(ascii: "%") ? Array("%}".utf8) : Array("#}".utf8)
             guard let close = findClose(from: inner, closer: closer, skipStrings: opener != UInt8(ascii: "#")) else {
                 let name = opener == UInt8(ascii: "{") ? "{{" : opener == UInt8(ascii: "%") ? "{%" : "{#"
-                throw ExprError(range: start..<start + 2, message: "'\(name)' is never closed",
-                                hint: "close it with '\(String(decoding: closer, as: UTF8.self))', or wrap literal braces in {% raw %}…{% endraw %}",
-                                inTemplateTags: true)
+                throw ExprError(
+                    range: start..<start + 2, message: "'\(name)' is never closed",
+                    hint: "close it with '\(String(decoding: closer, as: UTF8.self))', or wrap literal braces in {% raw %}…{% endraw %}",
+                    inTemplateTags: true)
             }
             let trimRight = close > inner && bytes[close - 1] == UInt8(ascii: "-")
             let bodyEnd = trimRight ? close - 1 : close
@@ -108,9 +109,10 @@ public struct TemplateParser {
                     return (out, tag)
                 }
                 let known = ["if", "elif", "else", "endif", "for", "endfor", "raw", "endraw"]
-                throw ExprError(range: tag.range, message: "unexpected {% \(tag.keyword) %}",
-                                hint: known.contains(tag.keyword) ? "it has no matching opening tag" : Spelling.hint(tag.keyword, in: known),
-                                inTemplateTags: true)
+                throw ExprError(
+                    range: tag.range, message: "unexpected {% \(tag.keyword) %}",
+                    hint: known.contains(tag.keyword) ? "it has no matching opening tag" : Spelling.hint(tag.keyword, in: known),
+                    inTemplateTags: true)
             }
         }
         flush(false)
@@ -155,9 +157,10 @@ public struct TemplateParser {
         let variable = String(decoding: bytes[varStart..<j], as: UTF8.self)
         while j < open.body.upperBound, bytes[j] == 32 { j += 1 }
         guard j + 2 <= open.body.upperBound, bytes[j] == UInt8(ascii: "i"), bytes[j + 1] == UInt8(ascii: "n"),
-              j + 2 == open.body.upperBound || bytes[j + 2] == 32
+            j + 2 == open.body.upperBound || bytes[j + 2] == 32
         else {
-            throw ExprError(range: open.range, message: "expected 'in' after the loop variable", hint: "write {% for x in xs %}", inTemplateTags: true)
+            throw ExprError(
+                range: open.range, message: "expected 'in' after the loop variable", hint: "write {% for x in xs %}", inTemplateTags: true)
         }
         let sequence = try ExprParser.parse(bytes, range: (j + 2)..<open.body.upperBound)
         let (body, stop) = try nodes(until: ["endfor"])
@@ -165,8 +168,9 @@ public struct TemplateParser {
             throw ExprError(range: open.range, message: "{% for %} is never closed", hint: "add {% endfor %}", inTemplateTags: true)
         }
         try noArguments(stop)
-        return .forBlock(variable: variable, variableRange: varStart..<(varStart + variable.utf8.count),
-                         sequence: sequence, body: body, range: open.range.lowerBound..<stop.range.upperBound)
+        return .forBlock(
+            variable: variable, variableRange: varStart..<(varStart + variable.utf8.count),
+            sequence: sequence, body: body, range: open.range.lowerBound..<stop.range.upperBound)
     }
 
     func noArguments(_ tag: Tag) throws(ExprError) {
@@ -210,7 +214,8 @@ public struct TemplateParser {
         var j = start
         while j + 1 < bytes.count {
             if bytes[j] == UInt8(ascii: "{"), bytes[j + 1] == UInt8(ascii: "%"),
-               let close = findClose(from: j + 2, closer: Array("%}".utf8), skipStrings: false) {
+                let close = findClose(from: j + 2, closer: Array("%}".utf8), skipStrings: false)
+            {
                 let inner = String(decoding: bytes[(j + 2)..<close], as: UTF8.self)
                     .trimmingCharacters(in: [" ", "-", "\t", "\n"])
                 if inner == "endraw" { return j..<(close + 2) }

@@ -77,15 +77,16 @@ public struct YAMLNode: Sendable {
         default: break
         }
         guard let first = v.utf8.first,
-              first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
                 || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
         else { return .string(v) }
         if v.hasPrefix("0x"), let i = Int(v.dropFirst(2), radix: 16) { return .int(i) }
         if v.hasPrefix("0o"), let i = Int(v.dropFirst(2), radix: 8) { return .int(i) }
         if v.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 43 }), let i = Int(v) { return .int(i) }
         if v.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
-           v.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 43 || $0 == 46 || $0 == 101 || $0 == 69 }),
-           let d = Double(v) {
+            v.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 43 || $0 == 46 || $0 == 101 || $0 == 69 }),
+            let d = Double(v)
+        {
             return .float(d)
         }
         return .string(v)

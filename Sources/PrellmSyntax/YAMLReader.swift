@@ -25,16 +25,18 @@ public struct YAMLReader {
     /// Parses one document. Returns nil for the root when the file had a fatal error.
     public func read(_ source: Source, into bag: inout DiagnosticBag) -> YAMLNode? {
         if source.utf8.count > limits.maxBytes {
-            bag.add(.fileTooLarge, .unknown,
-                    "file is \(source.utf8.count) bytes; the limit is \(limits.maxBytes)",
-                    hint: "split the workflow with imports")
+            bag.add(
+                .fileTooLarge, .unknown,
+                "file is \(source.utf8.count) bytes; the limit is \(limits.maxBytes)",
+                hint: "split the workflow with imports")
             return nil
         }
         var builder = Builder(limits: limits, source: source)
         let root = source.utf8.withUnsafeBufferPointer { buf in builder.run(buf) }
-        bag.append(contentsOf: builder.diagnostics.map {
-            Diagnostic($0.code, file: bag.file, span: $0.span, message: $0.message, hint: $0.hint, related: $0.related)
-        })
+        bag.append(
+            contentsOf: builder.diagnostics.map {
+                Diagnostic($0.code, file: bag.file, span: $0.span, message: $0.message, hint: $0.hint, related: $0.related)
+            })
         return root
     }
 }
@@ -106,7 +108,9 @@ private struct Builder {
     }
 
     mutating func reportParserError(_ parser: yaml_parser_t) {
-        let problem = Self.string(UnsafeMutablePointer(mutating: parser.problem.map { UnsafeRawPointer($0).assumingMemoryBound(to: yaml_char_t.self) })) ?? "invalid YAML"
+        let problem =
+            Self.string(UnsafeMutablePointer(mutating: parser.problem.map { UnsafeRawPointer($0).assumingMemoryBound(to: yaml_char_t.self) }))
+            ?? "invalid YAML"
         let at = Self.position(parser.problem_mark)
         var message = problem
         var related: [Diagnostic.Related] = []
@@ -114,12 +118,16 @@ private struct Builder {
             message = "\(problem) \(ctx)"
             let cpos = Self.position(parser.context_mark)
             if cpos != at {
-                related.append(.init(file: source.path, span: Span(cpos), message: ctx.hasPrefix("while parsing ") ? "\(ctx.dropFirst(14)) started here" : ctx))
+                related.append(
+                    .init(file: source.path, span: Span(cpos), message: ctx.hasPrefix("while parsing ") ? "\(ctx.dropFirst(14)) started here" : ctx))
             }
         }
-        let hint: String? = problem.contains("tab") ? "indent with spaces, not tabs"
-            : problem.contains("mapping values") ? "quote a value that contains ': '"
-            : nil
+        let hint: String? =
+            problem.contains("tab")
+            ? "indent with spaces, not tabs"
+            : problem.contains("mapping values")
+                ? "quote a value that contains ': '"
+                : nil
         fail(.yamlSyntax, Span(at), message, hint: hint, related: related)
     }
 
@@ -131,28 +139,31 @@ private struct Builder {
         case YAML_DOCUMENT_START_EVENT:
             documents += 1
             if documents > 1 {
-                fail(.multipleDocuments, Span(start: start, end: end), "a prellm file holds one YAML document",
-                     hint: "remove the second '---' or split the file")
+                fail(
+                    .multipleDocuments, Span(start: start, end: end), "a prellm file holds one YAML document",
+                    hint: "remove the second '---' or split the file")
                 return false
             }
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
             let value = Self.string(s.value, Int(s.length)) ?? ""
-            let style: YAMLNode.ScalarStyle = switch s.style {
-            case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
-            case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
-            case YAML_LITERAL_SCALAR_STYLE: .literal
-            case YAML_FOLDED_SCALAR_STYLE: .folded
-            default: .plain
-            }
+            let style: YAMLNode.ScalarStyle =
+                switch s.style {
+                case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
+                case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
+                case YAML_LITERAL_SCALAR_STYLE: .literal
+                case YAML_FOLDED_SCALAR_STYLE: .folded
+                default: .plain
+                }
             var tag: String?
             if let t = Self.string(s.tag) {
                 let core = "tag:yaml.org,2002:"
                 if t.hasPrefix(core), ["str", "int", "float", "bool", "null"].contains(String(t.dropFirst(core.count))) {
                     tag = String(t.dropFirst(core.count))
                 } else if t != "!" {
-                    fail(.unsupportedTag, Span(start: start, end: end), "unsupported YAML tag '\(t)'",
-                         hint: "prellm files use plain YAML; remove the tag")
+                    fail(
+                        .unsupportedTag, Span(start: start, end: end), "unsupported YAML tag '\(t)'",
+                        hint: "prellm files use plain YAML; remove the tag")
                 }
             }
             let node = YAMLNode(content: .scalar(.init(value: value, style: style, tag: tag)), span: Span(start: start, end: end))
@@ -168,17 +179,20 @@ private struct Builder {
             return add(copy, count: count, anchor: nil)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             if stack.count >= limits.maxDepth {
-                fail(.nestingLimit, Span(start: start, end: end),
-                     "nesting is deeper than \(limits.maxDepth) levels")
+                fail(
+                    .nestingLimit, Span(start: start, end: end),
+                    "nesting is deeper than \(limits.maxDepth) levels")
                 return false
             }
-            let anchor = event.type == YAML_SEQUENCE_START_EVENT
+            let anchor =
+                event.type == YAML_SEQUENCE_START_EVENT
                 ? Self.string(event.data.sequence_start.anchor) : Self.string(event.data.mapping_start.anchor)
             stack.append(Frame(isMapping: event.type == YAML_MAPPING_START_EVENT, start: start, anchor: anchor))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
             let span = Span(start: frame.start, end: end)
-            let node = frame.isMapping
+            let node =
+                frame.isMapping
                 ? YAMLNode(content: .mapping(frame.pairs), span: span)
                 : YAMLNode(content: .sequence(frame.items), span: span)
             total -= frame.count - 1  // the children are counted already; the container adds one
@@ -192,9 +206,10 @@ private struct Builder {
     mutating func add(_ node: YAMLNode, count: Int, anchor: String?) -> Bool {
         total += count
         if total > limits.maxNodes {
-            fail(.aliasLimit, node.span,
-                 "the document expands to more than \(limits.maxNodes) nodes",
-                 hint: "aliases (*name) are expanded where they are used; this looks like an alias bomb")
+            fail(
+                .aliasLimit, node.span,
+                "the document expands to more than \(limits.maxNodes) nodes",
+                hint: "aliases (*name) are expanded where they are used; this looks like an alias bomb")
             return false
         }
         if let anchor { anchors[anchor] = (node, count) }
@@ -210,9 +225,10 @@ private struct Builder {
             } else {
                 if let name = node.scalar?.value {
                     if let first = stack[stack.count - 1].keys[name] {
-                        fail(.duplicateKey, node.span, "duplicate key '\(name)'",
-                             hint: "a later key would silently replace the earlier one; keep one",
-                             related: [.init(file: source.path, span: first, message: "first defined here")])
+                        fail(
+                            .duplicateKey, node.span, "duplicate key '\(name)'",
+                            hint: "a later key would silently replace the earlier one; keep one",
+                            related: [.init(file: source.path, span: first, message: "first defined here")])
                     } else {
                         stack[stack.count - 1].keys[name] = node.span
                     }

@@ -122,8 +122,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
     @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
     func run() async throws {
-        finish(await ServeCommand.run(config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment,
-                                      log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }))
+        finish(
+            await ServeCommand.run(
+                config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment,
+                log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }))
     }
 }
 
@@ -172,8 +174,9 @@ struct Call: AsyncParsableCommand {
     @Option(help: "A config file whose 'providers' section overrides the environment.") var config: String?
 
     func run() async throws {
-        let options = CallOptions(model: model, text: text, system: system, maxTokens: maxTokens, temperature: temperature,
-                                  stream: !noStream, json: json, config: config)
+        let options = CallOptions(
+            model: model, text: text, system: system, maxTokens: maxTokens, temperature: temperature,
+            stream: !noStream, json: json, config: config)
         let out = await CallCommand.run(options, environment: ProcessInfo.processInfo.environment) { text in
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -27,22 +27,30 @@ import Testing
     @Test func openAIThroughTheEnvironment() async throws {
         let server = try StandInServer { _, w in w.stream(Self.openAIStream, pieces: 5) }
         let sink = Sink()
-        let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi"),
-                                        environment: ["OPENAI_BASE_URL": server.baseURL, "OPENAI_API_KEY": "sk-test"], write: sink.write)
+        let out = await CallCommand.run(
+            CallOptions(model: "openai/gpt-4o-mini", text: "Hi"),
+            environment: ["OPENAI_BASE_URL": server.baseURL, "OPENAI_API_KEY": "sk-test"], write: sink.write)
         #expect(out.exitCode == 0, "\(out.stderr)")
         #expect(sink.value == "Hello\n")
         #expect(out.stderr.hasPrefix("openai/gpt-4o-mini · 1000 in / 2000 out tokens · $0.00135 · "))
     }
 
     @Test(arguments: [
-        ("anthropic/claude-haiku-4-5", "ANTHROPIC", "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi!\"}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
-        ("gemini/gemini-2.5-flash", "GEMINI", "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi!\"}],\"role\":\"model\"},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2}}\n\n"),
+        (
+            "anthropic/claude-haiku-4-5", "ANTHROPIC",
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi!\"}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        ),
+        (
+            "gemini/gemini-2.5-flash", "GEMINI",
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi!\"}],\"role\":\"model\"},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2}}\n\n"
+        ),
     ])
     func otherFormats(_ model: String, _ prefix: String, _ stream: String) async throws {
         let server = try StandInServer { _, w in w.stream(stream, pieces: 8) }
         let sink = Sink()
-        let out = await CallCommand.run(CallOptions(model: model, text: "Hi"),
-                                        environment: ["\(prefix)_BASE_URL": server.baseURL, "\(prefix)_API_KEY": "k-test"], write: sink.write)
+        let out = await CallCommand.run(
+            CallOptions(model: model, text: "Hi"),
+            environment: ["\(prefix)_BASE_URL": server.baseURL, "\(prefix)_API_KEY": "k-test"], write: sink.write)
         #expect(out.exitCode == 0, "\(out.stderr)")
         #expect(sink.value == "Hi!\n")
         #expect(out.stderr.contains("3 in / 2 out tokens"))
@@ -50,11 +58,13 @@ import Testing
 
     @Test func ollamaNeedsNoKey() async throws {
         let server = try StandInServer { _, w in
-            w.stream("{\"message\":{\"content\":\"Hi!\"},\"done\":false}\n{\"message\":{\"content\":\"\"},\"done\":true,\"prompt_eval_count\":3,\"eval_count\":2}\n",
-                     contentType: "application/x-ndjson")
+            w.stream(
+                "{\"message\":{\"content\":\"Hi!\"},\"done\":false}\n{\"message\":{\"content\":\"\"},\"done\":true,\"prompt_eval_count\":3,\"eval_count\":2}\n",
+                contentType: "application/x-ndjson")
         }
         let sink = Sink()
-        let out = await CallCommand.run(CallOptions(model: "ollama/qwen2.5:3b", text: "Hi"), environment: ["OLLAMA_HOST": server.baseURL], write: sink.write)
+        let out = await CallCommand.run(
+            CallOptions(model: "ollama/qwen2.5:3b", text: "Hi"), environment: ["OLLAMA_HOST": server.baseURL], write: sink.write)
         #expect(out.exitCode == 0)
         #expect(sink.value == "Hi!\n")
         #expect(out.stderr.contains("· $0 ·"))
@@ -62,8 +72,9 @@ import Testing
 
     @Test func aMissingKeyIsAUsageErrorBeforeAnyRequest() async throws {
         let server = try StandInServer { _, w in w.respond(body: "{}") }
-        let out = await CallCommand.run(CallOptions(model: "anthropic/claude-haiku-4-5", text: "Hi"),
-                                        environment: ["ANTHROPIC_BASE_URL": server.baseURL], write: { _ in })
+        let out = await CallCommand.run(
+            CallOptions(model: "anthropic/claude-haiku-4-5", text: "Hi"),
+            environment: ["ANTHROPIC_BASE_URL": server.baseURL], write: { _ in })
         #expect(out.exitCode == 2)
         #expect(out.stderr == "prellm call: no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_FILE to a file holding it)\n")
         #expect(server.requests.isEmpty)
@@ -73,8 +84,9 @@ import Testing
         let server = try StandInServer { _, w in
             w.error(status: 401, body: #"{"error":{"message":"Incorrect API key provided: sk-secret-123456.","code":"invalid_api_key"}}"#)
         }
-        let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", stream: false),
-                                        environment: ["OPENAI_BASE_URL": server.baseURL, "OPENAI_API_KEY": "sk-secret-123456"], write: { _ in })
+        let out = await CallCommand.run(
+            CallOptions(model: "openai/gpt-4o-mini", text: "Hi", stream: false),
+            environment: ["OPENAI_BASE_URL": server.baseURL, "OPENAI_API_KEY": "sk-secret-123456"], write: { _ in })
         #expect(out.exitCode == 1)
         #expect(out.stderr.contains("openai: auth (HTTP 401): Incorrect API key provided: [redacted]."))
         #expect(!out.stderr.contains("sk-secret-123456"))
@@ -118,16 +130,17 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("prellm.yaml")
         try """
-            prellm: 1
-            providers:
-              openai:
-                base_url: \(server.baseURL)/v1
-                api_key_env: CORP_OPENAI_KEY
-                headers: {OpenAI-Organization: org-123}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        prellm: 1
+        providers:
+          openai:
+            base_url: \(server.baseURL)/v1
+            api_key_env: CORP_OPENAI_KEY
+            headers: {OpenAI-Organization: org-123}
+        """.write(to: config, atomically: true, encoding: .utf8)
         let sink = CallCommandTests.Sink()
-        let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
-                                        environment: ["CORP_OPENAI_KEY": "sk-corp"], write: sink.write)
+        let out = await CallCommand.run(
+            CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
+            environment: ["CORP_OPENAI_KEY": "sk-corp"], write: sink.write)
         #expect(out.exitCode == 0, "\(out.stderr)")
         #expect(sink.value == "Hello\n")
         let sent = try #require(server.requests.first)
@@ -135,8 +148,9 @@ import Testing
         #expect(sent.header("authorization") == "Bearer sk-corp")
         #expect(sent.header("openai-organization") == "org-123")
 
-        let missing = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
-                                            environment: ["OPENAI_API_KEY": "sk-ignored"], write: { _ in })
+        let missing = await CallCommand.run(
+            CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: config.path),
+            environment: ["OPENAI_API_KEY": "sk-ignored"], write: { _ in })
         #expect(missing.exitCode == 2)
         #expect(missing.stderr.contains("no API key: set CORP_OPENAI_KEY (named by providers.openai in "))
     }

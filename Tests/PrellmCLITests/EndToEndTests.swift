@@ -34,7 +34,9 @@ import Testing
 
     @Test func twoModelStructureRun() throws {
         let standIn = try ScriptedStandIn([
-            "qwen2.5:3b": [Reply.ollama(#"{"intent": "deploy", "target": "the api service", "constraints": ["zero downtime"], "missing": ["environment"]}"#)],
+            "qwen2.5:3b": [
+                Reply.ollama(#"{"intent": "deploy", "target": "the api service", "constraints": ["zero downtime"], "missing": ["environment"]}"#)
+            ],
             "gpt-4o-mini": [Reply.openAI("Roll it out with a blue-green deploy.")],
         ])
         let r = try prellmRun(["stdlib/strategies/structure.yaml", "--input", "query=Deploy app to prod", "--json"], standIn.environment)
@@ -51,10 +53,11 @@ import Testing
 
     @Test func classifyThenRoute() throws {
         let standIn = try ScriptedStandIn([
-            "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.93}"#)],
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.93}"#)]
         ])
-        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "message=The export button crashes", "--input", "customer_tier=enterprise"],
-                              standIn.environment)
+        let r = try prellmRun(
+            ["workflows/support-triage.yaml", "--input", "message=The export button crashes", "--input", "customer_tier=enterprise"],
+            standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.hasPrefix("Thanks for the report. We have logged it with priority:"))
         #expect(r.stderr.contains("✓ router"))
@@ -100,8 +103,10 @@ import Testing
 
     @Test func retryAfterA429HonoursRetryAfter() throws {
         let standIn = try ScriptedStandIn([
-            "gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [("Retry-After", "1")]),
-                            Reply.openAI("Second attempt.")],
+            "gpt-4o-mini": [
+                Reply.status(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [("Retry-After", "1")]),
+                Reply.openAI("Second attempt."),
+            ]
         ])
         let start = Date()
         let r = try prellmRun([Self.e2e.appendingPathComponent("retry.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
@@ -129,7 +134,8 @@ import Testing
         #expect(result["output"] == "A word. | A word.")
         #expect(result["steps"]?[1]?["status"] == "cached")
         #expect(standIn.requests.count == 1)
-        let noCache = try prellmRun([Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--no-cache"], standIn.environment)
+        let noCache = try prellmRun(
+            [Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--no-cache"], standIn.environment)
         #expect(noCache.status == 0)
         #expect(standIn.requests.count == 3)
     }
@@ -143,15 +149,21 @@ import Testing
 
     @Test func dryRunSendsNothing() throws {
         let standIn = try ScriptedStandIn([:])
-        let r = try prellmRun(["workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
-                               "--input", "wibor_3m=5.85", "--dry-run"], standIn.environment)
+        let r = try prellmRun(
+            [
+                "workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
+                "--input", "wibor_3m=5.85", "--dry-run",
+            ], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("1. terms (extract) → ollama/qwen2.5:3b"))
         #expect(r.stdout.contains("upper bound: "))
         #expect(standIn.requests.isEmpty)
         // The same plan as one JSON object, for tools and CI.
-        let json = try prellmRun(["workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
-                                  "--input", "wibor_3m=5.85", "--dry-run", "--json"], standIn.environment)
+        let json = try prellmRun(
+            [
+                "workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
+                "--input", "wibor_3m=5.85", "--dry-run", "--json",
+            ], standIn.environment)
         #expect(json.status == 0, "\(json.stderr)")
         let plan = try JSONParser.parse(json.stdout)
         #expect(plan["steps"]?.arrayValue?.map { $0["id"]?.stringValue ?? "" } == ["terms", "quote", "checked"])
@@ -217,14 +229,19 @@ import Testing
 
     @Test func runsWithAKeyAndShowsThePlanWithout() throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        try #require(binary.path == LintCommandTests.root.appendingPathComponent(".build/debug/prellm").resolvingSymlinksInPath().path
-                     || FileManager.default.fileExists(atPath: LintCommandTests.root.appendingPathComponent(".build/debug/prellm").path))
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [
-            Reply.openAI(#"{"intent": "deploy", "target": "app", "constraints": [], "missing": []}"#),
-            Reply.openAI("Deploy with a canary."),
-        ]])
-        let env = ["OPENAI_API_KEY": "sk-demo", "OPENAI_BASE_URL": standIn.baseURL + "/v1", "OLLAMA_HOST": "127.0.0.1:9",
-                   "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        try #require(
+            binary.path == LintCommandTests.root.appendingPathComponent(".build/debug/prellm").resolvingSymlinksInPath().path
+                || FileManager.default.fileExists(atPath: LintCommandTests.root.appendingPathComponent(".build/debug/prellm").path))
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [
+                Reply.openAI(#"{"intent": "deploy", "target": "app", "constraints": [], "missing": []}"#),
+                Reply.openAI("Deploy with a canary."),
+            ]
+        ])
+        let env = [
+            "OPENAI_API_KEY": "sk-demo", "OPENAI_BASE_URL": standIn.baseURL + "/v1", "OLLAMA_HOST": "127.0.0.1:9",
+            "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(),
+        ]
         let (status, out, err) = try demo(env)
         #expect(status == 0, "\(err)")
         #expect(out == "Deploy with a canary.\n")

@@ -46,7 +46,9 @@ import Testing
         #expect(ok.stdout.hasSuffix("ticket-ok.json: valid\n"))
         let bad = ValidateCommand.run(schema: path("ticket.schema.json"), files: [path("ticket-ok.json"), path("ticket-bad.json")])
         #expect(bad.exitCode == 1)
-        #expect(bad.stdout.contains("ticket-bad.json: /priority: value \"soon\" is not one of \"low\", \"normal\", \"urgent\" [/properties/priority/enum]"))
+        #expect(
+            bad.stdout.contains(
+                "ticket-bad.json: /priority: value \"soon\" is not one of \"low\", \"normal\", \"urgent\" [/properties/priority/enum]"))
         #expect(bad.stdout.contains("ticket-bad.json: /: missing required property 'title' [/required]"))
         #expect(bad.stdout.contains("ticket-bad.json: /: property 'tag' is not allowed (did you mean 'tags'?) [/additionalProperties]"))
     }

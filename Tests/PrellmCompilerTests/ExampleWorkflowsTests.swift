@@ -34,8 +34,10 @@ import Testing
 
     @Test func theExamplesExist() {
         let names = Self.shipped.map { URL(fileURLWithPath: $0).lastPathComponent }
-        for expected in ["support-triage.yaml", "k8s-log-diagnosis.yaml", "leasing-calculation.yaml", "refactor-request.yaml",
-                         "classify.yaml", "structure.yaml", "split.yaml", "enrich.yaml", "passthrough.yaml"] {
+        for expected in [
+            "support-triage.yaml", "k8s-log-diagnosis.yaml", "leasing-calculation.yaml", "refactor-request.yaml",
+            "classify.yaml", "structure.yaml", "split.yaml", "enrich.yaml", "passthrough.yaml",
+        ] {
             #expect(names.contains(expected), "missing \(expected)")
         }
     }

@@ -39,11 +39,15 @@ import Testing
             }
             if let m = standalone.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) {
                 let file = g(m, 1).map { url.deletingLastPathComponent().appendingPathComponent($0).standardized.path } ?? url.path
-                out.append(Expectation(file: file, line: Int(g(m, 2)!)!, column: Int(g(m, 5)!)!, severity: g(m, 3)!,
-                                       code: g(m, 4)!, message: g(m, 6)!))
+                out.append(
+                    Expectation(
+                        file: file, line: Int(g(m, 2)!)!, column: Int(g(m, 5)!)!, severity: g(m, 3)!,
+                        code: g(m, 4)!, message: g(m, 6)!))
             } else if let m = trailing.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) {
-                out.append(Expectation(file: url.path, line: i + 1, column: Int(g(m, 3)!)!, severity: g(m, 1)!,
-                                       code: g(m, 2)!, message: g(m, 4)!))
+                out.append(
+                    Expectation(
+                        file: url.path, line: i + 1, column: Int(g(m, 3)!)!, severity: g(m, 1)!,
+                        code: g(m, 2)!, message: g(m, 4)!))
             }
         }
         return out
@@ -74,13 +78,16 @@ import Testing
         let expected = try Self.expectations(in: url)
         let result = WorkflowCompiler().compile(path: url.path)
         let actual = result.diagnostics.map {
-            Expectation(file: URL(fileURLWithPath: $0.file).standardized.path, line: $0.span.start.line, column: $0.span.start.column,
-                        severity: $0.severity.rawValue, code: $0.code.rawValue, message: $0.message)
+            Expectation(
+                file: URL(fileURLWithPath: $0.file).standardized.path, line: $0.span.start.line, column: $0.span.start.column,
+                severity: $0.severity.rawValue, code: $0.code.rawValue, message: $0.message)
         }
         let missing = expected.filter { !actual.contains($0) }
         let unexpected = actual.filter { !expected.contains($0) }
-        #expect(missing.isEmpty && unexpected.isEmpty,
-                "\(name):\n  missing:\n    \(missing.map(\.description).joined(separator: "\n    "))\n  unexpected:\n    \(unexpected.map(\.description).joined(separator: "\n    "))")
+        #expect(
+            missing.isEmpty && unexpected.isEmpty,
+            "\(name):\n  missing:\n    \(missing.map(\.description).joined(separator: "\n    "))\n  unexpected:\n    \(unexpected.map(\.description).joined(separator: "\n    "))"
+        )
         #expect(actual.count == expected.count, "\(name): \(actual.count) diagnostics, \(expected.count) expected")
     }
 }

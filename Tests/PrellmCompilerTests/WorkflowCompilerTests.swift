@@ -39,7 +39,8 @@ import Testing
     }
 
     @Test func typesFlowIntoTheGraph() throws {
-        let r = compile("""
+        let r = compile(
+            """
             prellm: 1
             inputs:
               q: string
@@ -69,22 +70,25 @@ import Testing
             """)
         #expect(r.diagnostics.isEmpty, "\(r.diagnostics)")
         let graph = try #require(r.graph)
-        #expect(graph.steps.map { $0.type.description } == [
-            "{label: string(\"a\"|\"b\"), confidence: number}",
-            "{n: integer, tags?: list<string>}",
-            "list<string>",
-            "{target: string(\"finish\")}",
-            "string",
-        ])
+        #expect(
+            graph.steps.map { $0.type.description } == [
+                "{label: string(\"a\"|\"b\"), confidence: number}",
+                "{n: integer, tags?: list<string>}",
+                "list<string>",
+                "{target: string(\"finish\")}",
+                "string",
+            ])
         #expect(graph.outputType.description == "{n: integer, tags?: list<string>}")
         #expect(graph.steps.map { $0.route?.models ?? [] } == [["ollama/qwen2.5:3b"], ["ollama/qwen2.5:3b"], [], [], []])
-        #expect(graph.edges.map { "\($0.from)-\($0.kind.rawValue)->\($0.to)" } == [
-            "kind-next->facts", "facts-next->many", "many-next->pick", "pick-branch->finish", "pick-else->finish", "finish-next->end",
-        ])
+        #expect(
+            graph.edges.map { "\($0.from)-\($0.kind.rawValue)->\($0.to)" } == [
+                "kind-next->facts", "facts-next->many", "many-next->pick", "pick-branch->finish", "pick-else->finish", "finish-next->end",
+            ])
     }
 
     @Test func guardedJumpsHaveASkipEdge() throws {
-        let r = compile("""
+        let r = compile(
+            """
             prellm: 1
             inputs:
               q: string

@@ -9,8 +9,9 @@ import Testing
 
     @Test func wholeResponse() async throws {
         let server = try StandInServer { req, w in
-            w.respond(status: 201, headers: [("Content-Type", "application/json"), ("X-Echo", req.header("x-test") ?? "")],
-                      body: "{\"got\": \(req.body.count)}")
+            w.respond(
+                status: 201, headers: [("Content-Type", "application/json"), ("X-Echo", req.header("x-test") ?? "")],
+                body: "{\"got\": \(req.body.count)}")
         }
         let r = try await client.send(HTTPRequest(url: server.baseURL + "/v1/x", headers: [("X-Test", "yes")], body: Array("hello".utf8)))
         #expect(r.head.status == 201)

@@ -12,15 +12,19 @@ import Testing
         try ProviderDirectory(environment: ["ANTHROPIC_API_KEY": Self.key, "ANTHROPIC_BASE_URL": server.baseURL]).provider(named: "anthropic")
     }
 
-    static let message = #"{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hi there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":2,"output_tokens":4}}"#
+    static let message =
+        #"{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hi there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":2,"output_tokens":4}}"#
 
     @Test func encodesTheRequestExactly() async throws {
         let server = try StandInServer { _, w in w.respond(body: Self.message) }
-        let request = ChatRequest(model: "claude-sonnet-4-5", system: "Be brief.", messages: [
-            ChatMessage(role: .user, content: [.text("Look"), .imageData(base64: "iVBOR", mediaType: "image/png")]),
-            ChatMessage(role: .assistant, content: [], toolCalls: [ToolCall(id: "toolu_1", name: "lookup", arguments: "{\"q\":1}")]),
-            ChatMessage(role: .tool, content: [.text("42")], toolCallID: "toolu_1"),
-        ], temperature: 0.5, stop: ["END"], tools: [ToolDefinition(name: "lookup", parameters: .object(["type": "object"]))], toolChoice: .required)
+        let request = ChatRequest(
+            model: "claude-sonnet-4-5", system: "Be brief.",
+            messages: [
+                ChatMessage(role: .user, content: [.text("Look"), .imageData(base64: "iVBOR", mediaType: "image/png")]),
+                ChatMessage(role: .assistant, content: [], toolCalls: [ToolCall(id: "toolu_1", name: "lookup", arguments: "{\"q\":1}")]),
+                ChatMessage(role: .tool, content: [.text("42")], toolCallID: "toolu_1"),
+            ], temperature: 0.5, stop: ["END"], tools: [ToolDefinition(name: "lookup", parameters: .object(["type": "object"]))],
+            toolChoice: .required)
         let r = try await provider(server).complete(request)
         #expect(r.text == "Hi there")
         #expect(r.usage == Usage(inputTokens: 10, outputTokens: 4, cachedInputTokens: 2))
@@ -29,7 +33,8 @@ import Testing
         #expect(sent.header("x-api-key") == Self.key)
         #expect(sent.header("anthropic-version") == "2023-06-01")
         #expect(sent.header("authorization") == nil)
-        let expected = try JSONParser.parse("""
+        let expected = try JSONParser.parse(
+            """
             {"model":"claude-sonnet-4-5","max_tokens":4096,"system":"Be brief.","temperature":0.5,"stop_sequences":["END"],
              "messages":[
                {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}]},
@@ -43,10 +48,14 @@ import Testing
 
     @Test func jsonResponsesUseAForcedTool() async throws {
         let server = try StandInServer { _, w in
-            w.respond(body: #"{"id":"m","type":"message","role":"assistant","model":"claude","content":[{"type":"tool_use","id":"t","name":"respond_with_json","input":{"label":"bug"}}],"stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":6}}"#)
+            w.respond(
+                body:
+                    #"{"id":"m","type":"message","role":"assistant","model":"claude","content":[{"type":"tool_use","id":"t","name":"respond_with_json","input":{"label":"bug"}}],"stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":6}}"#
+            )
         }
         let schema: JSONValue = .object(["type": "object", "properties": .object(["label": .object(["type": "string"])])])
-        let r = try await provider(server).complete(ChatRequest(model: "claude", messages: [.user("x")], responseFormat: .jsonSchema(name: "L", schema: schema)))
+        let r = try await provider(server).complete(
+            ChatRequest(model: "claude", messages: [.user("x")], responseFormat: .jsonSchema(name: "L", schema: schema)))
         #expect(r.text == #"{"label":"bug"}"#)
         #expect(r.finishReason == .stop)
         let body = try JSONParser.parse(try #require(server.requests.first).bodyText)
@@ -58,7 +67,8 @@ import Testing
     /// copy of the event sequence so the test runs without it.
     static var recordedToolUse: String? {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/suites/anthropic/sdk-python/tests/lib/streaming/fixtures/tool_use_response.txt")
+            .deletingLastPathComponent().appendingPathComponent(
+                "shared/suites/anthropic/sdk-python/tests/lib/streaming/fixtures/tool_use_response.txt")
         return try? String(contentsOf: url, encoding: .utf8)
     }
 
@@ -116,7 +126,9 @@ import Testing
 
     @Test func anErrorEventMidStream() async throws {
         let server = try StandInServer { _, w in
-            w.stream(Self.basicStream.components(separatedBy: "\n\n").prefix(4).joined(separator: "\n\n") + "\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
+            w.stream(
+                Self.basicStream.components(separatedBy: "\n\n").prefix(4).joined(separator: "\n\n")
+                    + "\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
         }
         let e = await expectError(.server) {
             for try await _ in try provider(server).stream(ChatRequest(model: "c", messages: [.user("x")])) {}
@@ -134,9 +146,16 @@ import Testing
 
     @Test(arguments: [
         (401, #"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#, ProviderError.Kind.auth),
-        (429, #"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#, .rateLimit),
+        (
+            429,
+            #"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#,
+            .rateLimit
+        ),
         (529, #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, .server),
-        (400, #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#, .contextTooLong),
+        (
+            400, #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            .contextTooLong
+        ),
         (400, #"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}"#, .badRequest),
         (404, #"{"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}}"#, .notFound),
     ])

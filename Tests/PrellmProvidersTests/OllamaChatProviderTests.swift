@@ -20,14 +20,16 @@ import Testing
     @Test func streamsNDJSON() async throws {
         let server = try StandInServer { _, w in w.stream(Self.stream, pieces: 17, contentType: "application/x-ndjson") }
         var deltas: [ChatDelta] = []
-        let request = ChatRequest(model: "qwen2.5:3b", system: "Be brief.", messages: [.user("Why is the sky blue?")], temperature: 0,
-                                  maxTokens: 100, responseFormat: .json)
+        let request = ChatRequest(
+            model: "qwen2.5:3b", system: "Be brief.", messages: [.user("Why is the sky blue?")], temperature: 0,
+            maxTokens: 100, responseFormat: .json)
         for try await d in try provider(server).stream(request) { deltas.append(d) }
         #expect(deltas == [.text("The"), .text(" sky"), .finish(.stop), .usage(Usage(inputTokens: 26, outputTokens: 2))])
         let sent = try #require(server.requests.first)
         #expect(sent.path == "/api/chat")
         #expect(sent.header("authorization") == nil)
-        let expected = try JSONParser.parse("""
+        let expected = try JSONParser.parse(
+            """
             {"model":"qwen2.5:3b","stream":true,"format":"json","options":{"temperature":0,"num_predict":100},
              "messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Why is the sky blue?"}]}
             """)
@@ -36,7 +38,10 @@ import Testing
 
     @Test func wholeResponse() async throws {
         let server = try StandInServer { _, w in
-            w.respond(body: #"{"model":"qwen2.5:3b","message":{"role":"assistant","content":"Blue."},"done":true,"done_reason":"length","prompt_eval_count":5,"eval_count":1}"#)
+            w.respond(
+                body:
+                    #"{"model":"qwen2.5:3b","message":{"role":"assistant","content":"Blue."},"done":true,"done_reason":"length","prompt_eval_count":5,"eval_count":1}"#
+            )
         }
         let r = try await provider(server).complete(ChatRequest(model: "qwen2.5:3b", messages: [.user("?")]))
         #expect(r.text == "Blue.")
@@ -59,8 +64,11 @@ import Testing
         var deltas: [ChatDelta] = []
         for try await d in try provider(server).stream(request) { deltas.append(d) }
         let answer = deltas.collected(model: "q")
-        #expect(answer.toolCalls == [ToolCall(id: "call_0", name: "get_weather", arguments: #"{"city":"Paris"}"#),
-                                     ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Oslo"}"#)])
+        #expect(
+            answer.toolCalls == [
+                ToolCall(id: "call_0", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Oslo"}"#),
+            ])
         #expect(answer.finishReason == .toolCalls)
         let sent = try JSONParser.parse(try #require(server.requests.first).bodyText)
         #expect(sent["tools"]?[0]?["function"]?["name"] == "get_weather")
@@ -69,8 +77,10 @@ import Testing
     /// An error in the middle of a stream (Ollama sends `{"error": …}` as a line) is an error.
     @Test func anErrorLineMidStream() async throws {
         let server = try StandInServer { _, w in
-            w.stream(#"{"model":"q","message":{"role":"assistant","content":"Hal"},"done":false}"# + "\n" + #"{"error":"an unexpected error occurred: out of memory"}"# + "\n",
-                     contentType: "application/x-ndjson")
+            w.stream(
+                #"{"model":"q","message":{"role":"assistant","content":"Hal"},"done":false}"# + "\n"
+                    + #"{"error":"an unexpected error occurred: out of memory"}"# + "\n",
+                contentType: "application/x-ndjson")
         }
         let e = await expectError(.server) {
             for try await _ in try provider(server).stream(ChatRequest(model: "q", messages: [.user("x")])) {}

@@ -14,15 +14,18 @@ import Testing
         return try directory.provider(named: "openai")
     }
 
-    static let completion = #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#
+    static let completion =
+        #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#
 
     @Test func encodesTheRequestExactly() async throws {
         let server = try StandInServer { _, w in w.respond(body: Self.completion) }
         let p = try provider(server)
-        var request = ChatRequest(model: "gpt-4o-mini", system: "Be brief.", messages: [
-            .user("Hi"),
-            ChatMessage(role: .user, content: [.text("What is this?"), .imageURL("https://example.com/cat.png")]),
-        ], temperature: 0.2, maxTokens: 50, stop: ["\n\n"], responseFormat: .jsonSchema(name: "Answer", schema: .object(["type": "object"])))
+        var request = ChatRequest(
+            model: "gpt-4o-mini", system: "Be brief.",
+            messages: [
+                .user("Hi"),
+                ChatMessage(role: .user, content: [.text("What is this?"), .imageURL("https://example.com/cat.png")]),
+            ], temperature: 0.2, maxTokens: 50, stop: ["\n\n"], responseFormat: .jsonSchema(name: "Answer", schema: .object(["type": "object"])))
         request.tools = [ToolDefinition(name: "lookup", description: "Look up", parameters: .object(["type": "object"]))]
         request.toolChoice = .auto
         _ = try await p.complete(request)
@@ -32,7 +35,8 @@ import Testing
         #expect(sent.header("authorization") == "Bearer \(Self.key)")
         #expect(sent.header("content-type") == "application/json")
         let body = try JSONParser.parse(sent.bodyText)
-        let expected = try JSONParser.parse("""
+        let expected = try JSONParser.parse(
+            """
             {"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},
              {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}],
              "temperature":0.2,"max_tokens":50,"stop":["\\n\\n"],
@@ -76,12 +80,13 @@ import Testing
         let server = try StandInServer { _, w in w.stream(Self.stream, pieces: 11) }
         var deltas: [ChatDelta] = []
         for try await d in try provider(server).stream(ChatRequest(model: "gpt-4o-mini", messages: [.user("Hi")])) { deltas.append(d) }
-        #expect(deltas == [
-            .text("Hel"), .text("lo ☕"),
-            .toolCall(index: 0, id: "call_1", name: "lookup", arguments: ""),
-            .toolCall(index: 0, id: nil, name: nil, arguments: "{\"q\":1}"),
-            .finish(.toolCalls), .usage(Usage(inputTokens: 9, outputTokens: 7)),
-        ])
+        #expect(
+            deltas == [
+                .text("Hel"), .text("lo ☕"),
+                .toolCall(index: 0, id: "call_1", name: "lookup", arguments: ""),
+                .toolCall(index: 0, id: nil, name: nil, arguments: "{\"q\":1}"),
+                .finish(.toolCalls), .usage(Usage(inputTokens: 9, outputTokens: 7)),
+            ])
         let body = try JSONParser.parse(try #require(server.requests.first).bodyText)
         #expect(body["stream"] == .bool(true))
         #expect(body["stream_options"] == .object(["include_usage": .bool(true)]))
@@ -103,8 +108,10 @@ import Testing
 
     @Test func rateLimitCarriesRetryAfter() async throws {
         let server = try StandInServer { _, w in
-            w.error(status: 429, body: #"{"error":{"message":"Rate limit reached for gpt-4o-mini","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
-                    headers: [("Retry-After", "2")])
+            w.error(
+                status: 429,
+                body: #"{"error":{"message":"Rate limit reached for gpt-4o-mini","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+                headers: [("Retry-After", "2")])
         }
         let e = await expectError(.rateLimit) { _ = try await provider(server).complete(ChatRequest(model: "m", messages: [.user("x")])) }
         #expect(e?.retryAfter == .seconds(2))
@@ -114,9 +121,17 @@ import Testing
     }
 
     @Test(arguments: [
-        (401, #"{"error":{"message":"Incorrect API key provided: sk-test-0123456789abcdef.","type":"invalid_request_error","code":"invalid_api_key"}}"#, ProviderError.Kind.auth),
+        (
+            401,
+            #"{"error":{"message":"Incorrect API key provided: sk-test-0123456789abcdef.","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+            ProviderError.Kind.auth
+        ),
         (500, #"{"error":{"message":"The server had an error","type":"server_error"}}"#, .server),
-        (400, #"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#, .contextTooLong),
+        (
+            400,
+            #"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#,
+            .contextTooLong
+        ),
         (400, #"{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error"}}"#, .badRequest),
         (404, #"{"error":{"message":"The model 'gpt-9' does not exist","type":"invalid_request_error","code":"model_not_found"}}"#, .notFound),
         (400, #"{"error":{"message":"flagged","code":"content_filter"}}"#, .contentFilter),
@@ -138,7 +153,9 @@ import Testing
     }
 
     @Test func slowFirstTokenTimesOut() async throws {
-        let server = try StandInServer { _, w in w.pause(1500); w.respond(body: Self.completion) }
+        let server = try StandInServer { _, w in
+            w.pause(1500); w.respond(body: Self.completion)
+        }
         var t = ProviderTimeouts()
         t.firstToken = .milliseconds(150)
         let e = await expectError(.timeout) { _ = try await provider(server, timeouts: t).complete(ChatRequest(model: "m", messages: [.user("x")])) }
@@ -154,8 +171,10 @@ import Testing
 
 /// Runs `body`, expects a ProviderError of `kind`, and returns it.
 @discardableResult
-func expectError(_ kind: ProviderError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ body: () async throws -> Void) async -> ProviderError? {
+func expectError(
+    _ kind: ProviderError.Kind, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> ProviderError? {
     do {
         try await body()
         Issue.record("expected a \(kind.rawValue) error, got success", sourceLocation: sourceLocation)

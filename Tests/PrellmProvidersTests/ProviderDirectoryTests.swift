@@ -51,7 +51,8 @@ import Testing
 
     @Test func costsFromUsage() throws {
         let c = ModelCatalog.builtin
-        let cost = try #require(c.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 500_000, cachedInputTokens: 200_000), model: "openai/gpt-4o-mini"))
+        let cost = try #require(
+            c.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 500_000, cachedInputTokens: 200_000), model: "openai/gpt-4o-mini"))
         #expect(abs(cost - (0.8 * 0.15 + 0.2 * 0.075 + 0.5 * 0.60)) < 1e-12)
         #expect(c.cost(of: Usage(inputTokens: 10, outputTokens: 10), model: "openai/some-new-model") == nil)
         #expect(c.cost(of: Usage(inputTokens: 10, outputTokens: 10), model: "ollama/anything") == 0)

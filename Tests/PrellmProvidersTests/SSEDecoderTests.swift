@@ -14,17 +14,19 @@ import Testing
         return out
     }
 
-    static let sample = "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: a comment\r\ndata: line one\r\ndata: line two\r\n\r\ndata:no space\n\nevent: ping\n\ndata: café ☕\r\r"
+    static let sample =
+        "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: a comment\r\ndata: line one\r\ndata: line two\r\n\r\ndata:no space\n\nevent: ping\n\ndata: café ☕\r\r"
 
     @Test(arguments: [1, 2, 3, 5, 8, 1000])
     func anyChunkingGivesTheSameEvents(_ size: Int) throws {
-        #expect(try decode(Self.sample, pieceSize: size) == [
-            .init(event: "message_start", data: "{\"a\":1}"),
-            .init(data: "line one\nline two"),
-            .init(data: "no space"),
-            .init(event: "ping", data: ""),
-            .init(data: "café ☕"),
-        ])
+        #expect(
+            try decode(Self.sample, pieceSize: size) == [
+                .init(event: "message_start", data: "{\"a\":1}"),
+                .init(data: "line one\nline two"),
+                .init(data: "no space"),
+                .init(event: "ping", data: ""),
+                .init(data: "café ☕"),
+            ])
     }
 
     @Test func anIncompleteEventIsNotDispatched() throws {

@@ -80,10 +80,16 @@ import Testing
             cost[top, default: 0] += record.costUSD ?? 0
         }
         for step in plan.steps {
-            if let bound = step.maxCalls { #expect(calls[step.id, default: 0] <= bound, "\(what)\nstep \(step.id): \(calls[step.id, default: 0]) calls, bound \(bound)") }
-            if let bound = step.maxTokens { #expect(tokens[step.id, default: 0] <= bound, "\(what)\nstep \(step.id): \(tokens[step.id, default: 0]) tokens, bound \(bound)") }
+            if let bound = step.maxCalls {
+                #expect(calls[step.id, default: 0] <= bound, "\(what)\nstep \(step.id): \(calls[step.id, default: 0]) calls, bound \(bound)")
+            }
+            if let bound = step.maxTokens {
+                #expect(tokens[step.id, default: 0] <= bound, "\(what)\nstep \(step.id): \(tokens[step.id, default: 0]) tokens, bound \(bound)")
+            }
             if let bound = step.maxCostUSD {
-                #expect(cost[step.id, default: 0] <= bound * (1 + 1e-9) + 1e-15, "\(what)\nstep \(step.id): $\(cost[step.id, default: 0]), bound $\(bound)")
+                #expect(
+                    cost[step.id, default: 0] <= bound * (1 + 1e-9) + 1e-15,
+                    "\(what)\nstep \(step.id): $\(cost[step.id, default: 0]), bound $\(bound)")
             }
         }
     }
@@ -140,18 +146,22 @@ import Testing
 
         mutating func workflow() -> String {
             queryLength = random.int(5...200)
-            lines = ["prellm: 1", "inputs:", "  query: {type: string, maxLength: \(queryLength)}",
-                     "  items: {type: array, maxItems: 4, items: {type: string, maxLength: 30}}"]
+            lines = [
+                "prellm: 1", "inputs:", "  query: {type: string, maxLength: \(queryLength)}",
+                "  items: {type: array, maxItems: 4, items: {type: string, maxLength: 30}}",
+            ]
             let budgeted = random.chance(0.5)
             if budgeted { lines.append("budget: {max_usd: \(Double(random.int(1...400)) / 100_000)}") }
             lines += ["imports:", "  lib: lib.yaml", "models:"]
             for m in 0..<3 { lines.append("  m\(m): " + model(priced: budgeted || random.chance(0.5))) }
-            lines += ["contracts:",
-                      "  Answer:", "    type: object", "    required: [summary]", "    properties:",
-                      "      summary: {type: string, minLength: 5}", "      score: {type: number, minimum: 0, maximum: 1}",
-                      "  Plan:", "    type: object", "    required: [tasks]", "    properties:",
-                      "      tasks: {type: array, maxItems: 3, items: {type: string}}",
-                      "steps:"]
+            lines += [
+                "contracts:",
+                "  Answer:", "    type: object", "    required: [summary]", "    properties:",
+                "      summary: {type: string, minLength: 5}", "      score: {type: number, minimum: 0, maximum: 1}",
+                "  Plan:", "    type: object", "    required: [tasks]", "    properties:",
+                "      tasks: {type: array, maxItems: 3, items: {type: string}}",
+                "steps:",
+            ]
             let count = random.int(2...8)
             for i in 0..<count { step(i, of: count) }
             // Without an output the last step must run on every path.
@@ -170,7 +180,8 @@ import Testing
             }
             let policies = ["fallback", "round_robin", "weighted", "cheapest"]
             let policy = n > 1 ? random.pick(policies) : "single"
-            let use = policy == "weighted"
+            let use =
+                policy == "weighted"
                 ? "[" + choices.map { "{model: \($0), weight: \(random.int(1...9))}" }.joined(separator: ", ") + "]"
                 : n == 1 ? choices[0] : "[" + choices.joined(separator: ", ") + "]"
             var parts = ["use: \(use)", "max_tokens: \(random.int(20...1000))"]
@@ -209,7 +220,9 @@ import Testing
                     body = ["    extract: {model: \(m), text: \"{{ inputs.query }}\", into: Plan}"]
                 }
             case "call":
-                body = random.chance(0.5) ? ["    call: {model: \(m), prompt: \"Do {{ inputs.query }} given \(someRead())\"}"]
+                body =
+                    random.chance(0.5)
+                    ? ["    call: {model: \(m), prompt: \"Do {{ inputs.query }} given \(someRead())\"}"]
                     : ["    call: {model: \(m), prompt: \"{% for x in inputs.items %}({{ x }}: {{ inputs.query | upper }}){% endfor %}\"}"]
             case "call_output":
                 body = ["    call: {model: \(m), prompt: \"\(someRead())\", output: Answer}"]
@@ -219,7 +232,8 @@ import Testing
                 let plans = sure.filter { steps[$0].kind == "extract_plan" }
                 let over = plans.isEmpty || random.chance(0.5) ? "{{ inputs.items }}" : "{{ \(steps[random.pick(plans)].id).tasks }}"
                 body = ["    map:", "      over: \"\(over)\"", "      concurrency: \(random.int(1...4))", "      step:"]
-                body += random.chance(0.5)
+                body +=
+                    random.chance(0.5)
                     ? ["        call: {model: \(m), prompt: \"{{ item }} of {{ inputs.query }}\"}"]
                     : ["        use: {workflow: lib, with: {text: \"{{ item }}\", n: 2}}"]
             case "use":
@@ -233,7 +247,9 @@ import Testing
                 let attempts = random.int(1...3)
                 if !structured.isEmpty, texts.isEmpty || random.chance(0.5) {
                     let k = steps[random.pick(structured)].id
-                    body = ["    validate: {value: \"{{ \(k) }}\", contract: Answer, assert: [\"size(value.summary) > 25\"], on_fail: {retry: \(k), attempts: \(attempts)}}"]
+                    body = [
+                        "    validate: {value: \"{{ \(k) }}\", contract: Answer, assert: [\"size(value.summary) > 25\"], on_fail: {retry: \(k), attempts: \(attempts)}}"
+                    ]
                 } else {
                     let k = steps[random.pick(texts)].id
                     body = ["    validate: {value: \"{{ \(k) }}\", assert: [\"size(value) < 40\"], on_fail: {retry: \(k), attempts: \(attempts)}}"]
@@ -276,7 +292,9 @@ import Testing
         func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
             calls.withLock { $0 += 1 }
             let draw = random.unit()
-            if draw < (hostile ? 0.3 : 0.12) { throw ProviderError(provider: name, kind: random.chance(0.5) ? .rateLimit : .server, message: "try again") }
+            if draw < (hostile ? 0.3 : 0.12) {
+                throw ProviderError(provider: name, kind: random.chance(0.5) ? .rateLimit : .server, message: "try again")
+            }
             if draw < (hostile ? 0.35 : 0.16) { throw ProviderError(provider: name, kind: .badRequest, status: 400, message: "no") }
             let maxTokens = request.maxTokens ?? 0
             let longest = maxTokens * TokenEstimate.bytesPerAnswerToken
@@ -284,11 +302,17 @@ import Testing
             switch request.responseFormat {
             case .jsonSchema(_, let schema):
                 let r = random.unit()
-                if r < (hostile ? 0.5 : 0.7) { text = SchemaInstance(random: random).value(schema).jsonText }
-                else if r < (hostile ? 0.6 : 0.85) { text = #"{"summary": 3, "label": 7}"# }
-                else { text = hostile ? String(repeating: "no json ", count: longest / 8) : "I would rather not." }
+                if r < (hostile ? 0.5 : 0.7) {
+                    text = SchemaInstance(random: random).value(schema).jsonText
+                } else if r < (hostile ? 0.6 : 0.85) {
+                    text = #"{"summary": 3, "label": 7}"#
+                } else {
+                    text = hostile ? String(repeating: "no json ", count: longest / 8) : "I would rather not."
+                }
             case .json, .text:
-                text = hostile ? String(repeating: "deploy! ", count: longest / 8)
+                text =
+                    hostile
+                    ? String(repeating: "deploy! ", count: longest / 8)
                     : (0..<random.int(0...80)).map { _ in random.pick(["go", "deploy", "ok", "the", "service", "now"]) }.joined(separator: " ")
             }
             var finish = FinishReason.stop

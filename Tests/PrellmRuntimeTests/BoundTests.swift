@@ -21,8 +21,9 @@ import Testing
             count.increment()
             try? await Task.sleep(for: .milliseconds(20))
             let prompt = TokenEstimate.promptTokens(request)
-            return ChatResponse(model: request.model, text: "ok", finishReason: .stop,
-                                usage: Usage(inputTokens: prompt, outputTokens: request.maxTokens ?? 0))
+            return ChatResponse(
+                model: request.model, text: "ok", finishReason: .stop,
+                usage: Usage(inputTokens: prompt, outputTokens: request.maxTokens ?? 0))
         }
         func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }
     }
@@ -116,7 +117,8 @@ import Testing
     @Test func aMapPastItsMaxItemsIsRefused() async throws {
         let w = Self.map(options: "max_items: 2")
         let p = ScriptedProvider(["openai/m": [.text("ok")]])
-        let r = await try interpreter(w).run(inputs: ["items": .array(["a", "b", "c"])], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = await try interpreter(w).run(
+            inputs: ["items": .array(["a", "b", "c"])], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.message == "the map would run over 3 items, but its max_items is 2")
         #expect(p.requests.isEmpty)
     }
@@ -129,7 +131,8 @@ import Testing
         #expect(plan.maxCalls == nil)
         #expect(plan.unboundedCalls.first?.contains("add max_items to the map") == true)
         // Known inputs bound it.
-        let known = program.costBound(CostContext(program: program, inputs: ["items": .array(["a", "b"])], price: { _ in ModelPrice(input: 1, output: 1) }))
+        let known = program.costBound(
+            CostContext(program: program, inputs: ["items": .array(["a", "b"])], price: { _ in ModelPrice(input: 1, output: 1) }))
         #expect(known.maxCalls == 6)
     }
 }

@@ -26,17 +26,25 @@ import Testing
     /// drawn from the schemas.
     static let inputs: [String: [String: JSONValue]] = [
         "k8s-log-diagnosis.yaml": ["log": "pod api-1 OOMKilled\nBack-off restarting failed container web-2\nok"],
-        "leasing-calculation.yaml": ["request": "Leasing for a car worth 120000 PLN net, 36 months, 10% down, 20% residual", "wibor_3m": .number(5.85)],
+        "leasing-calculation.yaml": [
+            "request": "Leasing for a car worth 120000 PLN net, 36 months, 10% down, 20% residual", "wibor_3m": .number(5.85),
+        ],
         "support-triage.yaml": ["message": "Please cancel my plan"],
     ]
     static let answers: [String: [String: JSONValue]] = [
-        "leasing-calculation.yaml": ["Quote": .object([
-            "net_installment_pln": .number(2800), "vat_rate": .number(0.23), "vat_pln": .number(644), "gross_installment_pln": .number(3444),
-            "wibor_pct": .number(5.85), "total_cost_pln": .number(140000),
-        ])],
-        "support-triage.yaml": ["Classification": .object(["label": "cancel", "confidence": .number(0.9)]),
-                                "Reply": .object(["subject": "Your cancellation", "body": "We are sorry to see you go; a colleague will confirm.",
-                                                  "escalate": .bool(true)])],
+        "leasing-calculation.yaml": [
+            "Quote": .object([
+                "net_installment_pln": .number(2800), "vat_rate": .number(0.23), "vat_pln": .number(644), "gross_installment_pln": .number(3444),
+                "wibor_pct": .number(5.85), "total_cost_pln": .number(140000),
+            ])
+        ],
+        "support-triage.yaml": [
+            "Classification": .object(["label": "cancel", "confidence": .number(0.9)]),
+            "Reply": .object([
+                "subject": "Your cancellation", "body": "We are sorry to see you go; a colleague will confirm.",
+                "escalate": .bool(true),
+            ]),
+        ],
     ]
 
     static var examples: [Example] {
@@ -116,13 +124,15 @@ import Testing
         }
 
         func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
-            let text = switch request.responseFormat {
-            case .jsonSchema(let name, let schema): (answers[name] ?? SchemaInstance(random: random).value(schema)).jsonText
-            case .json: "{}"
-            case .text: "A mock answer to: " + String((request.messages.last?.text ?? "").prefix(60))
-            }
-            return ChatResponse(model: request.model, text: text, finishReason: .stop,
-                                usage: Usage(inputTokens: TokenEstimate.promptTokens(request) / 2, outputTokens: text.utf8.count / 6 + 1))
+            let text =
+                switch request.responseFormat {
+                case .jsonSchema(let name, let schema): (answers[name] ?? SchemaInstance(random: random).value(schema)).jsonText
+                case .json: "{}"
+                case .text: "A mock answer to: " + String((request.messages.last?.text ?? "").prefix(60))
+                }
+            return ChatResponse(
+                model: request.model, text: text, finishReason: .stop,
+                usage: Usage(inputTokens: TokenEstimate.promptTokens(request) / 2, outputTokens: text.utf8.count / 6 + 1))
         }
 
         func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }

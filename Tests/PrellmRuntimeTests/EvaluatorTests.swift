@@ -86,9 +86,11 @@ import Testing
     }
 
     @Test func templates() throws {
-        #expect(try render("Target: {{ facts.target | upper }}; missing: {{ facts.missing | join(', ') }}") == "Target: API; missing: region, version")
+        #expect(
+            try render("Target: {{ facts.target | upper }}; missing: {{ facts.missing | join(', ') }}") == "Target: API; missing: region, version")
         #expect(try render("{% for m in facts.missing %}- {{ m }}\n{% endfor %}") == "- region\n- version\n")
-        #expect(try render("{% for m in facts.missing %}{% for c in facts.missing %}{{ m }}{{ c }};{% endfor %}{% endfor %}")
+        #expect(
+            try render("{% for m in facts.missing %}{% for c in facts.missing %}{{ m }}{{ c }};{% endfor %}{% endfor %}")
                 == "regionregion;regionversion;versionregion;versionversion;")
         #expect(try render("{% if facts.missing %}ask{% else %}go{% endif %}") == "ask")
         #expect(try render("{{ facts }}") == #"{"count":4,"missing":["region","version"],"target":"api"}"#)
@@ -108,7 +110,8 @@ import Testing
 }
 
 @Suite struct SchemaAlignedParserTests {
-    static let schema: JSONValue = try! JSONParser.parse("""
+    static let schema: JSONValue = try! JSONParser.parse(
+        """
         {"type":"object","properties":{"count":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}},
          "level":{"enum":["low","high"]},"ok":{"type":"boolean"}}}
         """)
@@ -130,10 +133,11 @@ import Testing
     @Test func coercesTowardTheSchema() throws {
         let r = try #require(SchemaAlignedParser.parse(#"{"count": "42", "tags": "urgent", "level": "HIGH", "ok": "true"}"#, schema: Self.schema))
         #expect(r.value == .object(["count": .number(42), "tags": .array(["urgent"]), "level": "high", "ok": .bool(true)]))
-        #expect(Set(r.repairs) == [
-            "/count: converted the string \"42\" to a number", "/tags: wrapped a single value in a list",
-            "/level: matched \"HIGH\" to enum value \"high\"", "/ok: converted the string \"true\" to a boolean",
-        ])
+        #expect(
+            Set(r.repairs) == [
+                "/count: converted the string \"42\" to a number", "/tags: wrapped a single value in a list",
+                "/level: matched \"HIGH\" to enum value \"high\"", "/ok: converted the string \"true\" to a boolean",
+            ])
     }
 
     @Test func givesUpOnProse() {

@@ -40,7 +40,9 @@ import Testing
 
     @Test func classifyExtractRouteCall() async throws {
         let p = ScriptedProvider([
-            "ollama/small": [.text(#"{"label": "Deploy", "confidence": 0.9}"#), .text("```json\n{\"target\": \"api\", \"missing\": \"region\"}\n```")],
+            "ollama/small": [
+                .text(#"{"label": "Deploy", "confidence": 0.9}"#), .text("```json\n{\"target\": \"api\", \"missing\": \"region\"}\n```"),
+            ],
             "openai/primary": [.text("Deploying api.")],
         ])
         let trace = MemoryTrace()
@@ -93,7 +95,8 @@ import Testing
             "openai/primary": [.error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "nope"))],
             "anthropic/backup": [.text("Backup answer.")],
         ])
-        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = await try interpreter(Self.triage).run(
+            inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.output == "Backup answer.")
         #expect(r.steps.last?.modelUsed == "anthropic/backup")
     }
@@ -102,9 +105,11 @@ import Testing
         let clock = ManualClock()
         let p = ScriptedProvider([
             "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],
-            "openai/primary": [.error(ProviderError(provider: "openai", kind: .rateLimit, status: 429, retryAfter: .seconds(3), message: "slow down")),
-                               .error(ProviderError(provider: "openai", kind: .server, status: 500, message: "oops")),
-                               .text("Third time lucky.")],
+            "openai/primary": [
+                .error(ProviderError(provider: "openai", kind: .rateLimit, status: 429, retryAfter: .seconds(3), message: "slow down")),
+                .error(ProviderError(provider: "openai", kind: .server, status: 500, message: "oops")),
+                .text("Third time lucky."),
+            ],
         ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: clock, random: { 0.5 })
         ctx.cache = nil
@@ -121,7 +126,8 @@ import Testing
             "openai/primary": [.error(ProviderError(provider: "openai", kind: .auth, status: 401, message: "bad key"))],
             "anthropic/backup": [.error(ProviderError(provider: "anthropic", kind: .auth, status: 401, message: "bad key"))],
         ])
-        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = await try interpreter(Self.triage).run(
+            inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .modelsFailed)
         #expect(r.error?.step == "answer")
         #expect(p.requests.filter { $0.model == "openai/primary" }.count == 1)  // auth errors are not retried
@@ -153,8 +159,12 @@ import Testing
         """
 
     @Test func validateReasksWithTheErrors() async throws {
-        let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.2}"#),
-                                                 .text(#"{"summary": "A long enough summary.", "confidence": 0.8}"#)]])
+        let p = ScriptedProvider([
+            "openai/big": [
+                .text(#"{"summary": "A long enough summary.", "confidence": 0.2}"#),
+                .text(#"{"summary": "A long enough summary.", "confidence": 0.8}"#),
+            ]
+        ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
         let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
@@ -210,7 +220,8 @@ import Testing
         #expect(p.requests.isEmpty)
         // The compiler knows the catalog's price; where the model access knows none (a config
         // that points the name elsewhere, say), the runtime refuses the call all the same.
-        let unpriced = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let unpriced = await try interpreter(w).run(
+            inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(unpriced.error?.message.contains("has no known price") == true)
     }
 
@@ -259,8 +270,9 @@ import Testing
                     transform: "{{ index }}:{{ it | upper }}"
             output: "{{ each | join(' ') }}"
             """
-        let r = await try interpreter(w).run(inputs: ["items": .array(["a", "b", "c"])],
-                                             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
+        let r = await try interpreter(w).run(
+            inputs: ["items": .array(["a", "b", "c"])],
+            context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
         #expect(r.output == "0:A 1:B 2:C")
     }
 
@@ -276,14 +288,16 @@ import Testing
                   text: "{{ inputs.log }}"
             output: "{{ ooms.count }} {% for m in ooms.matches %}{{ m.pod }},{% endfor %}"
             """
-        let r = await try interpreter(w).run(inputs: ["log": "api-1 OOMKilled\nok line\nweb-2 OOMKilled"],
-                                             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
+        let r = await try interpreter(w).run(
+            inputs: ["log": "api-1 OOMKilled\nok line\nweb-2 OOMKilled"],
+            context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
         #expect(r.output == "2 api-1,web-2,")
     }
 
     @Test func inputsAreCheckedBeforeAnythingRuns() async throws {
         let p = ScriptedProvider([:])
-        let r = await try interpreter(Self.triage).run(inputs: ["qeury": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = await try interpreter(Self.triage).run(
+            inputs: ["qeury": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .invalidInput)
         #expect(r.error?.message == "unknown input 'qeury' (did you mean 'query'?)")
         #expect(p.requests.isEmpty)
@@ -308,8 +322,12 @@ import Testing
 
     @Test func aStepBudgetCountsRetriesAndRefuses() async throws {
         let w = Self.workflow("    budget: {max_tokens: 250}\n    retry: {attempts: 3, backoff: 1ms, on: [bad_request]}")
-        let p = ScriptedProvider(["openai/big": [.error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "flaky")),
-                                                 .text("ok", usage: Usage(inputTokens: 100, outputTokens: 100))]])
+        let p = ScriptedProvider([
+            "openai/big": [
+                .error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "flaky")),
+                .text("ok", usage: Usage(inputTokens: 100, outputTokens: 100)),
+            ]
+        ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
         let ok = await try interpreter(w).run(inputs: ["q": "x"], context: ctx)
@@ -341,7 +359,8 @@ import Testing
         let p = ScriptedProvider(["openai/big": [.text("big answer")], "openai/small-window": [.text("never")]])
         var models = ScriptedModels(provider: p)
         models.contextWindows = ["openai/small-window": 120]
-        let r = await try interpreter(w).run(inputs: ["q": .string(String(repeating: "word ", count: 200))], context: RunContext(models: models, clock: ManualClock()))
+        let r = await try interpreter(w).run(
+            inputs: ["q": .string(String(repeating: "word ", count: 200))], context: RunContext(models: models, clock: ManualClock()))
         #expect(r.output == "big answer")
         #expect(p.requests.map(\.model) == ["openai/big"])
     }

@@ -22,8 +22,10 @@ import Testing
         """
     }
 
-    func run(_ yaml: String, _ p: ScriptedProvider, prices: [String: ModelPrice] = [:], random: @escaping @Sendable () -> Double = { 0 },
-             routing: RoutingState = RoutingState(), clock: ManualClock = ManualClock(), inputs: String = "x") async throws -> RunResult {
+    func run(
+        _ yaml: String, _ p: ScriptedProvider, prices: [String: ModelPrice] = [:], random: @escaping @Sendable () -> Double = { 0 },
+        routing: RoutingState = RoutingState(), clock: ManualClock = ManualClock(), inputs: String = "x"
+    ) async throws -> RunResult {
         var ctx = RunContext(models: ScriptedModels(provider: p, prices: prices), clock: clock, random: random, routing: routing)
         ctx.cache = nil
         return await try interpreter(yaml).run(inputs: ["q": .string(inputs)], context: ctx)
@@ -46,8 +48,10 @@ import Testing
     }
 
     @Test func cheapestPrefersTheLowerPriceAndFallsBack() async throws {
-        let p = ScriptedProvider(["openai/dear": [.text("dear")],
-                                  "openai/cheap": [.error(ProviderError(provider: "openai", kind: .server, status: 500, message: "down"))]])
+        let p = ScriptedProvider([
+            "openai/dear": [.text("dear")],
+            "openai/cheap": [.error(ProviderError(provider: "openai", kind: .server, status: 500, message: "down"))],
+        ])
         let prices = ["openai/dear": ModelPrice(input: 5, output: 15), "openai/cheap": ModelPrice(input: 0.1, output: 0.4)]
         let r = try await run(Self.workflow("cheapest", "[openai/dear, openai/cheap]"), p, prices: prices)
         #expect(r.output == "dear")
@@ -86,7 +90,9 @@ import Testing
 
     @Test func useRunsAnImportedWorkflowAndCountsItsUsage() async throws {
         let dir = "/tmp/prellm-use-\(UInt32.random(in: 0..<UInt32.max))"
-        try FileManagerShim.write(dir + "/lib.yaml", """
+        try FileManagerShim.write(
+            dir + "/lib.yaml",
+            """
             prellm: 1
             inputs:
               text: string

@@ -11,7 +11,11 @@ final class ManualClock: RunClock {
     private let state = Mutex<(now: ContinuousClock.Instant, sleeps: [Duration])>((.now, []))
     var now: ContinuousClock.Instant { state.withLock { $0.now } }
     var sleeps: [Duration] { state.withLock { $0.sleeps } }
-    func sleep(for duration: Duration) async throws { state.withLock { $0.now += duration; $0.sleeps.append(duration) } }
+    func sleep(for duration: Duration) async throws {
+        state.withLock {
+            $0.now += duration; $0.sleeps.append(duration)
+        }
+    }
     func advance(_ d: Duration) { state.withLock { $0.now += d } }
 }
 

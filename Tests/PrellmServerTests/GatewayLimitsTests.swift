@@ -18,14 +18,14 @@ import Testing
         let path = dir.appendingPathComponent("prellm.yaml").path
         if let workflow { try workflow.write(toFile: dir.appendingPathComponent("strict.yaml").path, atomically: true, encoding: .utf8) }
         try """
-            prellm: 1
-            \(workflow == nil ? "" : "workflows: [\(dir.path)/strict.yaml]")
-            models:
-              fast: {use: openai/gpt-4o-mini, max_tokens: 100}
-            keys:
-              - {id: team, hash: "sha256:\(SHA256.hex(Self.key))", \(limits)}
-            store: {path: \(store)}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        prellm: 1
+        \(workflow == nil ? "" : "workflows: [\(dir.path)/strict.yaml]")
+        models:
+          fast: {use: openai/gpt-4o-mini, max_tokens: 100}
+        keys:
+          - {id: team, hash: "sha256:\(SHA256.hex(Self.key))", \(limits)}
+        store: {path: \(store)}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let result = WorkflowCompiler().compile(path: path)
         let config = try #require(result.config)
         #expect(!result.hasErrors, "\(result.diagnostics)")
@@ -37,15 +37,17 @@ import Testing
     }
 
     func post(_ client: some TestClientProtocol) async throws -> TestResponse {
-        try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                 headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                 body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
+        try await client.execute(
+            uri: "/v1/chat/completions", method: .post,
+            headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+            body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
     }
 
     func postWorkflow(_ client: some TestClientProtocol) async throws -> TestResponse {
-        try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                 headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                 body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
+        try await client.execute(
+            uri: "/v1/chat/completions", method: .post,
+            headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+            body: ByteBuffer(string: #"{"model": "workflow/strict", "messages": [{"role": "user", "content": "Hi"}]}"#))
     }
 
     /// $0.15 / $0.60 per million tokens; each request reserves its bound, three attempts (the
@@ -63,9 +65,10 @@ import Testing
             return try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for _ in 0..<100 {
                     group.addTask {
-                        let r = try await http.send(PrellmHTTP.HTTPRequest(
-                            url: url, headers: [("content-type", "application/json"), ("authorization", "Bearer \(Self.key)")],
-                            body: Array(#"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#.utf8)))
+                        let r = try await http.send(
+                            PrellmHTTP.HTTPRequest(
+                                url: url, headers: [("content-type", "application/json"), ("authorization", "Bearer \(Self.key)")],
+                                body: Array(#"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#.utf8)))
                         return (r.head.status, String(decoding: r.body, as: UTF8.self))
                     }
                 }
@@ -168,8 +171,10 @@ import Testing
 
     /// Two requests a minute, or 250 tokens a minute when each request counts 5 + 100 tokens (its
     /// prompt's estimate and `max_tokens`): either way the third is refused.
-    @Test(arguments: [("rpm: 2", "over its rate limit of 2 requests per minute"),
-                      ("tpm: 250", "over its rate limit of 250 tokens per minute")])
+    @Test(arguments: [
+        ("rpm: 2", "over its rate limit of 2 requests per minute"),
+        ("tpm: 250", "over its rate limit of 250 tokens per minute"),
+    ])
     func rateLimits(limit: String, message: String) async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 1, completionTokens: 100)]])
         let app = Application(router: try gateway(standIn, limits: limit, store: Self.storePath()).makeRouter())

@@ -14,7 +14,10 @@ import Testing
 @Suite struct GatewayLiveTests {
     @Test func theOpenAIPythonClientWorksAgainstTheGateway() async throws {
         let standIn = try ScriptedStandIn([
-            "gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 10, completionTokens: 20), Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)],
+            "gpt-4o-mini": [
+                Reply.openAI("Hello there.", promptTokens: 10, completionTokens: 20),
+                Reply.openAI("One two three", promptTokens: 5, completionTokens: 3),
+            ],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
             "gpt-4.1-mini": [Reply.openAIToolCall(text: "", id: "call_3", name: "get_weather", arguments: #"{"city":"Paris"}"#)],
         ])
@@ -36,7 +39,9 @@ import Testing
 
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openai_client_check.py").path]
+        python.arguments = [
+            "python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openai_client_check.py").path,
+        ]
         python.environment = ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b }
         let out = Pipe(), err = Pipe()
         python.standardOutput = out
@@ -94,7 +99,8 @@ import Testing
             }
             try #require(connected == 0)
             let body = #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "count"}]}"#
-            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let request =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
             _ = request.withCString { send(fd, $0, strlen($0), 0) }
             var buffer = [UInt8](repeating: 0, count: 4096)
             var received = ""
@@ -115,14 +121,20 @@ import Testing
 /// byte for byte, as its tests against recorded API traffic show) pointed at the gateway.
 @Suite struct MessagesEndpointTests {
     @Test func anthropicClientsWork() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Plain answer.", promptTokens: 4, completionTokens: 3),
-                                                           Reply.openAI("Streamed answer here.", promptTokens: 6, completionTokens: 5)]])
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [
+                Reply.openAI("Plain answer.", promptTokens: 4, completionTokens: 3),
+                Reply.openAI("Streamed answer here.", promptTokens: 6, completionTokens: 5),
+            ]
+        ])
         let gateway = try GatewayTests().gateway(standIn)
         let app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let anthropic = try ProviderDirectory(environment: ["ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
-                                                                "ANTHROPIC_API_KEY": GatewayTests.key]).provider(named: "anthropic")
+            let anthropic = try ProviderDirectory(environment: [
+                "ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
+                "ANTHROPIC_API_KEY": GatewayTests.key,
+            ]).provider(named: "anthropic")
             let whole = try await anthropic.complete(ChatRequest(model: "fast", system: "Be brief.", messages: [.user("Hi")], maxTokens: 50))
             #expect(whole.text == "Plain answer.")
             #expect(whole.finishReason == .stop)
@@ -149,13 +161,17 @@ import Testing
     @Test func anthropicClientsUseTools() async throws {
         let toolCall = Reply.openAIToolCall(text: "Let me look.", id: "call_7", name: "get_weather", arguments: #"{"city":"Paris"}"#)
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [toolCall, toolCall, Reply.openAI("It is sunny in Paris.")]])
-        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let app = Application(
+            router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let anthropic = try ProviderDirectory(environment: ["ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
-                                                                "ANTHROPIC_API_KEY": GatewayTests.key]).provider(named: "anthropic")
-            let weather = ToolDefinition(name: "get_weather", description: "Weather now",
-                                         parameters: .object(["type": "object", "properties": .object(["city": .object(["type": "string"])])]))
+            let anthropic = try ProviderDirectory(environment: [
+                "ANTHROPIC_BASE_URL": "http://127.0.0.1:\(port)",
+                "ANTHROPIC_API_KEY": GatewayTests.key,
+            ]).provider(named: "anthropic")
+            let weather = ToolDefinition(
+                name: "get_weather", description: "Weather now",
+                parameters: .object(["type": "object", "properties": .object(["city": .object(["type": "string"])])]))
             var request = ChatRequest(model: "fast", messages: [.user("Weather in Paris?")], maxTokens: 50, topP: 0.8, stop: ["STOP"])
             request.tools = [weather]
             request.toolChoice = .auto
@@ -177,8 +193,10 @@ import Testing
             #expect(streamed.toolCalls == whole.toolCalls)
             #expect(streamed.finishReason == .toolCalls)
 
-            request.messages += [ChatMessage(role: .assistant, content: [.text("Let me look.")], toolCalls: whole.toolCalls),
-                                 ChatMessage(role: .tool, content: [.text("sunny, 21°C")], toolCallID: "call_7")]
+            request.messages += [
+                ChatMessage(role: .assistant, content: [.text("Let me look.")], toolCalls: whole.toolCalls),
+                ChatMessage(role: .tool, content: [.text("sunny, 21°C")], toolCallID: "call_7"),
+            ]
             let answer = try await anthropic.complete(request)
             #expect(answer.text == "It is sunny in Paris.")
             let third = try JSONParser.parse(standIn.requests[2].bodyText)
@@ -199,8 +217,9 @@ import Testing
         defer { gateway.stop() }
         let server = gateway.process, port = gateway.port
         let body = #"{"model": "fast", "stream": true, "messages": [{"role": "user", "content": "go"}]}"#
-        let stream = try await PrellmHTTP.HTTPClient.shared.stream(PrellmHTTP.HTTPRequest(
-            url: "http://127.0.0.1:\(port)/v1/chat/completions", headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
+        let stream = try await PrellmHTTP.HTTPClient.shared.stream(
+            PrellmHTTP.HTTPRequest(
+                url: "http://127.0.0.1:\(port)/v1/chat/completions", headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
         var text = ""
         var signalled = false
         for try await chunk in stream.body {
@@ -243,7 +262,10 @@ struct ServedGateway {
         try process.run()
         for _ in 0..<100 {
             if let r = try? await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/healthz")),
-               r.head.status == 200 { return }
+                r.head.status == 200
+            {
+                return
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         process.terminate()

@@ -49,7 +49,8 @@ import Testing
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Hello there.", promptTokens: 1000, completionTokens: 2000)]])
         let app = Application(router: try gateway(standIn).makeRouter())
         try await app.test(.live) { client in
-            let r = try await post(client, #"{"model": "fast", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#)
+            let r = try await post(
+                client, #"{"model": "fast", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}"#)
             #expect(r.status == .ok)
             #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "openai/gpt-4o-mini")
             #expect(r.headers[HTTPField.Name("x-prellm-cost-usd")!] == "0.00135")
@@ -69,7 +70,9 @@ import Testing
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("One two three", promptTokens: 5, completionTokens: 3)]])
         let app = Application(router: try gateway(standIn).makeRouter())
         try await app.test(.live) { client in
-            let r = try await post(client, #"{"model": "fast", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Count"}]}"#)
+            let r = try await post(
+                client,
+                #"{"model": "fast", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Count"}]}"#)
             #expect(r.status == .ok)
             #expect(r.headers[.contentType] == "text/event-stream")
             let events = String(buffer: r.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -116,7 +119,9 @@ import Testing
 
     @Test func providerTimeoutsFromTheConfigApply() async throws {
         // The upstream takes 1.5 s to its first byte; the config allows 200 ms.
-        let late: ScriptedStandIn.Responder = { request, w in w.pause(1500); Reply.openAI("Too late.")(request, w) }
+        let late: ScriptedStandIn.Responder = { request, w in
+            w.pause(1500); Reply.openAI("Too late.")(request, w)
+        }
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [late]])
         let providers = "providers:\n  openai: {timeouts: {first_token: 200ms}}"
         let app = Application(router: try gateway(standIn, extra: providers).makeRouter())
@@ -129,7 +134,9 @@ import Testing
     }
 
     @Test func anUpstreamRateLimitIsA429() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("retry-after", "0")])]])
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#, headers: [("retry-after", "0")])]
+        ])
         let app = Application(router: try gateway(standIn).makeRouter())
         try await app.test(.live) { client in
             let r = try await post(client, #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#)
@@ -144,7 +151,10 @@ import Testing
         (#"[1, 2]"#, "the body must be a JSON object"),
         (#"{"model": "fast", "messages": ["hi"]}"#, "messages[0] must be an object"),
         (#"{"model": "fast", "stream": "yes", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
-        (#"{"model": "fast", "stream": true, "stream_options": {"include_usage": 1}, "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream_options.include_usage' must be true or false"),
+        (
+            #"{"model": "fast", "stream": true, "stream_options": {"include_usage": 1}, "messages": [{"role": "user", "content": "Hi"}]}"#,
+            "'stream_options.include_usage' must be true or false"
+        ),
         (#"{"model": "fast", "temperature": "hot", "messages": [{"role": "user", "content": "Hi"}]}"#, "'temperature' must be a number from 0 to 2"),
         (#"{"model": "fast", "max_tokens": 0, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
         (#"{"model": "fast", "max_tokens": 1.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
@@ -155,7 +165,10 @@ import Testing
         (#"{"model": "fast", "presence_penalty": 0.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'presence_penalty' is not supported"),
         (#"{"model": "fast", "response_format": {"type": "yaml"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "response_format.type must be"),
         (#"{"model": "fast", "tools": [{"type": "function"}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools[0] needs function.name"),
-        (#"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#, "unsupported content part type 'input_audio'"),
+        (
+            #"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#,
+            "unsupported content part type 'input_audio'"
+        ),
     ])
     func malformedRequestsAreRefusedByName(body: String, message: String) async throws {
         let error = try await refused("/v1/chat/completions", body)["error"]
@@ -169,9 +182,10 @@ import Testing
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("unused")]])
         let app = Application(router: try gateway(standIn).makeRouter())
         let json = try await app.test(.router) { client in
-            let r = try await client.execute(uri: uri, method: .post,
-                                             headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
-                                             body: ByteBuffer(string: body))
+            let r = try await client.execute(
+                uri: uri, method: .post,
+                headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                body: ByteBuffer(string: body))
             #expect(r.status == .badRequest)
             return try JSONParser.parse(String(buffer: r.body))
         }
@@ -180,11 +194,26 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"model": "fast", "max_tokens": 50, "tools": [{"input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}"#, "tools.0.name: Field required"),
-        (#"{"model": "fast", "max_tokens": 50, "tool_choice": {"type": "sometimes"}, "messages": [{"role": "user", "content": "Hi"}]}"#, "tool_choice.type: must be"),
-        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}"#, "'document' is not supported"),
-        (#"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]}"#, "'tool_use' is not supported"),
-        (#"{"model": "fast", "max_tokens": 50, "stream": "true", "messages": [{"role": "user", "content": "Hi"}]}"#, "'stream' must be true or false"),
+        (
+            #"{"model": "fast", "max_tokens": 50, "tools": [{"input_schema": {}}], "messages": [{"role": "user", "content": "Hi"}]}"#,
+            "tools.0.name: Field required"
+        ),
+        (
+            #"{"model": "fast", "max_tokens": 50, "tool_choice": {"type": "sometimes"}, "messages": [{"role": "user", "content": "Hi"}]}"#,
+            "tool_choice.type: must be"
+        ),
+        (
+            #"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]}"#,
+            "'document' is not supported"
+        ),
+        (
+            #"{"model": "fast", "max_tokens": 50, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]}"#,
+            "'tool_use' is not supported"
+        ),
+        (
+            #"{"model": "fast", "max_tokens": 50, "stream": "true", "messages": [{"role": "user", "content": "Hi"}]}"#,
+            "'stream' must be true or false"
+        ),
         (#"{"model": "fast", "max_tokens": 50, "top_k": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_k' is not supported"),
     ])
     func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
@@ -214,21 +243,21 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try """
-            prellm: 1
-            inputs: {query: {type: string}}
-            budget: {max_usd: 0.5}
-            steps:
-              - id: answer
-                call: {model: openai/gpt-7-turbo, prompt: "{{ inputs.query }}"}
-            """.write(to: dir.appendingPathComponent("priced.yaml"), atomically: true, encoding: .utf8)
+        prellm: 1
+        inputs: {query: {type: string}}
+        budget: {max_usd: 0.5}
+        steps:
+          - id: answer
+            call: {model: openai/gpt-7-turbo, prompt: "{{ inputs.query }}"}
+        """.write(to: dir.appendingPathComponent("priced.yaml"), atomically: true, encoding: .utf8)
         let path = dir.appendingPathComponent("prellm.yaml").path
         try """
-            prellm: 1
-            models:
-              newest: {use: openai/gpt-7-turbo, price: {input: 1, output: 2}}
-            workflows: [\(dir.path)/priced.yaml]
-            store: {path: \(dir.path)/store.sqlite}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        prellm: 1
+        models:
+          newest: {use: openai/gpt-7-turbo, price: {input: 1, output: 2}}
+        workflows: [\(dir.path)/priced.yaml]
+        store: {path: \(dir.path)/store.sqlite}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let standIn = try ScriptedStandIn(["gpt-7-turbo": [Reply.openAI("Priced.", promptTokens: 1000, completionTokens: 500)]])
         let result = WorkflowCompiler().compile(path: path)
         let gateway = try Gateway(config: try #require(result.config), environment: standIn.environment)
@@ -276,8 +305,10 @@ import Testing
     /// A retry on the same model is counted as a retry, and only as one.
     @Test func retriesAreCountedApartFromFallbacks() async throws {
         let standIn = try ScriptedStandIn([
-            "gpt-4o-mini": [Reply.status(500, #"{"error":{"message":"overloaded","type":"server_error"}}"#),
-                            Reply.openAI("Hello", promptTokens: 3, completionTokens: 2)],
+            "gpt-4o-mini": [
+                Reply.status(500, #"{"error":{"message":"overloaded","type":"server_error"}}"#),
+                Reply.openAI("Hello", promptTokens: 3, completionTokens: 2),
+            ]
         ])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
         try await app.test(.live) { client in
@@ -321,40 +352,47 @@ import Testing
 @Suite struct GatewayServerOptionsTests {
     @Test func corsAndRequestTimeoutAndInputMapping() async throws {
         let standIn = try ScriptedStandIn([
-            "gpt-4o-mini": [{ _, w in w.pause(3000); w.respond(body: "{}") }],
+            "gpt-4o-mini": [
+                { _, w in
+                    w.pause(3000); w.respond(body: "{}")
+                }
+            ],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
         ])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-opt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("prellm.yaml").path
         try """
-            prellm: 1
-            server: {cors: ["https://app.example.com"]}
-            limits: {request_timeout: 300ms, max_body_bytes: 65536}
-            models:
-              fast: openai/gpt-4o-mini
-            workflows:
-              - {path: \(GatewayTests.root.path)/workflows/support-triage.yaml, query: message}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        prellm: 1
+        server: {cors: ["https://app.example.com"]}
+        limits: {request_timeout: 300ms, max_body_bytes: 65536}
+        models:
+          fast: openai/gpt-4o-mini
+        workflows:
+          - {path: \(GatewayTests.root.path)/workflows/support-triage.yaml, query: message}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let compiled = WorkflowCompiler().compile(path: path)
         let config = try #require(compiled.config)
         #expect(!compiled.hasErrors, "\(compiled.diagnostics)")
         let app = Application(router: try Gateway(config: config, environment: standIn.environment).makeRouter())
         try await app.test(.live) { client in
-            let preflight = try await client.execute(uri: "/v1/chat/completions", method: .options,
-                                                     headers: [.origin: "https://app.example.com", .accessControlRequestMethod: "POST"])
+            let preflight = try await client.execute(
+                uri: "/v1/chat/completions", method: .options,
+                headers: [.origin: "https://app.example.com", .accessControlRequestMethod: "POST"])
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == "https://app.example.com")
             let stranger = try await client.execute(uri: "/healthz", method: .get, headers: [.origin: "https://evil.example"])
             #expect(stranger.headers[.accessControlAllowOrigin] == nil)
 
-            let slow = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json", .origin: "https://app.example.com"],
-                                                body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
+            let slow = try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json", .origin: "https://app.example.com"],
+                body: ByteBuffer(string: #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#))
             #expect(slow.status == .gatewayTimeout)
             #expect(slow.headers[.accessControlAllowOrigin] == "https://app.example.com")
 
-            let mapped = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
-                                                  body: ByteBuffer(string: #"{"model": "workflow/support-triage", "messages": [{"role": "user", "content": "It crashes"}]}"#))
+            let mapped = try await client.execute(
+                uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"model": "workflow/support-triage", "messages": [{"role": "user", "content": "It crashes"}]}"#))
             #expect(mapped.status == .ok)
         }
     }
@@ -364,13 +402,21 @@ import Testing
     /// A streamed request with tools streams the tool call as OpenAI does: the id and name
     /// first, then the arguments in fragments (read back with prellm's own OpenAI client).
     @Test func toolCallsStreamInFragments() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIToolCall(text: "Checking.", id: "call_9", name: "get_weather",
-                                                                                arguments: #"{"city":"Paris","unit":"C"}"#)]])
-        let app = Application(router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [
+                Reply.openAIToolCall(
+                    text: "Checking.", id: "call_9", name: "get_weather",
+                    arguments: #"{"city":"Paris","unit":"C"}"#)
+            ]
+        ])
+        let app = Application(
+            router: try GatewayTests().gateway(standIn).makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let openAI = try ProviderDirectory(environment: ["OPENAI_BASE_URL": "http://127.0.0.1:\(port)/v1",
-                                                             "OPENAI_API_KEY": GatewayTests.key]).provider(named: "openai")
+            let openAI = try ProviderDirectory(environment: [
+                "OPENAI_BASE_URL": "http://127.0.0.1:\(port)/v1",
+                "OPENAI_API_KEY": GatewayTests.key,
+            ]).provider(named: "openai")
             var request = ChatRequest(model: "fast", messages: [.user("Weather?")])
             request.tools = [ToolDefinition(name: "get_weather", parameters: .object(["type": "object"]))]
             var deltas: [ChatDelta] = []
@@ -385,12 +431,21 @@ import Testing
     }
 
     @Test func toolsAndClientParametersPassThrough() async throws {
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [{ _, w in
-            w.respond(body: #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#)
-        }]])
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [
+                { _, w in
+                    w.respond(
+                        body:
+                            #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#
+                    )
+                }
+            ]
+        ])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
         try await app.test(.live) { client in
-            let r = try await GatewayTests().post(client, """
+            let r = try await GatewayTests().post(
+                client,
+                """
                 {"model": "fast", "temperature": 0.3, "max_tokens": 77, "top_p": 0.9, "stop": ["END"],
                  "presence_penalty": 0, "parallel_tool_calls": true, "user": "u-1", "seed": null,
                  "messages": [{"role": "user", "content": "Weather in Paris?"}],

@@ -21,30 +21,36 @@ import Testing
         out += e.toolCall(index: 0, id: nil, name: nil, arguments: #"ty":"Paris"}"#)
         out += e.toolCall(index: 1, id: "t2", name: "time", arguments: "{}")
         out += e.text("Done.")
-        out += e.end(response: ChatResponse(model: "fast", text: "", finishReason: .toolCalls), usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: true)
+        out += e.end(
+            response: ChatResponse(model: "fast", text: "", finishReason: .toolCalls), usage: Usage(inputTokens: 1, outputTokens: 2),
+            includeUsage: true)
         let shape = try Self.events(out).map { event -> String in
             let type = event["type"]?.stringValue ?? "?"
             let index = event["index"]?.int.map { " \($0)" } ?? ""
             let kind = event["content_block"]?["type"]?.stringValue ?? event["delta"]?["type"]?.stringValue ?? ""
             return type + index + (kind.isEmpty ? "" : " " + kind)
         }
-        #expect(shape == [
-            "message_start",
-            "content_block_start 0 text", "content_block_delta 0 text_delta", "content_block_stop 0",
-            "content_block_start 1 tool_use", "content_block_delta 1 input_json_delta", "content_block_delta 1 input_json_delta", "content_block_stop 1",
-            "content_block_start 2 tool_use", "content_block_delta 2 input_json_delta", "content_block_stop 2",
-            "content_block_start 3 text", "content_block_delta 3 text_delta", "content_block_stop 3",
-            "message_delta", "message_stop",
-        ])
+        #expect(
+            shape == [
+                "message_start",
+                "content_block_start 0 text", "content_block_delta 0 text_delta", "content_block_stop 0",
+                "content_block_start 1 tool_use", "content_block_delta 1 input_json_delta", "content_block_delta 1 input_json_delta",
+                "content_block_stop 1",
+                "content_block_start 2 tool_use", "content_block_delta 2 input_json_delta", "content_block_stop 2",
+                "content_block_start 3 text", "content_block_delta 3 text_delta", "content_block_stop 3",
+                "message_delta", "message_stop",
+            ])
     }
 
     /// Tool calls that did not stream (a workflow's answer, an upstream that sent them whole)
     /// are sent complete at the end, in both dialects.
     @Test func unstreamedToolCallsGoOutAtTheEnd() throws {
-        let response = ChatResponse(model: "fast", text: "", toolCalls: [ToolCall(id: "t1", name: "weather", arguments: #"{"city":"Paris"}"#)],
-                                    finishReason: .toolCalls)
+        let response = ChatResponse(
+            model: "fast", text: "", toolCalls: [ToolCall(id: "t1", name: "weather", arguments: #"{"city":"Paris"}"#)],
+            finishReason: .toolCalls)
         var anthropic = StreamEncoder(dialect: .anthropic, id: "r1", model: "fast", created: 0)
-        let a = try Self.events(anthropic.start() + anthropic.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: true))
+        let a = try Self.events(
+            anthropic.start() + anthropic.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: true))
         #expect(a.contains { $0["content_block"]?["name"] == "weather" })
         #expect(a.contains { $0["delta"]?["partial_json"] == #"{"city":"Paris"}"# })
         var openAI = StreamEncoder(dialect: .openAI, id: "r1", model: "fast", created: 0)

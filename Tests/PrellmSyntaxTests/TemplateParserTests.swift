@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func outputsFiltersAndBlocks() throws {
-        let t = try TemplateParser.parse("Hi {{ name | upper | truncate(3) }}!{% if a %}A{% elif b %}B{% else %}C{% endif %}{% for x in xs %}{{ x }}{% endfor %}")
+        let t = try TemplateParser.parse(
+            "Hi {{ name | upper | truncate(3) }}!{% if a %}A{% elif b %}B{% else %}C{% endif %}{% for x in xs %}{{ x }}{% endfor %}")
         #expect(kinds(t.nodes) == ["text(Hi )", "output|upper|truncate", "text(!)", "if(2+else)", "for(x: output|)"])
     }
 

@@ -22,9 +22,11 @@ import Testing
             "tiny": [Reply.ollama(#"{"intent": "deploy", "target": "app", "constraints": [], "missing": ["region"]}"#)],
             "gpt-4o-mini": [Reply.openAI("Deployed.")],
         ])
-        let result = try await Prellm.preprocessAndExecute(query: "Deploy app to prod", small: "ollama/tiny", large: "openai/gpt-4o-mini",
-                                                           strategy: .structure, userContext: "We use Kubernetes.",
-                                                           environment: standIn.environment) { $0.cache = nil }
+        let result = try await Prellm.preprocessAndExecute(
+            query: "Deploy app to prod", small: "ollama/tiny", large: "openai/gpt-4o-mini",
+            strategy: .structure, userContext: "We use Kubernetes.",
+            environment: standIn.environment
+        ) { $0.cache = nil }
         #expect(result.error == nil, "\(String(describing: result.error))")
         #expect(result.output == "Deployed.")
         #expect(result.steps.compactMap(\.modelUsed) == ["ollama/tiny", "openai/gpt-4o-mini"])
@@ -35,8 +37,9 @@ import Testing
 
     @Test func runAWorkflowFile() async throws {
         let standIn = try ScriptedStandIn(["qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.8}"#)]])
-        let result = try await Prellm.run(workflowAt: Self.root.appendingPathComponent("workflows/support-triage.yaml"),
-                                          inputs: ["message": "It crashes"], environment: standIn.environment)
+        let result = try await Prellm.run(
+            workflowAt: Self.root.appendingPathComponent("workflows/support-triage.yaml"),
+            inputs: ["message": "It crashes"], environment: standIn.environment)
         #expect(result.succeeded)
         #expect(result.output.stringValue?.hasPrefix("Thanks for the report.") == true)
         #expect(result.json["status"] == "ok")
@@ -44,8 +47,9 @@ import Testing
 
     @Test func aBrokenWorkflowThrowsItsDiagnostics() async {
         do {
-            _ = try await Prellm.run(workflowAt: Self.root.appendingPathComponent("Tests/PrellmCompilerTests/testdata/diagnostics/ref-unknown-step.yaml"),
-                                     inputs: [:], environment: [:])
+            _ = try await Prellm.run(
+                workflowAt: Self.root.appendingPathComponent("Tests/PrellmCompilerTests/testdata/diagnostics/ref-unknown-step.yaml"),
+                inputs: [:], environment: [:])
             Issue.record("no error")
         } catch {
             #expect(error.rendered.contains("error[PL201]"))

@@ -25,8 +25,11 @@ public final class ScriptedStandIn: @unchecked Sendable {
                 s[model] = queue.isEmpty ? [r] : queue
                 return r
             }
-            if let responder { responder(request, writer) }
-            else { writer.error(status: 404, body: #"{"error":{"message":"no script for model \#(model)","code":"model_not_found"}}"#) }
+            if let responder {
+                responder(request, writer)
+            } else {
+                writer.error(status: 404, body: #"{"error":{"message":"no script for model \#(model)","code":"model_not_found"}}"#)
+            }
         }
     }
 
@@ -44,22 +47,30 @@ public final class ScriptedStandIn: @unchecked Sendable {
 
     /// The environment that points every provider at this server.
     public var environment: [String: String] {
-        ["OPENAI_BASE_URL": baseURL + "/v1", "OPENAI_API_KEY": "sk-standin", "ANTHROPIC_BASE_URL": baseURL,
-         "ANTHROPIC_API_KEY": "sk-ant-standin", "GEMINI_BASE_URL": baseURL, "GEMINI_API_KEY": "standin",
-         "OLLAMA_HOST": baseURL, "PATH": "/usr/bin:/bin"]
+        [
+            "OPENAI_BASE_URL": baseURL + "/v1", "OPENAI_API_KEY": "sk-standin", "ANTHROPIC_BASE_URL": baseURL,
+            "ANTHROPIC_API_KEY": "sk-ant-standin", "GEMINI_BASE_URL": baseURL, "GEMINI_API_KEY": "standin",
+            "OLLAMA_HOST": baseURL, "PATH": "/usr/bin:/bin",
+        ]
     }
 }
 
 /// Responders in each provider's wire format.
 public enum Reply {
     /// An OpenAI chat completion (streamed when the request asks for a stream).
-    public static func openAI(_ text: String, promptTokens: Int = 20, completionTokens: Int = 10, finish: String = "stop") -> ScriptedStandIn.Responder {
+    public static func openAI(
+        _ text: String, promptTokens: Int = 20, completionTokens: Int = 10, finish: String = "stop"
+    ) -> ScriptedStandIn.Responder {
         { request, w in
             let content = jsonString(text)
             if request.bodyText.contains("\"stream\":true") {
-                w.stream(openAITextEvents(text) + openAITail(finish: finish, promptTokens: promptTokens, completionTokens: completionTokens), pieces: 16)
+                w.stream(
+                    openAITextEvents(text) + openAITail(finish: finish, promptTokens: promptTokens, completionTokens: completionTokens), pieces: 16)
             } else {
-                w.respond(body: "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(content)},\"finish_reason\":\"\(finish)\"}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(promptTokens + completionTokens)}}")
+                w.respond(
+                    body:
+                        "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(content)},\"finish_reason\":\"\(finish)\"}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(promptTokens + completionTokens)}}"
+                )
             }
         }
     }
@@ -70,16 +81,21 @@ public enum Reply {
         { request, w in
             if request.bodyText.contains("\"stream\":true") {
                 var s = openAITextEvents(text)
-                s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
+                s +=
+                    "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n"
                 var rest = Substring(arguments)
                 while !rest.isEmpty {
                     let piece = rest.prefix(5)
                     rest = rest.dropFirst(5)
-                    s += "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\(jsonString(String(piece)))}}]},\"finish_reason\":null}]}\n\n"
+                    s +=
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\(jsonString(String(piece)))}}]},\"finish_reason\":null}]}\n\n"
                 }
                 w.stream(s + openAITail(finish: "tool_calls", promptTokens: 9, completionTokens: 7), pieces: 16)
             } else {
-                w.respond(body: "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text)),\"tool_calls\":[{\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\(jsonString(arguments))}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":7,\"total_tokens\":16}}")
+                w.respond(
+                    body:
+                        "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text)),\"tool_calls\":[{\"id\":\(jsonString(id)),\"type\":\"function\",\"function\":{\"name\":\(jsonString(name)),\"arguments\":\(jsonString(arguments))}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":7,\"total_tokens\":16}}"
+                )
             }
         }
     }
@@ -87,12 +103,18 @@ public enum Reply {
     /// An Ollama /api/chat answer (NDJSON when streamed).
     public static func ollama(_ text: String, promptTokens: Int = 15, evalTokens: Int = 5) -> ScriptedStandIn.Responder {
         { request, w in
-            let done = "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}"
+            let done =
+                "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}"
             if request.bodyText.contains("\"stream\":true") {
-                let lines = chunks(text).map { "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString($0))},\"done\":false}\n" }.joined()
+                let lines = chunks(text).map {
+                    "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString($0))},\"done\":false}\n"
+                }.joined()
                 w.stream(lines + done + "\n", contentType: "application/x-ndjson")
             } else {
-                w.respond(body: "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text))},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}")
+                w.respond(
+                    body:
+                        "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(text))},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":\(promptTokens),\"eval_count\":\(evalTokens)}"
+                )
             }
         }
     }
@@ -101,15 +123,21 @@ public enum Reply {
     public static func anthropic(_ text: String, inputTokens: Int = 5, outputTokens: Int = 3) -> ScriptedStandIn.Responder {
         { request, w in
             if request.bodyText.contains("\"stream\":true") {
-                var s = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":1}}}\n\n"
+                var s =
+                    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":1}}}\n\n"
                 for piece in chunks(text) {
-                    s += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(jsonString(piece))}}\n\n"
+                    s +=
+                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\(jsonString(piece))}}\n\n"
                 }
-                s += "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(outputTokens)}}\n\n"
+                s +=
+                    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":\(outputTokens)}}\n\n"
                 s += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
                 w.stream(s, pieces: 24)
             } else {
-                w.respond(body: "{\"id\":\"msg\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[{\"type\":\"text\",\"text\":\(jsonString(text))}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":\(outputTokens)}}")
+                w.respond(
+                    body:
+                        "{\"id\":\"msg\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[{\"type\":\"text\",\"text\":\(jsonString(text))}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens\":\(inputTokens),\"output_tokens\":\(outputTokens)}}"
+                )
             }
         }
     }
@@ -121,8 +149,10 @@ public enum Reply {
     /// A slow OpenAI stream: `count` deltas ("<word> 0 ", "<word> 1 ", …) one every `pauseMs`,
     /// then the finish and `[DONE]`. It stops as soon as the client has gone, and says so to
     /// `onClientGone`.
-    public static func openAIDrip(_ word: String, count: Int, pauseMs: Int,
-                                  onClientGone: @escaping @Sendable () -> Void = {}) -> ScriptedStandIn.Responder {
+    public static func openAIDrip(
+        _ word: String, count: Int, pauseMs: Int,
+        onClientGone: @escaping @Sendable () -> Void = {}
+    ) -> ScriptedStandIn.Responder {
         { _, w in
             w.startChunked()
             for i in 0..<count {

@@ -1,8 +1,10 @@
 extension ResponseWriter {
     /// Sends `text` as a chunked stream in pieces of `size` bytes (splitting lines, even CRLF
     /// pairs and UTF-8 sequences, wherever the cut falls), pausing `pauseMs` between pieces.
-    public func stream(_ text: String, pieces size: Int = 7, pauseMs: Int = 0, contentType: String = "text/event-stream",
-                       cutAfter: Int? = nil) {
+    public func stream(
+        _ text: String, pieces size: Int = 7, pauseMs: Int = 0, contentType: String = "text/event-stream",
+        cutAfter: Int? = nil
+    ) {
         startChunked(contentType: contentType)
         let bytes = Array(text.utf8)
         var i = 0

@@ -33,13 +33,17 @@ enum BoundCheck {
             guard budgeted || step.budget.map({ $0.maxUSD != nil || $0.maxTokens != nil }) == true else { continue }
             switch step.payload {
             case .map(let m):
-                bag.add(Diagnostic(.unboundedMap, file: m.over.source.file ?? bag.file, span: m.over.source.span,
-                                   message: "map '\(step.id)' runs over a list with no bound on its items, so this workflow's cost under its budget has no bound",
-                                   hint: "add max_items: N to the map, or maxItems to the list's schema"))
+                bag.add(
+                    Diagnostic(
+                        .unboundedMap, file: m.over.source.file ?? bag.file, span: m.over.source.span,
+                        message:
+                            "map '\(step.id)' runs over a list with no bound on its items, so this workflow's cost under its budget has no bound",
+                        hint: "add max_items: N to the map, or maxItems to the list's schema"))
             case .use(let u):
-                bag.add(.unboundedMap, step.span,
-                        "workflow '\(u.alias)' has no bound on its calls (a map over a list with no bound on its items), so this workflow's cost under its budget has no bound",
-                        hint: "bound its maps: max_items on the map, or maxItems on the list's schema")
+                bag.add(
+                    .unboundedMap, step.span,
+                    "workflow '\(u.alias)' has no bound on its calls (a map over a list with no bound on its items), so this workflow's cost under its budget has no bound",
+                    hint: "bound its maps: max_items on the map, or maxItems on the list's schema")
             case .classify, .extract, .pattern, .route, .call, .validate, .transform: break
             }
         }

@@ -13,8 +13,9 @@ struct CostAnalysis {
 
     func run() -> CostBound {
         let steps = program.steps
-        var scope = ExtentScope(inputs: context.inputs, inputNames: program.inputs.map(\.name),
-                                steps: Array(repeating: nil, count: steps.count))
+        var scope = ExtentScope(
+            inputs: context.inputs, inputNames: program.inputs.map(\.name),
+            steps: Array(repeating: nil, count: steps.count))
         var retried = Set<Int>()
         for s in steps {
             if case .validate(let v) = s.payload, let onFail = v.onFail { retried.insert(onFail.retry) }

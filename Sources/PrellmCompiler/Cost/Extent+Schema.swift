@@ -35,8 +35,11 @@ struct SchemaExtent {
         }
         var types = o["type"]?.arrayValue?.compactMap(\.stringValue) ?? o["type"]?.stringValue.map { [$0] } ?? []
         if types.isEmpty {
-            if o["properties"] != nil || o["additionalProperties"] != nil { types = ["object"] }
-            else if o["items"] != nil || o["prefixItems"] != nil { types = ["array"] }
+            if o["properties"] != nil || o["additionalProperties"] != nil {
+                types = ["object"]
+            } else if o["items"] != nil || o["prefixItems"] != nil {
+                types = ["array"]
+            }
         }
         guard !types.isEmpty else { return .unknown }
         let each = types.map { type(of: $0, o, depth: depth) }
@@ -56,14 +59,16 @@ struct SchemaExtent {
             let n = o["maxItems"]?.int
             let content = n.map { element.content.concrete.summed(count: $0, content: nil) } ?? .unbounded
             let json = n.map { element.json.concrete.summed(count: $0, content: nil) + .exactly(2 + $0) } ?? .unbounded
-            return Extent(content: content, json: json, overhead: n.flatMap { k in element.overhead.map { 2 + k * ($0 + 1) } },
-                          shape: .list(element: element, items: n))
+            return Extent(
+                content: content, json: json, overhead: n.flatMap { k in element.overhead.map { 2 + k * ($0 + 1) } },
+                shape: .list(element: element, items: n))
         case "object":
             let props = o["properties"]?.objectValue ?? [:]
             var fields: [String: Extent] = [:]
             for (k, v) in props { fields[k] = extent(v, depth: depth + 1) }
             let closed = o["additionalProperties"] == .bool(false) && o["patternProperties"] == nil
-            let other: Extent? = closed ? nil : o["additionalProperties"]?.objectValue.map { _ in extent(o["additionalProperties"]!, depth: depth + 1) } ?? .unknown
+            let other: Extent? =
+                closed ? nil : o["additionalProperties"]?.objectValue.map { _ in extent(o["additionalProperties"]!, depth: depth + 1) } ?? .unknown
             guard closed else { return Extent(content: .unbounded, json: .unbounded, overhead: nil, shape: .object(fields: fields, other: other)) }
             var content = Size.zero, json = Size.exactly(2)
             var overhead: Int? = 2

@@ -160,8 +160,9 @@ struct Extent: Sendable {
             let content = parts.reduce(0) { $0 + ($1.content.max ?? 0) }
             let json = v.jsonText.utf8.count
             let element = parts.dropFirst().reduce(parts.first ?? .known(.null)) { $0.either($1) }
-            return Extent(content: .exactly(content), json: .exactly(json), overhead: Swift.max(0, json - content),
-                          shape: .list(element: element, items: items.count))
+            return Extent(
+                content: .exactly(content), json: .exactly(json), overhead: Swift.max(0, json - content),
+                shape: .list(element: element, items: items.count))
         case .object(let o):
             var fields: [String: Extent] = [:]
             var content = 0
@@ -171,8 +172,9 @@ struct Extent: Sendable {
                 content += e.content.max ?? 0
             }
             let json = v.jsonText.utf8.count
-            return Extent(content: .exactly(content), json: .exactly(json), overhead: Swift.max(0, json - content),
-                          shape: .object(fields: fields, other: nil))
+            return Extent(
+                content: .exactly(content), json: .exactly(json), overhead: Swift.max(0, json - content),
+                shape: .object(fields: fields, other: nil))
         }
     }
 
@@ -188,16 +190,18 @@ struct Extent: Sendable {
             for k in Set(f.keys).union(g.keys) {
                 if let x = f[k], let y = g[k] { fields[k] = x.either(y) } else { fields[k] = (f[k] ?? g[k])!.either(o ?? p ?? .unknown) }
             }
-            let other: Extent? = switch (o, p) {
-            case (nil, nil): nil
-            case (let x?, let y?): x.either(y)
-            case (let x?, nil), (nil, let x?): x
-            }
+            let other: Extent? =
+                switch (o, p) {
+                case (nil, nil): nil
+                case (let x?, let y?): x.either(y)
+                case (let x?, nil), (nil, let x?): x
+                }
             shape = .object(fields: fields, other: other)
         default: shape = .unknown
         }
-        return Extent(content: content.either(b.content), json: json.either(b.json),
-                      overhead: both(overhead, b.overhead, Swift.max), shape: shape)
+        return Extent(
+            content: content.either(b.content), json: json.either(b.json),
+            overhead: both(overhead, b.overhead, Swift.max), shape: shape)
     }
 
     /// A part of this value (a field, an element): its own bounds, never more than the whole's.
@@ -225,7 +229,8 @@ struct Extent: Sendable {
 
     /// This value as the element being summed over: its sizes in terms of X, its own content.
     var asElement: Extent {
-        let json: Size = overhead.map { Size(max: self.json.max, base: $0, perElement: Self.growth) }
+        let json: Size =
+            overhead.map { Size(max: self.json.max, base: $0, perElement: Self.growth) }
             ?? Size(max: self.json.max, base: self.json.max, perElement: 0)
         return Extent(content: .element(max: content.max), json: json, overhead: overhead, shape: shape)
     }

@@ -83,8 +83,9 @@ enum ExtentAnalysis {
         switch (a.shape, b.shape) {
         case (.scalar, .scalar): return .number
         case (.list(let x, let n), .list(let y, let m)):
-            return Extent(content: a.content + b.content, json: a.json + b.json, overhead: nil,
-                          shape: .list(element: x.either(y), items: add(n, m)))
+            return Extent(
+                content: a.content + b.content, json: a.json + b.json, overhead: nil,
+                shape: .list(element: x.either(y), items: add(n, m)))
         default:
             let content = a.text + b.text
             return Extent(content: content, json: content * Extent.growth + .exactly(2), overhead: 2, shape: .string)
@@ -164,10 +165,11 @@ enum ExtentAnalysis {
                 let sepBytes = sep.map { text(extent($0, s)).content } ?? .exactly(2)
                 let items = v.items.map(Size.exactly) ?? .unbounded
                 let extra = Size(max: mul(items.max, sepBytes.max), base: mul(items.max, sepBytes.max), perElement: 0)
-                let elements: Size = switch v.element.shape {
-                case .string, .scalar: v.content
-                case .list, .object, .unknown: v.json
-                }
+                let elements: Size =
+                    switch v.element.shape {
+                    case .string, .scalar: v.content
+                    case .list, .object, .unknown: v.json
+                    }
                 v = .text(elements + extra)
             case .json: v = .text(v.json)
             case .default(let fallback): v = v.either(extent(fallback, s))

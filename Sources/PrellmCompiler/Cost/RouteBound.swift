@@ -12,8 +12,10 @@ extension ModelRoute {
 
     /// The bound of one logical call on this route, the same rule CostBound applies to a step:
     /// every model the route can reach, each with its retries, at the dearest model's price.
-    public func callBound(promptTokens: Int, maxTokens: Int, retries: Int = Step.RetryPolicy.defaultAttempts,
-                          price lookup: (String) -> ModelPrice?) -> (calls: Int, tokens: Int, usd: Double?) {
+    public func callBound(
+        promptTokens: Int, maxTokens: Int, retries: Int = Step.RetryPolicy.defaultAttempts,
+        price lookup: (String) -> ModelPrice?
+    ) -> (calls: Int, tokens: Int, usd: Double?) {
         let attempts = choices.count * (1 + retries)
         var worst: Double? = 0
         for m in models {

@@ -49,7 +49,7 @@ struct ModelUse {
         var largest: Int? = 0
         for call in calls {
             let bytes = call.bytes.summed(count: count, content: content).max
-            let perCall = TokenEstimate.promptTokens(bytes: 0, messages: call.messages) // the fixed part of one call's estimate
+            let perCall = TokenEstimate.promptTokens(bytes: 0, messages: call.messages)  // the fixed part of one call's estimate
             let prompt = add(bytes.map { $0 / TokenEstimate.bytesPerToken }, mul(count, perCall))
             let output = mul(count, route.maxTokens)
             var usd: Double? = 0
@@ -72,7 +72,6 @@ enum StepCost {
         var entry: CostBound.Step
     }
 
-
     /// One execution of `step` (for a map, all its items), and the step's output.
     /// `reasked`: the step is an `on_fail` target, so its later calls carry a re-ask turn.
     static func of(_ step: CompiledStep, _ s: ExtentScope, _ context: CostContext, reasked: Bool) -> Result {
@@ -87,26 +86,31 @@ enum StepCost {
         }
         switch step.payload {
         case .classify(let p):
-            let use = modelUse(step, p.route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
-                               contract: p.contract, reasked: reasked)
+            let use = modelUse(
+                step, p.route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
+                contract: p.contract, reasked: reasked)
             let (f, prompt) = use.figures(count: 1, content: nil, price: context.price)
             return finish(f, .of(schema: p.contract.schema), prompt: prompt, uses: use)
         case .extract(let p):
-            let use = modelUse(step, p.route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
-                               contract: p.contract, reasked: reasked)
+            let use = modelUse(
+                step, p.route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
+                contract: p.contract, reasked: reasked)
             let (f, prompt) = use.figures(count: 1, content: nil, price: context.price)
             return finish(f, answer(p.route, p.contract), prompt: prompt, uses: use)
         case .call(let p):
-            let use = modelUse(step, p.route, system: callSystem(p, s), prompt: ExtentAnalysis.textSize(p.prompt, s), contract: p.output,
-                               reasked: reasked)
+            let use = modelUse(
+                step, p.route, system: callSystem(p, s), prompt: ExtentAnalysis.textSize(p.prompt, s), contract: p.output,
+                reasked: reasked)
             let (f, prompt) = use.figures(count: 1, content: nil, price: context.price)
             let output = p.output.map { answer(p.route, $0) } ?? .string(TokenEstimate.answerBytes(maxTokens: p.route.maxTokens))
             return finish(f, output, prompt: prompt, uses: use)
         case .pattern(let p):
             return finish(.zero, matches(of: ExtentAnalysis.textSize(p.text, s).max, groups: p.groups))
         case .route(let p):
-            let schema: JSONValue = .object(["type": "object", "additionalProperties": false,
-                                             "properties": .object(["target": .object(["enum": .array(p.targetNames.map(JSONValue.string))])])])
+            let schema: JSONValue = .object([
+                "type": "object", "additionalProperties": false,
+                "properties": .object(["target": .object(["enum": .array(p.targetNames.map(JSONValue.string))])]),
+            ])
             return finish(.zero, .of(schema: schema))
         case .validate(let p):
             var value = ExtentAnalysis.value(p.value, s)
@@ -165,8 +169,9 @@ enum StepCost {
         let element = sub.output.concrete
         let content = sub.output.content.summed(count: count, content: list.content.max)
         let json = add(sub.output.json.summed(count: count, content: list.content.max).max, add(count, 2))
-        let output = Extent(content: content, json: json.map(Size.exactly) ?? .unbounded, overhead: nil,
-                            shape: .list(element: element, items: count))
+        let output = Extent(
+            content: content, json: json.map(Size.exactly) ?? .unbounded, overhead: nil,
+            shape: .list(element: element, items: count))
         return Result(figures: figures, output: output, entry: entry)
     }
 
@@ -174,11 +179,13 @@ enum StepCost {
     static func modelUse(of step: CompiledStep, _ route: ModelRoute, _ s: ExtentScope) -> ModelUse? {
         switch step.payload {
         case .classify(let p):
-            modelUse(step, route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
-                     contract: p.contract, reasked: false)
+            modelUse(
+                step, route, system: instructions(p.instructions, p.directive, s), prompt: ExtentAnalysis.textSize(p.text, s),
+                contract: p.contract, reasked: false)
         case .extract(let p):
-            modelUse(step, route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
-                     contract: p.contract, reasked: false)
+            modelUse(
+                step, route, system: instructions(p.instructions, p.directive.value, s), prompt: ExtentAnalysis.textSize(p.text, s),
+                contract: p.contract, reasked: false)
         case .call(let p):
             modelUse(step, route, system: callSystem(p, s), prompt: ExtentAnalysis.textSize(p.prompt, s), contract: p.output, reasked: false)
         case .pattern, .route, .validate, .transform, .map, .use: nil
@@ -201,8 +208,10 @@ enum StepCost {
     /// The calls of one model step: the first logical call, and for a structured step the
     /// second, which carries the first answer and its problems; each may also carry a validate
     /// step's re-ask turn (the previous answer and the errors).
-    static func modelUse(_ step: CompiledStep, _ route: ModelRoute, system: Size?, prompt: Size, contract: CompiledContract?,
-                         reasked: Bool) -> ModelUse {
+    static func modelUse(
+        _ step: CompiledStep, _ route: ModelRoute, system: Size?, prompt: Size, contract: CompiledContract?,
+        reasked: Bool
+    ) -> ModelUse {
         let answer = Size.exactly(TokenEstimate.answerBytes(maxTokens: route.maxTokens))
         let reask = answer + .exactly(PromptText.maxReaskBytes)
         var bytes = (system ?? .zero) + prompt
@@ -247,15 +256,18 @@ enum StepCost {
         for g in groups { fields[g] = piece }
         let perMatch = 2 + 12 + groups.reduce(0) { $0 + $1.utf8.count + 6 } + 1
         let content = (1 + groups.count) * t
-        let element = Extent(content: .exactly(t * (1 + groups.count)), json: .exactly(Extent.growth * t * (1 + groups.count) + perMatch),
-                             overhead: perMatch, shape: .object(fields: fields, other: nil))
+        let element = Extent(
+            content: .exactly(t * (1 + groups.count)), json: .exactly(Extent.growth * t * (1 + groups.count) + perMatch),
+            overhead: perMatch, shape: .object(fields: fields, other: nil))
         let count = t + 1
         let listJSON = add(add(mul(count, perMatch), Extent.growth * content), 2)
-        let list = Extent(content: .exactly(content), json: listJSON.map(Size.exactly) ?? .unbounded, overhead: nil,
-                          shape: .list(element: element, items: count))
+        let list = Extent(
+            content: .exactly(content), json: listJSON.map(Size.exactly) ?? .unbounded, overhead: nil,
+            shape: .list(element: element, items: count))
         let json = add(listJSON, 40)
-        return Extent(content: .exactly(content + 24), json: json.map(Size.exactly) ?? .unbounded, overhead: nil,
-                      shape: .object(fields: ["matches": list, "count": .number], other: nil))
+        return Extent(
+            content: .exactly(content + 24), json: json.map(Size.exactly) ?? .unbounded, overhead: nil,
+            shape: .object(fields: ["matches": list, "count": .number], other: nil))
     }
 }
 

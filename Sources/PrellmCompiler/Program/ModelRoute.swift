@@ -16,8 +16,10 @@ public final class ModelRoute: Sendable {
     /// inherit the alias's price.
     public let isOverride: Bool
 
-    public init(name: String, choices: [Workflow.ModelChoice], policy: Workflow.RoutingPolicy,
-                parameters: Workflow.ModelParameters, isOverride: Bool = false) {
+    public init(
+        name: String, choices: [Workflow.ModelChoice], policy: Workflow.RoutingPolicy,
+        parameters: Workflow.ModelParameters, isOverride: Bool = false
+    ) {
         self.name = name
         self.choices = choices
         self.policy = policy

@@ -111,18 +111,20 @@ extension StepGraph {
         .object([
             "name": name.map(JSONValue.string) ?? .null,
             "file": .string(file),
-            "inputs": .array(inputs.map {
-                .object(["name": .string($0.name), "type": .string($0.type.description), "required": .bool($0.isRequired)])
-            }),
+            "inputs": .array(
+                inputs.map {
+                    .object(["name": .string($0.name), "type": .string($0.type.description), "required": .bool($0.isRequired)])
+                }),
             "output": .string(outputType.description),
             "nodes": .array(steps.map(Self.nodeJSON)),
-            "edges": .array(edges.map { e in
-                .object([
-                    "from": .string(e.from), "to": .string(e.to), "kind": .string(e.kind.rawValue),
-                    "condition": e.condition.map(JSONValue.string) ?? .null,
-                    "attempts": e.attempts.map { .number(Double($0)) } ?? .null,
-                ])
-            }),
+            "edges": .array(
+                edges.map { e in
+                    .object([
+                        "from": .string(e.from), "to": .string(e.to), "kind": .string(e.kind.rawValue),
+                        "condition": e.condition.map(JSONValue.string) ?? .null,
+                        "attempts": e.attempts.map { .number(Double($0)) } ?? .null,
+                    ])
+                }),
         ])
     }
 

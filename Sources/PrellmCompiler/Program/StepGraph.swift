@@ -29,8 +29,10 @@ public struct StepGraph: Sendable {
     /// False when some map, here or in an import, has no bound on its items (BoundCheck).
     public var callsAreBounded = true
 
-    public init(name: String?, file: String, inputs: [CompiledInput], steps: [CompiledStep], output: CompiledTemplate?,
-                outputType: ValueType, budget: Workflow.Budget?, routes: [ModelRoute], streamedStep: Int?) {
+    public init(
+        name: String?, file: String, inputs: [CompiledInput], steps: [CompiledStep], output: CompiledTemplate?,
+        outputType: ValueType, budget: Workflow.Budget?, routes: [ModelRoute], streamedStep: Int?
+    ) {
         self.name = name
         self.file = file
         self.inputs = inputs
@@ -45,8 +47,9 @@ public struct StepGraph: Sendable {
 
     /// A program with no steps that only routes: what the gateway calls models through.
     public init(routes: [ModelRoute], file: String) {
-        self.init(name: nil, file: file, inputs: [], steps: [], output: nil, outputType: .any, budget: nil, routes: routes,
-                  streamedStep: nil)
+        self.init(
+            name: nil, file: file, inputs: [], steps: [], output: nil, outputType: .any, budget: nil, routes: routes,
+            streamedStep: nil)
     }
 
     public func route(named name: String) -> ModelRoute? { routes.first { $0.name == name } }

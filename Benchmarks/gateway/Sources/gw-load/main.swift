@@ -51,7 +51,8 @@ await withTaskGroup(of: Void.self) { group in
         group.addTask {
             do {
                 let r = try await client.send(HTTPRequest(method: method, url: target, headers: requestHeaders, body: requestBody))
-                let ms = Double((ContinuousClock.now - due).components.attoseconds) / 1e15 + Double((ContinuousClock.now - due).components.seconds) * 1000
+                let ms =
+                    Double((ContinuousClock.now - due).components.attoseconds) / 1e15 + Double((ContinuousClock.now - due).components.seconds) * 1000
                 await stats.end(r.head.status == 200 ? ms : nil)
             } catch {
                 await stats.end(nil)
@@ -64,5 +65,8 @@ let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attose
 let sorted = await stats.latencies.sorted()
 func pct(_ p: Double) -> Double { sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 let errors = await stats.errors, dropped = await stats.dropped
-print(String(format: #"{"offered_rps": %.0f, "achieved_rps": %.0f, "ok": %d, "errors": %d, "dropped": %d, "p50_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}"#,
-             rate, Double(sorted.count) / wall, sorted.count, errors, dropped, pct(0.5), pct(0.99), sorted.last ?? -1))
+print(
+    String(
+        format:
+            #"{"offered_rps": %.0f, "achieved_rps": %.0f, "ok": %d, "errors": %d, "dropped": %d, "p50_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}"#,
+        rate, Double(sorted.count) / wall, sorted.count, errors, dropped, pct(0.5), pct(0.99), sorted.last ?? -1))

@@ -29,7 +29,9 @@ struct InstantProvider: ChatProvider {
         ChatResponse(model: request.model, text: "ok", finishReason: .stop, usage: Usage(inputTokens: 12, outputTokens: 1))
     }
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
-        AsyncThrowingStream { c in c.yield(.text("ok")); c.yield(.finish(.stop)); c.finish() }
+        AsyncThrowingStream { c in
+            c.yield(.text("ok")); c.yield(.finish(.stop)); c.finish()
+        }
     }
 }
 
@@ -79,10 +81,16 @@ let perStep = seconds / Double(runs * steps) * 1e6
 // Memory per concurrent run: RSS while `concurrent` runs are in flight at once.
 let before = rssKB()
 let peak = await withTaskGroup(of: Int.self) { group in
-    for _ in 0..<concurrent { group.addTask { _ = await interpreter.run(inputs: ["query": "hello"], context: context); return rssKB() } }
+    for _ in 0..<concurrent {
+        group.addTask {
+            _ = await interpreter.run(inputs: ["query": "hello"], context: context); return rssKB()
+        }
+    }
     var m = 0
     for await v in group { m = max(m, v) }
     return m
 }
-print(String(format: "prellm: steps=%d runs=%d us_per_step=%.2f runs_per_s=%.0f concurrent=%d kb_per_concurrent_run=%.1f",
-             steps, runs, perStep, Double(runs) / seconds, concurrent, Double(max(0, peak - before)) / Double(concurrent)))
+print(
+    String(
+        format: "prellm: steps=%d runs=%d us_per_step=%.2f runs_per_s=%.0f concurrent=%d kb_per_concurrent_run=%.1f",
+        steps, runs, perStep, Double(runs) / seconds, concurrent, Double(max(0, peak - before)) / Double(concurrent)))

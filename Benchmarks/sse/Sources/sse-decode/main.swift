@@ -26,7 +26,8 @@ var stream = ""
 var events = 0
 while Double(stream.utf8.count) < megabytes * 1_000_000 {
     let w = words[events % words.count]
-    stream += "data: {\"id\":\"chatcmpl-AbC123\",\"object\":\"chat.completion.chunk\",\"created\":1732000000,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(w)\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+    stream +=
+        "data: {\"id\":\"chatcmpl-AbC123\",\"object\":\"chat.completion.chunk\",\"created\":1732000000,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(w)\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
     events += 1
 }
 stream += "data: [DONE]\n\n"
@@ -47,4 +48,6 @@ for _ in 0..<repeats {
     best = min(best, seconds)
 }
 let mbps = Double(bytes.count) / 1_000_000 / best
-print("events=\(texts) bytes=\(bytes.count) pieces=\(pieces.count) best_seconds=\(String(format: "%.4f", best)) MB_per_s=\(String(format: "%.1f", mbps))")
+print(
+    "events=\(texts) bytes=\(bytes.count) pieces=\(pieces.count) best_seconds=\(String(format: "%.4f", best)) MB_per_s=\(String(format: "%.1f", mbps))"
+)

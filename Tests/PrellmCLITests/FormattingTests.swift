@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+/// The code keeps to `.swift-format` (the toolchain's swift-format, where it has one):
+/// `swift-format format -i -r Sources Tests Benchmarks/*/Sources` fixes what this reports.
+@Suite struct FormattingTests {
+    static let root = LintCommandTests.root
+
+    static var swiftFormat: URL? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/opt/swift/usr/bin"]
+        return paths.map { URL(fileURLWithPath: $0).appendingPathComponent("swift-format") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    @Test(.enabled(if: FormattingTests.swiftFormat != nil, "the toolchain has no swift-format"))
+    func theCodeIsFormatted() throws {
+        let benchmarks = ((try? FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Benchmarks").path)) ?? [])
+            .map { "Benchmarks/\($0)/Sources" }
+            .filter { FileManager.default.fileExists(atPath: Self.root.appendingPathComponent($0).path) }
+        let p = Process()
+        p.executableURL = try #require(Self.swiftFormat)
+        p.arguments = ["lint", "--strict", "-r", "Sources", "Tests"] + benchmarks.sorted()
+        p.currentDirectoryURL = Self.root
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = err
+        try p.run()
+        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "run swift-format format -i -r Sources Tests Benchmarks/*/Sources:\n\(output.prefix(4000))")
+    }
+}
