@@ -69,7 +69,23 @@ struct StepDecoder {
             d.bag.add(.badValue, f.keySpan("next")!, "the step of a map cannot jump; 'next' is not allowed here")
         }
         guard let body else { return nil }
+        checkCallOptions(body, f)
         return Step(id: id, kind: kind, kindSpan: kindPair.key.span, body: body, options: options, span: node.span)
+    }
+
+    /// `retry` and `cache` govern a step's own model calls; on a step that makes none they would
+    /// be silently ignored, so they are errors that say where they belong.
+    mutating func checkCallOptions(_ body: Step.Body, _ f: Decoder.Fields) {
+        let hint: String
+        switch body {
+        case .classify, .extractModel, .call: return
+        case .map: hint = "put it on the map's step, whose calls it would govern"
+        case .use: hint = "set it on the imported workflow's steps"
+        case .extractPattern, .route, .validate, .transform: hint = "remove it"
+        }
+        for key in ["retry", "cache"] {
+            if let span = f.keySpan(key) { d.bag.add(.badValue, span, "'\(key)' governs model calls, and this step makes none itself", hint: hint) }
+        }
     }
 
     static func suggestIdentifier(_ s: String) -> String {

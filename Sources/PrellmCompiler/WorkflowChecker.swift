@@ -75,7 +75,7 @@ struct WorkflowChecker {
             name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
             output: output, outputType: outputType, budget: workflow.budget,
             routes: workflow.models.compactMap { routes[$0.name.value] },
-            streamedStep: Self.streamedStep(output, count: steps.count))
+            streamedStep: Self.streamedStep(output, count: steps.count).flatMap { compiled[$0].maxExecutions == 1 ? $0 : nil })
     }
 
     /// Step ids by position, reporting duplicates.
@@ -121,7 +121,8 @@ struct WorkflowChecker {
     }
 
     /// The step streamed as it arrives: the one the output is exactly (`{{ answer }}`), or the
-    /// last step when there is no `output`.
+    /// last step when there is no `output`. A step a re-ask can run again is not streamed (the
+    /// caller's filter): text shown cannot be taken back when its answer is rejected.
     static func streamedStep(_ output: CompiledTemplate?, count: Int) -> Int? {
         guard let output else { return count > 0 ? count - 1 : nil }
         if case .reference(.step(let k), let filters, _) = output.body, filters.isEmpty { return k }

@@ -61,7 +61,8 @@ public struct Evaluator: Sendable {
             let base = try evaluate(target, scope), key = try evaluate(i, scope)
             switch (base, key) {
             case (.array(let a), .number(let n)):
-                let k = Int(n)
+                // NaN, an infinity or a number past Int's range is no position at all.
+                guard let k = JSONValue.number(n).int else { throw EvaluationError(message: "\(JSONValue.number(n).jsonText) is not a list index") }
                 let idx = k < 0 ? a.count + k : k
                 guard idx >= 0, idx < a.count else { throw EvaluationError(message: "index \(k) is out of range for a list of \(a.count)") }
                 return a[idx]

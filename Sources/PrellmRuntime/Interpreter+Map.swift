@@ -14,6 +14,10 @@ extension Interpreter {
         let (p, items) = try mapList(step, frame.scope, site)
         var results = [JSONValue?](repeating: nil, count: items.count)
         let sub = p.step
+        // The map's own budget and time hold all its items together.
+        var frame = frame
+        frame.enclosing.append(
+            Self.limit(of: step, key: frame.prefix + step.id, what: "map '\(frame.prefix + step.id)'", started: site.started, path: site.path))
         do {
             try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
                 var next = 0
@@ -69,15 +73,27 @@ extension Interpreter {
         return (p, items)
     }
 
-    /// Runs an imported workflow's program with the inputs its `with:` gives.
+    /// Runs an imported workflow's program with the inputs its `with:` gives, under the `use`
+    /// step's budget and time and the imported workflow's own `budget:` (its time from its start).
     func use(_ step: CompiledStep, frame: Frame, _ site: CallSite, ledger: RunLedger, context: RunContext) async throws(RunError) -> JSONValue {
-        let (program, inputs) = try useInputs(step, frame.scope, site)
+        let (program, inputs, alias) = try useInputs(step, frame.scope, site)
+        let prefix = frame.prefix + step.id + "."
+        var enclosing = frame.enclosing
+        enclosing.append(
+            Self.limit(of: step, key: frame.prefix + step.id, what: "step '\(frame.prefix + step.id)'", started: site.started, path: site.path))
+        if let b = program.budget {
+            let what = "workflow '\(alias)'"
+            let scope = b.maxUSD != nil || b.maxTokens != nil ? RunLedger.Scope(key: prefix, what: what, budget: b) : nil
+            let deadline = b.timeout.map {
+                (at: site.started + $0, error: RunError(.budgetExceeded, "\(what)'s time budget (\(Self.describe($0))) ran out"))
+            }
+            enclosing.append(Enclosing(scope: scope, deadline: deadline))
+        }
         return try await Interpreter(program).execute(
-            inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID,
-            prefix: frame.prefix + step.id + ".", streams: false)
+            inputs: inputs, ledger: ledger, context: context, traceID: frame.traceID, prefix: prefix, streams: false, enclosing: enclosing)
     }
 
-    func useInputs(_ step: CompiledStep, _ scope: Evaluator.Scope, _ site: CallSite) throws(RunError) -> (StepGraph, [JSONValue]) {
+    func useInputs(_ step: CompiledStep, _ scope: Evaluator.Scope, _ site: CallSite) throws(RunError) -> (StepGraph, [JSONValue], String) {
         guard case .use(let p) = step.payload else {
             throw RunError(.internalError, "bug: use() given a \(step.kind.rawValue) step", step: site.path)
         }
@@ -87,7 +103,7 @@ extension Interpreter {
                 throw RunError(.evaluation, "the input '\(p.program.inputs[position].name)': \(error.message)", step: site.path)
             }
         }
-        return (p.program, try Self.prepare(given, p.program.inputs))
+        return (p.program, try Self.prepare(given, p.program.inputs), p.alias)
     }
 }
 

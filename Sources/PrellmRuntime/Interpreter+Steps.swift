@@ -17,7 +17,7 @@ extension Interpreter {
     )
         async throws(RunError) -> (JSONValue, StepRecord)
     {
-        let site = CallSite(step, prefix: frame.prefix, item: item, started: context.clock.now)
+        let site = CallSite(step, frame: frame, item: item, started: context.clock.now)
         switch step.payload {
         case .transform, .pattern:
             return try compute(step, frame.scope, site, context: context)
@@ -44,29 +44,33 @@ extension Interpreter {
         }
     }
 
-    /// Where a step runs: its position, its path for events, when it started, and its options
-    /// (copied out of the step, which is large, once per step).
+    /// Where a step runs: its position, its path for events, when it started, its options
+    /// (copied out of the step, which is large, once per step), and the limits it runs under —
+    /// its own budget and time, and those of the parts of the run it is inside.
     struct CallSite {
         var index: Int
         var path: String
-        var budgetKey: String
         var started: ContinuousClock.Instant
         var item: Int?
         var retry: Step.RetryPolicy?
         var cache: Step.CachePolicy?
-        var budget: Workflow.Budget?
-        var timeout: Duration?
+        var scopes: [RunLedger.Scope]
+        var deadlines: [(at: ContinuousClock.Instant, error: RunError)]
 
-        init(_ step: CompiledStep, prefix: String, item: Int?, started: ContinuousClock.Instant) {
+        init(_ step: CompiledStep, frame: Frame, item: Int?, started: ContinuousClock.Instant) {
             index = step.index
-            path = prefix + step.id + (item.map { "[\($0)]" } ?? "")
-            budgetKey = prefix + step.id
+            path = frame.prefix + step.id + (item.map { "[\($0)]" } ?? "")
             self.started = started
             self.item = item
             retry = step.retry
             cache = step.cache
-            budget = step.budget
-            timeout = step.timeout
+            scopes = frame.enclosing.compactMap(\.scope)
+            deadlines = frame.enclosing.compactMap(\.deadline)
+            // A map's sub-step keeps its budget apart from its map's (they share an id).
+            let key = frame.prefix + step.id + (item == nil ? "" : "[]")
+            let own = Interpreter.limit(of: step, key: key, what: "step '\(frame.prefix + step.id)'", started: started, path: path)
+            if let s = own.scope { scopes.append(s) }
+            if let d = own.deadline { deadlines.append(d) }
         }
 
         func record(_ step: CompiledStep, _ call: CallOutcome?, _ context: RunContext) -> StepRecord {
@@ -157,24 +161,27 @@ extension Interpreter {
         var call = ModelRouter.Call(step: site.path, route: route, system: system, messages: messages, traceID: frame.traceID)
         call.retry = site.retry
         call.cache = site.cache
-        call.budget = site.budget
-        call.budgetKey = site.budgetKey
-        call.deadline = try deadline(site, ledger: ledger, context: context)
+        call.scopes = site.scopes
+        call.deadline = try deadline(site, context: context)
         return call
     }
 
-    /// The instant by which a call must end: the step's `timeout` (or its budget's) from the
-    /// step's start, and the run budget's `timeout` from the run's start, whichever is first.
-    func deadline(_ site: CallSite, ledger: RunLedger, context: RunContext) throws(RunError) -> (at: ContinuousClock.Instant, error: RunError)? {
-        var best: (at: ContinuousClock.Instant, error: RunError)?
-        if let t = site.timeout ?? site.budget?.timeout {
-            best = (site.started + t, RunError(.timeout, "the step ran out of its time (\(Self.describe(t)))", step: site.path))
+    /// The limits a step puts on what runs inside it: its budget, kept under `key`, and its time.
+    static func limit(of step: CompiledStep, key: String, what: String, started: ContinuousClock.Instant, path: String) -> Enclosing {
+        let scope = step.budget.flatMap { b in b.maxUSD != nil || b.maxTokens != nil ? RunLedger.Scope(key: key, what: what, budget: b) : nil }
+        let deadline = (step.timeout ?? step.budget?.timeout).map { t in
+            (at: started + t, error: RunError(.timeout, "the step ran out of its time (\(describe(t)))", step: path))
         }
-        if let t = program.budget?.timeout, best.map({ ledger.started + t < $0.at }) ?? true {
-            best = (ledger.started + t, RunError(.budgetExceeded, "the run's time budget (\(Self.describe(t))) ran out", step: site.path))
-        }
-        if let (at, error) = best, context.clock.now >= at { throw error }
-        return best
+        return Enclosing(scope: scope, deadline: deadline)
+    }
+
+    /// The instant by which a call must end: the soonest of the step's time, the enclosing map's,
+    /// import's or run's; past it, the call ends with that limit's error.
+    func deadline(_ site: CallSite, context: RunContext) throws(RunError) -> (at: ContinuousClock.Instant, error: RunError)? {
+        guard var best = site.deadlines.first else { return nil }
+        for d in site.deadlines.dropFirst() where d.at < best.at { best = d }
+        if context.clock.now >= best.at { throw best.error.at(site.path) }
+        return (best.at, best.error.at(site.path))
     }
 
     /// A model call whose answer must be JSON for its contract: schema-aligned parsing, then

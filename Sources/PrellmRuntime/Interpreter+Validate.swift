@@ -33,6 +33,12 @@ extension Interpreter {
         }
         frame.state[i].validations = used + 1
         let previous = frame.state[retry].answer?.text ?? TemplateRenderer.text(frame.scope.steps[retry] ?? .null)
+        // The pass that was rejected leaves nothing behind: a step the next pass does not reach
+        // (a route may choose differently) has not run, for has() and reads alike.
+        for k in retry...i {
+            frame.scope.steps[k] = nil
+            frame.state[k].answer = nil
+        }
         frame.state[retry].reask = [.assistant(previous), .user(PromptText.validationReask(problems))]
         progress(
             context, path, .retrying, started: started,

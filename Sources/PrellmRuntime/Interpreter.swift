@@ -73,7 +73,14 @@ public struct Interpreter: Sendable {
         var failure: RunError?
         do {
             let prepared = try prepareInputs(inputs)
-            output = try await execute(inputs: prepared, ledger: ledger, context: context, traceID: traceID, prefix: "", streams: true)
+            // The run's time budget bounds every call, in imports too; its token and dollar
+            // budgets are the ledger's own limits.
+            let run = program.budget?.timeout.map {
+                Enclosing(scope: nil, deadline: (started + $0, RunError(.budgetExceeded, "the run's time budget (\(Self.describe($0))) ran out")))
+            }
+            output = try await execute(
+                inputs: prepared, ledger: ledger, context: context, traceID: traceID, prefix: "", streams: true,
+                enclosing: run.map { [$0] } ?? [])
         } catch {
             failure = error
         }
@@ -99,14 +106,24 @@ public struct Interpreter: Sendable {
         var prefix: String
         /// Whether this program's streamed step streams (the top-level program's only).
         var streams: Bool
+        /// The limits of the parts of the run this frame is inside: the run's time, an enclosing
+        /// map's or `use` step's budget and time, an imported workflow's own budget.
+        var enclosing: [Enclosing]
 
-        init(inputs: [JSONValue], names: [String], count: Int, traceID: String, prefix: String, streams: Bool) {
+        init(inputs: [JSONValue], names: [String], count: Int, traceID: String, prefix: String, streams: Bool, enclosing: [Enclosing]) {
             scope = Evaluator.Scope(inputs: inputs, names: names, steps: Array(repeating: nil, count: count))
             state = Array(repeating: StepState(), count: count)
             self.traceID = traceID
             self.prefix = prefix
             self.streams = streams
+            self.enclosing = enclosing
         }
+    }
+
+    /// A limit an enclosing part of the run puts on every call inside it.
+    struct Enclosing {
+        var scope: RunLedger.Scope?
+        var deadline: (at: ContinuousClock.Instant, error: RunError)?
     }
 
     struct StepState {
@@ -125,11 +142,14 @@ public struct Interpreter: Sendable {
     }
 
     func execute(
-        inputs: [JSONValue], ledger: RunLedger, context: RunContext, traceID: String, prefix: String, streams: Bool
+        inputs: [JSONValue], ledger: RunLedger, context: RunContext, traceID: String, prefix: String, streams: Bool,
+        enclosing: [Enclosing]
     )
         async throws(RunError) -> JSONValue
     {
-        var frame = Frame(inputs: inputs, names: inputNames, count: program.steps.count, traceID: traceID, prefix: prefix, streams: streams)
+        var frame = Frame(
+            inputs: inputs, names: inputNames, count: program.steps.count, traceID: traceID, prefix: prefix, streams: streams,
+            enclosing: enclosing)
         var i = 0
         while i < program.steps.count {
             if let next = try steer(i, &frame, ledger: ledger, context: context) {
@@ -153,9 +173,7 @@ public struct Interpreter: Sendable {
     func steer(_ i: Int, _ frame: inout Frame, ledger: RunLedger, context: RunContext) throws(RunError) -> Int? {
         if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted") }
         let step = program.steps[i], path = frame.prefix + step.id
-        if let timeout = program.budget?.timeout, context.clock.now - ledger.started > timeout {
-            throw RunError(.budgetExceeded, "the run's time budget (\(Self.describe(timeout))) ran out", step: path)
-        }
+        for e in frame.enclosing { if let (at, error) = e.deadline, context.clock.now >= at { throw error.at(path) } }
         frame.state[i].executions += 1
         guard frame.state[i].executions <= step.maxExecutions else {
             throw RunError(

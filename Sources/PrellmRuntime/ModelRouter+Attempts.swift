@@ -1,6 +1,7 @@
 import PrellmCompiler
 import PrellmProviderKit
 import PrellmSchema
+import Synchronization
 
 /// The attempts on one model of a route: reserve, send under the deadlines, then settle and
 /// report, or release, and retry or give up on the model.
@@ -17,8 +18,11 @@ extension ModelRouter {
                 if call.deadline == nil, call.route.parameters.timeout == nil, !call.stream {
                     result = .success(try await t.provider.complete(t.request))
                 } else {
+                    let sent = SentCharacters()
                     result = .success(
-                        try await withDeadlines(call, started: started) { try await self.send(t.provider, t.request, stream: call.stream) })
+                        try await withDeadlines(call, started: started, sent: sent) {
+                            try await self.send(t.provider, t.request, stream: call.stream, sent: sent)
+                        })
                 }
             } catch {
                 result = .failure(error)
@@ -41,7 +45,7 @@ extension ModelRouter {
         state.count += 1
         let reservation = try ledger.reserve(
             model: t.model, promptTokens: state.estimate, maxTokens: state.maxTokens, price: t.price,
-            step: call.budget.map { (call.budgetKey ?? call.step, $0) }, stepName: call.step)
+            scopes: call.scopes, stepName: call.step)
         if context.events != nil {
             emit(call, t.model, state.count, .started(retry: retry, fallback: t.position > 0, promptTokens: state.estimate, prompt: promptText(call)))
         }
@@ -66,8 +70,13 @@ extension ModelRouter {
         case .success(let response):
             context.routing.recordLatency(t.model, ms: Double(latency.milliseconds))
             if let breaker { context.routing.recordResult(t.model, success: true, now: context.clock.now, threshold: breaker.failures) }
-            // A provider that reports no usage is charged the estimate, not nothing.
-            let usage = response.usage ?? Usage(inputTokens: state.estimate, outputTokens: response.text.utf8.count / TokenEstimate.bytesPerToken + 1)
+            // A provider that reports no usage is charged the estimate, not nothing; never more
+            // output than the request allowed, which is what was reserved.
+            let usage =
+                response.usage
+                ?? Usage(
+                    inputTokens: state.estimate,
+                    outputTokens: min(state.maxTokens, response.text.utf8.count / TokenEstimate.bytesPerToken + 1))
             let overran = ledger.settle(reservation, usage: usage, price: t.price)
             let cost = t.price?.cost(of: usage)
             emit(
@@ -140,9 +149,10 @@ extension ModelRouter {
     /// Runs one attempt under the call's deadline (the step's and the run's time: past it the
     /// call ends with that error) and the route's own `timeout` for one attempt (past it the
     /// attempt fails as a timeout, which may be retried). Whichever comes first cancels the
-    /// attempt, and with it its HTTP request.
+    /// attempt, and with it its HTTP request. An attempt timed out after part of its answer was
+    /// shown is not retried either: `sent` says how much was.
     func withDeadlines(
-        _ call: Call, started: ContinuousClock.Instant,
+        _ call: Call, started: ContinuousClock.Instant, sent: SentCharacters,
         _ operation: @escaping @Sendable () async throws -> ChatResponse
     ) async throws -> ChatResponse {
         var soonest: (at: ContinuousClock.Instant, error: any Error)?
@@ -165,7 +175,10 @@ extension ModelRouter {
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw error }
+            guard let first = try await group.next(), let value = first else {
+                if let e = error as? ProviderError, sent.count > 0 { throw PartlySent(error: e, characters: sent.count) }
+                throw error
+            }
             return value
         }
     }
@@ -178,23 +191,30 @@ extension ModelRouter {
         var characters: Int
     }
 
-    func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool) async throws -> ChatResponse {
+    /// How much of an attempt's answer has been handed on, shared by the stream that hands it on
+    /// and the timer that may cut the stream short.
+    final class SentCharacters: Sendable {
+        private let characters = Atomic<Int>(0)
+        var count: Int { characters.load(ordering: .relaxed) }
+        func add(_ n: Int) { characters.add(n, ordering: .relaxed) }
+    }
+
+    func send(_ provider: any ChatProvider, _ request: ChatRequest, stream: Bool, sent: SentCharacters) async throws -> ChatResponse {
         if !stream { return try await provider.complete(request) }
         var deltas: [ChatDelta] = []
-        var sent = 0
         do {
             for try await d in provider.stream(request) {
                 switch d {
                 case .text(let t):
-                    if let onText = context.onText { onText(t); sent += t.count }
+                    if let onText = context.onText { onText(t); sent.add(t.count) }
                 case .toolCall(let index, let id, let name, let arguments):
-                    if let onToolCall = context.onToolCall { onToolCall(index, id, name, arguments); sent += arguments.count + (name?.count ?? 0) }
+                    if let onToolCall = context.onToolCall { onToolCall(index, id, name, arguments); sent.add(arguments.count + (name?.count ?? 0)) }
                 case .finish, .usage: break
                 }
                 deltas.append(d)
             }
-        } catch let e as ProviderError where sent > 0 && !Task.isCancelled {
-            throw PartlySent(error: e, characters: sent)
+        } catch let e as ProviderError where sent.count > 0 && !Task.isCancelled {
+            throw PartlySent(error: e, characters: sent.count)
         }
         // A cancelled consumer's loop ends without an error: a short answer is not an answer.
         try Task.checkCancellation()

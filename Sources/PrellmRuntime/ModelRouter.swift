@@ -27,10 +27,9 @@ public struct ModelRouter: Sendable {
         public var stream = false
         public var retry: Step.RetryPolicy?
         public var cache: Step.CachePolicy?
-        /// The step's own budget, and what its spend is kept under (the step's path; a map's
-        /// items share their sub-step's).
-        public var budget: Workflow.Budget?
-        public var budgetKey: String?
+        /// The limits on the part of the run the call is in: its step's budget, an enclosing
+        /// map's or import's (RunLedger.Scope).
+        public var scopes: [RunLedger.Scope] = []
         /// When the call must end, and the error to end it with.
         public var deadline: (at: ContinuousClock.Instant, error: RunError)?
         public var overrides = CallOverrides()
@@ -109,19 +108,13 @@ public struct ModelRouter: Sendable {
     /// What to do with one model of the route: skip it, answer from the cache, or send to it.
     func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
         let model = choice.id
-        if let reason = skipReason(model, needsJSON: call.format != .text, estimate: state.estimate, maxTokens: state.maxTokens, call.route) {
-            state.failures.append("\(model): \(reason)")
-            emit(call, model, state.count, .skipped(reason: reason))
-            return .skip
+        if let reason = skipReason(model, needsJSON: call.format != .text, estimate: state.estimate, maxTokens: state.maxTokens) {
+            return skip(call, model, reason, &state)
         }
         let resolved: (provider: any ChatProvider, model: String)
         do { resolved = try context.models.provider(for: model) } catch {
             state.failures.append("\(model): \(error.message)")
             return .skip
-        }
-        if position > 0 {
-            state.fallbacks += 1
-            emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
         }
         let p = call.route.parameters, o = call.overrides
         let request = ChatRequest(
@@ -129,7 +122,17 @@ public struct ModelRouter: Sendable {
             maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
             tools: o.tools, toolChoice: o.toolChoice)
         let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
-        if let key, let hit = context.cache?.get(key, now: context.clock.now) {
+        let hit = key.flatMap { context.cache?.get($0, now: context.clock.now) }
+        // Asked last, and only when the model is to be sent to: a half-open breaker lets one
+        // call through, and that call must reach the model to probe it.
+        if hit == nil, let breaker = p.circuitBreaker, !context.routing.allows(model, now: context.clock.now, cooldown: breaker.cooldown) {
+            return skip(call, model, "its circuit is open", &state)
+        }
+        if position > 0 {
+            state.fallbacks += 1
+            emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
+        }
+        if let hit {
             emit(call, model, state.count, .cacheHit(text: hit.text))
             return .cached(
                 CallOutcome(
@@ -142,17 +145,20 @@ public struct ModelRouter: Sendable {
                 cacheKey: key))
     }
 
-    /// Why a model is not tried for this call, if it is not.
-    func skipReason(_ model: String, needsJSON: Bool, estimate: Int, maxTokens: Int, _ route: ModelRoute) -> String? {
+    /// Why a model cannot take this call, if it cannot.
+    func skipReason(_ model: String, needsJSON: Bool, estimate: Int, maxTokens: Int) -> String? {
         let caps = context.models.capabilities(for: model)
         if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput { return "it has no JSON mode" }
         if let window = caps?.contextWindow, estimate + maxTokens > window {
             return "the prompt (about \(estimate) tokens) and max_tokens (\(maxTokens)) do not fit its context window (\(window))"
         }
-        if let breaker = route.parameters.circuitBreaker, !context.routing.allows(model, now: context.clock.now, cooldown: breaker.cooldown) {
-            return "its circuit is open"
-        }
         return nil
+    }
+
+    func skip(_ call: Call, _ model: String, _ reason: String, _ state: inout Attempts) -> Preparation {
+        state.failures.append("\(model): \(reason)")
+        emit(call, model, state.count, .skipped(reason: reason))
+        return .skip
     }
 
     /// What one model of the route is sent. A class: async frames hold a reference, not a copy.

@@ -7,6 +7,9 @@ public final class RoutingState: Sendable {
     struct Breaker {
         var consecutiveFailures = 0
         var openedAt: ContinuousClock.Instant?
+        /// When the half-open probe was let through; a probe that never reports (its run was
+        /// cancelled) stops blocking the next one after another cooldown.
+        var probeSentAt: ContinuousClock.Instant?
     }
 
     private let state = Mutex<(counters: [String: Int], latency: [String: Double], breakers: [String: Breaker])>(([:], [:], [:]))
@@ -28,12 +31,16 @@ public final class RoutingState: Sendable {
 
     func latency(_ model: String) -> Double? { state.withLock { $0.latency[model] } }
 
-    /// Whether a call may go to the model: closed, or open but past its cooldown (half-open:
-    /// one call probes; its result closes or reopens the breaker).
+    /// Whether a call may go to the model: closed, or open and past its cooldown with no probe
+    /// out (half-open: this call is the probe; its result closes or reopens the breaker).
     func allows(_ model: String, now: ContinuousClock.Instant, cooldown: Duration) -> Bool {
         state.withLock { s in
-            guard let opened = s.breakers[model]?.openedAt else { return true }
-            return now - opened >= cooldown
+            guard var b = s.breakers[model], let opened = b.openedAt else { return true }
+            guard now - opened >= cooldown else { return false }
+            if let probe = b.probeSentAt, now - probe < cooldown { return false }
+            b.probeSentAt = now
+            s.breakers[model] = b
+            return true
         }
     }
 
@@ -44,7 +51,9 @@ public final class RoutingState: Sendable {
                 b = Breaker()
             } else {
                 b.consecutiveFailures += 1
-                if b.consecutiveFailures >= threshold { b.openedAt = now }
+                // A failed probe reopens the breaker for a full cooldown.
+                if b.consecutiveFailures >= threshold || b.probeSentAt != nil { b.openedAt = now }
+                b.probeSentAt = nil
             }
             s.breakers[model] = b
         }

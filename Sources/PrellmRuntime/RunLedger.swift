@@ -41,9 +41,26 @@ public final class RunLedger: Sendable {
 
     /// A Reservation is a call's worst case, held until the call ends.
     public struct Reservation: Sendable {
-        let key: String?
+        /// The scoped limits it was taken against, by key.
+        let keys: [String]
         public let tokens: Int
         public let usd: Double
+    }
+
+    /// A Scope is a limit on part of a run, kept under its own key: a step's `budget` (over its
+    /// retries and re-asks), a map's or a `use` step's (over all their calls), an imported
+    /// workflow's own `budget:`.
+    public struct Scope: Sendable {
+        public var key: String
+        /// Who set it, for messages: "step 'answer'", "workflow 'summarise'".
+        public var what: String
+        public var budget: Workflow.Budget
+
+        public init(key: String, what: String, budget: Workflow.Budget) {
+            self.key = key
+            self.what = what
+            self.budget = budget
+        }
     }
 
     struct Tally {
@@ -73,41 +90,37 @@ public final class RunLedger: Sendable {
         self.started = started
     }
 
-    /// Reserves a call's worst case, or says which limit it would break.
-    /// - Parameter step: the step's budget, keyed by the step's path, when it has one.
+    /// Reserves a call's worst case, or says which limit it would break: every scope the call is
+    /// in (its step's budget, an enclosing map's or import's) and every run-wide limit.
     public func reserve(
-        model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?,
-        step: (key: String, budget: Workflow.Budget)? = nil, stepName: String
+        model: String, promptTokens: Int, maxTokens: Int, price: ModelPrice?, scopes: [Scope] = [], stepName: String
     ) throws(RunError) -> Reservation {
         let tokens = promptTokens + maxTokens
         let usd = price?.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens)) ?? 0
         let result: Result<Reservation, RunError> = account.withLock { a in
-            if let step {
-                let limit = Limit(step.budget, what: "step '\(step.key)'")
+            for scope in scopes {
+                let limit = Limit(scope.budget, what: scope.what)
                 if let e = Self.check(
-                    limit, a.steps[step.key] ?? Tally(), model: model, prompt: promptTokens, maxTokens: maxTokens,
-                    price: price, usd: usd, step: stepName)
+                    limit, a.steps[scope.key] ?? Tally(), model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd,
+                    step: stepName)
                 {
                     return .failure(e)
                 }
             }
             for limit in limits {
                 if let e = Self.check(
-                    limit, a.run, model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd,
-                    step: stepName)
+                    limit, a.run, model: model, prompt: promptTokens, maxTokens: maxTokens, price: price, usd: usd, step: stepName)
                 {
                     return .failure(e)
                 }
             }
             a.run.reservedTokens += tokens
             a.run.reservedUSD += usd
-            if let step {
-                var t = a.steps[step.key] ?? Tally()
-                t.reservedTokens += tokens
-                t.reservedUSD += usd
-                a.steps[step.key] = t
+            for scope in scopes {
+                a.steps[scope.key, default: Tally()].reservedTokens += tokens
+                a.steps[scope.key, default: Tally()].reservedUSD += usd
             }
-            return .success(Reservation(key: step?.key, tokens: tokens, usd: usd))
+            return .success(Reservation(keys: scopes.map(\.key), tokens: tokens, usd: usd))
         }
         return try result.get()
     }
@@ -153,7 +166,7 @@ public final class RunLedger: Sendable {
             a.usage.outputTokens += usage.outputTokens
             if price == nil, tokens > 0 { a.costKnown = false }
             Self.move(&a.run, r, tokens: tokens, usd: usd)
-            if let key = r.key { Self.move(&a.steps[key, default: Tally()], r, tokens: tokens, usd: usd) }
+            for key in r.keys { Self.move(&a.steps[key, default: Tally()], r, tokens: tokens, usd: usd) }
         }
         return tokens > r.tokens
     }
@@ -162,7 +175,7 @@ public final class RunLedger: Sendable {
     public func release(_ r: Reservation) {
         account.withLock { a in
             Self.move(&a.run, r, tokens: 0, usd: 0)
-            if let key = r.key { Self.move(&a.steps[key, default: Tally()], r, tokens: 0, usd: 0) }
+            for key in r.keys { Self.move(&a.steps[key, default: Tally()], r, tokens: 0, usd: 0) }
         }
     }
 

@@ -106,6 +106,13 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { (step.map { "step '\($0)': " } ?? "") + message }
+
+    /// The same error, said of a step.
+    func at(_ step: String) -> RunError {
+        var e = self
+        e.step = step
+        return e
+    }
 }
 
 extension Duration {

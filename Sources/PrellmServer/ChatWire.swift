@@ -5,6 +5,10 @@ import PrellmSchema
 /// The OpenAI Chat Completions wire format as the gateway serves it: parsing requests,
 /// building responses, stream chunks and errors exactly as OpenAI clients expect them.
 enum ChatWire {
+    /// The most output tokens a request may ask for: what a model alias may set too (no model
+    /// writes more; bounds and reservations stay far from overflow).
+    static let maxOutputTokens = 10_000_000
+
     struct Request {
         var model: String
         var system: String?
@@ -84,8 +88,8 @@ enum ChatWire {
         var maxTokens: Int?
         for name in ["max_completion_tokens", "max_tokens"] where maxTokens == nil {
             guard let v = json[name], v != .null else { continue }
-            guard let n = v.int, Double(n) == v.numberValue, n >= 1 else {
-                throw GatewayError(.badRequest, "'\(name)' must be a positive integer", param: name)
+            guard let n = v.int, Double(n) == v.numberValue, n >= 1, n <= ChatWire.maxOutputTokens else {
+                throw GatewayError(.badRequest, "'\(name)' must be an integer from 1 to \(ChatWire.maxOutputTokens)", param: name)
             }
             maxTokens = n
         }

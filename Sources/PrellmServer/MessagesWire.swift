@@ -13,6 +13,9 @@ enum MessagesWire {
         guard let maxTokens = json["max_tokens"]?.int, maxTokens > 0 else {
             throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens")
         }
+        guard maxTokens <= ChatWire.maxOutputTokens else {
+            throw GatewayError(.badRequest, "max_tokens: must be at most \(ChatWire.maxOutputTokens)", param: "max_tokens")
+        }
         guard let list = json["messages"]?.arrayValue, !list.isEmpty else {
             throw GatewayError(.badRequest, "messages: Field required", param: "messages")
         }

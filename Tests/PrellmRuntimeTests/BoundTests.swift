@@ -59,7 +59,7 @@ import Testing
         var context = RunContext(models: SlowModels(provider: provider))
         context.cache = nil
         let items = JSONValue.array((0..<20).map { _ in "a" })
-        let r = await try interpreter(w).run(inputs: ["items": items], context: context)
+        let r = try await interpreter(w).run(inputs: ["items": items], context: context)
         #expect(provider.made == 5)
         #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
         #expect((r.costUSD ?? 1) <= 0.00055)
@@ -113,11 +113,76 @@ import Testing
         """
     }
 
+    /// A map step's budget holds for all its items together, not for each one.
+    @Test func aMapStepsBudgetCoversAllItsItems() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              items: {type: array, maxItems: 5, items: {type: string}}
+            models:
+              m: {use: openai/slow, max_tokens: 100}
+            steps:
+              - id: each
+                budget: {max_tokens: 250}
+                map:
+                  over: "{{ inputs.items }}"
+                  step:
+                    call: {model: m, prompt: "{{ item }}"}
+                    retry: 0
+            """
+        // Each call reserves and is charged 105 tokens: two fit in 250, the third does not.
+        let provider = Slow()
+        var context = RunContext(models: SlowModels(provider: provider))
+        context.cache = nil
+        let r = try await interpreter(w).run(inputs: ["items": .array(["a", "b", "c", "d", "e"])], context: context)
+        #expect(provider.made == 2)
+        #expect(r.error?.kind == .budgetExceeded)
+        #expect(r.error?.message.contains("map 'each''s token budget (250) would be exceeded") == true, "\(String(describing: r.error))")
+    }
+
+    /// An imported workflow's own budget still holds when another workflow runs it.
+    @Test func anImportedWorkflowsBudgetIsEnforced() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-bound-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManagerShim.write(
+            dir + "/lib.yaml",
+            """
+            prellm: 1
+            inputs:
+              text: string
+            budget: {max_tokens: 250}
+            models:
+              m: {use: openai/slow, max_tokens: 100}
+            steps:
+              - {id: one, call: {model: m, prompt: "{{ inputs.text }}"}, retry: 0}
+              - {id: two, call: {model: m, prompt: "{{ inputs.text }}"}, retry: 0}
+              - {id: three, call: {model: m, prompt: "{{ inputs.text }}"}, retry: 0}
+            output: "{{ three }}"
+            """)
+        let main = """
+            prellm: 1
+            inputs:
+              q: string
+            imports:
+              lib: lib.yaml
+            steps:
+              - id: run
+                use: {workflow: lib, with: {text: "{{ inputs.q }}"}}
+            output: "{{ run }}"
+            """
+        let provider = Slow()
+        var context = RunContext(models: SlowModels(provider: provider))
+        context.cache = nil
+        let r = try await interpreter(main, file: dir + "/main.yaml").run(inputs: ["q": "a"], context: context)
+        #expect(provider.made == 2)
+        #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
+    }
+
     /// A map over more items than its bound is refused before any item runs.
     @Test func aMapPastItsMaxItemsIsRefused() async throws {
         let w = Self.map(options: "max_items: 2")
         let p = ScriptedProvider(["openai/m": [.text("ok")]])
-        let r = await try interpreter(w).run(
+        let r = try await interpreter(w).run(
             inputs: ["items": .array(["a", "b", "c"])], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.message == "the map would run over 3 items, but its max_items is 2")
         #expect(p.requests.isEmpty)

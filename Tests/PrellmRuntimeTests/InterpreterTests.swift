@@ -48,7 +48,7 @@ import Testing
         let trace = MemoryTrace()
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock(), events: trace)
         ctx.cache = nil
-        let r = await try interpreter(Self.triage).run(inputs: ["query": "ship the api"], context: ctx)
+        let r = try await interpreter(Self.triage).run(inputs: ["query": "ship the api"], context: ctx)
         #expect(r.error == nil, "\(String(describing: r.error))")
         #expect(r.output == "Deploying api.")
         #expect(r.steps.map(\.id) == ["intent", "facts", "router", "answer"])
@@ -76,7 +76,7 @@ import Testing
             let shown = Shown()
             var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
             ctx.onText = { shown.text += $0 }
-            let r = await try interpreter(w).run(inputs: ["query": "q"], context: ctx)
+            let r = try await interpreter(w).run(inputs: ["query": "q"], context: ctx)
             if let expected {
                 #expect(r.output == .string(expected))
                 #expect(shown.text == expected)
@@ -89,13 +89,69 @@ import Testing
         }
     }
 
+    /// The model's own `timeout` cutting a stream after text was shown ends the call the same
+    /// way: a retry would glue a second answer to the first half. (A real clock: the stand-in
+    /// clock's sleeps end at once, before the stream has shown anything.)
+    @Test func aModelTimeoutAfterTextIsNotRetried() async throws {
+        let w = Self.oneCall(budget: "{}", large: "{use: [openai/primary, anthropic/backup], policy: fallback, timeout: 300ms}")
+        final class Shown: @unchecked Sendable { var text = "" }
+        let p = ScriptedProvider(["openai/primary": [.stall("Half")], "anthropic/backup": [.text("Backup answer.")]])
+        let shown = Shown()
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: SystemClock())
+        ctx.onText = { shown.text += $0 }
+        let r = try await interpreter(w).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.error?.kind == .modelsFailed)
+        #expect(r.error?.message.contains("after 4 characters of the answer had been sent") == true, "\(String(describing: r.error))")
+        #expect(shown.text == "Half")
+        #expect(p.requests.map(\.model) == ["openai/primary"])
+    }
+
+    /// A step a re-ask may run again is not streamed: its first answer may be rejected.
+    @Test func aStepThatARe_askCanRepeatIsNotStreamed() async throws {
+        let w = """
+            prellm: 1
+            inputs:
+              query: string
+            steps:
+              - id: answer
+                call: {model: openai/primary, prompt: "{{ inputs.query }}"}
+              - id: check
+                validate:
+                  value: "{{ answer }}"
+                  assert: ["size(answer) > 5"]
+                  on_fail: {retry: answer, attempts: 1}
+            output: "{{ answer }}"
+            """
+        final class Shown: @unchecked Sendable { var text = "" }
+        let p = ScriptedProvider(["openai/primary": [.text("No."), .text("Longer answer.")]])
+        let shown = Shown()
+        var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
+        ctx.cache = nil
+        ctx.onText = { shown.text += $0 }
+        let r = try await interpreter(w).run(inputs: ["query": "q"], context: ctx)
+        #expect(r.output == "Longer answer.", "\(String(describing: r.error))")
+        #expect(shown.text.isEmpty)
+        #expect(p.requests.count == 2)
+    }
+
+    /// A provider that reports no usage is charged an estimate, never more output than the
+    /// request allowed (which is all that was reserved).
+    @Test func aMissingUsageIsEstimatedWithinMaxTokens() async throws {
+        let w = Self.oneCall(budget: "{}", large: "{use: openai/primary, max_tokens: 5}")
+        let p = ScriptedProvider(["openai/primary": [.text(String(repeating: "word ", count: 400), usage: nil)]])
+        let models = ScriptedModels(provider: p, prices: ["openai/primary": ModelPrice(input: 1, output: 1)])
+        let r = try await interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
+        #expect(r.error == nil)
+        #expect(r.usage.outputTokens == 5)
+    }
+
     @Test func fallbackAfterAServerError() async throws {
         let p = ScriptedProvider([
             "ollama/small": [.text(#"{"label": "deploy", "confidence": 1}"#), .text(#"{"target": "api", "missing": []}"#)],
             "openai/primary": [.error(ProviderError(provider: "openai", kind: .badRequest, status: 400, message: "nope"))],
             "anthropic/backup": [.text("Backup answer.")],
         ])
-        let r = await try interpreter(Self.triage).run(
+        let r = try await interpreter(Self.triage).run(
             inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.output == "Backup answer.")
         #expect(r.steps.last?.modelUsed == "anthropic/backup")
@@ -113,7 +169,7 @@ import Testing
         ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: clock, random: { 0.5 })
         ctx.cache = nil
-        let r = await try interpreter(Self.triage).run(inputs: ["query": "q"], context: ctx)
+        let r = try await interpreter(Self.triage).run(inputs: ["query": "q"], context: ctx)
         #expect(r.output == "Third time lucky.")
         // Retry-After wins for the 429; the 500 gets full jitter of base·2^1 = 2 s → 0.5 × 2 s.
         #expect(clock.sleeps == [.seconds(3), .seconds(1)])
@@ -126,7 +182,7 @@ import Testing
             "openai/primary": [.error(ProviderError(provider: "openai", kind: .auth, status: 401, message: "bad key"))],
             "anthropic/backup": [.error(ProviderError(provider: "anthropic", kind: .auth, status: 401, message: "bad key"))],
         ])
-        let r = await try interpreter(Self.triage).run(
+        let r = try await interpreter(Self.triage).run(
             inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .modelsFailed)
         #expect(r.error?.step == "answer")
@@ -167,7 +223,7 @@ import Testing
         ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
-        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        let r = try await interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
         #expect(r.error == nil, "\(String(describing: r.error))")
         #expect(r.output == "A long enough summary.")
         let second = try #require(p.requests.last?.request.messages)
@@ -180,7 +236,7 @@ import Testing
         let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.1}"#)]])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
-        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        let r = try await interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
         #expect(r.error?.kind == .validationFailed)
         #expect(r.error?.message.contains("after 2 re-asks") == true)
         #expect(p.requests.count == 3)
@@ -190,7 +246,7 @@ import Testing
         let p = ScriptedProvider(["openai/big": [.text(#"{"summary": "A long enough summary.", "confidence": 0.1}"#, finish: .length)]])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
-        let r = await try interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
+        let r = try await interpreter(Self.reask).run(inputs: ["query": "q"], context: ctx)
         #expect(r.error?.kind == .truncated)
         #expect(p.requests.count == 1)
     }
@@ -214,13 +270,13 @@ import Testing
         let w = Self.oneCall(budget: "{max_usd: 0.001}", large: "{use: openai/gpt-4o, max_tokens: 1000}")
         let p = ScriptedProvider(["openai/gpt-4o": [.text("hi")]])
         let models = ScriptedModels(provider: p, prices: ["openai/gpt-4o": ModelPrice(input: 2.5, output: 10)])
-        let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
+        let r = try await interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: models, clock: ManualClock()))
         #expect(r.error?.kind == .budgetExceeded)
         #expect(r.error?.message.contains("could cost $0.01") == true)
         #expect(p.requests.isEmpty)
         // The compiler knows the catalog's price; where the model access knows none (a config
         // that points the name elsewhere, say), the runtime refuses the call all the same.
-        let unpriced = await try interpreter(w).run(
+        let unpriced = try await interpreter(w).run(
             inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(unpriced.error?.message.contains("has no known price") == true)
     }
@@ -230,7 +286,7 @@ import Testing
     @Test func aWorkflowsOwnPriceIsUsed() async throws {
         let w = Self.oneCall(budget: "{max_usd: 1}", large: "{use: openai/gpt-7-turbo, max_tokens: 100, price: {input: 1, output: 2}}")
         let p = ScriptedProvider(["openai/gpt-7-turbo": [.text("hi", usage: Usage(inputTokens: 500_000, outputTokens: 1000))]])
-        let r = await try interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = try await interpreter(w).run(inputs: ["query": "q"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error == nil, "\(String(describing: r.error))")
         #expect(r.costUSD == 0.502)
     }
@@ -270,7 +326,7 @@ import Testing
                     transform: "{{ index }}:{{ it | upper }}"
             output: "{{ each | join(' ') }}"
             """
-        let r = await try interpreter(w).run(
+        let r = try await interpreter(w).run(
             inputs: ["items": .array(["a", "b", "c"])],
             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
         #expect(r.output == "0:A 1:B 2:C")
@@ -288,7 +344,7 @@ import Testing
                   text: "{{ inputs.log }}"
             output: "{{ ooms.count }} {% for m in ooms.matches %}{{ m.pod }},{% endfor %}"
             """
-        let r = await try interpreter(w).run(
+        let r = try await interpreter(w).run(
             inputs: ["log": "api-1 OOMKilled\nok line\nweb-2 OOMKilled"],
             context: RunContext(models: ScriptedModels(provider: ScriptedProvider([:])), clock: ManualClock()))
         #expect(r.output == "2 api-1,web-2,")
@@ -296,7 +352,7 @@ import Testing
 
     @Test func inputsAreCheckedBeforeAnythingRuns() async throws {
         let p = ScriptedProvider([:])
-        let r = await try interpreter(Self.triage).run(
+        let r = try await interpreter(Self.triage).run(
             inputs: ["qeury": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .invalidInput)
         #expect(r.error?.message == "unknown input 'qeury' (did you mean 'query'?)")
@@ -330,7 +386,7 @@ import Testing
         ])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
-        let ok = await try interpreter(w).run(inputs: ["q": "x"], context: ctx)
+        let ok = try await interpreter(w).run(inputs: ["q": "x"], context: ctx)
         // A 400 is retried here because `on:` says so; the retry then fits (no usage was charged).
         #expect(ok.error == nil, "\(String(describing: ok.error))")
         #expect(ok.output == "ok")
@@ -340,7 +396,7 @@ import Testing
     @Test func aStepBudgetRefusesACallThatCouldExceedIt() async throws {
         let w = Self.workflow("    budget: {max_tokens: 50}")
         let p = ScriptedProvider(["openai/big": [.text("never")]])
-        let r = await try interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = try await interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .budgetExceeded)
         #expect(r.error?.message.hasPrefix("step 'answer''s token budget (50) would be exceeded") == true)
         #expect(p.requests.isEmpty)
@@ -349,7 +405,7 @@ import Testing
     @Test func aStepTimeoutCancelsTheCall() async throws {
         let w = Self.workflow("    timeout: 30s")
         let p = ScriptedProvider(["openai/big": [.hang]])
-        let r = await try interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
+        let r = try await interpreter(w).run(inputs: ["q": "x"], context: RunContext(models: ScriptedModels(provider: p), clock: ManualClock()))
         #expect(r.error?.kind == .timeout)
         #expect(r.error?.message == "the step ran out of its time (30s)")
     }
@@ -359,7 +415,7 @@ import Testing
         let p = ScriptedProvider(["openai/big": [.text("big answer")], "openai/small-window": [.text("never")]])
         var models = ScriptedModels(provider: p)
         models.contextWindows = ["openai/small-window": 120]
-        let r = await try interpreter(w).run(
+        let r = try await interpreter(w).run(
             inputs: ["q": .string(String(repeating: "word ", count: 200))], context: RunContext(models: models, clock: ManualClock()))
         #expect(r.output == "big answer")
         #expect(p.requests.map(\.model) == ["openai/big"])

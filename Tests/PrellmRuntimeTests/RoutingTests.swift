@@ -28,7 +28,7 @@ import Testing
     ) async throws -> RunResult {
         var ctx = RunContext(models: ScriptedModels(provider: p, prices: prices), clock: clock, random: random, routing: routing)
         ctx.cache = nil
-        return await try interpreter(yaml).run(inputs: ["q": .string(inputs)], context: ctx)
+        return try await interpreter(yaml).run(inputs: ["q": .string(inputs)], context: ctx)
     }
 
     @Test func roundRobinRotates() async throws {
@@ -88,6 +88,25 @@ import Testing
         #expect(p.requests.suffix(2).map(\.model) == ["openai/a", "openai/b"])  // half-open: one probe
     }
 
+    /// Half-open means one probe: while it is out, other calls skip the model.
+    @Test func aHalfOpenBreakerLetsOneProbeThrough() async throws {
+        let failing = ProviderError(provider: "openai", kind: .server, status: 500, message: "down")
+        let p = ScriptedProvider(["openai/a": [.error(failing), .error(failing), .hang], "openai/b": [.text("B")]])
+        let routing = RoutingState()
+        let clock = ManualClock()
+        let w = Self.workflow("fallback", "[openai/a, openai/b]").replacingOccurrences(
+            of: "    policy: fallback", with: "    policy: fallback\n    circuit_breaker: {failures: 2, cooldown: 30s}")
+        for _ in 0..<2 { #expect(try await run(w, p, routing: routing, clock: clock).output == "B") }
+        clock.advance(.seconds(31))
+        let probe = Task { try await run(w, p, routing: routing, clock: clock) }
+        while p.requests.filter({ $0.model == "openai/a" }).count < 3 { await Task.yield() }
+        let second = try await run(w, p, routing: routing, clock: clock)
+        #expect(second.output == "B")
+        #expect(p.requests.filter { $0.model == "openai/a" }.count == 3)  // the second call did not probe too
+        probe.cancel()
+        _ = try? await probe.value
+    }
+
     @Test func useRunsAnImportedWorkflowAndCountsItsUsage() async throws {
         let dir = "/tmp/prellm-use-\(UInt32.random(in: 0..<UInt32.max))"
         try FileManagerShim.write(
@@ -115,7 +134,7 @@ import Testing
         let p = ScriptedProvider(["openai/mini": [.text("short", usage: Usage(inputTokens: 7, outputTokens: 3))]])
         var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
         ctx.cache = nil
-        let r = await try interpreter(main, file: dir + "/main.yaml").run(inputs: ["q": "long text"], context: ctx)
+        let r = try await interpreter(main, file: dir + "/main.yaml").run(inputs: ["q": "long text"], context: ctx)
         #expect(r.output == "SHORT")
         #expect(r.usage.totalTokens == 10)
         #expect(r.steps.map(\.id) == ["s.short", "s"])
@@ -150,7 +169,7 @@ enum FileManagerShim {
             var ctx = RunContext(models: ScriptedModels(provider: p), clock: ManualClock())
             // A new cache object each time, as a new process would have: only the file is shared.
             ctx.cache = try ResponseCache(file: path, wallClock: { wall.t })
-            return await try interpreter(w).run(inputs: ["q": "x"], context: ctx)
+            return try await interpreter(w).run(inputs: ["q": "x"], context: ctx)
         }
         #expect(try await run().output == "stored")
         #expect(try await run().steps.first?.status == .cached)

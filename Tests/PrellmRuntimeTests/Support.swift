@@ -23,12 +23,14 @@ final class ManualClock: RunClock {
 /// records every request. (The wire formats are tested against real HTTP elsewhere.)
 final class ScriptedProvider: ChatProvider {
     enum Reply {
-        case text(String, usage: Usage = Usage(inputTokens: 10, outputTokens: 5), finish: FinishReason = .stop)
+        case text(String, usage: Usage? = Usage(inputTokens: 10, outputTokens: 5), finish: FinishReason = .stop)
         case error(ProviderError)
         /// Never answers; ends only when cancelled.
         case hang
         /// Streams this text, then the connection breaks.
         case cut(String)
+        /// Streams this text, then waits, never finishing, until cancelled.
+        case stall(String)
     }
 
     let name = "scripted"
@@ -55,7 +57,7 @@ final class ScriptedProvider: ChatProvider {
         case .text(let t, let u, let f): return ChatResponse(model: request.model, text: t, finishReason: f, usage: u)
         case .error(let e): throw e
         case .cut: throw ProviderError(provider: name, kind: .cutStream, message: "the stream ended early")
-        case .hang:
+        case .hang, .stall:
             while !Task.isCancelled { await Task.yield() }
             throw ProviderError(provider: name, kind: .connection, message: "cancelled")
         }
@@ -68,12 +70,14 @@ final class ScriptedProvider: ChatProvider {
             case .text(let t, let u, let f):
                 for ch in t { c.yield(.text(String(ch))) }
                 c.yield(.finish(f))
-                c.yield(.usage(u))
+                if let u { c.yield(.usage(u)) }
                 c.finish()
             case .error(let e): c.finish(throwing: e)
             case .cut(let t):
                 for ch in t { c.yield(.text(String(ch))) }
                 c.finish(throwing: ProviderError(provider: "scripted", kind: .cutStream, message: "the stream ended early"))
+            case .stall(let t):
+                for ch in t { c.yield(.text(String(ch))) }
             case .hang: break
             }
         }

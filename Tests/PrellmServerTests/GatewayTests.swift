@@ -156,8 +156,12 @@ import Testing
             "'stream_options.include_usage' must be true or false"
         ),
         (#"{"model": "fast", "temperature": "hot", "messages": [{"role": "user", "content": "Hi"}]}"#, "'temperature' must be a number from 0 to 2"),
-        (#"{"model": "fast", "max_tokens": 0, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
-        (#"{"model": "fast", "max_tokens": 1.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be a positive integer"),
+        (#"{"model": "fast", "max_tokens": 0, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be an integer from 1 to"),
+        (#"{"model": "fast", "max_tokens": 1.5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'max_tokens' must be an integer from 1 to"),
+        (
+            #"{"model": "fast", "max_tokens": 1000000000000, "messages": [{"role": "user", "content": "Hi"}]}"#,
+            "'max_tokens' must be an integer from 1 to 10000000"
+        ),
         (#"{"model": "fast", "n": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'n' must be 1"),
         (#"{"model": "fast", "stop": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'stop' must be a string or up to 4 strings"),
         (#"{"model": "fast", "top_p": 2, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_p' must be a number from 0 to 1"),
@@ -215,6 +219,7 @@ import Testing
             "'stream' must be true or false"
         ),
         (#"{"model": "fast", "max_tokens": 50, "top_k": 5, "messages": [{"role": "user", "content": "Hi"}]}"#, "'top_k' is not supported"),
+        (#"{"model": "fast", "max_tokens": 99999999999, "messages": [{"role": "user", "content": "Hi"}]}"#, "max_tokens: must be at most"),
     ])
     func malformedMessagesRequestsAreRefusedInAnthropicShape(body: String, message: String) async throws {
         let json = try await refused("/v1/messages", body)

@@ -50,17 +50,24 @@ struct SchemaExtent {
         switch name {
         case "string":
             let chars = o["maxLength"]?.int
-            return .string(chars.map { $0 * Self.bytesPerCharacter })
+            return .string(chars.flatMap { mul($0, Self.bytesPerCharacter) })
         case "integer", "number": return .number
         case "boolean": return .boolean
         case "null": return .known(.null)
         case "array":
-            let element = o["items"].map { extent($0, depth: depth + 1) } ?? .unknown
+            // An element is one of `prefixItems` (by position) or `items` (after them; absent, anything).
+            var parts = (o["prefixItems"]?.arrayValue ?? []).map { extent($0, depth: depth + 1) }
+            switch o["items"] {
+            case .bool(false)?: break
+            case let items?: parts.append(extent(items, depth: depth + 1))
+            case nil: parts.append(.unknown)
+            }
+            let element = parts.dropFirst().reduce(parts.first ?? .unknown) { $0.either($1) }
             let n = o["maxItems"]?.int
             let content = n.map { element.content.concrete.summed(count: $0, content: nil) } ?? .unbounded
-            let json = n.map { element.json.concrete.summed(count: $0, content: nil) + .exactly(2 + $0) } ?? .unbounded
+            let json = n.map { element.json.concrete.summed(count: $0, content: nil) + (add($0, 2).map(Size.exactly) ?? .unbounded) } ?? .unbounded
             return Extent(
-                content: content, json: json, overhead: n.flatMap { k in element.overhead.map { 2 + k * ($0 + 1) } },
+                content: content, json: json, overhead: n.flatMap { k in element.overhead.flatMap { add(mul(k, add($0, 1)), 2) } },
                 shape: .list(element: element, items: n))
         case "object":
             let props = o["properties"]?.objectValue ?? [:]

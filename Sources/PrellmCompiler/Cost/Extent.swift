@@ -41,7 +41,7 @@ struct Size: Sendable, Equatable {
     }
 
     static func * (a: Size, k: Int) -> Size {
-        Size(max: a.max.map { $0 * k }, base: a.base.map { $0 * k }, perElement: a.perElement * k)
+        Size(max: mul(a.max, k), base: mul(a.base, k), perElement: mul(a.perElement, k) ?? limit)
     }
 
     /// Either of two sizes (a branch, a conditional): the larger of each bound.

@@ -148,7 +148,7 @@ enum ExtentAnalysis {
         // n ≤ json(list), and the elements' contents add up to content(list).
         guard let b = each.base, let listJSONBase = list.json.base, let listContentBase = list.content.base else { return plain }
         let base = add(mul(b, listJSONBase), mul(each.perElement, listContentBase))
-        let per = b * list.json.perElement + each.perElement * list.content.perElement
+        let per = add(mul(b, list.json.perElement), mul(each.perElement, list.content.perElement)) ?? Size.limit
         guard base != nil, per > 0 else { return plain }
         return Size(max: plain.max, base: base, perElement: per)
     }
@@ -181,7 +181,7 @@ enum ExtentAnalysis {
             case .truncate(let n):
                 // truncate counts Unicode scalars, each at most 4 bytes, and adds "…" (3 bytes).
                 var t = v.text
-                if case .constant(let c) = n, let k = c.int { t = t.capped(Swift.max(0, k) * 4 + 3) }
+                if case .constant(let c) = n, let k = c.int, let most = add(mul(Swift.max(0, k), 4), 3) { t = t.capped(most) }
                 v = .text(t)
             }
         }

@@ -22,6 +22,8 @@ extension ModelRoute {
             guard let p = price(of: m, lookup: lookup) else { worst = nil; break }
             worst = Swift.max(worst!, p.cost(of: Usage(inputTokens: promptTokens, outputTokens: maxTokens)))
         }
-        return (attempts, attempts * (promptTokens + maxTokens), worst.map { $0 * Double(attempts) })
+        // Checked: sizes come from requests, and a bound must never trap.
+        let tokens = add(promptTokens, maxTokens).flatMap { mul(attempts, $0) } ?? Size.limit
+        return (attempts, tokens, worst.map { $0 * Double(attempts) })
     }
 }

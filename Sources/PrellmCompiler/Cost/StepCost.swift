@@ -105,7 +105,7 @@ enum StepCost {
             let output = p.output.map { answer(p.route, $0) } ?? .string(TokenEstimate.answerBytes(maxTokens: p.route.maxTokens))
             return finish(f, output, prompt: prompt, uses: use)
         case .pattern(let p):
-            return finish(.zero, matches(of: ExtentAnalysis.textSize(p.text, s).max, groups: p.groups))
+            return finish(.zero, matches(of: ExtentAnalysis.textSize(p.text, s).max, groups: p.groups, pattern: p.regex.pattern))
         case .route(let p):
             let schema: JSONValue = .object([
                 "type": "object", "additionalProperties": false,
@@ -247,27 +247,31 @@ enum StepCost {
     }
 
     /// The output of a pattern extract over a text of at most `t` bytes: matches are disjoint
-    /// substrings (so their contents add up to at most the text's, per group), and there are at
-    /// most t + 1 of them.
-    static func matches(of t: Int?, groups: [String]) -> Extent {
+    /// substrings, so their contents add up to at most the text's, and so do a group's — unless
+    /// the pattern can capture outside its match (a lookaround, `\K`), when each of a group's
+    /// captures may be the whole text; there are at most t + 1 matches.
+    static func matches(of t: Int?, groups: [String], pattern: String) -> Extent {
         guard let t else { return .unknown }
+        let count = add(t, 1)
+        let escapes = ["(?=", "(?!", "(?<=", "(?<!", "\\K", "(*"].contains { pattern.contains($0) }
+        let group = escapes ? mul(count, t) : t
+        let content = add(t, mul(groups.count, group))
+        let perMatch = 2 + 12 + groups.reduce(0) { $0 + $1.utf8.count + 6 } + 1
         let piece = Extent.string(t)
         var fields = ["match": piece]
         for g in groups { fields[g] = piece }
-        let perMatch = 2 + 12 + groups.reduce(0) { $0 + $1.utf8.count + 6 } + 1
-        let content = (1 + groups.count) * t
+        let elementContent = mul(1 + groups.count, t)
         let element = Extent(
-            content: .exactly(t * (1 + groups.count)), json: .exactly(Extent.growth * t * (1 + groups.count) + perMatch),
+            content: elementContent.map(Size.exactly) ?? .unbounded,
+            json: add(mul(Extent.growth, elementContent), perMatch).map(Size.exactly) ?? .unbounded,
             overhead: perMatch, shape: .object(fields: fields, other: nil))
-        let count = t + 1
-        let listJSON = add(add(mul(count, perMatch), Extent.growth * content), 2)
+        let listJSON = add(add(mul(count, perMatch), mul(Extent.growth, content)), 2)
         let list = Extent(
-            content: .exactly(content), json: listJSON.map(Size.exactly) ?? .unbounded, overhead: nil,
+            content: content.map(Size.exactly) ?? .unbounded, json: listJSON.map(Size.exactly) ?? .unbounded, overhead: nil,
             shape: .list(element: element, items: count))
-        let json = add(listJSON, 40)
         return Extent(
-            content: .exactly(content + 24), json: json.map(Size.exactly) ?? .unbounded, overhead: nil,
-            shape: .object(fields: ["matches": list, "count": .number], other: nil))
+            content: add(content, 24).map(Size.exactly) ?? .unbounded, json: add(listJSON, 40).map(Size.exactly) ?? .unbounded,
+            overhead: nil, shape: .object(fields: ["matches": list, "count": .number], other: nil))
     }
 }
 
