@@ -66,6 +66,7 @@ extension Interpreter {
             cache = step.cache
             scopes = frame.enclosing.compactMap(\.scope)
             deadlines = frame.enclosing.compactMap(\.deadline)
+            guard step.budget != nil || step.timeout != nil else { return }
             // A map's sub-step keeps its budget apart from its map's (they share an id).
             let key = frame.prefix + step.id + (item == nil ? "" : "[]")
             let own = Interpreter.limit(of: step, key: key, what: "step '\(frame.prefix + step.id)'", started: started, path: path)
