@@ -15,31 +15,21 @@ import Testing
         var stderr: String
     }
 
-    func prellmRun(_ args: [String], _ env: [String: String]) throws -> Run {
+    func prellmRun(_ args: [String], _ env: [String: String]) async throws -> Run {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm-run")
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "no prellm-run beside the test bundle")
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        p.environment = env
-        p.currentDirectoryURL = Self.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try await Subprocess.run(binary, args, environment: env, directory: Self.root)
+        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
-    @Test func twoModelStructureRun() throws {
+    @Test func twoModelStructureRun() async throws {
         let standIn = try ScriptedStandIn([
             "qwen2.5:3b": [
                 Reply.ollama(#"{"intent": "deploy", "target": "the api service", "constraints": ["zero downtime"], "missing": ["environment"]}"#)
             ],
             "gpt-4o-mini": [Reply.openAI("Roll it out with a blue-green deploy.")],
         ])
-        let r = try prellmRun(["stdlib/strategies/structure.yaml", "--input", "query=Deploy app to prod", "--json"], standIn.environment)
+        let r = try await prellmRun(["stdlib/strategies/structure.yaml", "--input", "query=Deploy app to prod", "--json"], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         let result = try JSONParser.parse(r.stdout)
         #expect(result["output"] == "Roll it out with a blue-green deploy.")
@@ -51,11 +41,11 @@ import Testing
         #expect(prompt.contains("- environment"))
     }
 
-    @Test func classifyThenRoute() throws {
+    @Test func classifyThenRoute() async throws {
         let standIn = try ScriptedStandIn([
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.93}"#)]
         ])
-        let r = try prellmRun(
+        let r = try await prellmRun(
             ["workflows/support-triage.yaml", "--input", "message=The export button crashes", "--input", "customer_tier=enterprise"],
             standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
@@ -64,7 +54,7 @@ import Testing
         #expect(standIn.requests.count == 1)  // the bug branch calls no large model
     }
 
-    @Test func validateReasksAndSucceedsTheSecondTime() throws {
+    @Test func validateReasksAndSucceedsTheSecondTime() async throws {
         let standIn = try ScriptedStandIn([
             "qwen2.5:3b": [Reply.ollama(#"{"label": "cancel", "confidence": 0.97}"#)],
             "gpt-4o-mini": [
@@ -74,7 +64,8 @@ import Testing
         ])
         let trace = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-trace-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: trace) }
-        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "message=Cancel my plan", "--trace", trace.path], standIn.environment)
+        let r = try await prellmRun(
+            ["workflows/support-triage.yaml", "--input", "message=Cancel my plan", "--trace", trace.path], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "We are sorry to see you go; a colleague will confirm.\n")
         let reask = try #require(standIn.requests.last?.bodyText)
@@ -85,23 +76,23 @@ import Testing
         #expect(lines.allSatisfy { !$0.jsonText.contains("sk-standin") })
     }
 
-    @Test func fallbackAfterA500() throws {
+    @Test func fallbackAfterA500() async throws {
         let standIn = try ScriptedStandIn([
             "gpt-4o-mini": [Reply.status(500, #"{"error":{"message":"The server had an error","type":"server_error"}}"#)],
             "claude-haiku-4-5": [Reply.anthropic("From Claude.")],
         ])
-        let r = try prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
+        let r = try await prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         let result = try JSONParser.parse(r.stdout)
         #expect(result["output"] == "From Claude.")
         #expect(result["steps"]?[0]?["model_used"] == "anthropic/claude-haiku-4-5")
         // Streamed to the terminal too (without --json the final step streams).
-        let streamed = try prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=again"], standIn.environment)
+        let streamed = try await prellmRun([Self.e2e.appendingPathComponent("fallback.yaml").path, "--input", "query=again"], standIn.environment)
         #expect(streamed.status == 0, "\(streamed.stderr)")
         #expect(streamed.stdout == "From Claude.\n")
     }
 
-    @Test func retryAfterA429HonoursRetryAfter() throws {
+    @Test func retryAfterA429HonoursRetryAfter() async throws {
         let standIn = try ScriptedStandIn([
             "gpt-4o-mini": [
                 Reply.status(429, #"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#, headers: [("Retry-After", "1")]),
@@ -109,7 +100,7 @@ import Testing
             ]
         ])
         let start = Date()
-        let r = try prellmRun([Self.e2e.appendingPathComponent("retry.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
+        let r = try await prellmRun([Self.e2e.appendingPathComponent("retry.yaml").path, "--input", "query=hi", "--json"], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Date().timeIntervalSince(start) >= 1.0)
         let result = try JSONParser.parse(r.stdout)
@@ -118,38 +109,38 @@ import Testing
         #expect(standIn.requests.count == 2)
     }
 
-    @Test func budgetRefusal() throws {
+    @Test func budgetRefusal() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o": [Reply.openAI("never")]])
-        let r = try prellmRun([Self.e2e.appendingPathComponent("budget.yaml").path, "--input", "query=hi"], standIn.environment)
+        let r = try await prellmRun([Self.e2e.appendingPathComponent("budget.yaml").path, "--input", "query=hi"], standIn.environment)
         #expect(r.status == 1)
         #expect(r.stderr.contains("the USD budget ($0.001) would be exceeded"))
         #expect(standIn.requests.isEmpty)
     }
 
-    @Test func cacheHit() throws {
+    @Test func cacheHit() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("A word.")]])
-        let r = try prellmRun([Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--json"], standIn.environment)
+        let r = try await prellmRun([Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--json"], standIn.environment)
         #expect(r.status == 0, "\(r.stderr)")
         let result = try JSONParser.parse(r.stdout)
         #expect(result["output"] == "A word. | A word.")
         #expect(result["steps"]?[1]?["status"] == "cached")
         #expect(standIn.requests.count == 1)
-        let noCache = try prellmRun(
+        let noCache = try await prellmRun(
             [Self.e2e.appendingPathComponent("cache.yaml").path, "--input", "query=cache", "--no-cache"], standIn.environment)
         #expect(noCache.status == 0)
         #expect(standIn.requests.count == 3)
     }
 
-    @Test func aCutStreamFailsTheRun() throws {
+    @Test func aCutStreamFailsTheRun() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAICut("Partial ans")]])
-        let r = try prellmRun([Self.e2e.appendingPathComponent("cut.yaml").path, "--input", "query=hi"], standIn.environment)
+        let r = try await prellmRun([Self.e2e.appendingPathComponent("cut.yaml").path, "--input", "query=hi"], standIn.environment)
         #expect(r.status == 1)
         #expect(r.stderr.contains("cut_stream"))
     }
 
-    @Test func dryRunSendsNothing() throws {
+    @Test func dryRunSendsNothing() async throws {
         let standIn = try ScriptedStandIn([:])
-        let r = try prellmRun(
+        let r = try await prellmRun(
             [
                 "workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
                 "--input", "wibor_3m=5.85", "--dry-run",
@@ -159,7 +150,7 @@ import Testing
         #expect(r.stdout.contains("upper bound: "))
         #expect(standIn.requests.isEmpty)
         // The same plan as one JSON object, for tools and CI.
-        let json = try prellmRun(
+        let json = try await prellmRun(
             [
                 "workflows/leasing-calculation.yaml", "--input", "request=Leasing for a 120000 PLN car over 36 months",
                 "--input", "wibor_3m=5.85", "--dry-run", "--json",
@@ -177,35 +168,29 @@ import Testing
         #expect(standIn.requests.isEmpty)
     }
 
-    @Test func usageErrorsExit2() throws {
-        let r = try prellmRun(["workflows/support-triage.yaml", "--input", "mesage=hi"], ["PATH": "/usr/bin:/bin"])
+    @Test func usageErrorsExit2() async throws {
+        let r = try await prellmRun(["workflows/support-triage.yaml", "--input", "mesage=hi"], ["PATH": "/usr/bin:/bin"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("unknown input 'mesage' (did you mean 'message'?)"))
-        let broken = try prellmRun([LintCommandTests.diagnostics.appendingPathComponent("ref-unknown-step.yaml").path], ["PATH": "/usr/bin:/bin"])
+        let broken = try await prellmRun(
+            [LintCommandTests.diagnostics.appendingPathComponent("ref-unknown-step.yaml").path], ["PATH": "/usr/bin:/bin"])
         #expect(broken.status == 2)
         #expect(broken.stderr.contains("error[PL201]"))
     }
 }
 
 @Suite struct OneShotTests {
-    @Test func theOneShotFormRunsAStrategy() throws {
+    @Test func theOneShotFormRunsAStrategy() async throws {
         let standIn = try ScriptedStandIn([
             "qwen2.5:3b": [Reply.ollama(#"{"label": "code", "confidence": 0.9}"#)],
             "gpt-4o": [Reply.openAI("Here is the code.")],
         ])
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["Write a sort function", "--small", "ollama/qwen2.5:3b", "--large", "openai/gpt-4o", "--strategy", "classify"]
-        p.environment = standIn.environment
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == "Here is the code.\n")
+        let r = try await Subprocess.run(
+            binary, ["Write a sort function", "--small", "ollama/qwen2.5:3b", "--large", "openai/gpt-4o", "--strategy", "classify"],
+            environment: standIn.environment)
+        #expect(r.status == 0)
+        #expect(r.stdout == "Here is the code.\n")
         #expect(standIn.requests.last?.bodyText.contains("You are a senior engineer.") == true)
     }
 }
@@ -213,21 +198,14 @@ import Testing
 /// The README's first command ends in scripts/demo: it must run a real workflow when a
 /// provider is reachable, and fall back to the plan when none is.
 @Suite struct DemoScriptTests {
-    func demo(_ env: [String: String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [LintCommandTests.root.appendingPathComponent("scripts/demo").path, "Deploy app to prod"]
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func demo(_ env: [String: String]) async throws -> (Int32, String, String) {
+        let r = try await Subprocess.run(
+            URL(fileURLWithPath: "/bin/bash"), [LintCommandTests.root.appendingPathComponent("scripts/demo").path, "Deploy app to prod"],
+            environment: env)
+        return (r.status, r.stdout, r.stderr)
     }
 
-    @Test func runsWithAKeyAndShowsThePlanWithout() throws {
+    @Test func runsWithAKeyAndShowsThePlanWithout() async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
         try #require(
             binary.path == LintCommandTests.root.appendingPathComponent(".build/debug/prellm").resolvingSymlinksInPath().path
@@ -242,11 +220,11 @@ import Testing
             "OPENAI_API_KEY": "sk-demo", "OPENAI_BASE_URL": standIn.baseURL + "/v1", "OLLAMA_HOST": "127.0.0.1:9",
             "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(),
         ]
-        let (status, out, err) = try demo(env)
+        let (status, out, err) = try await demo(env)
         #expect(status == 0, "\(err)")
         #expect(out == "Deploy with a canary.\n")
         #expect(err.contains("small model: openai/gpt-4o-mini · large model: openai/gpt-4o-mini"))
-        let (planStatus, plan, advice) = try demo(["OLLAMA_HOST": "127.0.0.1:9", "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
+        let (planStatus, plan, advice) = try await demo(["OLLAMA_HOST": "127.0.0.1:9", "PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         #expect(planStatus == 0)
         #expect(plan.contains("upper bound:"))
         #expect(advice.contains("set one of OPENAI_API_KEY"))
@@ -274,7 +252,7 @@ import Testing
             seen += chunk
         }
         kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 130)
         let lines = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n")
         #expect(lines.count >= 1)

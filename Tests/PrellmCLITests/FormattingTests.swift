@@ -1,4 +1,5 @@
 import Foundation
+import ProviderStandIn
 import Testing
 
 /// The code keeps to `.swift-format` (the toolchain's swift-format, where it has one):
@@ -13,20 +14,13 @@ import Testing
     }
 
     @Test(.enabled(if: FormattingTests.swiftFormat != nil, "the toolchain has no swift-format"))
-    func theCodeIsFormatted() throws {
+    func theCodeIsFormatted() async throws {
         let benchmarks = ((try? FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Benchmarks").path)) ?? [])
             .map { "Benchmarks/\($0)/Sources" }
             .filter { FileManager.default.fileExists(atPath: Self.root.appendingPathComponent($0).path) }
-        let p = Process()
-        p.executableURL = try #require(Self.swiftFormat)
-        p.arguments = ["lint", "--strict", "-r", "Sources", "Tests"] + benchmarks.sorted()
-        p.currentDirectoryURL = Self.root
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = err
-        try p.run()
-        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "run swift-format format -i -r Sources Tests Benchmarks/*/Sources:\n\(output.prefix(4000))")
+        let r = try await Subprocess.run(
+            try #require(Self.swiftFormat), ["lint", "--strict", "-r", "Sources", "Tests"] + benchmarks.sorted(), directory: Self.root)
+        let output = r.stderr + r.stdout
+        #expect(r.status == 0, "run swift-format format -i -r Sources Tests Benchmarks/*/Sources:\n\(output.prefix(4000))")
     }
 }

@@ -37,25 +37,17 @@ import Testing
         defer { gateway.stop() }
         let server = gateway.process, port = gateway.port, log = gateway.log
 
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = [
-            "python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openai_client_check.py").path,
-        ]
-        python.environment = ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b }
-        let out = Pipe(), err = Pipe()
-        python.standardOutput = out
-        python.standardError = err
-        try python.run()
-        python.waitUntilExit()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(python.terminationStatus == 0, "\(stdout)\n\(stderr)")
+        let python = try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openai_client_check.py").path],
+            environment: ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b })
+        let stdout = python.stdout, stderr = python.stderr
+        #expect(python.status == 0, "\(stdout)\n\(stderr)")
         #expect(stdout.contains("6 checks passed"))
 
         // SIGTERM: the gateway stops on its own.
         server.terminate()
-        server.waitUntilExit()
+        await server.exited()
         #expect(server.terminationReason == .exit)
         let lines = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
         #expect(lines.contains { $0.contains("\"request_id\"") && $0.contains("\"key_id\":\"ci\"") })
@@ -232,7 +224,7 @@ import Testing
         #expect(signalled)
         #expect(text.contains("part 9 "))
         #expect(text.hasSuffix("data: [DONE]\n\n"))
-        server.waitUntilExit()
+        await server.exited()
         #expect(server.terminationReason == .exit)
         #expect(server.terminationStatus == 0)
     }
