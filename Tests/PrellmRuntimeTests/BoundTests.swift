@@ -35,6 +35,15 @@ import Testing
         func capabilities(for model: String) -> ModelCapabilities? { ModelCapabilities() }
     }
 
+    static func runSlow(
+        _ w: String, _ inputs: [String: JSONValue], file: String = "/tmp/prellm-runtime-test/w.yaml"
+    ) async throws -> (RunResult, Slow) {
+        let provider = Slow()
+        var context = RunContext(models: SlowModels(provider: provider))
+        context.cache = nil
+        return (try await interpreter(w, file: file).run(inputs: inputs, context: context), provider)
+    }
+
     /// Sixteen calls at once under a budget that affords five: five are made. Without
     /// reservations each would have seen nothing spent and all sixteen would have gone out.
     @Test func aConcurrentMapMakesOnlyTheCallsItsBudgetAffords() async throws {
@@ -55,11 +64,7 @@ import Testing
                     retry: 0
             """
         // Each call: a 1-byte prompt is 5 tokens (1 + 4 for its turn), plus 100 out: $0.000105 at $1/M.
-        let provider = Slow()
-        var context = RunContext(models: SlowModels(provider: provider))
-        context.cache = nil
-        let items = JSONValue.array((0..<20).map { _ in "a" })
-        let r = try await interpreter(w).run(inputs: ["items": items], context: context)
+        let (r, provider) = try await Self.runSlow(w, ["items": .array((0..<20).map { _ in "a" })])
         #expect(provider.made == 5)
         #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
         #expect((r.costUSD ?? 1) <= 0.00055)
@@ -131,10 +136,7 @@ import Testing
                     retry: 0
             """
         // Each call reserves and is charged 105 tokens: two fit in 250, the third does not.
-        let provider = Slow()
-        var context = RunContext(models: SlowModels(provider: provider))
-        context.cache = nil
-        let r = try await interpreter(w).run(inputs: ["items": .array(["a", "b", "c", "d", "e"])], context: context)
+        let (r, provider) = try await Self.runSlow(w, ["items": .array(["a", "b", "c", "d", "e"])])
         #expect(provider.made == 2)
         #expect(r.error?.kind == .budgetExceeded)
         #expect(r.error?.message.contains("map 'each''s token budget (250) would be exceeded") == true, "\(String(describing: r.error))")
@@ -170,10 +172,7 @@ import Testing
                 use: {workflow: lib, with: {text: "{{ inputs.q }}"}}
             output: "{{ run }}"
             """
-        let provider = Slow()
-        var context = RunContext(models: SlowModels(provider: provider))
-        context.cache = nil
-        let r = try await interpreter(main, file: dir + "/main.yaml").run(inputs: ["q": "a"], context: context)
+        let (r, provider) = try await Self.runSlow(main, ["q": "a"], file: dir + "/main.yaml")
         #expect(provider.made == 2)
         #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
     }
