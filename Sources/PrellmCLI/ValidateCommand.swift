@@ -31,6 +31,11 @@ public enum ValidateCommand {
             out.stderr += "prellm validate: \(path): $ref '\(ref)' at '\(at.isEmpty ? "/" : at)' does not resolve\n"
             return nil
         }
+        if let (ref, at, tooDeep) = schema.referenceCycle() {
+            let what = tooDeep ? "references chain more than 300 schemas deep" : "$ref '\(ref)' leads back to itself"
+            out.stderr += "prellm validate: \(path): \(what) at '\(at.isEmpty ? "/" : at)' without reading into the value\n"
+            return nil
+        }
         return schema
     }
 

@@ -65,6 +65,9 @@ struct ExpressionChecker {
     var env: Environment
     var bag: DiagnosticBag
     var readInputs: Set<String> = []
+    /// Set when some text could not be parsed: what it reads is unknown, so "never read" would
+    /// be a guess.
+    var sawUnparsedText = false
     /// The text being checked, for mapping ranges to spans.
     private var text = EmbeddedText(value: "")
 
@@ -88,6 +91,7 @@ struct ExpressionChecker {
         let e: Expr
         do { e = try ExprParser.parse(Array(t.value.utf8), range: 0..<t.value.utf8.count) } catch {
             report(.expressionSyntax, error.range, error.message, hint: error.hint)
+            sawUnparsedText = true
             return nil
         }
         let typed = type(e, scope)
@@ -104,6 +108,7 @@ struct ExpressionChecker {
         let template: Template
         do { template = try TemplateParser.parse(t.value) } catch {
             report(error.inTemplateTags ? .templateSyntax : .expressionSyntax, error.range, error.message, hint: error.hint)
+            sawUnparsedText = true
             return (.any, nil)
         }
         if template.isPlainText {

@@ -68,7 +68,7 @@ struct WorkflowChecker {
         bag = exprs.bag
         Self.countExecutions(&compiled)
         checkTests(index: index)
-        for input in workflow.inputs where !exprs.readInputs.contains(input.name.value) {
+        for input in workflow.inputs where !exprs.sawUnparsedText && !exprs.readInputs.contains(input.name.value) {
             bag.add(.unusedInput, input.name.span, "input '\(input.name.value)' is never read")
         }
         return StepGraph(

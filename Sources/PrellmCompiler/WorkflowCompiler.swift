@@ -35,6 +35,9 @@ public final class WorkflowCompiler {
     public var limits = YAMLReader.Limits()
     /// What the compiler knows of models (names, prices): the built-in `stdlib/models.json`.
     public var catalog = ModelCatalog.builtin
+    /// How many workflows an import chain may pass through (the file itself is the first). A
+    /// run recurses once per level, so the chain is bounded like any other nesting.
+    public static let maxImportDepth = 16
     private var cache: [String: CompileResult] = [:]
 
     public init() {}
@@ -127,6 +130,13 @@ public final class WorkflowCompiler {
                     hint: "a workflow cannot import itself, directly or through others")
                 continue
             }
+            guard stack.count < Self.maxImportDepth else {
+                bag.add(
+                    .importTooDeep, imp.pathSpan,
+                    "this import makes a chain of \(stack.count + 1) workflows; the limit is \(Self.maxImportDepth)",
+                    hint: "flatten the chain: import the deeper workflows directly where they are used")
+                continue
+            }
             guard FileManager.default.fileExists(atPath: absolute) else {
                 bag.add(
                     .importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
@@ -142,7 +152,8 @@ public final class WorkflowCompiler {
                 let n = result.diagnostics.filter { $0.severity == .error }.count
                 bag.add(
                     .importHasErrors, imp.pathSpan, "imported workflow '\(imp.path)' has \(n) error\(n == 1 ? "" : "s")",
-                    hint: "first: \(first.file):\(first.span.start): \(first.message)")
+                    // Through a chain of imports, name the error at the bottom of it.
+                    hint: first.code == .importHasErrors ? first.hint : "first: \(first.file):\(first.span.start): \(first.message)")
                 continue
             }
             imported[imp.alias.value] = result

@@ -18,21 +18,54 @@ struct Evaluation {
     }
 
     static let maxDepth = 300
+    /// Subschema evaluations one validation may make. Schemas without cycles can still be
+    /// exponential (`anyOf` over definitions that each `anyOf` the next); past this a value is
+    /// reported invalid rather than checked for minutes.
+    static let maxSteps = 1_000_000
+    /// Errors one validation collects: enough to re-ask with, and a failing `anyOf` over
+    /// failing `anyOf`s cannot pile up millions of them.
+    static let maxErrors = 64
+    static let tooLongMessage = "the schema takes too long to check (more than \(maxSteps) subschema evaluations)"
 
     let schema: JSONSchema
     let collect: Bool
     var errors: [ValidationError] = []
     var dynamicScope: [String] = []
     var depth = 0
+    var steps = 0
 
     init(schema: JSONSchema, collect: Bool) {
         self.schema = schema
         self.collect = collect
     }
 
+    struct RefKey: Hashable {
+        var ref: String
+        var base: String
+    }
+    /// Resolved `$ref`s: parsing and resolving a URI costs more than the rest of a typical
+    /// subschema's evaluation, and the same few references are followed over and over.
+    var resolved: [RefKey: JSONSchema.Located?] = [:]
+
+    mutating func resolve(_ ref: String, _ base: String) -> JSONSchema.Located? {
+        let key = RefKey(ref: ref, base: base)
+        if let hit = resolved[key] { return hit }
+        let target = schema.lookup(URIReference.resolve(ref, against: base))
+        resolved[key] = target
+        return target
+    }
+
     mutating func fail(_ result: inout Result, _ at: String, _ keyword: String, _ message: @autoclosure () -> String) {
         result.valid = false
-        if collect { errors.append(ValidationError(instanceLocation: at, keywordLocation: keyword, message: message())) }
+        if collect, errors.count < Self.maxErrors {
+            errors.append(ValidationError(instanceLocation: at, keywordLocation: keyword, message: message()))
+        }
+    }
+
+    /// Errors of subschemas the caller decided to report, up to the cap.
+    mutating func keep(_ more: [ValidationError]) {
+        guard collect else { return }
+        errors += more.prefix(max(0, Self.maxErrors - errors.count))
     }
 
     /// Evaluates a subschema whose own errors are only wanted if the caller decides so.
@@ -55,6 +88,12 @@ struct Evaluation {
         default: return r
         }
         let o = s.objectValue!
+        steps += 1
+        if steps > Self.maxSteps {
+            // Every evaluation after the limit fails without work; `validate` reports why.
+            r.valid = false
+            return r
+        }
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth {
@@ -70,8 +109,7 @@ struct Evaluation {
         defer { dynamicScope.removeSubrange(scopeCount...) }
 
         if let ref = o["$ref"]?.stringValue {
-            let uri = URIReference.resolve(ref, against: base)
-            if let target = schema.lookup(uri) {
+            if let target = resolve(ref, base) {
                 let sub = eval(target.schema, inst, base: target.base, at: at, keyword: keyword + "/$ref")
                 if !sub.valid { r.valid = false }
                 r.merge(sub)
@@ -123,11 +161,11 @@ struct Evaluation {
             var collected: [ValidationError] = []
             for (i, s) in any.enumerated() {
                 let (sub, errs) = probe(s, inst, base: base, at: at, keyword: keyword + "/anyOf/\(i)")
-                if sub.valid { matched = true; r.merge(sub) } else { collected += errs }
+                if sub.valid { matched = true; r.merge(sub) } else if collected.count < Self.maxErrors { collected += errs }
             }
             if !matched {
                 fail(&r, at, keyword + "/anyOf", "value does not match any of the \(any.count) alternatives in anyOf")
-                if collect { errors += collected }
+                keep(collected)
             }
         }
         if let one = o["oneOf"]?.arrayValue {
@@ -136,13 +174,13 @@ struct Evaluation {
             var chosen = Result()
             for (i, s) in one.enumerated() {
                 let (sub, errs) = probe(s, inst, base: base, at: at, keyword: keyword + "/oneOf/\(i)")
-                if sub.valid { valid.append(i); chosen = sub } else { collected += errs }
+                if sub.valid { valid.append(i); chosen = sub } else if collected.count < Self.maxErrors { collected += errs }
             }
             if valid.count == 1 {
                 r.merge(chosen)
             } else if valid.isEmpty {
                 fail(&r, at, keyword + "/oneOf", "value does not match any of the \(one.count) alternatives in oneOf")
-                if collect { errors += collected }
+                keep(collected)
             } else {
                 fail(
                     &r, at, keyword + "/oneOf",
@@ -210,7 +248,7 @@ struct Evaluation {
                             "property '\(name)' is not allowed" + (near.map { " (did you mean '\($0)'?)" } ?? ""))
                     } else {
                         r.valid = false
-                        if collect { errors += errs }
+                        keep(errs)
                     }
                 }
                 r.properties.insert(name)
@@ -237,7 +275,7 @@ struct Evaluation {
                         fail(&r, at, keyword + "/unevaluatedProperties", "property '\(name)' is not allowed (unevaluated)")
                     } else {
                         r.valid = false
-                        if collect { errors += errs }
+                        keep(errs)
                     }
                 }
                 r.properties.insert(name)

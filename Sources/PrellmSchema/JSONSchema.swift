@@ -125,6 +125,9 @@ public struct JSONSchema: Sendable {
     public func validate(_ instance: JSONValue) -> [ValidationError] {
         var run = Evaluation(schema: self, collect: true)
         _ = run.eval(root, instance, base: rootBase, at: "", keyword: "")
+        if run.steps > Evaluation.maxSteps {
+            return [ValidationError(instanceLocation: "", keywordLocation: "", message: Evaluation.tooLongMessage)]
+        }
         return run.errors
     }
 

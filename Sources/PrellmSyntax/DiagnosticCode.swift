@@ -91,6 +91,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let refNotFound = DiagnosticCode("PL602", "$ref target not found")
     public static let refUnreadable = DiagnosticCode("PL603", "$ref file cannot be parsed")
     public static let unknownSchemaKeyword = DiagnosticCode("PL604", "unknown JSON Schema keyword")
+    public static let refCycle = DiagnosticCode("PL605", "$ref cycle that reads no input")
 
     // PL7xx: imports
     public static let importNotFound = DiagnosticCode("PL701", "imported file not found")
@@ -99,6 +100,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let importInputType = DiagnosticCode("PL704", "imported workflow input has the wrong type")
     public static let importHasErrors = DiagnosticCode("PL705", "imported workflow has errors")
     public static let unknownImport = DiagnosticCode("PL706", "unknown import")
+    public static let importTooDeep = DiagnosticCode("PL707", "import chain too deep")
 
     public static let all: [DiagnosticCode] = [
         yamlSyntax, duplicateKey, aliasLimit, nestingLimit, fileTooLarge, unreadable, notWorkflow,
@@ -110,7 +112,8 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         typeMismatch, impossibleLabel, notBoolean, badArguments,
         unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry, unboundedMap,
         badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget,
-        invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword,
+        invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword, refCycle,
         importNotFound, importCycle, importInputMissing, importInputType, importHasErrors, unknownImport,
+        importTooDeep,
     ]
 }

@@ -35,10 +35,28 @@ public struct Expr: Sendable {
 
     public var kind: Kind
     public var range: Range<Int>
+    /// The levels of nodes from this one down to its deepest leaf. Every pass over an
+    /// expression recurses this deep, so the parser bounds it (`ExprParser.maxHeight`).
+    public let height: Int
 
     public init(_ kind: Kind, _ range: Range<Int>) {
         self.kind = kind
         self.range = range
+        height = 1 + Self.childHeight(kind)
+    }
+
+    static func childHeight(_ kind: Kind) -> Int {
+        switch kind {
+        case .literal, .identifier: 0
+        case .member(let t, _, _): t.height
+        case .index(let a, let b): max(a.height, b.height)
+        case .call(let target, _, _, let args): args.reduce(target?.height ?? 0) { max($0, $1.height) }
+        case .unary(_, let e): e.height
+        case .binary(_, let a, let b): max(a.height, b.height)
+        case .conditional(let a, let b, let c): max(a.height, b.height, c.height)
+        case .list(let items): items.reduce(0) { max($0, $1.height) }
+        case .map(let entries): entries.reduce(0) { max($0, $1.key.height, $1.value.height) }
+        }
     }
 
     /// The dotted path of a plain reference (`facts.missing` → ["facts", "missing"]), or nil.

@@ -13,9 +13,12 @@
 ///     primary = literal | IDENT [ "(" args ")" ] | "(" expr ")" | "[" args "]" | "{" entries "}"
 ///
 /// Comparisons do not chain (`a < b < c` is an error, as in CEL). Nesting is bounded so that
-/// hostile input fails with a diagnostic rather than exhausting the stack.
+/// hostile input fails with a diagnostic rather than exhausting the stack: the parser's own
+/// recursion (`maxDepth`), and the height of the tree it builds (`maxHeight`), which every
+/// later pass recurses through — a chain of 5,000 `&&` is flat text but a tree 5,000 deep.
 public struct ExprParser {
     static let maxDepth = 64
+    public static let maxHeight = 128
     var lexer: ExprLexer
     var token: ExprLexer.Token
     var depth = 0
@@ -105,12 +108,12 @@ public struct ExprParser {
             throw ExprError(range: token.range, message: "expression nested more than \(Self.maxDepth) levels deep")
         }
         let cond = try or()
-        guard isPunct("?") else { return cond }
+        guard isPunct("?") else { return try bounded(cond, at: cond.range) }
         try advance()
         let a = try expr()
         try expect(":")
         let b = try expr()
-        return Expr(.conditional(cond, a, b), cond.range.lowerBound..<b.range.upperBound)
+        return try bounded(Expr(.conditional(cond, a, b), cond.range.lowerBound..<b.range.upperBound), at: b.range)
     }
 
     mutating func or() throws(ExprError) -> Expr {
@@ -118,7 +121,7 @@ public struct ExprParser {
         while isPunct("||") {
             try advance()
             let r = try and()
-            l = Expr(.binary(.or, l, r), l.range.lowerBound..<r.range.upperBound)
+            l = try bounded(Expr(.binary(.or, l, r), l.range.lowerBound..<r.range.upperBound), at: r.range)
         }
         return l
     }
@@ -128,7 +131,7 @@ public struct ExprParser {
         while isPunct("&&") {
             try advance()
             let r = try rel()
-            l = Expr(.binary(.and, l, r), l.range.lowerBound..<r.range.upperBound)
+            l = try bounded(Expr(.binary(.and, l, r), l.range.lowerBound..<r.range.upperBound), at: r.range)
         }
         return l
     }
@@ -160,7 +163,7 @@ public struct ExprParser {
             let op: Expr.BinaryOp = isPunct("+") ? .add : .sub
             try advance()
             let r = try mul()
-            l = Expr(.binary(op, l, r), l.range.lowerBound..<r.range.upperBound)
+            l = try bounded(Expr(.binary(op, l, r), l.range.lowerBound..<r.range.upperBound), at: r.range)
         }
         return l
     }
@@ -171,7 +174,7 @@ public struct ExprParser {
             let op: Expr.BinaryOp = isPunct("*") ? .mul : isPunct("/") ? .div : .mod
             try advance()
             let r = try unary()
-            l = Expr(.binary(op, l, r), l.range.lowerBound..<r.range.upperBound)
+            l = try bounded(Expr(.binary(op, l, r), l.range.lowerBound..<r.range.upperBound), at: r.range)
         }
         return l
     }
@@ -205,20 +208,30 @@ public struct ExprParser {
                 if isPunct("(") {
                     try advance()
                     let args = try arguments(closing: ")")
-                    e = Expr(.call(target: e, name: name, nameRange: nameRange, args: args), e.range.lowerBound..<lexerOffset)
+                    e = try bounded(
+                        Expr(.call(target: e, name: name, nameRange: nameRange, args: args), e.range.lowerBound..<lexerOffset), at: nameRange)
                 } else {
-                    e = Expr(.member(e, name: name, nameRange: nameRange), e.range.lowerBound..<nameRange.upperBound)
+                    e = try bounded(Expr(.member(e, name: name, nameRange: nameRange), e.range.lowerBound..<nameRange.upperBound), at: nameRange)
                 }
             } else if isPunct("[") {
                 try advance()
                 let i = try expr()
                 let close = token.range.upperBound
                 try expect("]")
-                e = Expr(.index(e, i), e.range.lowerBound..<close)
+                e = try bounded(Expr(.index(e, i), e.range.lowerBound..<close), at: i.range)
             } else {
                 return e
             }
         }
+    }
+
+    /// The node, unless it makes the tree deeper than `maxHeight`: then an error at the part
+    /// that crossed the limit.
+    func bounded(_ e: Expr, at range: Range<Int>) throws(ExprError) -> Expr {
+        guard e.height > Self.maxHeight else { return e }
+        throw ExprError(
+            range: range, message: "the expression is more than \(Self.maxHeight) levels deep here (each operator of a chain adds one)",
+            hint: "split it: work out parts in earlier steps, or test membership with 'x in [\"a\", \"b\"]'")
     }
 
     /// The end offset of the token just consumed.

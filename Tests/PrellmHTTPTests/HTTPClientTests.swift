@@ -92,7 +92,9 @@ import Testing
         }
         var timeouts = HTTPTimeouts()
         timeouts.firstByte = .milliseconds(200)
-        let start = ContinuousClock.now
+        // The server answers after 5 s, so an error at all means the timer fired first. (Not
+        // timed here: this task resumes only when the test pool has a free thread, which on a
+        // two-core machine running CPU-bound suites can be seconds after the timer.)
         do {
             _ = try await client.send(HTTPRequest(url: server.baseURL, timeouts: timeouts))
             Issue.record("no timeout")
@@ -100,8 +102,6 @@ import Testing
             #expect(e.kind == .timeout(.firstByte))
             #expect(e.message.contains("200ms"))
         }
-        // Well before the answer would have come (5 s): the timer fired, not the server.
-        #expect(ContinuousClock.now - start < .seconds(4))
     }
 
     @Test func idleStreamTimesOut() async throws {

@@ -50,6 +50,10 @@ import Testing
             let groups = try JSONParser.parse(String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8))
             for group in groups.arrayValue ?? [] {
                 let schema = JSONSchema(group["schema"]!, documents: documents)
+                // Every suite schema terminates, so none may be called a reference cycle.
+                if let (ref, at, _) = schema.referenceCycle() {
+                    failed.append("\(file): \(group["description"]?.stringValue ?? ""): called a $ref cycle ('\(ref)' at '\(at)')")
+                }
                 for test in group["tests"]?.arrayValue ?? [] {
                     let name = "\(file): \(group["description"]?.stringValue ?? "") / \(test["description"]?.stringValue ?? "")"
                     if Self.exclusions.contains(name) { excluded += 1; continue }

@@ -13,10 +13,15 @@ public enum Subprocess {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// The child was still running at the timeout and was killed.
+        public var timedOut = false
+        /// The child was ended by a signal (a crash), not by exiting.
+        public var signalled: Bool
     }
 
     public static func run(
-        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil
+        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
+        timeout: Duration? = nil
     ) async throws -> Finished {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Finished, any Error>) in
             Thread {
@@ -32,13 +37,24 @@ public enum Subprocess {
                     c.resume(throwing: error)
                     return
                 }
+                let killed = Atomic(false)
+                if let timeout {
+                    let pid = p.processIdentifier
+                    let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
+                    DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                        if kill(pid, 0) == 0, !killed.exchange(true, ordering: .relaxed) { kill(pid, SIGKILL) }
+                    }
+                }
                 let stderr = Drained(err.fileHandleForReading)
                 let stdout = out.fileHandleForReading.readDataToEndOfFile()
                 p.waitUntilExit()
+                // Whatever the timer does from here on, the child has ended on its own.
+                let timedOut = killed.exchange(true, ordering: .relaxed)
                 c.resume(
                     returning: Finished(
                         status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                        stderr: String(decoding: stderr.wait(), as: UTF8.self)))
+                        stderr: String(decoding: stderr.wait(), as: UTF8.self), timedOut: timedOut,
+                        signalled: p.terminationReason == .uncaughtSignal))
             }.start()
         }
     }
