@@ -115,6 +115,7 @@ struct ExpressionChecker {
             // The text is what the nodes say ({% raw %}, comments and trims are gone); only a
             // scalar with no template syntax at all is typed as YAML types it.
             let text = template.nodes.map { if case .text(let s) = $0 { s } else { "" } }.joined()
+            if text == t.value { warnIfBareReference(t, scope) }
             let (type, value) = text == t.value ? Self.literal(t) : (.string, .string(text))
             return (type, CompiledTemplate(source: t, body: .literal(text: text, value: value)))
         }
@@ -125,6 +126,29 @@ struct ExpressionChecker {
         }
         let nodes = checkNodes(template.nodes, scope)
         return (.string, CompiledTemplate(source: t, body: .nodes(nodes)))
+    }
+
+    /// `output: polished` is the word "polished", not step polished's output: a template that
+    /// is exactly a step id or `inputs.NAME` (optionally with fields) was almost surely meant
+    /// as a reference. Block scalars are prose and are left alone, as is a step's own id in
+    /// its own fields (it cannot read itself, so that is a word).
+    mutating func warnIfBareReference(_ t: EmbeddedText, _ scope: Scope) {
+        guard t.style != .literal, t.style != .folded else { return }
+        let path = t.value.split(separator: ".", omittingEmptySubsequences: false)
+        guard let head = path.first.map(String.init),
+            path.allSatisfy({ $0.first.map { $0.isLetter || $0 == "_" } == true && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } })
+        else { return }
+        let names: String
+        if head == "inputs", path.count > 1, env.inputIndex[String(path[1])] != nil {
+            names = "input '\(path[1])'"
+        } else if let k = env.index[head], k != scope.point.step {  // a step cannot read itself
+            names = "step '\(head)'"
+        } else {
+            return
+        }
+        report(
+            .bareReference, 0..<t.value.utf8.count, "this is the text '\(t.value)', not the value of \(names)",
+            hint: "to use the value, write \"{{ \(t.value) }}\"")
     }
 
     /// The type and value of a template without holes: a plain YAML scalar resolves by YAML's

@@ -71,6 +71,7 @@ extension WorkflowChecker {
             _ = inner.bind("value", type)  // slot 0: the interpreter pushes the value before the assertions
             let conditions = asserts.compactMap { exprs.checkCondition($0, inner, what: "an assertion") }
             guard let valueTemplate else { return (type, nil) }
+            if let contract, let value { checkConstant(valueTemplate, at: value, against: contract, into: &exprs) }
             var fail: ValidateStep.OnFail?
             // FlowAnalysis reports a retry target that is not an earlier step; such a step has no loop here.
             if let onFail, let retry = onFail.retry.flatMap({ index[$0.value] }), retry < position {
@@ -155,6 +156,14 @@ extension WorkflowChecker {
             if !Self.assignable(type, to: input.type) {
                 exprs.bag.add(
                     .importInputType, name.span, "input '\(name.value)' of '\(alias.value)' is \(input.type), but this gives \(type.phrase)")
+            } else if let template, let (value, _) = ConstantCheck.value(of: template, constants: constants) {
+                // Text given to a string input arrives as text (`40` as "40").
+                let instance = input.type == .string && !type.isStringLike ? JSONValue.string(template.source.value) : value
+                if let problem = input.validator.validate(instance).first {
+                    exprs.bag.add(
+                        .constantNeverPasses, name.span,
+                        "input '\(name.value)' of '\(alias.value)' never accepts \(ConstantCheck.shown(instance)): \(problem)")
+                }
             }
             if let template { given.append((position, template, input.type == .string && !type.isStringLike)) }
         }
@@ -164,6 +173,21 @@ extension WorkflowChecker {
                 hint: "add it under 'with:'")
         }
         return (program.outputType, .use(UseStep(alias: alias.value, program: program, with: given)))
+    }
+
+    /// A validate step whose value is a constant either always passes its contract or never:
+    /// never is an error at the value.
+    func checkConstant(_ template: CompiledTemplate, at text: EmbeddedText, against contract: CompiledContract, into exprs: inout ExpressionChecker) {
+        guard let (value, step) = ConstantCheck.value(of: template, constants: constants),
+            let instance = ConstantCheck.instance(value, wantsText: contract.wantsText),
+            let problem = contract.problems(instance).first
+        else { return }
+        let origin = step.map { " (step '\(workflow.steps[$0].id.value)' always gives it)" } ?? ""
+        exprs.bag.add(
+            Diagnostic(
+                .constantNeverPasses, file: text.file ?? bag.file, span: text.span,
+                message: "this value is always \(ConstantCheck.shown(value))\(origin), which can never pass contract '\(contract.name)': \(problem)",
+                hint: step == nil ? "a value without {{ }} is the same on every run; reference a step: \"{{ step_id }}\"" : nil))
     }
 
     /// Whether a value of type `t` may be passed where `target` is expected. Text renders to a

@@ -19,6 +19,9 @@ struct WorkflowChecker {
     let aliases: [String: Workflow.ModelAlias]
     /// One route per alias, shared by every step that names it.
     let routes: [String: ModelRoute]
+    /// Steps that give the same value on every run (a transform without `{{ }}` and without a
+    /// guard), for ConstantCheck.
+    var constants: [Int: JSONValue] = [:]
 
     init(workflow: Workflow, bag: DiagnosticBag, imported: [String: CompileResult]) {
         self.workflow = workflow
@@ -49,6 +52,9 @@ struct WorkflowChecker {
             let scope = ExpressionChecker.Scope(point: .init(step: i, must: flow.must[i], may: flow.may[i]))
             let built = build(step, at: i, scope, &exprs, index: index)
             exprs.env.stepTypes[i] = built.type
+            if built.condition == nil, case .transform(let t) = built.payload, case .literal(let text, _) = t.template.body {
+                constants[i] = .string(text)
+            }
             compiled.append(built)
         }
         let endScope = ExpressionChecker.Scope(point: .init(step: nil, must: flow.must[flow.end], may: flow.may[flow.end]))

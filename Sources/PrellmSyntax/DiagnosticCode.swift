@@ -63,12 +63,14 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let unknownContract = DiagnosticCode("PL210", "unknown contract")
     public static let unknownModel = DiagnosticCode("PL211", "unknown model alias")
     public static let unusedInput = DiagnosticCode("PL212", "input never read", .warning)
+    public static let bareReference = DiagnosticCode("PL213", "plain text that names a step or input", .warning)
 
     // PL3xx: types
     public static let typeMismatch = DiagnosticCode("PL301", "type mismatch")
     public static let impossibleLabel = DiagnosticCode("PL302", "value the step cannot produce")
     public static let notBoolean = DiagnosticCode("PL303", "condition is not a boolean")
     public static let badArguments = DiagnosticCode("PL304", "wrong arguments")
+    public static let constantNeverPasses = DiagnosticCode("PL305", "constant that can never pass its schema")
 
     // PL4xx: control flow
     public static let unknownTarget = DiagnosticCode("PL401", "jump to a step that does not exist")
@@ -109,7 +111,8 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         conflictingKeys, emptyList, templateSyntax, expressionSyntax, badRegex, unsupportedVersion,
         unknownStep, unknownInput, unknownField, readBeforeRun, maybeSkipped, unknownName,
         invalidStepID, duplicateStepID, reservedStepID, unknownContract, unknownModel, unusedInput,
-        typeMismatch, impossibleLabel, notBoolean, badArguments,
+        bareReference,
+        typeMismatch, impossibleLabel, notBoolean, badArguments, constantNeverPasses,
         unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry, unboundedMap,
         badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget,
         invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword, refCycle,
