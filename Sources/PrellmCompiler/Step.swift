@@ -14,6 +14,10 @@ public struct Step: Sendable {
     public var body: Body
     public var options: Options
     public var span: Span
+    /// The step's fields did not decode (their errors are reported). It stays in the list, with
+    /// no payload and any type, so that the rest of the file is still checked and references
+    /// to it or jumps to it raise no further errors.
+    public var unreadable = false
 
     public indirect enum Body: Sendable {
         case classify(model: Workflow.Name?, text: EmbeddedText?, labels: [Workflow.Name], instructions: EmbeddedText?)

@@ -20,6 +20,17 @@ struct StepDecoder {
         return s.utf8.allSatisfy { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 == 95 || ($0 >= 48 && $0 <= 57) }
     }
 
+    /// A stand-in for a top-level step that did not decode, when it has a usable id.
+    static func unreadable(_ node: YAMLNode, source: Source) -> Step? {
+        guard let idNode = node["id"], let id = idNode.scalar?.value, isIdentifier(id), !reserved.contains(id) else { return nil }
+        let empty = EmbeddedText(node: YAMLNode(content: .scalar(.init(value: "", style: .plain, tag: nil)), span: node.span), source: source)
+        var step = Step(
+            id: .init(value: id, span: idNode.span), kind: .transform, kindSpan: node.span, body: .transform(template: empty),
+            options: Step.Options(), span: node.span)
+        step.unreadable = true
+        return step
+    }
+
     /// Decodes a step; `nested` is true for the sub-step of a `map`, which has no id.
     mutating func decode(_ node: YAMLNode, nested: Bool, parentID: Workflow.Name? = nil) -> Step? {
         guard let pairs = node.mapping else {

@@ -96,6 +96,18 @@ public struct Workflow: Sendable {
     public struct TestCase: Sendable {
         public var name: Name
         public var inputs: [(name: Name, value: JSONValue)]
-        public var mocks: [Name]
+        /// Answers for the steps that call a model, by step id; the span is the answer's.
+        public var mocks: [(step: Name, value: JSONValue, span: Span)]
+        public var expect: Expectation
+    }
+
+    /// What a test expects of the run.
+    public struct Expectation: Sendable {
+        public var output: (value: JSONValue, span: Span)?
+        public var contains: String?
+        public var matches: String?
+        public var status: String?
+        /// Steps that must have run.
+        public var steps: [Name] = []
     }
 }

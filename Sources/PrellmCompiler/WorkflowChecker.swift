@@ -73,7 +73,7 @@ struct WorkflowChecker {
         }
         bag = exprs.bag
         Self.countExecutions(&compiled)
-        checkTests(index: index)
+        checkTests(index: index, steps: compiled, outputType: outputType)
         for input in workflow.inputs where !exprs.sawUnparsedText && !exprs.readInputs.contains(input.name.value) {
             bag.add(.unusedInput, input.name.span, "input '\(input.name.value)' is never read")
         }
@@ -106,7 +106,7 @@ struct WorkflowChecker {
         index: [String: Int]
     ) -> CompiledStep {
         let condition = step.options.condition.flatMap { exprs.checkCondition($0, scope, what: "the 'if' guard") }
-        let (type, payload) = checkStep(step, at: i, scope, &exprs, index: index)
+        let (type, payload) = step.unreadable ? (.any, nil) : checkStep(step, at: i, scope, &exprs, index: index)
         let following: Target = i + 1 < workflow.steps.count ? .step(i + 1) : .end
         let next = step.options.next.map { target($0.value, index) } ?? following
         return compiledStep(step, index: i, payload: payload, type: type, condition: condition, next: next)
@@ -142,31 +142,6 @@ struct WorkflowChecker {
         for i in steps.indices {
             guard case .validate(let v) = steps[i].payload, let onFail = v.onFail, onFail.retry < i else { continue }
             for s in onFail.retry...i { steps[s].maxExecutions += onFail.attempts }
-        }
-    }
-
-    mutating func checkTests(index: [String: Int]) {
-        let inputs = Dictionary(workflow.inputs.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
-        for test in workflow.tests {
-            for (name, value) in test.inputs {
-                guard let input = inputs[name.value] else {
-                    bag.add(
-                        .unknownInput, name.span, "test '\(test.name.value)' sets unknown input '\(name.value)'",
-                        hint: Spelling.hint(name.value, in: inputs.keys.sorted()))
-                    continue
-                }
-                if let error = JSONSchema(input.schema).validate(value).first {
-                    bag.add(.typeMismatch, name.span, "test '\(test.name.value)': input '\(name.value)' does not match its schema: \(error.message)")
-                }
-            }
-            for input in workflow.inputs where !input.hasDefault && !test.inputs.contains(where: { $0.name.value == input.name.value }) {
-                bag.add(.missingKey, test.name.span, "test '\(test.name.value)' gives no value for required input '\(input.name.value)'")
-            }
-            for mock in test.mocks where index[mock.value] == nil {
-                bag.add(
-                    .unknownStep, mock.span, "test '\(test.name.value)' mocks unknown step '\(mock.value)'",
-                    hint: Spelling.hint(mock.value, in: index.keys.sorted()))
-            }
         }
     }
 }

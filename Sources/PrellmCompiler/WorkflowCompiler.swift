@@ -116,7 +116,10 @@ public final class WorkflowCompiler {
         for step in workflow?.steps ?? [] {
             for file in Self.promptFiles(of: step) where file.path != source.path { sources[file.path] = file }
         }
-        guard let workflow, !bag.hasErrors else { return finish(workflow, nil, bag) }
+        guard let workflow else { return finish(nil, nil, bag) }
+        // Past a shape error the rest of the file is still checked, but without the checks
+        // that a broken step can mislead (what runs where, what is read).
+        let shapeErrors = bag.hasErrors
         ModelCatalogCheck(catalog: catalog).check(models: workflow.models, budget: workflow.budget, steps: workflow.steps, into: &bag)
 
         var imported: [String: CompileResult] = [:]
@@ -158,13 +161,19 @@ public final class WorkflowCompiler {
             }
             imported[imp.alias.value] = result
         }
-        guard !bag.hasErrors else { return finish(workflow, nil, bag) }
+        let before = bag.items.count
         var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported)
         var graph = checker.check()
+        if shapeErrors { checker.bag.remove(since: before) { Self.flowDependent.contains($0.code) } }
         guard !checker.bag.hasErrors else { return finish(workflow, nil, checker.bag) }
         BoundCheck.run(&graph, catalog: catalog, into: &checker.bag)
         return finish(workflow, checker.bag.hasErrors ? nil : graph, checker.bag)
     }
+
+    /// What a step that did not decode can make wrong: its jumps and reads are unknown, so
+    /// "read before it has run", "may have been skipped", "unreachable" and "never read" would
+    /// be guesses.
+    static let flowDependent: Set<DiagnosticCode> = [.readBeforeRun, .maybeSkipped, .unreachable, .unusedInput]
 
     static func promptFiles(of step: Step) -> [Source] {
         if case .call(_, _, let prompt?, _) = step.body, let file = prompt.source { return [file] }

@@ -55,7 +55,7 @@ struct WorkflowDecoder {
             if let items = d.list(v, "'steps'") {
                 if items.isEmpty { d.bag.add(.emptyList, v.span, "'steps' is empty; a workflow needs at least one step") }
                 var steps = StepDecoder(d: d)
-                w.steps = items.compactMap { steps.decode($0, nested: false) }
+                w.steps = items.compactMap { steps.decode($0, nested: false) ?? StepDecoder.unreadable($0, source: d.source) }
                 d = steps.d
             }
         } else if !f.suggested.contains("steps") {
@@ -251,12 +251,7 @@ struct WorkflowDecoder {
         guard let items = d.list(node, "'tests'") else { return [] }
         return items.compactMap { item -> Workflow.TestCase? in
             guard let f = d.fields(item, "a test", allowed: ["name", "inputs", "mocks", "expect"], required: ["name", "expect"]) else { return nil }
-            if let v = f["expect"], let g = d.fields(v, "a test's 'expect'", allowed: ["output", "contains", "matches", "status", "steps"]) {
-                if let m = g["matches"], let p = d.string(m, "'matches'") { SchemaChecker.checkPattern(p, m.span, into: &d.bag) }
-                if let s = g["status"], let st = d.string(s, "'status'"), !["ok", "failed"].contains(st) {
-                    d.bag.add(.badValue, s.span, "'status' must be ok or failed, found '\(st)'")
-                }
-            }
+            let expect = f["expect"].map { decodeExpectation($0) } ?? Workflow.Expectation()
             guard let name = f["name"].flatMap({ d.name($0, "a test's 'name'") }) else { return nil }
             var inputs: [(Workflow.Name, JSONValue)] = []
             if let v = f["inputs"] {
@@ -266,15 +261,33 @@ struct WorkflowDecoder {
                     d.bag.add(.wrongType, v.span, "a test's 'inputs' must be a mapping, found \(v.kindName)")
                 }
             }
-            var mocks: [Workflow.Name] = []
+            var mocks: [(step: Workflow.Name, value: JSONValue, span: Span)] = []
             if let v = f["mocks"] {
                 if let pairs = v.mapping {
-                    mocks = pairs.map { .init(value: $0.key.scalar?.value ?? "", span: $0.key.span) }
+                    mocks = pairs.map { (.init(value: $0.key.scalar?.value ?? "", span: $0.key.span), SchemaChecker.json($0.value), $0.value.span) }
                 } else {
                     d.bag.add(.wrongType, v.span, "a test's 'mocks' must map step ids to answers, found \(v.kindName)")
                 }
             }
-            return .init(name: name, inputs: inputs, mocks: mocks)
+            return .init(name: name, inputs: inputs, mocks: mocks, expect: expect)
         }
+    }
+
+    mutating func decodeExpectation(_ node: YAMLNode) -> Workflow.Expectation {
+        var e = Workflow.Expectation()
+        guard let g = d.fields(node, "a test's 'expect'", allowed: ["output", "contains", "matches", "status", "steps"]) else { return e }
+        if let v = g["output"] { e.output = (SchemaChecker.json(v), v.span) }
+        e.contains = g["contains"].flatMap { d.string($0, "'contains'") }
+        if let m = g["matches"], let p = d.string(m, "'matches'") {
+            SchemaChecker.checkPattern(p, m.span, into: &d.bag)
+            e.matches = p
+        }
+        if let s = g["status"], let st = d.string(s, "'status'") {
+            if ["ok", "failed"].contains(st) { e.status = st } else { d.bag.add(.badValue, s.span, "'status' must be ok or failed, found '\(st)'") }
+        }
+        if let v = g["steps"], let items = d.list(v, "'steps' (the steps that must have run)") {
+            e.steps = items.compactMap { d.name($0, "a step id in 'steps'") }
+        }
+        return e
     }
 }

@@ -85,6 +85,12 @@ public struct DiagnosticBag: Sendable {
 
     public mutating func append(contentsOf other: [Diagnostic]) { for d in other { add(d) } }
 
+    /// Drops the diagnostics added since `start` that `drop` selects.
+    public mutating func remove(since start: Int, where drop: (Diagnostic) -> Bool) {
+        guard start < items.count else { return }
+        items.replaceSubrange(start..., with: items[start...].filter { !drop($0) })
+    }
+
     /// The diagnostics in source order, with duplicates (same code, place and message) removed.
     public var sorted: [Diagnostic] {
         var seen = Set<Diagnostic>()

@@ -106,10 +106,19 @@ import Testing
         #expect(edges == ["early-next->end", "early-skip->main", "main-next->end"])
     }
 
-    @Test func laterPassesWaitForEarlierOnes() {
-        // A shape error stops before the checker: no cascade of "unknown step" noise.
+    @Test func aShapeErrorDoesNotHideTheRest() {
+        // The bad duration and the unknown name are independent: both are reported.
         let r = compile("prellm: 1\nsteps:\n  - id: a\n    transform: \"{{ nothing }}\"\n    timeout: soon\n")
-        #expect(r.diagnostics.map(\.code) == [.badDuration])
+        #expect(r.diagnostics.map(\.code) == [.unknownStep, .badDuration])
+        #expect(r.graph == nil)
+    }
+
+    @Test func aStepThatDidNotDecodeRaisesNothingMore() {
+        // 'a' has no kind; reading a field of it, and the input it may have read, raise nothing.
+        let r = compile(
+            "prellm: 1\ninputs:\n  q: string\nsteps:\n  - id: a\n    if: \"size(inputs.q) > 0\"\n"
+                + "  - id: b\n    transform: \"{{ a.x }}\"\noutput: \"{{ b }}\"\n")
+        #expect(r.diagnostics.map(\.code) == [.stepKind])
     }
 
     @Test func diagnosticsAreCappedAndSaySo() {
