@@ -28,12 +28,14 @@ public enum LintCommand {
     public static func run(_ options: LintOptions) -> CommandOutput {
         var out = CommandOutput()
         var files: [String] = []
+        // A path that does not exist is reported in the chosen format (a SARIF notification,
+        // a JSON entry), so a CI step that reads the output still gets a valid document.
+        var missing: [String] = []
         for path in options.paths {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                out.stderr += "prellm lint: '\(path)' does not exist\n"
-                out.exitCode = CommandOutput.Exit.usage
-                return out
+                missing.append(path)
+                continue
             }
             if isDir.boolValue { files += WorkflowFiles.find(in: path) } else { files.append(path) }
         }
@@ -49,14 +51,26 @@ public enum LintCommand {
                 var d = $0; if d.severity == .warning { d.severity = .error }; return d
             }
         }
-        out.stdout = DiagnosticReport.render(diagnostics, format: options.format, sources: sources, color: options.color)
+        let failures = missing.map { "'\($0)' does not exist" }
+        for failure in failures where options.format == .text || options.format == .github {
+            out.stderr += "prellm lint: \(failure)\n"
+        }
+        switch options.format {
+        case .sarif:
+            out.stdout = DiagnosticReport.sarif(diagnostics, sources: sources, failures: failures).jsonText + "\n"
+        case .json:
+            let unreadable = missing.map { Diagnostic(.unreadable, file: $0, span: .unknown, message: "'\($0)' does not exist") }
+            out.stdout = DiagnosticReport.render(unreadable + diagnostics, format: .json, sources: sources)
+        case .text, .github:
+            out.stdout = DiagnosticReport.render(diagnostics, format: options.format, sources: sources, color: options.color)
+        }
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.filter { $0.severity == .warning }.count
         if options.format == .text {
             out.stderr +=
                 "checked \(files.count) file\(files.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
         }
-        if diagnostics.contains(where: { $0.code == .unreadable }) {
+        if !missing.isEmpty || diagnostics.contains(where: { $0.code == .unreadable }) {
             out.exitCode = CommandOutput.Exit.usage
         } else {
             out.exitCode = errors > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok

@@ -32,6 +32,19 @@ enum FilePaths {
         }.sorted().map { dir + "/" + $0 }
     }
 
+    /// How a file the compiler found (an import, a prompt file, a schema) is named in
+    /// diagnostics: relative to the working directory, as CI annotations and editors expect —
+    /// `../shared/x.yaml` for a neighbour, the absolute path only when nothing is shared.
+    static func display(_ absolute: String) -> String {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardized.pathComponents
+        let target = URL(fileURLWithPath: absolute).standardized.pathComponents
+        var common = 0
+        while common < min(cwd.count, target.count), cwd[common] == target[common] { common += 1 }
+        guard common > 1 else { return absolute }  // only "/" in common
+        let ups = Array(repeating: "..", count: cwd.count - common)
+        return (ups + target[common...]).joined(separator: "/")
+    }
+
     static func read(_ path: String) -> String? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { return nil }

@@ -345,9 +345,9 @@ struct StepDecoder {
         guard let text = FilePaths.read(resolved) else {
             d.bag.add(
                 .importNotFound, span, "prompt file '\(path)' not found",
-                hint: "paths are relative to the workflow file (looked at \(resolved))")
+                hint: "paths are relative to the workflow file (looked at \(FilePaths.display(resolved)))")
             return nil
         }
-        return EmbeddedText(wholeFile: Source(path: resolved, text: text))
+        return EmbeddedText(wholeFile: Source(path: FilePaths.display(resolved), text: text))
     }
 }

@@ -143,10 +143,10 @@ public final class WorkflowCompiler {
             guard FileManager.default.fileExists(atPath: absolute) else {
                 bag.add(
                     .importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
-                    hint: "paths are relative to this file (looked at \(absolute))")
+                    hint: "paths are relative to this file (looked at \(FilePaths.display(absolute)))")
                 continue
             }
-            let result = compile(path: absolute, displayPath: absolute, stack: stack)
+            let result = compile(path: absolute, displayPath: FilePaths.display(absolute), stack: stack)
             if let cycle = result.diagnostics.first(where: { $0.code == .importCycle }) {
                 bag.add(.importCycle, imp.pathSpan, cycle.message, hint: cycle.hint)
                 continue
@@ -195,16 +195,19 @@ public final class WorkflowCompiler {
         }
         let path = FilePaths.resolve(pathPart, relativeTo: file)
         guard let text = FilePaths.read(path) else {
-            bag.add(.refNotFound, span, "$ref file '\(pathPart)' not found", hint: "paths are relative to the workflow (looked at \(path))")
+            bag.add(
+                .refNotFound, span, "$ref file '\(pathPart)' not found",
+                hint: "paths are relative to the workflow (looked at \(FilePaths.display(path)))")
             return nil
         }
-        let source = Source(path: path, text: text)
-        sources[path] = source
-        var fileBag = DiagnosticBag(file: path)
+        let shown = FilePaths.display(path)
+        let source = Source(path: shown, text: text)
+        sources[shown] = source
+        var fileBag = DiagnosticBag(file: shown)
         guard let node = YAMLReader().read(source, into: &fileBag) else {
             bag.add(
                 .refUnreadable, span, "$ref file '\(pathPart)' cannot be parsed: \(fileBag.items.first?.message ?? "invalid")",
-                hint: fileBag.items.first.map { "at \(path):\($0.span.start)" })
+                hint: fileBag.items.first.map { "at \(shown):\($0.span.start)" })
             return nil
         }
         var schema = SchemaChecker.check(node, into: &fileBag) { _, _ in }

@@ -59,6 +59,21 @@ public struct Source: Sendable {
 
     public var utf8: [UInt8] { bytes }
 
+    /// A position's column in UTF-16 code units (1-based), the unit SARIF viewers and editors
+    /// count in: a scalar outside the Basic Multilingual Plane is two of them.
+    public func utf16Column(of position: Position) -> Int {
+        guard position.line >= 1, position.line <= lineStarts.count else { return position.column }
+        var offset = lineStarts[position.line - 1]
+        var column = 1, units = 1
+        while column < position.column, offset < bytes.count, bytes[offset] != UInt8(ascii: "\n") {
+            let length = Self.scalarLength(bytes[offset])
+            units += length == 4 ? 2 : 1
+            offset += length
+            column += 1
+        }
+        return units + (position.column - column)  // past the end of the line: as many more
+    }
+
     @inline(__always)
     static func scalarLength(_ lead: UInt8) -> Int {
         switch lead {

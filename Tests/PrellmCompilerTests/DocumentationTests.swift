@@ -24,4 +24,29 @@ import Testing
         #expect(Set(rows) == Set(DiagnosticCode.all.map(\.rawValue)), "docs/diagnostics.md and DiagnosticCode.all differ")
         #expect(rows.count == Set(rows).count, "a code appears twice in docs/diagnostics.md")
     }
+
+    /// SARIF rules carry each code's example from the docs; the copy in the code must match.
+    @Test func everyCodeCarriesTheDocsExample() throws {
+        for line in try Self.read("docs/diagnostics.md").split(separator: "\n") where line.hasPrefix("| PL") {
+            // | code | what | example |, where the example may hold '|' itself.
+            let cells = line.dropFirst().dropLast().split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+            let raw = cells[0].trimmingCharacters(in: .whitespaces)
+            let example = cells[2].trimmingCharacters(in: .whitespaces)
+            let code = try #require(DiagnosticCode(rawValue: raw))
+            #expect(
+                code.example == example,
+                "\(raw): docs/diagnostics.md says '\(example)', DiagnosticCode+Examples.swift '\(code.example)' — update the Swift copy")
+        }
+    }
+
+    /// The help links point at sections that exist.
+    @Test func helpLinksNameRealSections() throws {
+        let headings = try Self.read("docs/diagnostics.md").split(separator: "\n").filter { $0.hasPrefix("## PL") }.map { h in
+            "pl" + h.dropFirst(5).prefix(1) + "xx--" + h.split(separator: "— ").last!.lowercased().replacingOccurrences(of: " ", with: "-")
+        }
+        for code in DiagnosticCode.all {
+            let anchor = String(code.helpURI.split(separator: "#").last!)
+            #expect(headings.contains(anchor), "\(code): \(anchor) is not a section of docs/diagnostics.md")
+        }
+    }
 }
