@@ -122,12 +122,12 @@ private struct Builder {
                     .init(file: source.path, span: Span(cpos), message: ctx.hasPrefix("while parsing ") ? "\(ctx.dropFirst(14)) started here" : ctx))
             }
         }
-        let hint: String? =
-            problem.contains("tab")
-            ? "indent with spaces, not tabs"
-            : problem.contains("mapping values")
-                ? "quote a value that contains ': '"
-                : nil
+        let context = parser.context.map { String(cString: $0) }
+        let explained = YAMLErrorText.explain(
+            problem: problem, context: context, line: source.line(at.line),
+            contextLine: context == nil ? nil : source.line(Self.position(parser.context_mark).line))
+        message = explained.message
+        let hint = explained.hint
         fail(.yamlSyntax, Span(at), message, hint: hint, related: related)
     }
 
@@ -146,8 +146,8 @@ private struct Builder {
             }
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
-            let value = Self.string(s.value, Int(s.length)) ?? ""
-            let style: YAMLNode.ScalarStyle =
+            var value = Self.string(s.value, Int(s.length)) ?? ""
+            var style: YAMLNode.ScalarStyle =
                 switch s.style {
                 case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
                 case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
@@ -161,9 +161,19 @@ private struct Builder {
                 if t.hasPrefix(core), ["str", "int", "float", "bool", "null"].contains(String(t.dropFirst(core.count))) {
                     tag = String(t.dropFirst(core.count))
                 } else if t != "!" {
-                    fail(
-                        .unsupportedTag, Span(start: start, end: end), "unsupported YAML tag '\(t)'",
-                        hint: "prellm files use plain YAML; remove the tag")
+                    if let fix = YAMLErrorText.bangFix(tag: t, value: value) {
+                        fail(
+                            .unsupportedTag, Span(start: start, end: end),
+                            "'\(t)' starts with '!', which YAML reads as a tag, not as 'not'",
+                            hint: "quote the whole expression: \(fix)")
+                        // Later checks see the expression that was meant, not a null.
+                        value = value.isEmpty ? t : t + " " + value
+                        style = .doubleQuoted
+                    } else {
+                        fail(
+                            .unsupportedTag, Span(start: start, end: end), "unsupported YAML tag '\(t)'",
+                            hint: "prellm files use plain YAML; remove the tag")
+                    }
                 }
             }
             let node = YAMLNode(content: .scalar(.init(value: value, style: style, tag: tag)), span: Span(start: start, end: end))

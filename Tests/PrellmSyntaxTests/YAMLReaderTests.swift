@@ -95,3 +95,35 @@ import Testing
         #expect(!bag.items.contains { $0.code == .aliasLimit })
     }
 }
+
+/// libyaml's messages become prellm's own, with the fix.
+@Suite struct YAMLErrorTextTests {
+    func first(_ text: String) -> Diagnostic? {
+        var bag = DiagnosticBag(file: "w.yaml")
+        _ = YAMLReader().read(Source(path: "w.yaml", text: text), into: &bag)
+        return bag.sorted.first
+    }
+
+    @Test(arguments: [
+        ("a:\n  if: \"security\" in tags\n  b: 1\n", "quote the whole expression: if: '\"security\" in tags'"),
+        ("a:\n  - 'x' == inputs.q\n  - y\n", "quote the whole expression: - \"'x' == inputs.q\""),
+        ("a:\n  if: 'it''s' in tags\n", "quote the whole expression: if: \"'it''s' in tags\""),
+    ])
+    func anExpressionThatStartsWithAQuote(_ text: String, _ hint: String) throws {
+        let d = try #require(first(text))
+        #expect(d.message == "this value starts with a quote, so YAML reads only the quoted part and then finds more text")
+        #expect(d.hint == hint)
+    }
+
+    @Test func aBangExpressionIsNamedAndKeptAsText() throws {
+        var bag = DiagnosticBag(file: "w.yaml")
+        let node = YAMLReader().read(Source(path: "w.yaml", text: "assert:\n  - !value.risky\n  - !secret x\n"), into: &bag)
+        #expect(bag.sorted.map(\.hint) == ["quote the whole expression: \"!value.risky\"", "prellm files use plain YAML; remove the tag"])
+        #expect(node?["assert"]?.sequence?.first?.scalar?.value == "!value.risky")
+    }
+
+    @Test func aTabInTheIndentation() throws {
+        let d = try #require(first("a:\n\tb: 1\n"))
+        #expect(d.message == "a tab is used for indentation here; YAML indents with spaces only")
+    }
+}
