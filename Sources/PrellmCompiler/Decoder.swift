@@ -28,7 +28,8 @@ struct Decoder {
     }
 
     mutating func fields(
-        _ node: YAMLNode, _ what: String, allowed: [String], required: [String] = [], anchor: Span? = nil
+        _ node: YAMLNode, _ what: String, allowed: [String], required: [String] = [], anchor: Span? = nil,
+        refused: [String: (message: String, hint: String)] = [:]
     ) -> Fields? {
         guard let pairs = node.mapping else {
             bag.add(.wrongType, node.span, "\(what) must be a mapping, found \(node.kindName)")
@@ -37,7 +38,10 @@ struct Decoder {
         var suggested: Set<String> = []
         for pair in pairs {
             guard let key = pair.key.scalar?.value else { continue }
-            if !allowed.contains(key) {
+            if let why = refused[key] {
+                // A key that belongs elsewhere: say why it is not here, not what it is near.
+                bag.add(.unknownKey, pair.key.span, why.message, hint: why.hint)
+            } else if !allowed.contains(key) {
                 let near = Spelling.nearest(key, in: allowed)
                 if let near { suggested.insert(near) }
                 bag.add(
@@ -152,6 +156,14 @@ struct Decoder {
             return nil
         }
         if let d = Self.parseDuration(text), d > .zero { return d }
+        if Self.parseDuration(text) == .zero {
+            let hint =
+                what == "'ttl'"
+                ? "a cache entry that expires at once is never used; to turn caching off, write cache: false"
+                : "a limit of zero would stop every run at once; give a positive duration such as 30s, or leave \(what) out"
+            bag.add(.badDuration, node.span, "\(what) must be longer than zero, found '\(text)'", hint: hint)
+            return nil
+        }
         let hint: String
         if case .int(let n) = node.resolved {
             hint = "add a unit: \(n)s, \(n)m or \(n)h"

@@ -40,7 +40,15 @@ struct StepDecoder {
         let allowed = (nested ? [] : ["id"]) + Self.kindKeys + Self.optionKeys
         let kinds = pairs.filter { Self.kindKeys.contains($0.key.scalar?.value ?? "") }
         let what = nested ? "the step of a map" : "a step"
-        guard let f = d.fields(node, what, allowed: allowed) else { return nil }
+        let refused: [String: (message: String, hint: String)] =
+            nested
+            ? [
+                "id": (
+                    "the step of a map has no id",
+                    "it runs once per item and is named by the map: the map's id holds the list of its results"
+                )
+            ] : [:]
+        guard let f = d.fields(node, what, allowed: allowed, refused: refused) else { return nil }
 
         var id = parentID ?? Workflow.Name(value: "", span: node.span)
         if !nested {
