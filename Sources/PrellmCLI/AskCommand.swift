@@ -1,5 +1,6 @@
 import Prellm
 import PrellmCompiler
+import PrellmSyntax
 
 /// The one-shot form: `prellm "Deploy app to prod" --small ollama/qwen2.5:3b --large
 /// openai/gpt-4o-mini --strategy structure` runs a built-in strategy on a query.
@@ -22,6 +23,25 @@ public struct AskOptions: Sendable {
 }
 
 public enum AskCommand {
+    /// The subcommands, and the ones planned, that a one-word query might have meant.
+    static let commands = ["lint", "graph", "validate", "run", "models", "call", "serve", "keys", "help", "ask"]
+    static let planned = ["test"]
+
+    /// Why a query will not be sent: a single word that is, or is near, a command (`prellm
+    /// lnit`) is almost surely a typo, and sending it would pay two models to answer "lnit".
+    /// Nil when it is a real query, or was given after `--`.
+    public static func refusal(ofQuery query: String, afterSeparator: Bool) -> String? {
+        guard !afterSeparator, !query.isEmpty, !query.contains(where: \.isWhitespace) else { return nil }
+        let word = query.lowercased()
+        let escape = "To send it to the models as a query, write: prellm -- \(query)"
+        if planned.contains(word) {
+            return "prellm has no '\(word)' command yet. \(escape)"
+        }
+        guard let near = Spelling.nearest(word, in: commands + planned, maxDistance: word.count <= 5 ? 1 : 2) else { return nil }
+        let what = planned.contains(near) ? "'\(near)' (not built yet)" : "'\(near)'"
+        return "'\(query)' is not a prellm command; did you mean \(what)? \(escape)"
+    }
+
     public static func run(
         _ options: AskOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
         progress: @escaping @Sendable (String) -> Void

@@ -1,3 +1,4 @@
+import Foundation
 import Prellm
 import PrellmProviderKit
 import PrellmProviders
@@ -104,8 +105,11 @@ public enum CallCommand {
         if d == 0 { return "0" }
         var digits = 6
         while digits < 10, (d * pow10(digits)).rounded() == 0 { digits += 1 }
-        let scaled = (d * pow10(digits)).rounded() / pow10(digits)
-        return "\(scaled)"
+        // Fixed-point, never an exponent: "$0.000009", not "$9e-06".
+        var text = String(format: "%.\(digits)f", d)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 
     static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { a, _ in a * 10 } }

@@ -10,6 +10,9 @@ final class ProgressDisplay: Sendable {
         var running: StepProgress?
         var frame = 0
         var paused = false
+        /// The streamed answer's last line has no newline yet: a progress line written now
+        /// would run on from it where stdout and stderr share a terminal.
+        var openLine = false
     }
 
     static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
@@ -48,8 +51,20 @@ final class ProgressDisplay: Sendable {
         if interactive, wasRunning { write("\r\u{1B}[K") }
     }
 
+    /// Called with each piece of streamed answer text.
+    func streamed(_ text: String) {
+        guard let last = text.last else { return }
+        state.withLock { $0.openLine = last != "\n" }
+    }
+
     func update(_ p: StepProgress) {
-        guard interactive else { return write(RunCommand.line(p)) }
+        guard interactive else {
+            let open = state.withLock { s -> Bool in
+                defer { s.openLine = false }
+                return s.openLine
+            }
+            return write((open ? "\n" : "") + RunCommand.line(p))
+        }
         let paused = state.withLock { s -> Bool in
             s.running = p.state == .running ? p : nil
             return s.paused

@@ -97,6 +97,12 @@ public enum RunCommand {
             out.stdout = options.json ? plan.json.prettyJSONText + "\n" : "plan for \(options.file) (no request is sent)\n\n" + plan.text
             return out
         }
+        let problems = Preflight.problems(program, models: models)
+        guard problems.isEmpty else {
+            out.stderr += "prellm run: cannot start, nothing was sent:\n" + problems.map { "  - \($0)\n" }.joined()
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
         var context = RunContext(models: models)
         if options.noCache {
             context.cache = nil
@@ -117,6 +123,7 @@ public enum RunCommand {
                 if !streamed.happened { display.pause() }
                 streamed.mark()
                 write(text)
+                display.streamed(text)
             }
         }
         context.onProgress = { p in display.update(p) }

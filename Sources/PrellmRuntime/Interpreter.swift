@@ -156,9 +156,24 @@ public struct Interpreter: Sendable {
                 i = next
                 continue
             }
-            let (value, record) = try await perform(program.steps[i], frame: &frame, ledger: ledger, context: context)
+            let started = context.clock.now
+            let (value, record): (JSONValue, StepRecord)
+            do {
+                (value, record) = try await perform(program.steps[i], frame: &frame, ledger: ledger, context: context)
+            } catch {
+                // The failed step is listed too, with why: a failed run still shows every step it ran.
+                let step = program.steps[i]
+                var failed = StepRecord(
+                    id: frame.prefix + step.id, kind: step.kind.rawValue, status: .failed, latency: context.clock.now - started,
+                    attempts: 0)
+                failed.error = error
+                ledger.add(failed)
+                throw error
+            }
             frame.scope.steps[i] = value
-            ledger.add(record)
+            var kept = record
+            kept.output = value
+            ledger.add(kept)
             progress(
                 context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
                 cost: record.costUSD)
@@ -194,7 +209,9 @@ public struct Interpreter: Sendable {
             let target = try choose(r, frame.scope, step: path)
             let name = target.map { program.steps[$0].id } ?? "end"
             frame.scope.steps[i] = .object(["target": .string(name)])
-            ledger.add(StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1))
+            var record = StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1)
+            record.output = frame.scope.steps[i] ?? nil
+            ledger.add(record)
             progress(context, path, .done, started: started, detail: "→ \(name)")
             return target ?? program.steps.count
         case .validate(let v):

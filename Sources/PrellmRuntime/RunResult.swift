@@ -51,6 +51,11 @@ public struct StepRecord: Sendable {
     public var attempts: Int
     public var retries: Int
     public var fallbacks: Int
+    /// What the step gave (a classification, the extracted object, the text), so a run shows
+    /// how the small model decomposed the request; nil for a skipped or failed step.
+    public var output: JSONValue?
+    /// Why the step failed, for a failed step.
+    public var error: RunError?
 
     public init(
         id: String, kind: String, status: Status, modelUsed: String? = nil, usage: Usage? = nil, costUSD: Double? = nil,
@@ -73,11 +78,14 @@ public struct StepRecord: Sendable {
             "id": .string(id), "kind": .string(kind), "status": .string(status.rawValue),
             "model_used": modelUsed.map(JSONValue.string) ?? .null,
             "tokens": usage.map { .object(["input": .number(Double($0.inputTokens)), "output": .number(Double($0.outputTokens))]) } ?? .null,
-            "cost_usd": costUSD.map(JSONValue.number) ?? (usage == nil ? .number(0) : .null),
+            // A failed step may have paid for calls it does not account here (the run's total has them).
+            "cost_usd": costUSD.map(JSONValue.number) ?? (usage == nil && status != .failed ? .number(0) : .null),
             "latency_ms": .number(Double(latency.milliseconds)),
             "attempts": .number(Double(attempts)),
             "retries": .number(Double(retries)),
             "fallbacks": .number(Double(fallbacks)),
+            "output": output ?? .null,
+            "error": error.map { .object(["kind": .string($0.kind.rawValue), "message": .string($0.message)]) } ?? .null,
         ])
     }
 }

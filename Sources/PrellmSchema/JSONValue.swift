@@ -120,7 +120,36 @@ extension JSONValue {
     static func format(_ n: Double) -> String {
         guard n.isFinite else { return "null" }
         if n.rounded(.towardZero) == n, abs(n) < 1e15 { return String(Int64(n)) }
-        return "\(n)"
+        return plainDecimal("\(n)")
+    }
+
+    /// `9e-06` as `0.000009`: the same shortest digits with the point moved, so a price or a
+    /// cost reads as money (and parses back to the same Double). Very large or very small
+    /// exponents keep the exponent form.
+    static func plainDecimal(_ s: String) -> String {
+        guard let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }), let exponent = Int(s[s.index(after: e)...]),
+            (-20...20).contains(exponent)
+        else { return s }
+        var mantissa = String(s[..<e])
+        let negative = mantissa.hasPrefix("-")
+        if negative { mantissa.removeFirst() }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = String(parts[0]), fraction = parts.count > 1 ? String(parts[1]) : ""
+        let digits = whole + fraction
+        let point = whole.count + exponent  // where the point falls in `digits`
+        var out: String
+        if point <= 0 {
+            out = "0." + String(repeating: "0", count: -point) + digits
+        } else if point >= digits.count {
+            out = digits + String(repeating: "0", count: point - digits.count)
+        } else {
+            out = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+        }
+        if out.contains(".") {
+            while out.hasSuffix("0") { out.removeLast() }
+            if out.hasSuffix(".") { out.removeLast() }
+        }
+        return (negative ? "-" : "") + out
     }
 
     public static func writeString(_ s: String, to out: inout String) {

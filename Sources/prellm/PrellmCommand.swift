@@ -28,6 +28,13 @@ struct Ask: AsyncParsableCommand {
     @Flag(help: "Do not reuse cached answers.") var noCache = false
     @Option(help: "Keep cached answers in this SQLite file, across runs.") var cacheFile: String?
 
+    func validate() throws {
+        // `prellm -- lnit` sends "lnit" as it is; without the separator it is taken for a typo.
+        if let refusal = AskCommand.refusal(ofQuery: query, afterSeparator: CommandLine.arguments.contains("--")) {
+            throw ValidationError(refusal)
+        }
+    }
+
     func run() async throws {
         var run = RunOptions(file: "", json: json, trace: trace, dryRun: dryRun, noCache: noCache)
         run.cacheFile = cacheFile
@@ -58,6 +65,7 @@ struct PrellmCommand: AsyncParsableCommand {
             Exit codes: 0 success; 1 errors found (lint), invalid data (validate), the workflow failed (run), \
             the provider failed (call); 2 usage, I/O or compile error; 130 interrupted (run).
             """,
+        version: PrellmVersion.current,
         subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
         defaultSubcommand: Ask.self)
 }

@@ -1,0 +1,52 @@
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmRuntime
+
+/// What is checked before a run spends anything: every model the program can call — in every
+/// step, every fallback, every imported workflow — resolves to a provider with its key, and
+/// has a price when a USD budget must be kept. Without this, a missing key for the large
+/// model is found only after the small model's call was paid for.
+public enum Preflight {
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public var model: String
+        public var message: String
+        public var description: String { "\(model): \(message)" }
+    }
+
+    public static func problems(_ program: StepGraph, models: any ModelAccess) -> [Problem] {
+        var seen = Set<String>(), out: [Problem] = []
+        func check(_ program: StepGraph, budgets: [Workflow.Budget]) {
+            let budgets = budgets + (program.budget.map { [$0] } ?? [])
+            for step in program.steps { visit(step, budgets) }
+        }
+        func visit(_ step: CompiledStep, _ budgets: [Workflow.Budget]) {
+            let budgets = budgets + (step.budget.map { [$0] } ?? [])
+            switch step.payload {
+            case .classify(let p): route(p.route, budgets)
+            case .extract(let p): route(p.route, budgets)
+            case .call(let p): route(p.route, budgets)
+            case .map(let m): visit(m.step, budgets)
+            case .use(let u): check(u.program, budgets: budgets)
+            case .pattern, .route, .validate, .transform: break
+            }
+        }
+        func route(_ r: ModelRoute, _ budgets: [Workflow.Budget]) {
+            let priced = budgets.contains { $0.maxUSD != nil && !$0.allowUnpriced }
+            for model in r.models where seen.insert(model + (priced ? " $" : "")).inserted {
+                do { _ = try models.provider(for: model) } catch {
+                    out.append(Problem(model: model, message: error.message))
+                    continue
+                }
+                if priced, models.price(for: model) == nil {
+                    out.append(
+                        Problem(
+                            model: model,
+                            message: "has no known price, so it cannot run under a USD budget (give its alias a price, or set allow_unpriced: true)"
+                        ))
+                }
+            }
+        }
+        check(program, budgets: [])
+        return out
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import PrellmCLI
+import PrellmSchema
+import ProviderStandIn
+import Testing
+
+/// The command line does not spend by accident: a typo of a command is not a paid query, every
+/// model is resolved before the first call, and a failed run still shows what ran.
+@Suite struct CommandLineSafetyTests {
+    static func binary(_ name: String) throws -> URL {
+        let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        try #require(FileManager.default.isExecutableFile(atPath: url.path), "no \(name) beside the test bundle")
+        return url
+    }
+
+    @Test(arguments: [
+        ("lnit", "'lnit' is not a prellm command; did you mean 'lint'? To send it to the models as a query, write: prellm -- lnit"),
+        ("serv", "'serv' is not a prellm command; did you mean 'serve'? To send it to the models as a query, write: prellm -- serv"),
+        ("vaildate", "'vaildate' is not a prellm command; did you mean 'validate'? To send it to the models as a query, write: prellm -- vaildate"),
+        ("test", "prellm has no 'test' command yet. To send it to the models as a query, write: prellm -- test"),
+        ("tset", "'tset' is not a prellm command; did you mean 'test' (not built yet)? To send it to the models as a query, write: prellm -- tset"),
+    ])
+    func aNearMissOfACommandIsRefused(_ word: String, _ message: String) {
+        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: false) == message)
+        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: true) == nil)
+    }
+
+    @Test(arguments: ["hello", "Deploy the app to prod", "summarise", "lint my code please"])
+    func realQueriesAreSent(_ query: String) {
+        #expect(AskCommand.refusal(ofQuery: query, afterSeparator: false) == nil)
+    }
+
+    @Test func theBinaryRefusesATypoWithoutSending() async throws {
+        let standIn = try ScriptedStandIn([:])
+        let r = try await Subprocess.run(try Self.binary("prellm"), ["lnit"], environment: standIn.environment, timeout: .seconds(60))
+        #expect(r.status == 64 || r.status == 2, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("did you mean 'lint'?"))
+        #expect(standIn.requests.isEmpty)
+    }
+
+    @Test func versions() async throws {
+        for name in ["prellm", "prellm-run"] {
+            let r = try await Subprocess.run(try Self.binary(name), ["--version"], timeout: .seconds(60))
+            #expect(r.status == 0)
+            #expect(r.stdout == PrellmVersion.current + "\n")
+        }
+    }
+
+    @Test func everyModelIsResolvedBeforeTheFirstCall() async throws {
+        let standIn = try ScriptedStandIn(["qwen2.5:3b": [Reply.ollama(#"{"label": "code", "confidence": 0.9}"#)]])
+        var env = standIn.environment
+        env["OPENAI_API_KEY"] = nil
+        let r = try await Subprocess.run(
+            try Self.binary("prellm"), ["Write a sort function", "--large", "openai/gpt-4o", "--strategy", "classify"],
+            environment: env, timeout: .seconds(60))
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("cannot start, nothing was sent:\n  - openai/gpt-4o: no API key: set OPENAI_API_KEY"), "\(r.stderr)")
+        #expect(standIn.requests.isEmpty, "the small model was called before the large one was found unusable")
+        let unknown = try await Subprocess.run(
+            try Self.binary("prellm"), ["Write a sort function", "--large", "opneai/gpt-4o"], environment: standIn.environment,
+            timeout: .seconds(60))
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown provider"), "\(unknown.stderr)")
+        #expect(standIn.requests.isEmpty)
+    }
+
+    @Test func aFailedRunListsEveryStepItRanWithOutputs() async throws {
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"intent": "deploy", "target": "api", "constraints": [], "missing": []}"#, promptTokens: 9, evalTokens: 1)],
+            "gpt-4o-mini": [Reply.status(400, #"{"error": {"message": "bad request", "type": "invalid_request_error"}}"#)],
+        ])
+        let r = try await Subprocess.run(
+            try Self.binary("prellm-run"), ["stdlib/strategies/structure.yaml", "--input", "query=Deploy app to prod", "--json"],
+            environment: standIn.environment, directory: LintCommandTests.root, timeout: .seconds(60))
+        #expect(r.status == 1, "\(r.stderr)")
+        let result = try JSONParser.parse(r.stdout)
+        let steps = try #require(result["steps"]?.arrayValue)
+        #expect(steps.map { $0["status"]?.stringValue } == ["ok", "failed"])
+        #expect(steps.first?["output"]?["target"] == .string("api"), "the small model's decomposition is in the result")
+        #expect(steps.last?["error"]?["kind"] == .string("models_failed"))
+        #expect(steps.last?["error"]?["message"]?.stringValue?.contains("bad request") == true)
+        #expect(result["error"]?["step"] != nil)
+    }
+
+    @Test func costsPrintAsDecimals() throws {
+        #expect(try JSONParser.parse("0.000009").jsonText == "0.000009")
+        #expect(JSONValue.number(9e-06).jsonText == "0.000009")
+        #expect(JSONValue.number(1.5e-10).jsonText == "0.00000000015")
+        #expect(JSONValue.number(-2.5e-07).jsonText == "-0.00000025")
+        #expect(JSONValue.number(1.25e20).jsonText == "125000000000000000000")
+        #expect(JSONValue.number(0.1).jsonText == "0.1")
+    }
+}
