@@ -5,28 +5,32 @@ import PrellmSyntax
 
 /// `prellm validate --schema SCHEMA [DATA…]` and `--jsonl`: the contract validator as a tool.
 public enum ValidateCommand {
-    /// Loads a schema from JSON (or YAML, by extension), reporting why it cannot be used.
+    /// Loads a schema from JSON (or YAML, by extension), with the files its `$ref`s name
+    /// (relative to it, as in workflow contracts) and the built-in draft 2020-12
+    /// meta-schemas; reports why it cannot be used.
     static func loadSchema(_ path: String, into out: inout CommandOutput) -> JSONSchema? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            out.stderr += "prellm validate: cannot read schema '\(path)'\n"
-            return nil
-        }
-        let value: JSONValue
-        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-            var bag = DiagnosticBag(file: path)
-            guard let node = YAMLReader().read(Source(path: path, text: text), into: &bag) else {
-                out.stderr += DiagnosticRenderer.text(bag.sorted, sources: [path: Source(path: path, text: text)])
-                return nil
-            }
-            value = ContractSchema.json(node)
-        } else {
-            do { value = try JSONParser.parse(text) } catch {
-                out.stderr += "prellm validate: \(path):\(error.line):\(error.column): invalid JSON: \(error.message)\n"
-                return nil
-            }
-        }
+        guard let value = loadDocument(path, into: &out) else { return nil }
         let base = URL(fileURLWithPath: path).standardized.absoluteString
-        let schema = JSONSchema(value, baseURI: base)
+        var documents: [String: JSONValue] = [:]
+        var schema = JSONSchema(value, baseURI: base)
+        // Each round loads what the last one could not resolve; files are few, so a cap on
+        // rounds and files guards only against a pathological chain.
+        for _ in 0..<maxFiles {
+            let missing = schema.missingDocuments()
+            if missing.isEmpty { break }
+            for uri in missing {
+                if JSONSchema.metaschemas[uri] != nil {
+                    documents.merge(JSONSchema.metaschemas) { a, _ in a }
+                } else if let file = URL(string: uri), file.isFileURL {
+                    guard documents.count < maxFiles, let loaded = loadDocument(file.path, into: &out) else { return nil }
+                    documents[uri] = loaded
+                } else {
+                    out.stderr += "prellm validate: \(path): $ref to '\(uri)' points at the network; schemas are read from files only\n"
+                    return nil
+                }
+            }
+            schema = JSONSchema(value, baseURI: base, documents: documents)
+        }
         if let (ref, at) = schema.unresolvedReferences().first {
             out.stderr += "prellm validate: \(path): $ref '\(ref)' at '\(at.isEmpty ? "/" : at)' does not resolve\n"
             return nil
@@ -37,6 +41,28 @@ public enum ValidateCommand {
             return nil
         }
         return schema
+    }
+
+    static let maxFiles = 64
+
+    /// One schema document, JSON or (by extension) YAML.
+    static func loadDocument(_ path: String, into out: inout CommandOutput) -> JSONValue? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            out.stderr += "prellm validate: cannot read schema '\(path)'\n"
+            return nil
+        }
+        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+            var bag = DiagnosticBag(file: path)
+            guard let node = YAMLReader().read(Source(path: path, text: text), into: &bag) else {
+                out.stderr += DiagnosticRenderer.text(bag.sorted, sources: [path: Source(path: path, text: text)])
+                return nil
+            }
+            return ContractSchema.json(node)
+        }
+        do { return try JSONParser.parse(text) } catch {
+            out.stderr += "prellm validate: \(path):\(error.line):\(error.column): invalid JSON: \(error.message)\n"
+            return nil
+        }
     }
 
     public static func run(schema schemaPath: String, files: [String]) -> CommandOutput {

@@ -103,13 +103,27 @@ public struct JSONSchema: Sendable {
 
     /// Every `$ref` / `$dynamicRef` in the schema that does not resolve, as (ref, JSON pointer of the schema).
     public func unresolvedReferences() -> [(ref: String, at: String)] {
-        var out: [(String, String)] = []
+        unresolved().map { ($0.ref, $0.at) }
+    }
+
+    /// The documents that unresolved references point into (absolute URIs without fragment),
+    /// for a caller that can load them (files beside the schema, built-in meta-schemas).
+    public func missingDocuments() -> [String] {
+        var seen = Set<String>()
+        return unresolved().map { URIReference.split($0.uri).base }.filter { resources[$0] == nil && seen.insert($0).inserted }
+    }
+
+    func unresolved() -> [(ref: String, at: String, uri: String)] {
+        var out: [(String, String, String)] = []
         func walk(_ s: JSONValue, base: String, at: String) {
             guard case .object(let o) = s else { return }
             var base = base
             if let id = o["$id"]?.stringValue { base = URIReference.split(URIReference.resolve(id, against: base)).base }
             for key in ["$ref", "$dynamicRef"] {
-                if let r = o[key]?.stringValue, lookup(URIReference.resolve(r, against: base)) == nil { out.append((r, at)) }
+                if let r = o[key]?.stringValue {
+                    let uri = URIReference.resolve(r, against: base)
+                    if lookup(uri) == nil { out.append((r, at, uri)) }
+                }
             }
             for k in Self.schemaMapKeywords { for (n, v) in o[k]?.objectValue ?? [:] { walk(v, base: base, at: at + "/" + k + "/" + n) } }
             for k in Self.schemaKeywords { if let v = o[k] { walk(v, base: base, at: at + "/" + k) } }
