@@ -20,11 +20,18 @@ public struct ModelCapabilities: Sendable, Equatable, Hashable {
     public var tools: Bool
     public var vision: Bool
     public var streaming: Bool
+    /// A reasoning model (OpenAI's o-series and gpt-5 family): it takes `max_completion_tokens`
+    /// and only the default temperature. Nil when the catalog does not say.
+    public var reasoning: Bool?
+    /// False when these are only the provider's defaults (the model is not in the catalog):
+    /// then a missing capability is not known to be missing.
+    public var isKnown = true
 
     public init(
         contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,
-        vision: Bool = false, streaming: Bool = true
+        vision: Bool = false, streaming: Bool = true, reasoning: Bool? = nil
     ) {
+        self.reasoning = reasoning
         self.contextWindow = contextWindow
         self.jsonMode = jsonMode
         self.structuredOutput = structuredOutput

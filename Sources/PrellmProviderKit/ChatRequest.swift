@@ -14,6 +14,9 @@ public struct ChatRequest: Sendable {
     public var responseFormat: ResponseFormat
     public var tools: [ToolDefinition]
     public var toolChoice: ToolChoice?
+    /// Whether the model is a reasoning model (the catalog's word; nil when it has none), for
+    /// the wire formats that treat those differently.
+    public var reasoning: Bool?
 
     public init(
         model: String, system: String? = nil, messages: [ChatMessage], temperature: Double? = nil,

@@ -6,6 +6,9 @@ public struct ChatResponse: Sendable, Equatable {
     public var toolCalls: [ToolCall]
     public var finishReason: FinishReason
     public var usage: Usage?
+    /// What the provider adapted to send the request (a contract sent non-strict, a
+    /// constraint moved into the prompt), for the trace.
+    public var notes: [String] = []
 
     public init(
         id: String? = nil, model: String, text: String, toolCalls: [ToolCall] = [], finishReason: FinishReason,

@@ -57,6 +57,7 @@ public struct ModelCatalog: Sendable {
         if let b = j["tools"]?.boolValue { c.tools = b }
         if let b = j["vision"]?.boolValue { c.vision = b }
         if let b = j["streaming"]?.boolValue { c.streaming = b }
+        if let b = j["reasoning"]?.boolValue { c.reasoning = b }
         return c
     }
 
@@ -74,7 +75,8 @@ public struct ModelCatalog: Sendable {
         if let e = entries[id] { return e }
         guard let slash = id.firstIndex(of: "/") else { return nil }
         let provider = String(id[..<slash])
-        guard let (caps, price) = providerDefaults[provider] else { return nil }
+        guard var (caps, price) = providerDefaults[provider] else { return nil }
+        caps.isKnown = false
         return Entry(id: id, provider: provider, model: String(id[id.index(after: slash)...]), capabilities: caps, price: price, isKnown: false)
     }
 

@@ -105,9 +105,11 @@ public struct AnthropicMessagesProvider: ChatProvider {
     static func encode(_ r: ChatRequest, stream: Bool) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(r.model), "max_tokens": .number(Double(r.maxTokens ?? defaultMaxTokens)),
-            "messages": .array(r.messages.map(encode)),
+            // The Messages API refuses empty text blocks; a turn left with no content is dropped
+            // (consecutive turns of one role are joined by the API).
+            "messages": .array(r.messages.compactMap(encode)),
         ]
-        if let s = r.system { body["system"] = .string(s) }
+        if let s = r.system, !s.isEmpty { body["system"] = .string(s) }
         if let t = r.temperature { body["temperature"] = .number(min(t, 1)) }  // Anthropic's range is 0–1
         if let p = r.topP { body["top_p"] = .number(p) }
         if !r.stop.isEmpty { body["stop_sequences"] = .array(r.stop.map(JSONValue.string)) }
@@ -136,7 +138,7 @@ public struct AnthropicMessagesProvider: ChatProvider {
         return .object(body)
     }
 
-    static func encode(_ m: ChatMessage) -> JSONValue {
+    static func encode(_ m: ChatMessage) -> JSONValue? {
         var blocks: [JSONValue] = []
         if m.role == .tool {
             return .object([
@@ -150,7 +152,7 @@ public struct AnthropicMessagesProvider: ChatProvider {
         }
         for part in m.content {
             switch part {
-            case .text(let t): blocks.append(.object(["type": "text", "text": .string(t)]))
+            case .text(let t): if !t.isEmpty { blocks.append(.object(["type": "text", "text": .string(t)])) }
             case .imageURL(let u): blocks.append(.object(["type": "image", "source": .object(["type": "url", "url": .string(u)])]))
             case .imageData(let b64, let type):
                 blocks.append(.object(["type": "image", "source": .object(["type": "base64", "media_type": .string(type), "data": .string(b64)])]))
@@ -160,6 +162,7 @@ public struct AnthropicMessagesProvider: ChatProvider {
             let input = (try? JSONParser.parse(call.arguments)) ?? .object([:])
             blocks.append(.object(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": input]))
         }
+        guard !blocks.isEmpty else { return nil }
         return .object(["role": .string(m.role == .assistant ? "assistant" : "user"), "content": .array(blocks)])
     }
 

@@ -20,7 +20,7 @@ public struct OllamaChatProvider: ChatProvider {
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
         let json = try await transport.send(
             transport.request(
-                path: "/api/chat", body: Self.encode(request, stream: false),
+                path: "/api/chat", body: try Self.encode(request, stream: false),
                 headers: headers, streaming: false))
         if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
         var calls = 0
@@ -28,7 +28,11 @@ public struct OllamaChatProvider: ChatProvider {
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
-        var request = transport.request(path: "/api/chat", body: Self.encode(request, stream: true), headers: headers, streaming: true)
+        let body: JSONValue
+        do { body = try Self.encode(request, stream: true) } catch {
+            return AsyncThrowingStream { $0.finish(throwing: error) }
+        }
+        var request = transport.request(path: "/api/chat", body: body, headers: headers, streaming: true)
         request.headers = request.headers.map { $0.name == "Accept" ? ("Accept", "application/x-ndjson") : $0 }
         let http = request
         let transport = self.transport
@@ -59,14 +63,31 @@ public struct OllamaChatProvider: ChatProvider {
 
     // MARK: - Encoding
 
-    static func encode(_ r: ChatRequest, stream: Bool) -> JSONValue {
+    /// The base64 payload of a `data:…;base64,` URL.
+    static func base64(ofDataURL url: String) -> String? {
+        guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else { return nil }
+        return String(url[url.index(after: comma)...])
+    }
+
+    static func encode(_ r: ChatRequest, stream: Bool) throws(ProviderError) -> JSONValue {
         var messages: [JSONValue] = []
         if let s = r.system { messages.append(.object(["role": "system", "content": .string(s)])) }
         for m in r.messages {
             var o: [String: JSONValue] = ["role": .string(m.role.rawValue), "content": .string(m.text)]
-            let images = m.content.compactMap { part -> JSONValue? in
-                if case .imageData(let b64, _) = part { return .string(b64) }
-                return nil
+            // Ollama takes images as base64 in `images`, beside the text; it cannot fetch a URL.
+            var images: [JSONValue] = []
+            for part in m.content {
+                switch part {
+                case .text: break
+                case .imageData(let b64, _): images.append(.string(b64))
+                case .imageURL(let url):
+                    guard let data = Self.base64(ofDataURL: url) else {
+                        throw ProviderError(
+                            provider: "ollama", kind: .badRequest,
+                            message: "Ollama takes images as base64 data and cannot fetch '\(url.prefix(60))'; send the image itself (a data: URL)")
+                    }
+                    images.append(.string(data))
+                }
             }
             if !images.isEmpty { o["images"] = .array(images) }
             if !m.toolCalls.isEmpty {

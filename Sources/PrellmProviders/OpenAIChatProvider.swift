@@ -20,44 +20,107 @@ public struct OpenAIChatProvider: ChatProvider {
     }
 
     public func complete(_ request: ChatRequest) async throws(ProviderError) -> ChatResponse {
+        let strict = Self.strictSchema(request)
         let json = try await transport.send(
             transport.request(
-                path: "/chat/completions", body: Self.encode(request, stream: false),
+                path: "/chat/completions", body: Self.encode(request, stream: false, strict: strict),
                 headers: headers, streaming: false))
-        return try Self.decode(json, model: request.model, transport: transport)
+        var response = try Self.decode(json, model: request.model, transport: transport)
+        if let strict { Self.restore(&response, request, strict) }
+        response.notes += Self.reasoningNotes(request)
+        return response
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
-        let http = transport.request(path: "/chat/completions", body: Self.encode(request, stream: true), headers: headers, streaming: true)
+        let strict = Self.strictSchema(request)
+        let http = transport.request(
+            path: "/chat/completions", body: Self.encode(request, stream: true, strict: strict), headers: headers, streaming: true)
         let transport = self.transport
+        // An answer whose nulls must be dropped is held back and handed on whole.
+        let holdBack = strict?.introducedNulls == true
         return transport.deltas { out in
             let body = try await transport.open(http)
             var decoder = OpenAIStreamDecoder(provider: transport.provider)
+            var held = ""
             for try await chunk in body {
-                do { try decoder.feed(chunk) { out.yield($0) } } catch { throw transport.normalize(error) }
+                do {
+                    try decoder.feed(chunk) { delta in
+                        if holdBack, case .text(let t) = delta { held += t } else { out.yield(delta) }
+                    }
+                } catch { throw transport.normalize(error) }
                 if decoder.isDone { break }
             }
             if !decoder.isDone { throw transport.cut("data: [DONE]") }
+            if holdBack, let strict, case .jsonSchema(_, let original) = request.responseFormat {
+                out.yield(.text(Self.restored(held, original: original, strict)))
+            }
         }
+    }
+
+    /// The catalog's word, else the model families OpenAI documents as reasoning models.
+    static func isReasoning(_ r: ChatRequest) -> Bool {
+        if let known = r.reasoning { return known }
+        let m = r.model.lowercased()
+        return m.hasPrefix("o1") || m.hasPrefix("o3") || m.hasPrefix("o4") || (m.hasPrefix("gpt-5") && !m.contains("chat"))
+    }
+
+    /// What was left out of a request for a reasoning model, for the trace.
+    static func reasoningNotes(_ r: ChatRequest) -> [String] {
+        guard isReasoning(r), let t = r.temperature, t != 1 else { return [] }
+        return ["temperature \(JSONValue.number(t).jsonText) not sent: \(r.model) is a reasoning model, which takes only the default"]
+    }
+
+    // MARK: - Strict structured outputs
+
+    /// The strict-mode form of the request's contract, when it has one.
+    static func strictSchema(_ r: ChatRequest) -> OpenAIStrictSchema? {
+        guard case .jsonSchema(_, let schema) = r.responseFormat else { return nil }
+        return OpenAIStrictSchema.translate(schema)
+    }
+
+    static func restore(_ response: inout ChatResponse, _ r: ChatRequest, _ strict: OpenAIStrictSchema) {
+        if case .jsonSchema(_, let original) = r.responseFormat { response.text = restored(response.text, original: original, strict) }
+        response.notes += strict.notes + strict.constraints.map { "stated in the prompt, not the schema: \($0)" }
+    }
+
+    static func restored(_ text: String, original: JSONValue, _ strict: OpenAIStrictSchema) -> String {
+        guard strict.introducedNulls, let answer = try? JSONParser.parse(text) else { return text }
+        return OpenAIStrictSchema.restore(answer, original: original).jsonText
     }
 
     // MARK: - Encoding
 
-    static func encode(_ r: ChatRequest, stream: Bool) -> JSONValue {
+    static func encode(_ r: ChatRequest, stream: Bool, strict: OpenAIStrictSchema? = nil) -> JSONValue {
         var messages: [JSONValue] = []
-        if let system = r.system { messages.append(.object(["role": "system", "content": .string(system)])) }
+        var system = r.system
+        if let strict, !strict.constraints.isEmpty {
+            // What strict mode cannot say in the schema is said in words.
+            let rules =
+                "The JSON must also meet these constraints (JSON pointer: keyword value):\n"
+                + strict.constraints.map { "- \($0)" }.joined(separator: "\n")
+            system = system.map { $0 + "\n\n" + rules } ?? rules
+        }
+        if let system { messages.append(.object(["role": "system", "content": .string(system)])) }
         for m in r.messages { messages.append(encode(m)) }
         var body: [String: JSONValue] = ["model": .string(r.model), "messages": .array(messages)]
-        if let t = r.temperature { body["temperature"] = .number(t) }
-        if let n = r.maxTokens { body["max_tokens"] = .number(Double(n)) }
+        if isReasoning(r) {
+            // Reasoning models count their hidden reasoning in max_completion_tokens, refuse
+            // max_tokens, and take only the default temperature.
+            if let n = r.maxTokens { body["max_completion_tokens"] = .number(Double(n)) }
+        } else {
+            if let t = r.temperature { body["temperature"] = .number(t) }
+            if let n = r.maxTokens { body["max_tokens"] = .number(Double(n)) }
+        }
         if let p = r.topP { body["top_p"] = .number(p) }
         if !r.stop.isEmpty { body["stop"] = .array(r.stop.map(JSONValue.string)) }
         switch r.responseFormat {
         case .text: break
         case .json: body["response_format"] = .object(["type": "json_object"])
         case .jsonSchema(let name, let schema):
+            let strict = strict ?? OpenAIStrictSchema.translate(schema)
             body["response_format"] = .object([
-                "type": "json_schema", "json_schema": .object(["name": .string(name), "schema": schema, "strict": true]),
+                "type": "json_schema",
+                "json_schema": .object(["name": .string(name), "schema": strict.schema, "strict": .bool(strict.strict)]),
             ])
         }
         if !r.tools.isEmpty {

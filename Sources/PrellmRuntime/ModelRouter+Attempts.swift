@@ -81,7 +81,10 @@ extension ModelRouter {
             let cost = t.price?.cost(of: usage)
             emit(
                 call, t.model, attempt,
-                .answered(.init(text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency)))
+                .answered(
+                    .init(
+                        text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency,
+                        notes: response.notes)))
             emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
             if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
             return .answered(

@@ -108,7 +108,10 @@ public struct ModelRouter: Sendable {
     /// What to do with one model of the route: skip it, answer from the cache, or send to it.
     func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
         let model = choice.id
-        if let reason = skipReason(model, needsJSON: call.format != .text, estimate: state.estimate, maxTokens: state.maxTokens) {
+        let images = call.messages.contains { m in m.content.contains { if case .text = $0 { false } else { true } } }
+        if let reason = skipReason(
+            model, needsJSON: call.format != .text, images: images, estimate: state.estimate, maxTokens: state.maxTokens)
+        {
             return skip(call, model, reason, &state)
         }
         let resolved: (provider: any ChatProvider, model: String)
@@ -117,10 +120,11 @@ public struct ModelRouter: Sendable {
             return .skip
         }
         let p = call.route.parameters, o = call.overrides
-        let request = ChatRequest(
+        var request = ChatRequest(
             model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
             maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
             tools: o.tools, toolChoice: o.toolChoice)
+        request.reasoning = context.models.capabilities(for: model)?.reasoning
         let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
         let hit = key.flatMap { context.cache?.get($0, now: context.clock.now) }
         // Asked last, and only when the model is to be sent to: a half-open breaker lets one
@@ -146,9 +150,11 @@ public struct ModelRouter: Sendable {
     }
 
     /// Why a model cannot take this call, if it cannot.
-    func skipReason(_ model: String, needsJSON: Bool, estimate: Int, maxTokens: Int) -> String? {
+    func skipReason(_ model: String, needsJSON: Bool, images: Bool, estimate: Int, maxTokens: Int) -> String? {
         let caps = context.models.capabilities(for: model)
         if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput { return "it has no JSON mode" }
+        // Only a model the catalog lists without vision is known to be blind.
+        if let caps, images, caps.isKnown, !caps.vision { return "it cannot read images (the catalog lists it without vision)" }
         if let window = caps?.contextWindow, estimate + maxTokens > window {
             return "the prompt (about \(estimate) tokens) and max_tokens (\(maxTokens)) do not fit its context window (\(window))"
         }

@@ -48,6 +48,7 @@ extension CallEvent {
             o["usage"] = .object(["input_tokens": .number(Double(a.usage.inputTokens)), "output_tokens": .number(Double(a.usage.outputTokens))])
             o["cost_usd"] = a.costUSD.map(JSONValue.number) ?? .null
             o["latency_ms"] = .number(Double(a.latency.milliseconds))
+            if !a.notes.isEmpty { o["notes"] = .array(a.notes.map(JSONValue.string)) }
         case .failed(let f):
             o["kind"] = "call"
             o["status"] = "error"

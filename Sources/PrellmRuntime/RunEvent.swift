@@ -56,6 +56,8 @@ public struct CallEvent: Sendable {
         public var usage: Usage
         public var costUSD: Double?
         public var latency: Duration
+        /// The provider's notes on how it sent the request (OpenAIStrictSchema's, say).
+        public var notes: [String] = []
     }
 
     public struct Failure: Sendable {

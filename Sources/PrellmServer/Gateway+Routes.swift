@@ -229,6 +229,7 @@ extension Gateway {
         headers[.cacheControl] = "no-cache"
         headers[Self.modelHeader] = chat.model
         let model = chat.model, includeUsage = chat.includeUsage
+        let promptTokens = TokenEstimate.promptTokens(system: chat.system, messages: chat.messages, format: chat.format, tools: chat.tools)
         entry["stream"] = true
         let logged = entry, streamStarted = ContinuousClock.now
         return Response(
@@ -239,7 +240,7 @@ extension Gateway {
                 var sent = false
                 var encoder = StreamEncoder(dialect: dialect, id: id, model: model, created: created)
                 do {
-                    try await writer.write(ByteBuffer(string: encoder.start()))
+                    try await writer.write(ByteBuffer(string: encoder.start(inputTokens: promptTokens)))
                     for await piece in pieces {
                         if !sent {
                             let d = ContinuousClock.now - streamStarted

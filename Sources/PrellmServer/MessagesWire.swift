@@ -170,7 +170,8 @@ enum MessagesWire {
     static func message(id: String, model: String, response: ChatResponse, usage: Usage, open: Bool = false) -> JSONValue {
         var content: [JSONValue] = []
         if !open {
-            if !response.text.isEmpty || response.toolCalls.isEmpty { content.append(.object(["type": "text", "text": .string(response.text)])) }
+            // No empty text block: a client sends the content back, and the API refuses those.
+            if !response.text.isEmpty { content.append(.object(["type": "text", "text": .string(response.text)])) }
             content += response.toolCalls.map { toolUse($0, input: input($0)) }
         }
         return .object([

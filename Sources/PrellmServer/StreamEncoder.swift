@@ -26,19 +26,25 @@ struct StreamEncoder {
         self.created = created
     }
 
-    mutating func start() -> String {
+    /// The opening of the answer. For Anthropic, `message_start` carries the prompt's input
+    /// tokens as counted before the upstream answers (the billed count follows in
+    /// `message_delta`); no content block is opened yet: a text block opens with the first
+    /// text, so an answer that is only a tool call has no empty text block for the client to
+    /// send back (the Messages API refuses empty text blocks).
+    mutating func start(inputTokens: Int) -> String {
         switch dialect {
         case .openAI:
             return ChatWire.chunk(id: id, model: model, created: created, delta: .object(["role": "assistant", "content": ""]))
         case .anthropic:
             let message = MessagesWire.message(
                 id: id, model: model, response: ChatResponse(model: model, text: "", finishReason: .other("")),
-                usage: Usage(inputTokens: 0, outputTokens: 0), open: true)
-            return MessagesWire.event("message_start", .object(["type": "message_start", "message": message])) + openText()
+                usage: Usage(inputTokens: inputTokens, outputTokens: 0), open: true)
+            return MessagesWire.event("message_start", .object(["type": "message_start", "message": message]))
         }
     }
 
     mutating func text(_ text: String) -> String {
+        if text.isEmpty { return "" }
         switch dialect {
         case .openAI:
             return ChatWire.chunk(id: id, model: model, created: created, delta: .object(["content": .string(text)]))

@@ -40,7 +40,7 @@ import Testing
             {"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},
              {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}],
              "temperature":0.2,"max_tokens":50,"stop":["\\n\\n"],
-             "response_format":{"type":"json_schema","json_schema":{"name":"Answer","schema":{"type":"object"},"strict":true}},
+             "response_format":{"type":"json_schema","json_schema":{"name":"Answer","schema":{"type":"object"},"strict":false}},
              "tools":[{"type":"function","function":{"name":"lookup","description":"Look up","parameters":{"type":"object"}}}],
              "tool_choice":"auto"}
             """)

@@ -15,7 +15,7 @@ import Testing
 
     @Test func blocksOpenAndCloseInOrder() throws {
         var e = StreamEncoder(dialect: .anthropic, id: "r1", model: "fast", created: 0)
-        var out = e.start()
+        var out = e.start(inputTokens: 12)
         out += e.text("Let me check. ")
         out += e.toolCall(index: 0, id: "t1", name: "weather", arguments: #"{"ci"#)
         out += e.toolCall(index: 0, id: nil, name: nil, arguments: #"ty":"Paris"}"#)
@@ -40,6 +40,8 @@ import Testing
                 "content_block_start 3 text", "content_block_delta 3 text_delta", "content_block_stop 3",
                 "message_delta", "message_stop",
             ])
+        // message_start carries the prompt's input tokens, not 0.
+        #expect(try Self.events(out).first?["message"]?["usage"]?["input_tokens"] == .number(12))
     }
 
     /// Tool calls that did not stream (a workflow's answer, an upstream that sent them whole)
@@ -50,11 +52,13 @@ import Testing
             finishReason: .toolCalls)
         var anthropic = StreamEncoder(dialect: .anthropic, id: "r1", model: "fast", created: 0)
         let a = try Self.events(
-            anthropic.start() + anthropic.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: true))
+            anthropic.start(inputTokens: 1) + anthropic.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: true))
         #expect(a.contains { $0["content_block"]?["name"] == "weather" })
         #expect(a.contains { $0["delta"]?["partial_json"] == #"{"city":"Paris"}"# })
+        // An answer that is only a tool call has no (empty) text block for the client to send back.
+        #expect(!a.contains { $0["content_block"]?["type"] == "text" })
         var openAI = StreamEncoder(dialect: .openAI, id: "r1", model: "fast", created: 0)
-        let o = openAI.start() + openAI.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: false)
+        let o = openAI.start(inputTokens: 1) + openAI.end(response: response, usage: Usage(inputTokens: 1, outputTokens: 2), includeUsage: false)
         #expect(o.contains(#""tool_calls":[{"#))
         #expect(o.hasSuffix("data: [DONE]\n\n"))
     }

@@ -18,6 +18,11 @@ public final class ScriptedStandIn: @unchecked Sendable {
     public init(_ scripts: [String: [Responder]]) throws {
         let box = Scripts(scripts)
         server = try StandInServer { request, writer in
+            // First what the real API would refuse, whatever the script says.
+            if let (status, body) = WireRules.refusal(for: request) {
+                writer.error(status: status, body: body)
+                return
+            }
             let model = Self.model(of: request)
             let responder: Responder? = box.queues.withLock { s in
                 guard var queue = s[model], !queue.isEmpty else { return nil }

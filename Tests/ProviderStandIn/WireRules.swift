@@ -1,0 +1,138 @@
+import PrellmSchema
+
+/// What the real APIs refuse, so that the stand-ins refuse it too (a stand-in that accepts
+/// anything hides requests that fail in production). Each rule is from the provider's API
+/// reference; the error bodies have the provider's shape.
+///
+/// - OpenAI chat completions: `response_format.json_schema` with `strict: true` must be an
+///   object schema whose every object sets `additionalProperties: false` and lists every
+///   property in `required`, without the keywords strict mode does not support; reasoning
+///   models (o-series, gpt-5) refuse `max_tokens` and a temperature other than 1.
+/// - Anthropic messages: text content blocks must be non-empty.
+/// - Ollama chat: `content` is a string (images go in `images`, as base64).
+public enum WireRules {
+    /// The status and body the real API would answer with, or nil when it would accept.
+    public static func refusal(for request: RecordedRequest) -> (status: Int, body: String)? {
+        guard request.method == "POST", let body = try? JSONParser.parse(request.bodyText) else { return nil }
+        if request.path.hasSuffix("/chat/completions") { return openAI(body).map { (400, openAIError($0)) } }
+        if request.path.hasSuffix("/v1/messages") { return anthropic(body).map { (400, anthropicError($0)) } }
+        if request.path.hasSuffix("/api/chat") { return ollama(body).map { (400, #"{"error":\#(JSONValue.string($0).jsonText)}"#) } }
+        return nil
+    }
+
+    static func openAIError(_ message: String) -> String {
+        JSONValue.object([
+            "error": .object([
+                "message": .string(message), "type": "invalid_request_error", "param": .null, "code": .null,
+            ])
+        ]).jsonText
+    }
+
+    static func anthropicError(_ message: String) -> String {
+        JSONValue.object(["type": "error", "error": .object(["type": "invalid_request_error", "message": .string(message)])]).jsonText
+    }
+
+    // MARK: - OpenAI
+
+    static let reasoningPrefixes = ["o1", "o3", "o4", "gpt-5"]
+
+    static func openAI(_ body: JSONValue) -> String? {
+        let model = body["model"]?.stringValue ?? ""
+        if reasoningPrefixes.contains(where: model.hasPrefix), !model.contains("chat") {
+            if body["max_tokens"] != nil {
+                return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+            }
+            if let t = body["temperature"]?.numberValue, t != 1 {
+                return
+                    "Unsupported value: 'temperature' does not support \(JSONValue.number(t).jsonText) with this model. Only the default (1) value is supported."
+            }
+        }
+        guard let format = body["response_format"], format["type"] == "json_schema", let spec = format["json_schema"],
+            spec["strict"] == .bool(true)
+        else { return nil }
+        let name = spec["name"]?.stringValue ?? ""
+        guard let schema = spec["schema"] else { return "Missing required parameter: 'response_format.json_schema.schema'." }
+        if let problem = strictProblem(schema, root: true, context: []) {
+            return "Invalid schema for response_format '\(name)': \(problem)"
+        }
+        return nil
+    }
+
+    /// Keywords OpenAI's strict mode does not support.
+    static let unsupported = [
+        "allOf", "not", "if", "then", "else", "oneOf", "dependentRequired", "dependentSchemas", "patternProperties",
+        "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties", "unevaluatedItems", "contains",
+        "minContains", "maxContains", "uniqueItems", "minLength", "maxLength",
+    ]
+
+    static func strictProblem(_ s: JSONValue, root: Bool, context: [String]) -> String? {
+        guard case .object(let o) = s else { return nil }
+        let where_ = "In context=(\(context.map { "'\($0)'" }.joined(separator: ", ")))"
+        if root, o["type"]?.stringValue != "object" {
+            return "schema must be a JSON Schema of 'type: \"object\"', got 'type: \"\(o["type"]?.stringValue ?? "None")\"'."
+        }
+        if let bad = unsupported.first(where: { o[$0] != nil }) { return "\(where_), '\(bad)' is not permitted." }
+        let isObject = o["type"]?.stringValue == "object" || o["type"]?.arrayValue?.contains("object") == true || o["properties"] != nil
+        if isObject {
+            if o["additionalProperties"] != .bool(false) {
+                return "\(where_), 'additionalProperties' is required to be supplied and to be false."
+            }
+            let properties = o["properties"]?.objectValue ?? [:]
+            let required = Set(o["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            if let missing = properties.keys.sorted().first(where: { !required.contains($0) }) {
+                return "\(where_), 'required' is required to be supplied and to be an array including every key in properties. Missing '\(missing)'."
+            }
+            for (name, p) in properties.sorted(by: { $0.key < $1.key }) {
+                if let problem = strictProblem(p, root: false, context: context + ["properties", name]) { return problem }
+            }
+        }
+        if let items = o["items"], let problem = strictProblem(items, root: false, context: context + ["items"]) { return problem }
+        for (i, branch) in (o["anyOf"]?.arrayValue ?? []).enumerated() {
+            if let problem = strictProblem(branch, root: false, context: context + ["anyOf", "\(i)"]) { return problem }
+        }
+        for key in ["$defs", "definitions"] {
+            for (name, d) in (o[key]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if let problem = strictProblem(d, root: false, context: context + [key, name]) { return problem }
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Anthropic
+
+    static func anthropic(_ body: JSONValue) -> String? {
+        if case .array(let blocks) = body["system"], blocks.contains(where: isEmptyText) {
+            return "system: text content blocks must be non-empty"
+        }
+        let messages = body["messages"]?.arrayValue ?? []
+        for (i, message) in messages.enumerated() {
+            let prefill = i == messages.count - 1 && message["role"] == "assistant"
+            switch message["content"] {
+            case .string(let s)? where s.isEmpty && !prefill:
+                return "messages.\(i): all messages must have non-empty content except for the optional final assistant message"
+            case .array(let blocks)?:
+                if let j = blocks.firstIndex(where: isEmptyText) { return "messages.\(i).content.\(j).text: text content blocks must be non-empty" }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    static func isEmptyText(_ block: JSONValue) -> Bool {
+        block["type"] == "text" && (block["text"]?.stringValue ?? "").isEmpty
+    }
+
+    // MARK: - Ollama
+
+    static func ollama(_ body: JSONValue) -> String? {
+        for message in body["messages"]?.arrayValue ?? [] {
+            if let content = message["content"], content.stringValue == nil, content != .null {
+                return "json: cannot unmarshal \(content.typeName) into Go struct field Message.messages.content of type string"
+            }
+            if let images = message["images"], images.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
+                return "json: cannot unmarshal into Go struct field Message.messages.images of type []api.ImageData"
+            }
+        }
+        return nil
+    }
+}
