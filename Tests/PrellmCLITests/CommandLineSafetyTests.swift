@@ -91,3 +91,32 @@ import Testing
         #expect(JSONValue.number(0.1).jsonText == "0.1")
     }
 }
+
+/// A contract OpenAI's strict mode cannot express is sent non-strict, and the trace says so.
+@Suite struct StrictModeTraceTests {
+    @Test func theTraceNotesANonStrictContract() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-strict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+        prellm: 1
+        inputs:
+          text: string
+        contracts:
+          Counts: {type: object, additionalProperties: {type: integer}}
+        steps:
+          - id: counts
+            extract: {model: openai/gpt-4o-mini, text: "{{ inputs.text }}", into: Counts}
+        """.write(to: dir.appendingPathComponent("w.yaml"), atomically: true, encoding: .utf8)
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI(#"{"apples": 3}"#)]])
+        let trace = dir.appendingPathComponent("run.jsonl")
+        let r = try await Subprocess.run(
+            try CommandLineSafetyTests.binary("prellm-run"),
+            [dir.appendingPathComponent("w.yaml").path, "--input", "text=3 apples", "--trace", trace.path],
+            environment: standIn.environment, timeout: .seconds(60))
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        let answered = try #require(lines.first { $0["status"] == "ok" && $0["kind"] == "call" })
+        #expect(answered["notes"]?[0]?.stringValue?.hasPrefix("sent with strict: false: the object at / allows properties by a schema") == true)
+    }
+}

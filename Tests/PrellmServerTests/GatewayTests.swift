@@ -16,7 +16,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let key = "pk-test-0123456789abcdefghij"
 
-    func gateway(_ standIn: ScriptedStandIn, keys: Bool = true, extra: String = "") throws -> Gateway {
+    func gateway(_ standIn: ScriptedStandIn, keys: Bool = true, extra: String = "", models: String = "") throws -> Gateway {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let yaml = """
@@ -25,6 +25,7 @@ import Testing
             models:
               fast: openai/gpt-4o-mini
               smart: {use: [openai/gpt-4o, anthropic/claude-haiku-4-5], policy: fallback}
+            \(models)
             workflows: [\(Self.root.path)/workflows/support-triage.yaml]
             \(keys ? "keys:\n  - {id: team-a, hash: \"sha256:\(SHA256.hex(Self.key))\", models: [fast, smart, workflow/support-triage]}\n  - {id: team-b, hash: \"sha256:\(SHA256.hex("pk-other"))\", models: [fast]}" : "")
             \(extra)
@@ -114,6 +115,24 @@ import Testing
             #expect(r.status == .ok)
             #expect(try JSONParser.parse(String(buffer: r.body))["choices"]?[0]?["message"]?["content"] == "From the fallback.")
             #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "anthropic/claude-haiku-4-5")
+        }
+    }
+
+    /// A model the catalog lists without vision is passed over for a request with an image;
+    /// the next model of the route takes it.
+    @Test func aModelWithoutVisionIsSkippedForAnImage() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("A cat.")]])
+        let app = Application(
+            router: try gateway(standIn, keys: false, models: "  local: {use: [ollama/qwen2.5:3b, openai/gpt-4o-mini], policy: fallback}")
+                .makeRouter())
+        try await app.test(.live) { client in
+            let image = #"{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}"#
+            let r = try await post(
+                client, #"{"model": "local", "messages": [{"role": "user", "content": [{"type": "text", "text": "What is it?"}, \#(image)]}]}"#,
+                key: nil)
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "openai/gpt-4o-mini")
+            #expect(standIn.requests.allSatisfy { !$0.path.contains("/api/chat") }, "the blind model was sent the image")
         }
     }
 
