@@ -32,9 +32,8 @@ extension Interpreter {
                                 StepRecord(id: f.prefix + sub.id + "[\(i)]", kind: sub.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
                             return (i, .null)
                         }
-                        var (v, record) = try await self.perform(sub, frame: &f, item: i, ledger: ledger, context: context)
-                        record.output = v
-                        ledger.add(record)
+                        let (v, record) = try await self.perform(sub, frame: &f, item: i, ledger: ledger, context: context)
+                        ledger.add(record, output: v)
                         return (i, v)
                     }
                 }

@@ -134,6 +134,8 @@ public struct Interpreter: Sendable {
         /// Re-asks a validate step has used.
         var validations = 0
         var executions = 0
+        /// When the step last started, for the record of a step that fails.
+        var started: ContinuousClock.Instant?
     }
 
     struct ModelAnswer {
@@ -156,30 +158,32 @@ public struct Interpreter: Sendable {
                 i = next
                 continue
             }
-            let started = context.clock.now
             let (value, record): (JSONValue, StepRecord)
             do {
                 (value, record) = try await perform(program.steps[i], frame: &frame, ledger: ledger, context: context)
             } catch {
-                // The failed step is listed too, with why: a failed run still shows every step it ran.
-                let step = program.steps[i]
-                var failed = StepRecord(
-                    id: frame.prefix + step.id, kind: step.kind.rawValue, status: .failed, latency: context.clock.now - started,
-                    attempts: 0)
-                failed.error = error
-                ledger.add(failed)
-                throw error
+                throw recordFailure(error, of: i, frame: frame, ledger: ledger, context: context)
             }
             frame.scope.steps[i] = value
-            var kept = record
-            kept.output = value
-            ledger.add(kept)
+            ledger.add(record, output: value)
             progress(
                 context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
                 cost: record.costUSD)
             i = position(program.steps[i].next)
         }
         return try output(frame)
+    }
+
+    /// The failed step is listed too, with why: a failed run still shows every step it ran.
+    /// (Synchronous, so its locals stay out of the async frame of every run in flight.)
+    func recordFailure(_ error: RunError, of i: Int, frame: Frame, ledger: RunLedger, context: RunContext) -> RunError {
+        let step = program.steps[i], now = context.clock.now
+        var failed = StepRecord(
+            id: frame.prefix + step.id, kind: step.kind.rawValue, status: .failed, latency: now - (frame.state[i].started ?? now),
+            attempts: 0)
+        failed.error = error
+        ledger.add(failed)
+        return error
     }
 
     /// Everything about step `i` that needs no await: the run's limits, the guard, a route's
@@ -204,6 +208,7 @@ public struct Interpreter: Sendable {
             return i + 1
         }
         progress(context, path, .running, started: started)
+        frame.state[i].started = started
         switch step.payload {
         case .route(let r):
             let target = try choose(r, frame.scope, step: path)

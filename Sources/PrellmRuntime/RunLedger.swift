@@ -188,6 +188,13 @@ public final class RunLedger: Sendable {
 
     func add(_ record: StepRecord) { account.withLock { $0.records.append(record) } }
 
+    /// Adds a record with the step's output (what the result and `--json` show for it).
+    func add(_ record: StepRecord, output: JSONValue) {
+        var record = record
+        record.output = output
+        add(record)
+    }
+
     func snapshot() -> (Usage, Double?, [StepRecord]) {
         account.withLock { ($0.usage, $0.costKnown ? $0.run.usd : nil, $0.records) }
     }

@@ -55,7 +55,17 @@ public struct StepRecord: Sendable {
     /// how the small model decomposed the request; nil for a skipped or failed step.
     public var output: JSONValue?
     /// Why the step failed, for a failed step.
-    public var error: RunError?
+    public var error: RunError? {
+        get { failure?.error }
+        set { failure = newValue.map(Failure.init) }
+    }
+    /// Boxed: a record is copied through every step, and most have no error.
+    private var failure: Failure?
+
+    final class Failure: Sendable {
+        let error: RunError
+        init(_ error: RunError) { self.error = error }
+    }
 
     public init(
         id: String, kind: String, status: Status, modelUsed: String? = nil, usage: Usage? = nil, costUSD: Double? = nil,
