@@ -17,6 +17,8 @@ public struct ChatRequest: Sendable {
     /// Whether the model is a reasoning model (the catalog's word; nil when it has none), for
     /// the wire formats that treat those differently.
     public var reasoning: Bool?
+    /// Whether the model may call several tools in one answer (nil: the provider's default).
+    public var parallelToolCalls: Bool?
 
     public init(
         model: String, system: String? = nil, messages: [ChatMessage], temperature: Double? = nil,

@@ -134,6 +134,12 @@ public struct AnthropicMessagesProvider: ChatProvider {
             body["tool_choice"] = .object(["type": "tool", "name": .string(jsonTool)])
         }
         if !tools.isEmpty { body["tools"] = .array(tools) }
+        // Anthropic's spelling of parallel_tool_calls: false, inside tool_choice.
+        if r.parallelToolCalls == false, !r.tools.isEmpty, case .text = r.responseFormat {
+            var choice = body["tool_choice"]?.objectValue ?? ["type": "auto"]
+            if choice["type"] != "none" { choice["disable_parallel_tool_use"] = true }
+            body["tool_choice"] = .object(choice)
+        }
         if stream { body["stream"] = true }
         return .object(body)
     }

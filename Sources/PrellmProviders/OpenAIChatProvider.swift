@@ -138,6 +138,7 @@ public struct OpenAIChatProvider: ChatProvider {
         case .required?: body["tool_choice"] = "required"
         case .tool(let n)?: body["tool_choice"] = .object(["type": "function", "function": .object(["name": .string(n)])])
         }
+        if let parallel = r.parallelToolCalls, !r.tools.isEmpty { body["parallel_tool_calls"] = .bool(parallel) }
         if stream {
             body["stream"] = true
             body["stream_options"] = .object(["include_usage": true])

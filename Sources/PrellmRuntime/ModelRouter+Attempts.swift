@@ -136,6 +136,7 @@ extension ModelRouter {
             }
             state.failures.append("\(t.model): \(e)")
             state.causes.append(e.kind)
+            if let after = e.retryAfter { state.retryAfter = max(state.retryAfter ?? .zero, after) }
             return .giveUp
         default:
             emit(call, t.model, attempt, .cancelled(latency: latency))
@@ -255,6 +256,7 @@ extension ModelRouter {
             o["tools"] = .array(r.tools.map { .array([.string($0.name), $0.description.map(JSONValue.string) ?? .null, $0.parameters]) })
         }
         if let choice = r.toolChoice { o["tool_choice"] = .string("\(choice)") }
+        if let parallel = r.parallelToolCalls { o["parallel_tool_calls"] = .bool(parallel) }
         return JSONValue.object(o).jsonText
     }
 }

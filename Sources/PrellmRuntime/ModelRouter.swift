@@ -125,6 +125,7 @@ public struct ModelRouter: Sendable {
             maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
             tools: o.tools, toolChoice: o.toolChoice)
         request.reasoning = context.models.capabilities(for: model)?.reasoning
+        request.parallelToolCalls = o.parallelToolCalls
         let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
         let hit = key.flatMap { context.cache?.get($0, now: context.clock.now) }
         // Asked last, and only when the model is to be sent to: a half-open breaker lets one
@@ -198,6 +199,7 @@ public struct ModelRouter: Sendable {
         var fallbacks = 0
         var failures: [String] = []
         var causes: [ProviderError.Kind] = []
+        var retryAfter: Duration?
 
         init(_ call: Call) {
             let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
@@ -215,7 +217,9 @@ public struct ModelRouter: Sendable {
             if failures.contains(where: { $0.contains("ollama: connection") }) {
                 message += " — is Ollama running? Start it with `ollama serve` (and `ollama pull` the model), or set OLLAMA_HOST"
             }
-            return RunError(.modelsFailed, message, step: call.step, causes: causes)
+            var error = RunError(.modelsFailed, message, step: call.step, causes: causes)
+            error.retryAfter = retryAfter
+            return error
         }
     }
 }
@@ -229,11 +233,14 @@ public struct CallOverrides: Sendable {
     public var stop: [String]?
     public var tools: [ToolDefinition]
     public var toolChoice: ChatRequest.ToolChoice?
+    /// `parallel_tool_calls` as the client sent it (nil: the provider's default).
+    public var parallelToolCalls: Bool?
 
     public init(
         temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, stop: [String]? = nil,
-        tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil
+        tools: [ToolDefinition] = [], toolChoice: ChatRequest.ToolChoice? = nil, parallelToolCalls: Bool? = nil
     ) {
+        self.parallelToolCalls = parallelToolCalls
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.topP = topP

@@ -115,6 +115,8 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     /// For `modelsFailed`: the kind of the last provider error of each model that was tried, so
     /// that a caller (the gateway) can answer a rate limit or a timeout as what it is.
     public var causes: [ProviderError.Kind]
+    /// The longest wait a rate-limited upstream asked for, for a host to pass on (`Retry-After`).
+    public var retryAfter: Duration?
 
     public init(_ kind: Kind, _ message: String, step: String? = nil, causes: [ProviderError.Kind] = []) {
         self.kind = kind

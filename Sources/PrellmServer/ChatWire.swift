@@ -24,6 +24,7 @@ enum ChatWire {
         var lastUserText: String
         var tools: [ToolDefinition] = []
         var toolChoice: ChatRequest.ToolChoice?
+        var parallelToolCalls: Bool?
     }
 
     static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> Request {
@@ -131,10 +132,16 @@ enum ChatWire {
         }
         switch json["tool_choice"] {
         case .string("auto")?: request.toolChoice = .auto
-        case .string("none")?: request.toolChoice = .none
+        // Spelled out: `.none` alone would be the Optional's nil, and the model could call tools.
+        case .string("none")?: request.toolChoice = ChatRequest.ToolChoice.none
         case .string("required")?: request.toolChoice = .required
         case .object(let o)?: request.toolChoice = (o["function"]?["name"]?.stringValue).map(ChatRequest.ToolChoice.tool)
         default: break
+        }
+        switch json["parallel_tool_calls"] {
+        case nil, .null?: break
+        case .bool(let b)?: request.parallelToolCalls = b
+        default: throw GatewayError(.badRequest, "'parallel_tool_calls' must be a boolean", param: "parallel_tool_calls")
         }
         return request
     }
@@ -174,7 +181,7 @@ enum ChatWire {
     static let unsupported: [(name: String, neutral: [JSONValue])] = [
         ("presence_penalty", [.number(0)]), ("frequency_penalty", [.number(0)]), ("logit_bias", [.object([:])]),
         ("logprobs", [.bool(false)]), ("top_logprobs", [.number(0)]), ("seed", []), ("reasoning_effort", []),
-        ("parallel_tool_calls", [.bool(true)]), ("modalities", [.array(["text"])]), ("audio", []), ("prediction", []),
+        ("modalities", [.array(["text"])]), ("audio", []), ("prediction", []),
         ("web_search_options", []),
     ]
 
@@ -225,7 +232,12 @@ enum ChatWire {
     }
 
     static func completion(id: String, model: String, created: Int, response: ChatResponse, usage: Usage) -> JSONValue {
-        var message: [String: JSONValue] = ["role": "assistant", "content": .string(response.text)]
+        // As OpenAI answers: `refusal` is always present, and a message that is only tool calls
+        // has `content: null`.
+        var message: [String: JSONValue] = [
+            "role": "assistant", "refusal": .null,
+            "content": response.text.isEmpty && !response.toolCalls.isEmpty ? .null : .string(response.text),
+        ]
         if !response.toolCalls.isEmpty {
             message["tool_calls"] = .array(
                 response.toolCalls.map {

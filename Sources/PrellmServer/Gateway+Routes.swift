@@ -173,7 +173,7 @@ extension Gateway {
                 call.stream = context.onText != nil
                 call.overrides = CallOverrides(
                     temperature: chat.temperature, maxTokens: chat.maxTokens, topP: chat.topP, stop: chat.stop,
-                    tools: chat.tools, toolChoice: chat.toolChoice)
+                    tools: chat.tools, toolChoice: chat.toolChoice, parallelToolCalls: chat.parallelToolCalls)
                 let ledger = RunLedger(budget: nil, allowance: allowance, started: context.clock.now)
                 do {
                     let out = try await ModelRouter(context: context).call(call, ledger: ledger)

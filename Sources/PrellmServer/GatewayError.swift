@@ -73,7 +73,10 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             let kinds = Set(e.causes)
             if kinds.contains(.contextTooLong) { return GatewayError(.badRequest, e.message, code: "context_length_exceeded") }
             if kinds.contains(.badRequest) { return GatewayError(.badRequest, e.message) }
-            if kinds == [.rateLimit] { return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded") }
+            if kinds == [.rateLimit] {
+                // The upstream's own Retry-After reaches the client.
+                return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded", retryAfter: e.retryAfter)
+            }
             if kinds == [.timeout] { return GatewayError(.timeout, e.message, code: "upstream_timeout") }
             return GatewayError(.upstream, e.message, code: "upstream_error")
         case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)

@@ -488,6 +488,48 @@ import Testing
             #expect(upstream["max_tokens"] == .number(77))
             #expect(upstream["top_p"] == .number(0.9))
             #expect(upstream["stop"] == .array(["END"]))
+            #expect(upstream["parallel_tool_calls"] == true)
+            // As OpenAI answers: refusal present, content null beside tool calls.
+            let message = body["choices"]?[0]?["message"]
+            #expect(message?["refusal"] == .null && message?.objectValue?["refusal"] != nil)
+            #expect(message?["content"] == .null)
+        }
+    }
+
+    /// Issue 12's bugs in the request fields frameworks send: `tool_choice: "none"` reaches the
+    /// upstream, `parallel_tool_calls: false` is passed on (as `disable_parallel_tool_use` to
+    /// Anthropic), and an upstream 429's Retry-After reaches the client.
+    @Test func toolChoiceNoneParallelToolCallsAndRetryAfterPassThrough() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [
+                Reply.openAI("No tools."),
+                Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit"}}"#, headers: [("Retry-After", "1")]),
+            ],
+            "gpt-4o": [Reply.status(429, #"{"error":{"message":"slow down","type":"rate_limit"}}"#, headers: [("Retry-After", "1")])],
+            "claude-haiku-4-5": [Reply.anthropic("Fine.")],
+        ])
+        let app = Application(
+            router: try GatewayTests().gateway(standIn, keys: false, models: "  claude: anthropic/claude-haiku-4-5\n  solo: openai/gpt-4o")
+                .makeRouter())
+        let tools = #""tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]"#
+        try await app.test(.live) { client in
+            let none = try await GatewayTests().post(
+                client,
+                #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}], "tool_choice": "none", "parallel_tool_calls": false, \#(tools)}"#,
+                key: nil)
+            #expect(none.status == .ok, "\(String(buffer: none.body))")
+            let upstream = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(upstream["tool_choice"] == "none")
+            #expect(upstream["parallel_tool_calls"] == false)
+            let claude = try await GatewayTests().post(
+                client, #"{"model": "claude", "messages": [{"role": "user", "content": "Hi"}], "parallel_tool_calls": false, \#(tools)}"#,
+                key: nil)
+            #expect(claude.status == .ok, "\(String(buffer: claude.body))")
+            let sent = try JSONParser.parse(try #require(standIn.requests.last).bodyText)
+            #expect(sent["tool_choice"]?["disable_parallel_tool_use"] == true)
+            let limited = try await GatewayTests().post(client, #"{"model": "solo", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter] == "1")
         }
     }
 }
