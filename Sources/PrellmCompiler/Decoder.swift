@@ -222,8 +222,26 @@ struct Decoder {
 
     /// The entries of a mapping of names (`inputs:`, `models:`, …). With `identifier`, each name
     /// must be one, and `identifier` says what the name is in the message ("model alias").
+    /// How the names of a mapping are checked: as identifiers (inputs, imports), or as model
+    /// names the way providers and tools write them (`gpt-4o-mini`, `llama3.1:8b`).
+    enum NameRule {
+        case identifier(String)
+        case modelName(String)
+    }
+
+    /// A model alias may be named as models are: letters, digits and `-._:`, starting with a
+    /// letter or digit. `/` stays reserved for `provider/model`.
+    static func isModelName(_ s: String) -> Bool {
+        guard let f = s.unicodeScalars.first, ("0"..."9").contains(f) || ("a"..."z").contains(f) || ("A"..."Z").contains(f) else {
+            return false
+        }
+        return s.unicodeScalars.allSatisfy { c in
+            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "-._:".unicodeScalars.contains(c)
+        }
+    }
+
     mutating func namedEntries(
-        _ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil
+        _ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil, rule: NameRule? = nil
     )
         -> [(name: Workflow.Name, value: YAMLNode)]
     {
@@ -237,6 +255,13 @@ struct Decoder {
                 bag.add(
                     .invalidStepID, pair.key.span, "\(identifier) '\(name)' is not an identifier",
                     hint: "use letters, digits and underscores, starting with a letter")
+            }
+            if case .modelName(let what)? = rule, !Self.isModelName(name) {
+                bag.add(
+                    .invalidStepID, pair.key.span, "\(what) '\(name)' is not a model name",
+                    hint: name.contains("/")
+                        ? "'/' is for provider/model; name the alias without it, e.g. '\(name.split(separator: "/").last ?? "")'"
+                        : "use letters, digits and '-._:', starting with a letter or digit (like gpt-4o-mini or llama3.1:8b)")
             }
             return (Workflow.Name(value: name, span: pair.key.span), pair.value)
         }

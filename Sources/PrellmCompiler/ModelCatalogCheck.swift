@@ -12,6 +12,19 @@ import PrellmSyntax
 struct ModelCatalogCheck {
     let catalog: ModelCatalog
 
+    /// An alias named as a catalogued model (`gpt-4o: anthropic/claude-haiku-4-5`) takes that
+    /// name over: say which one a request for it gets.
+    func warnIfShadowing(_ alias: Workflow.ModelAlias, _ bag: inout DiagnosticBag) {
+        let name = alias.name.value
+        let shadowed = catalog.entries.keys.sorted().filter { $0.split(separator: "/", maxSplits: 1).last.map(String.init) == name }
+        let targets = Set(alias.choices.map(\.id))
+        guard let other = shadowed.first(where: { !targets.contains($0) }) else { return }
+        bag.add(
+            .aliasShadowsModel, alias.name.span,
+            "alias '\(name)' has the name of the catalogued model \(other); '\(name)' means this alias (\(alias.choices.map(\.id).joined(separator: ", "))) here",
+            hint: "to reach \(other) itself, name it in full: \(other)")
+    }
+
     func check(models: [Workflow.ModelAlias], budget: Workflow.Budget?, steps: [Step], into bag: inout DiagnosticBag) {
         let runLimit = Self.limit(budget)
         var aliasLimits: [String: Double] = [:]
@@ -27,6 +40,7 @@ struct ModelCatalogCheck {
                 aliasLimits[name.value] = min(aliasLimits[name.value] ?? limit, limit)
             }
         }
+        for alias in models { warnIfShadowing(alias, &bag) }
         for alias in models {
             let priced = alias.parameters.inputPricePerMTok != nil && alias.parameters.outputPricePerMTok != nil
             for choice in alias.choices {

@@ -129,7 +129,7 @@ struct WorkflowDecoder {
     mutating func decodeModels(_ node: YAMLNode) -> [Workflow.ModelAlias] {
         d.namedEntries(
             node, "'models' must map aliases to models", hint: "models:\n  small: ollama/qwen2.5:3b",
-            identifier: "model alias"
+            rule: .modelName("model alias")
         ).compactMap { decodeModel($0, $1) }
     }
 

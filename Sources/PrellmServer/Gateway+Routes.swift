@@ -27,15 +27,21 @@ extension Gateway {
             do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
                 return Self.error(e, requestID: nil)
             }
-            return Self.json(
-                200,
-                .object([
-                    "object": "list",
-                    "data": .array(
-                        modelNames.map {
-                            .object(["id": .string($0), "object": "model", "created": .number(0), "owned_by": "prellm"])
-                        }),
-                ]))
+            return Self.json(200, .object(["object": "list", "data": .array(modelNames.map(Self.modelObject))]))
+        }
+        // `models.retrieve`: one served model by name (a name may hold '/' or ':').
+        router.get("/v1/models/**") { [self] request, context in
+            do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
+                return Self.error(e, requestID: nil)
+            }
+            let id = context.parameters.getCatchAll().joined(separator: "/")
+            guard modelNames.contains(id) else {
+                return Self.error(
+                    GatewayError(
+                        .notFound, "The model '\(id)' does not exist or you do not have access to it.", param: "model", code: "model_not_found"),
+                    requestID: nil)
+            }
+            return Self.json(200, Self.modelObject(id))
         }
         router.post("/v1/chat/completions") { [self] request, _ in
             await handleChat(request, dialect: .openAI)
@@ -49,6 +55,10 @@ extension Gateway {
             return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         return router
+    }
+
+    static func modelObject(_ id: String) -> JSONValue {
+        .object(["id": .string(id), "object": "model", "created": .number(0), "owned_by": "prellm"])
     }
 
     public func makeApplication() -> some ApplicationProtocol {

@@ -11,7 +11,7 @@ struct UnknownRoute<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let e = GatewayError(
                 .notFound,
-                "no route \(request.method) \(request.uri.path): the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /healthz, /readyz and /metrics",
+                "no route \(request.method) \(request.uri.path): the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /v1/models/{id}, /healthz, /readyz and /metrics",
                 code: "unknown_url")
             return Gateway.error(e, requestID: request.headers[Gateway.requestID])
         }

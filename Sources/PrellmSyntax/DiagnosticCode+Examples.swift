@@ -70,6 +70,7 @@ extension DiagnosticCode {
         "PL503": "`policy: round-robin` (write `round_robin`); weights without `policy: weighted`",
         "PL504": "`openai/gpt-4o-mnii`",
         "PL505": "`budget: {max_usd: 1}` with `openai/gpt-7` (the runtime would refuse it); give the alias a `price` or set `allow_unpriced: true`",
+        "PL506": "`gpt-4o: anthropic/claude-haiku-4-5`: a request for `gpt-4o` gets the alias, not openai/gpt-4o",
         "PL601": "`type: strng`, `minItems: -1`",
         "PL602": "`$ref: schemas/missing.json`",
         "PL603": "a `$ref` file that is not valid JSON or YAML",

@@ -87,6 +87,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
     public static let badPolicy = DiagnosticCode("PL503", "invalid routing policy")
     public static let modelNotInCatalog = DiagnosticCode("PL504", "model not in the catalog", .warning)
     public static let unpricedUnderBudget = DiagnosticCode("PL505", "model without a price under a USD budget")
+    public static let aliasShadowsModel = DiagnosticCode("PL506", "alias named as another catalogued model", .warning)
 
     // PL6xx: contracts
     public static let invalidSchema = DiagnosticCode("PL601", "invalid JSON Schema")
@@ -114,7 +115,7 @@ public struct DiagnosticCode: Sendable, Hashable, RawRepresentable, CustomString
         bareReference,
         typeMismatch, impossibleLabel, notBoolean, badArguments, constantNeverPasses,
         unknownTarget, routeElse, loop, unreachable, badRetryTarget, unboundedRetry, unboundedMap,
-        badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget,
+        badModelString, unknownProvider, badPolicy, modelNotInCatalog, unpricedUnderBudget, aliasShadowsModel,
         invalidSchema, refNotFound, refUnreadable, unknownSchemaKeyword, refCycle,
         importNotFound, importCycle, importInputMissing, importInputType, importHasErrors, unknownImport,
         importTooDeep,

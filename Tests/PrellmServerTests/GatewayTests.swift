@@ -136,6 +136,24 @@ import Testing
         }
     }
 
+    /// Aliases named as tools write model names, and `models.retrieve`.
+    @Test func modelNamesAsToolsWriteThemAndRetrieve() async throws {
+        let standIn = try ScriptedStandIn(["claude-haiku-4-5": [Reply.anthropic("Hi from Claude.")]])
+        let app = Application(
+            router: try gateway(standIn, keys: false, models: "  claude-sonnet-4-5: anthropic/claude-haiku-4-5").makeRouter())
+        try await app.test(.live) { client in
+            let r = try await post(client, #"{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "anthropic/claude-haiku-4-5")
+            let one = try await client.execute(uri: "/v1/models/claude-sonnet-4-5", method: .get)
+            #expect(one.status == .ok)
+            #expect(try JSONParser.parse(String(buffer: one.body))["id"] == "claude-sonnet-4-5")
+            let none = try await client.execute(uri: "/v1/models/gpt-9", method: .get)
+            #expect(none.status == .notFound)
+            #expect(try JSONParser.parse(String(buffer: none.body))["error"]?["code"] == "model_not_found")
+        }
+    }
+
     @Test func providerTimeoutsFromTheConfigApply() async throws {
         // The upstream takes 1.5 s to its first byte; the config allows 200 ms.
         let late: ScriptedStandIn.Responder = { request, w in
