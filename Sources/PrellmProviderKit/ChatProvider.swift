@@ -12,6 +12,12 @@ public protocol ChatProvider: Sendable {
     func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error>
 }
 
+/// A provider that can count a request's input tokens with the model's own tokenizer
+/// (Anthropic's `count_tokens`, Gemini's `countTokens`); for the others a count is an estimate.
+public protocol TokenCounting: Sendable {
+    func countTokens(_ request: ChatRequest) async throws(ProviderError) -> Int
+}
+
 /// What a model can do, for the compiler and the router to read.
 public struct ModelCapabilities: Sendable, Equatable, Hashable {
     public var contextWindow: Int?

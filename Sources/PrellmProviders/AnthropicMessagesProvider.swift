@@ -8,7 +8,7 @@ import PrellmSchema
 ///
 /// The Messages API has no JSON mode; a JSON or schema response format is encoded as one
 /// forced tool whose input schema is the contract, and the tool's input comes back as the text.
-public struct AnthropicMessagesProvider: ChatProvider {
+public struct AnthropicMessagesProvider: ChatProvider, TokenCounting {
     public static let apiVersion = "2023-06-01"
     /// Messages requires `max_tokens`; this is used when the request gives none.
     public static let defaultMaxTokens = 4096
@@ -32,6 +32,17 @@ public struct AnthropicMessagesProvider: ChatProvider {
                 path: "/v1/messages", body: Self.encode(request, stream: false),
                 headers: headers, streaming: false))
         return try Self.decode(json, request: request, transport: transport)
+    }
+
+    /// `POST /v1/messages/count_tokens`: the request without what only generation takes
+    /// (`max_tokens`, `stream`, sampling), which the endpoint refuses.
+    public func countTokens(_ request: ChatRequest) async throws(ProviderError) -> Int {
+        guard case .object(var body) = Self.encode(request, stream: false) else { return 0 }
+        for key in ["max_tokens", "stream", "temperature", "top_p", "stop_sequences"] { body[key] = nil }
+        let json = try await transport.send(
+            transport.request(path: "/v1/messages/count_tokens", body: .object(body), headers: headers, streaming: false))
+        guard let n = json["input_tokens"]?.int else { throw transport.invalid("count_tokens answered without input_tokens") }
+        return n
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {

@@ -7,7 +7,7 @@ import PrellmSchema
 /// GenerateContentResponse; no end marker, so a stream whose candidates never report a
 /// `finishReason` was cut). The key goes in the `x-goog-api-key` header, never in the URL,
 /// so it cannot leak into logs that record URLs.
-public struct GeminiProvider: ChatProvider {
+public struct GeminiProvider: ChatProvider, TokenCounting {
     public let name: String
     let transport: ProviderTransport
 
@@ -39,6 +39,21 @@ public struct GeminiProvider: ChatProvider {
         var response = deltas.collected(model: json["modelVersion"]?.stringValue ?? request.model)
         response.id = json["responseId"]?.stringValue
         return response
+    }
+
+    /// `POST /v1beta/models/{model}:countTokens`, with the whole request (system instruction
+    /// and tools count) as `generateContentRequest`.
+    public func countTokens(_ request: ChatRequest) async throws(ProviderError) -> Int {
+        let m = request.model.hasPrefix("models/") ? String(request.model.dropFirst(7)) : request.model
+        guard case .object(var inner) = Self.encode(request) else { return 0 }
+        inner["model"] = .string("models/" + m)
+        inner["generationConfig"] = nil
+        let json = try await transport.send(
+            transport.request(
+                path: "/v1beta/models/\(m):countTokens", body: .object(["generateContentRequest": .object(inner)]), headers: headers,
+                streaming: false))
+        guard let n = json["totalTokens"]?.int else { throw transport.invalid("countTokens answered without totalTokens") }
+        return n
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {

@@ -49,12 +49,58 @@ extension Gateway {
         router.post("/v1/messages") { [self] request, _ in
             await handleChat(request, dialect: .anthropic)
         }
+        router.post("/v1/messages/count_tokens") { [self] request, _ in
+            await handleCountTokens(request)
+        }
         router.get("/metrics") { [self] _, _ in
             var h = HTTPFields()
             h[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         return router
+    }
+
+    /// `POST /v1/messages/count_tokens` (Claude Code asks every turn): the routed model's own
+    /// count where its provider has one (Anthropic, Gemini), else prellm's estimate. The
+    /// `x-prellm-token-count` header says which (`provider` or `estimate`); never a fixed zero,
+    /// which would stop a client from compacting its context.
+    func handleCountTokens(_ request: Request) async -> Response {
+        do {
+            let key = try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
+                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
+            }
+            let chat = try MessagesWire.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages, counting: true)
+            try authorize(key, model: chat.model)
+            let (count, source) = try await countTokens(chat, target: try target(chat.model))
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            headers[Self.tokenCountHeader] = source
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["input_tokens": .number(Double(count))]).jsonText)))
+        } catch let e as GatewayError {
+            return Self.error(e, requestID: nil, dialect: .anthropic)
+        } catch {
+            return Self.error(GatewayError(.internal, "\(error)"), requestID: nil, dialect: .anthropic)
+        }
+    }
+
+    static let tokenCountHeader = HTTPField.Name("x-prellm-token-count")!
+
+    func countTokens(_ chat: ChatWire.Request, target: Target) async throws(GatewayError) -> (Int, String) {
+        let estimate = max(1, TokenEstimate.promptTokens(system: chat.system, messages: chat.messages, format: chat.format, tools: chat.tools))
+        guard case .route(let route) = target, let model = route.models.first else { return (estimate, "estimate") }
+        let resolved: (provider: any ChatProvider, model: String)
+        do { resolved = try baseContext.models.provider(for: model) } catch { throw GatewayError(.upstream, error.message) }
+        guard let counter = resolved.provider as? any TokenCounting else { return (estimate, "estimate") }
+        var ask = ChatRequest(model: resolved.model, system: chat.system, messages: chat.messages, tools: chat.tools, toolChoice: chat.toolChoice)
+        ask.responseFormat = chat.format
+        do { return (try await counter.countTokens(ask), "provider") } catch {
+            throw GatewayError(error.kind == .rateLimit ? .rateLimited : .upstream, error.message, retryAfter: error.retryAfter)
+        }
     }
 
     static func modelObject(_ id: String) -> JSONValue {

@@ -5,12 +5,13 @@ import PrellmSchema
 /// and tool_result blocks and tools; answers with text and tool_use blocks, whole or as typed
 /// stream events. Error messages follow Anthropic's `field.path: problem` style.
 enum MessagesWire {
-    static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> ChatWire.Request {
+    /// - Parameter counting: a `count_tokens` body, which has no `max_tokens`.
+    static func parse(_ body: [UInt8], maxMessages: Int, counting: Bool = false) throws(GatewayError) -> ChatWire.Request {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes: body) } catch { throw GatewayError(.badRequest, "the body is not valid JSON: \(error)") }
         guard json.objectValue != nil else { throw GatewayError(.badRequest, "the body must be a JSON object") }
         guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError(.badRequest, "model: Field required", param: "model") }
-        guard let maxTokens = json["max_tokens"]?.int, maxTokens > 0 else {
+        guard let maxTokens = counting ? 1 : json["max_tokens"]?.int, maxTokens > 0 else {
             throw GatewayError(.badRequest, "max_tokens: Field required", param: "max_tokens")
         }
         guard maxTokens <= ChatWire.maxOutputTokens else {

@@ -4,6 +4,7 @@ import Prellm
 import PrellmCLI
 import PrellmCommandLine
 import PrellmCompiler
+import PrellmServer
 import PrellmSyntax
 
 extension DiagnosticReport.Format: ExpressibleByArgument {}
@@ -125,7 +126,7 @@ struct Run: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve configured models and workflows as an OpenAI-compatible API.",
-        discussion: "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /healthz, GET /readyz. One JSON log line per request on stderr.")
+        discussion: "Endpoints: \(Gateway.endpoints.joined(separator: ", ")). One JSON log line per request on stderr.")
     @Option(help: "The config file.") var config: String = "prellm.yaml"
     @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
     @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?

@@ -154,6 +154,47 @@ import Testing
         }
     }
 
+    /// `count_tokens`: the provider's own count where it has one, an estimate (said so in a
+    /// header) elsewhere, never zero.
+    @Test func countTokensAsksTheProviderOrEstimates() async throws {
+        let standIn = try ScriptedStandIn([
+            "claude-haiku-4-5": [Reply.anthropicCount(42)], "gemini-2.5-flash": [Reply.geminiCount(17)],
+        ])
+        let app = Application(
+            router: try gateway(standIn, keys: false, models: "  claude: anthropic/claude-haiku-4-5\n  gem: gemini/gemini-2.5-flash")
+                .makeRouter())
+        @Sendable func count(_ client: some TestClientProtocol, _ model: String) async throws -> TestResponse {
+            try await client.execute(
+                uri: "/v1/messages/count_tokens", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(
+                    string: #"{"model": "\#(model)", "system": "Be brief.", "messages": [{"role": "user", "content": "How many tokens is this?"}]}"#))
+        }
+        try await app.test(.live) { client in
+            let claude = try await count(client, "claude")
+            #expect(claude.status == .ok, "\(String(buffer: claude.body))")
+            #expect(try JSONParser.parse(String(buffer: claude.body)) == .object(["input_tokens": .number(42)]))
+            #expect(claude.headers[HTTPField.Name("x-prellm-token-count")!] == "provider")
+            let sent = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(sent["system"] == "Be brief." && sent["max_tokens"] == nil)
+            let gem = try await count(client, "gem")
+            #expect(try JSONParser.parse(String(buffer: gem.body))["input_tokens"] == .number(17))
+            #expect(standIn.requests.last?.path == "/v1beta/models/gemini-2.5-flash:countTokens")
+            let openAI = try await count(client, "fast")
+            #expect(openAI.headers[HTTPField.Name("x-prellm-token-count")!] == "estimate")
+            let n = try JSONParser.parse(String(buffer: openAI.body))["input_tokens"]?.int ?? 0
+            #expect(n > 0)
+            #expect(standIn.requests.count == 2, "an estimate sends nothing upstream")
+        }
+    }
+
+    /// The README's gateway section names every endpoint the gateway serves.
+    @Test func theReadmeListsEveryEndpoint() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        for endpoint in Gateway.endpoints {
+            #expect(readme.contains("`\(endpoint)`"), "README.md does not list `\(endpoint)`")
+        }
+    }
+
     @Test func providerTimeoutsFromTheConfigApply() async throws {
         // The upstream takes 1.5 s to its first byte; the config allows 200 ms.
         let late: ScriptedStandIn.Responder = { request, w in

@@ -147,6 +147,16 @@ public enum Reply {
         }
     }
 
+    /// Anthropic's `POST /v1/messages/count_tokens` answer.
+    public static func anthropicCount(_ n: Int) -> ScriptedStandIn.Responder {
+        { _, w in w.respond(body: #"{"input_tokens":\#(n)}"#) }
+    }
+
+    /// Gemini's `:countTokens` answer.
+    public static func geminiCount(_ n: Int) -> ScriptedStandIn.Responder {
+        { _, w in w.respond(body: #"{"totalTokens":\#(n),"promptTokensDetails":[{"modality":"TEXT","tokenCount":\#(n)}]}"#) }
+    }
+
     public static func status(_ code: Int, _ body: String, headers: [(String, String)] = []) -> ScriptedStandIn.Responder {
         { _, w in w.error(status: code, body: body, headers: headers) }
     }

@@ -16,6 +16,18 @@ public enum WireRules {
         guard request.method == "POST", let body = try? JSONParser.parse(request.bodyText) else { return nil }
         if request.path.hasSuffix("/chat/completions") { return openAI(body).map { (400, openAIError($0)) } }
         if request.path.hasSuffix("/v1/messages") { return anthropic(body).map { (400, anthropicError($0)) } }
+        if request.path.hasSuffix("/v1/messages/count_tokens") {
+            // count_tokens takes the prompt only: generation parameters are extra inputs.
+            if let extra = ["max_tokens", "stream", "temperature", "top_p", "stop_sequences"].first(where: { body[$0] != nil }) {
+                return (400, anthropicError("\(extra): Extra inputs are not permitted"))
+            }
+            return anthropic(body).map { (400, anthropicError($0)) }
+        }
+        if request.path.hasSuffix(":countTokens"),
+            body["generateContentRequest"]?["generationConfig"] != nil || body["contents"] != nil && body["generateContentRequest"] != nil
+        {
+            return (400, #"{"error":{"code":400,"message":"Invalid countTokens request","status":"INVALID_ARGUMENT"}}"#)
+        }
         if request.path.hasSuffix("/api/chat") { return ollama(body).map { (400, #"{"error":\#(JSONValue.string($0).jsonText)}"#) } }
         return nil
     }
