@@ -43,6 +43,9 @@ public struct ConfigFile: Sendable {
         public var cors: [String] = []
         /// Put prompts in the request log lines (off: logs never hold a prompt).
         public var logPrompts = false
+        /// Whether clients may name any `provider/model` (`server.provider_models`); nil: yes
+        /// when no model names are configured, no when some are.
+        public var providerModels: Bool?
     }
 
     /// A served workflow, and which of its inputs the last user message and the system
@@ -157,11 +160,13 @@ struct ConfigDecoder {
 
     mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
         var s = ConfigFile.Server()
-        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts"]) else { return s }
+        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models"])
+        else { return s }
         if let v = f["cors"], let list = d.list(v, "'cors'") { s.cors = list.compactMap { d.string($0, "an origin") } }
         if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
         if let v = f["port"], let p = d.int(v, "'port'", min: 0, max: 65535) { s.port = p }
         if let v = f["allow_remote_without_keys"], let b = d.bool(v, "'allow_remote_without_keys'") { s.allowRemoteWithoutKeys = b }
+        if let v = f["provider_models"], let b = d.bool(v, "'provider_models'") { s.providerModels = b }
         if let v = f["log_prompts"], let b = d.bool(v, "'log_prompts'") { s.logPrompts = b }
         return s
     }

@@ -35,7 +35,7 @@ extension Gateway {
                 return Self.error(e, requestID: nil)
             }
             let id = context.parameters.getCatchAll().joined(separator: "/")
-            guard modelNames.contains(id) else {
+            guard modelNames.contains(id) || (servesProviderModels && id.contains("/") && (try? target(id)) != nil) else {
                 return Self.error(
                     GatewayError(
                         .notFound, "The model '\(id)' does not exist or you do not have access to it.", param: "model", code: "model_not_found"),

@@ -127,9 +127,16 @@ public final class Gateway: Sendable {
         }
     }
 
-    /// Every model name a client may ask for, in order: configured names, then workflows.
+    /// Whether any `provider/model` may be asked for, besides the configured names.
+    var servesProviderModels: Bool { config.server.providerModels ?? config.models.isEmpty }
+
+    /// Every model name a client may ask for, in order: configured names, workflows, then —
+    /// when `provider/model` names are served — the catalogued models (any other
+    /// `provider/model` works too, but cannot be listed).
     public var modelNames: [String] {
-        config.models.map(\.name.value) + workflows.keys.sorted().map { "workflow/" + $0 }
+        let named = config.models.map(\.name.value) + workflows.keys.sorted().map { "workflow/" + $0 }
+        guard servesProviderModels else { return named }
+        return named + ModelCatalog.builtin.entries.keys.sorted().filter { !named.contains($0) }
     }
 
     /// The key a request's `Authorization: Bearer …` matches, compared by hash in constant time.
@@ -161,7 +168,7 @@ public final class Gateway: Sendable {
     func target(_ model: String) throws(GatewayError) -> Target {
         if model.hasPrefix("workflow/"), let w = workflows[String(model.dropFirst(9))] { return .workflow(w) }
         if let r = routes[model] { return .route(r) }
-        if config.models.isEmpty, !model.hasPrefix("workflow/"), let r = ModelRoute(naming: model) { return .route(r) }
+        if servesProviderModels, !model.hasPrefix("workflow/"), let r = ModelRoute(naming: model) { return .route(r) }
         throw GatewayError(.notFound, "the model '\(model)' does not exist", param: "model", code: "model_not_found")
     }
 

@@ -16,12 +16,14 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let key = "pk-test-0123456789abcdefghij"
 
-    func gateway(_ standIn: ScriptedStandIn, keys: Bool = true, extra: String = "", models: String = "") throws -> Gateway {
+    func gateway(
+        _ standIn: ScriptedStandIn, keys: Bool = true, extra: String = "", models: String = "", server: String = "{host: 127.0.0.1, port: 0}"
+    ) throws -> Gateway {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let yaml = """
             prellm: 1
-            server: {host: 127.0.0.1, port: 0}
+            server: \(server)
             models:
               fast: openai/gpt-4o-mini
               smart: {use: [openai/gpt-4o, anthropic/claude-haiku-4-5], policy: fallback}
@@ -192,6 +194,28 @@ import Testing
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
         for endpoint in Gateway.endpoints {
             #expect(readme.contains("`\(endpoint)`"), "README.md does not list `\(endpoint)`")
+        }
+    }
+
+    /// `server.provider_models` makes `provider/model` names explicit: off by default beside
+    /// configured names, on when asked, and what is served is what is listed.
+    @Test func providerModelsAreExplicit() async throws {
+        let standIn = try ScriptedStandIn(["gpt-4o": [Reply.openAI("Direct.")]])
+        let off = Application(router: try gateway(standIn, keys: false).makeRouter())
+        try await off.test(.live) { client in
+            let r = try await post(client, #"{"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(r.status == .notFound)
+            let list = try JSONParser.parse(String(buffer: try await client.execute(uri: "/v1/models", method: .get).body))
+            #expect(list["data"]?.arrayValue?.contains { $0["id"] == "openai/gpt-4o" } == false)
+        }
+        let on = Application(router: try gateway(standIn, keys: false, server: "{host: 127.0.0.1, port: 0, provider_models: true}").makeRouter())
+        try await on.test(.live) { client in
+            let r = try await post(client, #"{"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}"#, key: nil)
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            let list = try JSONParser.parse(String(buffer: try await client.execute(uri: "/v1/models", method: .get).body))
+            let ids = list["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            #expect(ids.prefix(2) == ["fast", "smart"] && ids.contains("openai/gpt-4o") && ids.contains("workflow/support-triage"))
+            #expect(try await client.execute(uri: "/v1/models/openai/gpt-4o", method: .get).status == .ok)
         }
     }
 
