@@ -17,7 +17,7 @@ public enum ModelsCommand {
                             "id": .string(e.id), "provider": .string(e.provider), "model": .string(e.model),
                             "context_window": c.contextWindow.map { .number(Double($0)) } ?? .null,
                             "json_mode": .bool(c.jsonMode), "structured_output": .bool(c.structuredOutput), "tools": .bool(c.tools),
-                            "vision": .bool(c.vision), "streaming": .bool(c.streaming),
+                            "vision": .bool(c.vision), "streaming": .bool(c.streaming), "embedding": .bool(c.embedding),
                             "price": e.price.map { p in
                                 .object([
                                     "input": .number(p.input), "output": .number(p.output),

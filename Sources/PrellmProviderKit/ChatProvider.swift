@@ -32,6 +32,9 @@ public struct ModelCapabilities: Sendable, Equatable, Hashable {
     /// False when these are only the provider's defaults (the model is not in the catalog):
     /// then a missing capability is not known to be missing.
     public var isKnown = true
+    /// An embedding model (`/v1/embeddings`), not a chat model: it has none of the chat
+    /// capabilities.
+    public var embedding = false
 
     public init(
         contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,

@@ -58,6 +58,10 @@ public struct ModelCatalog: Sendable {
         if let b = j["vision"]?.boolValue { c.vision = b }
         if let b = j["streaming"]?.boolValue { c.streaming = b }
         if let b = j["reasoning"]?.boolValue { c.reasoning = b }
+        if j["embedding"]?.boolValue == true {
+            c.embedding = true
+            (c.jsonMode, c.structuredOutput, c.tools, c.vision, c.streaming) = (false, false, false, false, false)
+        }
         return c
     }
 

@@ -7,7 +7,7 @@ import PrellmSchema
 /// GenerateContentResponse; no end marker, so a stream whose candidates never report a
 /// `finishReason` was cut). The key goes in the `x-goog-api-key` header, never in the URL,
 /// so it cannot leak into logs that record URLs.
-public struct GeminiProvider: ChatProvider, TokenCounting {
+public struct GeminiProvider: ChatProvider, TokenCounting, EmbeddingProvider {
     public let name: String
     let transport: ProviderTransport
 
@@ -54,6 +54,24 @@ public struct GeminiProvider: ChatProvider, TokenCounting {
                 streaming: false))
         guard let n = json["totalTokens"]?.int else { throw transport.invalid("countTokens answered without totalTokens") }
         return n
+    }
+
+    /// `POST /v1beta/models/{model}:batchEmbedContents`, one request per input; Gemini reports
+    /// no usage, so the caller estimates it.
+    public func embed(_ request: EmbeddingRequest) async throws(ProviderError) -> EmbeddingResponse {
+        let m = request.model.hasPrefix("models/") ? String(request.model.dropFirst(7)) : request.model
+        let requests = request.inputs.map { text -> JSONValue in
+            var o: [String: JSONValue] = ["model": .string("models/" + m), "content": .object(["parts": .array([.object(["text": .string(text)])])])]
+            if let d = request.dimensions { o["outputDimensionality"] = .number(Double(d)) }
+            return .object(o)
+        }
+        let json = try await transport.send(
+            transport.request(
+                path: "/v1beta/models/\(m):batchEmbedContents", body: .object(["requests": .array(requests)]), headers: headers, streaming: false))
+        guard let list = json["embeddings"]?.arrayValue, list.count == request.inputs.count else {
+            throw transport.invalid("batchEmbedContents answered without an embedding for every input")
+        }
+        return EmbeddingResponse(vectors: list.map { $0["values"]?.arrayValue?.compactMap(\.numberValue) ?? [] }, usage: nil)
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {

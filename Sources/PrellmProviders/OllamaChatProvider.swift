@@ -4,7 +4,7 @@ import PrellmSchema
 
 /// Ollama's native API: `POST {host}/api/chat`. Streams are NDJSON, one JSON object per line,
 /// the last with `"done": true` and the token counts; a stream without it was cut.
-public struct OllamaChatProvider: ChatProvider {
+public struct OllamaChatProvider: ChatProvider, EmbeddingProvider {
     public let name: String
     let transport: ProviderTransport
 
@@ -67,6 +67,19 @@ public struct OllamaChatProvider: ChatProvider {
     static func base64(ofDataURL url: String) -> String? {
         guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else { return nil }
         return String(url[url.index(after: comma)...])
+    }
+
+    /// `POST /api/embed`: every input at once; `prompt_eval_count` is the tokens.
+    public func embed(_ request: EmbeddingRequest) async throws(ProviderError) -> EmbeddingResponse {
+        var body: [String: JSONValue] = ["model": .string(request.model), "input": .array(request.inputs.map(JSONValue.string))]
+        if let d = request.dimensions { body["dimensions"] = .number(Double(d)) }
+        let json = try await transport.send(transport.request(path: "/api/embed", body: .object(body), headers: headers, streaming: false))
+        if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
+        guard let list = json["embeddings"]?.arrayValue, list.count == request.inputs.count else {
+            throw transport.invalid("the embed response has no embedding for every input")
+        }
+        let vectors = list.map { $0.arrayValue?.compactMap(\.numberValue) ?? [] }
+        return EmbeddingResponse(vectors: vectors, usage: json["prompt_eval_count"]?.int.map { Usage(inputTokens: $0, outputTokens: 0) })
     }
 
     static func encode(_ r: ChatRequest, stream: Bool) throws(ProviderError) -> JSONValue {

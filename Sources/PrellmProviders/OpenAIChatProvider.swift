@@ -6,7 +6,7 @@ import PrellmSchema
 /// OpenRouter, vLLM, llama.cpp's server, LM Studio, Groq, Together, DeepSeek and Mistral by
 /// base URL. Streams are SSE `data:` lines ending with `data: [DONE]`; with
 /// `stream_options.include_usage` the last chunk before it carries the usage.
-public struct OpenAIChatProvider: ChatProvider {
+public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
     public let name: String
     let transport: ProviderTransport
 
@@ -68,6 +68,28 @@ public struct OpenAIChatProvider: ChatProvider {
     static func reasoningNotes(_ r: ChatRequest) -> [String] {
         guard isReasoning(r), let t = r.temperature, t != 1 else { return [] }
         return ["temperature \(JSONValue.number(t).jsonText) not sent: \(r.model) is a reasoning model, which takes only the default"]
+    }
+
+    // MARK: - Embeddings
+
+    /// `POST {base}/embeddings`, floats; the vectors come back in input order by `index`.
+    public func embed(_ request: EmbeddingRequest) async throws(ProviderError) -> EmbeddingResponse {
+        var body: [String: JSONValue] = [
+            "model": .string(request.model), "input": .array(request.inputs.map(JSONValue.string)), "encoding_format": "float",
+        ]
+        if let d = request.dimensions { body["dimensions"] = .number(Double(d)) }
+        let json = try await transport.send(transport.request(path: "/embeddings", body: .object(body), headers: headers, streaming: false))
+        guard let data = json["data"]?.arrayValue else { throw transport.invalid("the embeddings response has no data") }
+        var vectors = [[Double]](repeating: [], count: request.inputs.count)
+        for (k, item) in data.enumerated() {
+            let i = item["index"]?.int ?? k
+            guard i >= 0, i < vectors.count, let values = item["embedding"]?.arrayValue?.compactMap(\.numberValue) else {
+                throw transport.invalid("embedding \(k) is malformed")
+            }
+            vectors[i] = values
+        }
+        let tokens = json["usage"]?["prompt_tokens"]?.int
+        return EmbeddingResponse(vectors: vectors, usage: tokens.map { Usage(inputTokens: $0, outputTokens: 0) })
     }
 
     // MARK: - Strict structured outputs

@@ -49,6 +49,9 @@ extension Gateway {
         router.post("/v1/messages") { [self] request, _ in
             await handleChat(request, dialect: .anthropic)
         }
+        router.post("/v1/embeddings") { [self] request, _ in
+            await handleEmbeddings(request)
+        }
         router.post("/v1/messages/count_tokens") { [self] request, _ in
             await handleCountTokens(request)
         }

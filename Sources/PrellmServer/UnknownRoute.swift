@@ -8,7 +8,7 @@ extension Gateway {
     /// Every endpoint the gateway serves, in one place: the 404 message, `prellm serve --help`
     /// and (checked by a test) the README read it.
     public static let endpoints = [
-        "POST /v1/chat/completions", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models",
+        "POST /v1/chat/completions", "POST /v1/embeddings", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models",
         "GET /v1/models/{id}", "GET /healthz", "GET /readyz", "GET /metrics",
     ]
 }

@@ -219,6 +219,70 @@ import Testing
         }
     }
 
+    /// `POST /v1/embeddings`, routed to OpenAI, Ollama and Gemini in their own formats; floats and
+    /// base64; usage and cost; a provider without embeddings is named; OpenAI's schema holds.
+    @Test func embeddingsAreRoutedLikeChat() async throws {
+        let standIn = try ScriptedStandIn([
+            "text-embedding-3-small": [Reply.openAIEmbeddings(dimensions: 3, promptTokens: 8)],
+            "nomic-embed-text": [Reply.ollamaEmbed([[0.5, 0.25], [1, 2]])],
+            "gemini-embedding-001": [Reply.geminiEmbeddings([[0.125, 0.5]])],
+        ])
+        let models = """
+              embed: openai/text-embedding-3-small
+              local-embed: ollama/nomic-embed-text
+              gem-embed: gemini/gemini-embedding-001
+              claude: anthropic/claude-haiku-4-5
+            """
+        let app = Application(router: try gateway(standIn, keys: false, models: models).makeRouter())
+        @Sendable func embed(_ client: some TestClientProtocol, _ body: String) async throws -> (TestResponse, JSONValue) {
+            let r = try await client.execute(
+                uri: "/v1/embeddings", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+            return (r, try JSONParser.parse(String(buffer: r.body)))
+        }
+        try await app.test(.live) { client in
+            let (r, body) = try await embed(client, #"{"model": "embed", "input": ["a", "b"], "dimensions": 3}"#)
+            #expect(r.status == .ok, "\(body.jsonText)")
+            #expect(body["data"]?[1]?["embedding"] == .array([.number(1), .number(1.1), .number(1.2)]))
+            #expect(body["usage"]?["prompt_tokens"] == .number(8))
+            #expect(r.headers[HTTPField.Name("x-prellm-model")!] == "openai/text-embedding-3-small")
+            let sent = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
+            #expect(sent["dimensions"] == .number(3) && sent["encoding_format"] == "float")
+            if let schema = try Self.openAISchema("CreateEmbeddingResponse") {
+                #expect(schema.validate(body).isEmpty, "\(schema.validate(body))")
+                #expect(!schema.validate(.object(["object": "embedding"])).isEmpty, "the schema checks something")
+            }
+            let (_, b64) = try await embed(client, #"{"model": "embed", "input": "a", "encoding_format": "base64"}"#)
+            let data = try #require(Data(base64Encoded: b64["data"]?[0]?["embedding"]?.stringValue ?? ""))
+            let floats = stride(from: 0, to: data.count, by: 4).map { i in
+                Float(bitPattern: data[i..<i + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
+            }
+            #expect(floats == [0, 0.1, 0.2])
+            let (local, localBody) = try await embed(client, #"{"model": "local-embed", "input": ["x", "y"]}"#)
+            #expect(local.status == .ok)
+            #expect(localBody["data"]?[0]?["embedding"] == .array([.number(0.5), .number(0.25)]))
+            #expect(localBody["usage"]?["prompt_tokens"] == .number(6))
+            #expect(standIn.requests.contains { $0.path == "/api/embed" })
+            let (gem, gemBody) = try await embed(client, #"{"model": "gem-embed", "input": "x"}"#)
+            #expect(gem.status == .ok, "\(gemBody.jsonText)")
+            #expect(gemBody["data"]?[0]?["embedding"] == .array([.number(0.125), .number(0.5)]))
+            #expect((gemBody["usage"]?["prompt_tokens"]?.int ?? 0) > 0, "Gemini reports no usage: estimated, never zero")
+            let (claude, claudeBody) = try await embed(client, #"{"model": "claude", "input": "x"}"#)
+            #expect(claude.status == .badRequest)
+            #expect(claudeBody["error"]?["message"]?.stringValue?.contains("serves no embeddings") == true)
+            let (bad, _) = try await embed(client, #"{"model": "embed", "input": [1, 2]}"#)
+            #expect(bad.status == .badRequest)
+        }
+    }
+
+    /// A schema from OpenAI's OpenAPI spec in ../shared/suites (nil when it is not beside the repository).
+    static func openAISchema(_ name: String) throws -> JSONSchema? {
+        let url = root.deletingLastPathComponent().appendingPathComponent("shared/suites/openai-openapi/responses-chat-embeddings-subset.json")
+        guard FileManager.default.fileExists(atPath: url.path), case .object(var doc) = try JSONParser.parse(String(contentsOf: url, encoding: .utf8))
+        else { return nil }
+        doc["$ref"] = .string("#/components/schemas/" + name)
+        return JSONSchema(.object(doc))
+    }
+
     @Test func providerTimeoutsFromTheConfigApply() async throws {
         // The upstream takes 1.5 s to its first byte; the config allows 200 ms.
         let late: ScriptedStandIn.Responder = { request, w in

@@ -147,6 +147,39 @@ public enum Reply {
         }
     }
 
+    /// OpenAI's `POST /v1/embeddings` answer: one vector of `dimensions` per input, `i + k/10`.
+    public static func openAIEmbeddings(dimensions: Int = 3, promptTokens: Int = 8) -> ScriptedStandIn.Responder {
+        { request, w in
+            let n = (try? JSONParser.parse(request.bodyText))?["input"]?.arrayValue?.count ?? 1
+            let data = (0..<n).map { i in
+                #"{"object":"embedding","index":\#(i),"embedding":[\#((0..<dimensions).map { k in "\(Double(i) + Double(k) / 10)" }.joined(separator: ","))]}"#
+            }
+            w.respond(
+                body:
+                    #"{"object":"list","data":[\#(data.joined(separator: ","))],"model":"text-embedding-3-small","usage":{"prompt_tokens":\#(promptTokens),"total_tokens":\#(promptTokens)}}"#
+            )
+        }
+    }
+
+    /// Ollama's `POST /api/embed` answer.
+    public static func ollamaEmbed(_ vectors: [[Double]], promptEvalCount: Int = 6) -> ScriptedStandIn.Responder {
+        { _, w in
+            let list = vectors.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",")
+            w.respond(
+                body:
+                    #"{"model":"nomic-embed-text","embeddings":[\#(list)],"total_duration":1,"load_duration":1,"prompt_eval_count":\#(promptEvalCount)}"#
+            )
+        }
+    }
+
+    /// Gemini's `:batchEmbedContents` answer.
+    public static func geminiEmbeddings(_ vectors: [[Double]]) -> ScriptedStandIn.Responder {
+        { _, w in
+            let list = vectors.map { #"{"values":["# + $0.map { "\($0)" }.joined(separator: ",") + "]}" }.joined(separator: ",")
+            w.respond(body: #"{"embeddings":[\#(list)]}"#)
+        }
+    }
+
     /// Anthropic's `POST /v1/messages/count_tokens` answer.
     public static func anthropicCount(_ n: Int) -> ScriptedStandIn.Responder {
         { _, w in w.respond(body: #"{"input_tokens":\#(n)}"#) }

@@ -14,6 +14,30 @@ public enum WireRules {
     /// The status and body the real API would answer with, or nil when it would accept.
     public static func refusal(for request: RecordedRequest) -> (status: Int, body: String)? {
         guard request.method == "POST", let body = try? JSONParser.parse(request.bodyText) else { return nil }
+        if request.path.hasSuffix("/embeddings") || request.path.hasSuffix("/api/embed") {
+            let ok: Bool
+            switch body["input"] {
+            case .string(let s)?: ok = !s.isEmpty
+            case .array(let items)?: ok = !items.isEmpty && items.allSatisfy { ($0.stringValue?.isEmpty == false) }
+            default: ok = false
+            }
+            if !ok { return (400, openAIError("'input' : input must be a non-empty string or array of non-empty strings")) }
+            if let f = body["encoding_format"]?.stringValue, f != "float", f != "base64" {
+                return (400, openAIError("Invalid value for 'encoding_format': '\(f)'"))
+            }
+            return nil
+        }
+        if request.path.hasSuffix(":batchEmbedContents") {
+            let requests = body["requests"]?.arrayValue ?? []
+            let m = request.path.split(separator: "/").last.map { String($0.split(separator: ":")[0]) } ?? ""
+            if requests.isEmpty || requests.contains(where: { $0["model"]?.stringValue != "models/" + m || $0["content"]?["parts"] == nil }) {
+                return (
+                    400,
+                    #"{"error":{"code":400,"message":"* BatchEmbedContentsRequest.requests: each request needs content and the batch's model","status":"INVALID_ARGUMENT"}}"#
+                )
+            }
+            return nil
+        }
         if request.path.hasSuffix("/chat/completions") { return openAI(body).map { (400, openAIError($0)) } }
         if request.path.hasSuffix("/v1/messages") { return anthropic(body).map { (400, anthropicError($0)) } }
         if request.path.hasSuffix("/v1/messages/count_tokens") {

@@ -1,0 +1,147 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PrellmCompiler
+import PrellmProviderKit
+import PrellmSchema
+
+/// `POST /v1/embeddings` in OpenAI's shape, routed like chat: a configured name (or, when
+/// served, a `provider/model`) to the first of its models whose provider embeds (OpenAI and
+/// its compatible family, Gemini, Ollama), trying the next on a transient error. The key's
+/// limits hold as for chat: the request is reserved at its estimate and settled at its usage.
+extension Gateway {
+    struct EmbeddingsBody {
+        var model: String
+        var inputs: [String]
+        var dimensions: Int?
+        var base64: Bool
+    }
+
+    static func parseEmbeddings(_ bytes: [UInt8]) throws(GatewayError) -> EmbeddingsBody {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes: bytes) } catch { throw GatewayError(.badRequest, "the body is not valid JSON: \(error)") }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else { throw GatewayError(.badRequest, "'model' is required", param: "model") }
+        let inputs: [String]
+        switch json["input"] {
+        case .string(let s)?: inputs = [s]
+        case .array(let items)? where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }): inputs = items.compactMap(\.stringValue)
+        case .array(let items)? where !items.isEmpty:
+            throw GatewayError(.badRequest, "'input' must be a string or a list of strings (token arrays are not supported)", param: "input")
+        default: throw GatewayError(.badRequest, "'input' must be a non-empty string or list of strings", param: "input")
+        }
+        guard inputs.count <= 2048 else { throw GatewayError(.badRequest, "'input' holds more than 2048 items", param: "input") }
+        var dimensions: Int?
+        if let d = json["dimensions"], d != .null {
+            guard let n = d.int, n > 0 else { throw GatewayError(.badRequest, "'dimensions' must be a positive integer", param: "dimensions") }
+            dimensions = n
+        }
+        let format = json["encoding_format"]?.stringValue ?? "float"
+        guard format == "float" || format == "base64" else {
+            throw GatewayError(.badRequest, "'encoding_format' must be float or base64", param: "encoding_format")
+        }
+        return EmbeddingsBody(model: model, inputs: inputs, dimensions: dimensions, base64: format == "base64")
+    }
+
+    func handleEmbeddings(_ request: Request) async -> Response {
+        let started = ContinuousClock.now
+        func seconds() -> Double {
+            let d = ContinuousClock.now - started
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        do {
+            let key = try authenticate(request.headers[.authorization])
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
+                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
+            }
+            let ask = try Self.parseEmbeddings(Array(body.readableBytesView))
+            try authorize(key, model: ask.model)
+            guard case .route(let route) = try target(ask.model) else {
+                throw GatewayError(.badRequest, "'\(ask.model)' is a workflow; embeddings come from a model", param: "model")
+            }
+            let estimate = ask.inputs.reduce(0) { $0 + $1.utf8.count / TokenEstimate.bytesPerToken + 1 }
+            let price = route.models.compactMap { baseContext.models.price(for: $0) }.map(\.input).max()
+            let reservation = try key.flatMap { k throws(GatewayError) in
+                k.rpm != nil || k.tpm != nil || k.usdPerDay != nil || k.usdPerMonth != nil
+                    ? try limits.admit(k, estimateUSD: price.map { $0 * Double(estimate) / 1e6 }, estimateTokens: estimate, now: .now) : nil
+            }
+            let outcome: (EmbeddingResponse, String)
+            do { outcome = try await embed(ask, route: route) } catch {
+                if let reservation { limits.settle(reservation, .init(tokens: 0, usd: 0)) }
+                throw error
+            }
+            let (response, model) = outcome
+            let tokens = response.usage?.inputTokens ?? estimate
+            let usd = baseContext.models.price(for: model).map { $0.input * Double(tokens) / 1e6 }
+            if let reservation { limits.settle(reservation, .init(tokens: tokens, usd: usd)) }
+            metrics.request(model: model, key: key?.id.value ?? "-", status: 200, seconds: seconds(), tokens: tokens, cost: usd, error: nil)
+            var headers = HTTPFields()
+            headers[Self.modelHeader] = model
+            if let usd { headers[HTTPField.Name("x-prellm-cost-usd")!] = JSONValue.number(usd).jsonText }
+            return Self.json(200, Self.embeddingsBody(response, ask: ask, tokens: tokens), headers: headers)
+        } catch let e as GatewayError {
+            metrics.request(model: "-", key: "-", status: e.status, seconds: seconds(), tokens: nil, cost: nil, error: e.code ?? e.type)
+            return Self.error(e, requestID: nil)
+        } catch {
+            return Self.error(GatewayError(.internal, "\(error)"), requestID: nil)
+        }
+    }
+
+    /// The first model of the route whose provider embeds; the next after a transient error.
+    func embed(_ ask: EmbeddingsBody, route: ModelRoute) async throws(GatewayError) -> (EmbeddingResponse, String) {
+        var failures: [String] = []
+        var last: ProviderError?
+        for model in route.models {
+            let resolved: (provider: any ChatProvider, model: String)
+            do { resolved = try baseContext.models.provider(for: model) } catch {
+                failures.append("\(model): \(error.message)")
+                continue
+            }
+            guard let embedder = resolved.provider as? any EmbeddingProvider else {
+                failures.append("\(model): \(resolved.provider.name) serves no embeddings")
+                continue
+            }
+            do {
+                let r = try await embedder.embed(EmbeddingRequest(model: resolved.model, inputs: ask.inputs, dimensions: ask.dimensions))
+                return (r, model)
+            } catch {
+                failures.append("\(model): \(error.message)")
+                last = error
+                guard error.isRetryable else { break }
+            }
+        }
+        let message = "no model could embed: " + failures.joined(separator: "; ")
+        switch last?.kind {
+        case .rateLimit?: throw GatewayError(.rateLimited, message, code: "rate_limit_exceeded", retryAfter: last?.retryAfter)
+        case .badRequest?, .contextTooLong?: throw GatewayError(.badRequest, message)
+        case nil where !failures.isEmpty: throw GatewayError(.badRequest, message, param: "model")
+        default: throw GatewayError(.upstream, message, code: "upstream_error")
+        }
+    }
+
+    static func embeddingsBody(_ r: EmbeddingResponse, ask: EmbeddingsBody, tokens: Int) -> JSONValue {
+        .object([
+            "object": "list", "model": .string(ask.model),
+            "data": .array(
+                r.vectors.enumerated().map { i, v in
+                    .object([
+                        "object": "embedding", "index": .number(Double(i)),
+                        "embedding": ask.base64 ? .string(base64(v)) : .array(v.map(JSONValue.number)),
+                    ])
+                }),
+            "usage": .object(["prompt_tokens": .number(Double(tokens)), "total_tokens": .number(Double(tokens))]),
+        ])
+    }
+
+    /// OpenAI's base64 encoding: the vector as little-endian 32-bit floats.
+    static func base64(_ v: [Double]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(v.count * 4)
+        for x in v {
+            let bits = Float(x).bitPattern.littleEndian
+            withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
+        }
+        return Data(bytes).base64EncodedString()
+    }
+}
