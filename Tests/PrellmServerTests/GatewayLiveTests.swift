@@ -20,6 +20,7 @@ import Testing
             ],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
             "gpt-4.1-mini": [Reply.openAIToolCall(text: "", id: "call_3", name: "get_weather", arguments: #"{"city":"Paris"}"#)],
+            "text-embedding-3-small": [Reply.openAIEmbeddings(dimensions: 3, promptTokens: 4)],
         ])
         let key = "pk-live-test-key-0123456789"
         let gateway = try await ServedGateway(environment: standIn.environment) { port in
@@ -29,6 +30,7 @@ import Testing
             models:
               fast: openai/gpt-4o-mini
               tools: openai/gpt-4.1-mini
+              embed: openai/text-embedding-3-small
             workflows: [\(GatewayTests.root.path)/workflows/support-triage.yaml]
             keys:
               - {id: ci, hash: "sha256:\(SHA256.hex(key))"}
@@ -43,7 +45,7 @@ import Testing
             environment: ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b })
         let stdout = python.stdout, stderr = python.stderr
         #expect(python.status == 0, "\(stdout)\n\(stderr)")
-        #expect(stdout.contains("6 checks passed"))
+        #expect(stdout.contains("7 checks passed"))
 
         // SIGTERM: the gateway stops on its own.
         server.terminate()

@@ -28,7 +28,8 @@ assert r.choices[0].message.content.startswith("Thanks for the report."), r
 
 # 4. The model list.
 ids = [m.id for m in client.models.list()]
-assert ids == ["fast", "tools", "workflow/support-triage"], ids
+assert ids == ["fast", "tools", "embed", "workflow/support-triage"], ids
+assert client.models.retrieve("fast").id == "fast"
 
 # 5. Errors raise the exceptions OpenAI clients expect.
 try:
@@ -57,4 +58,11 @@ for c in client.chat.completions.create(model="tools", messages=[{"role": "user"
 assert calls == {0: {"id": "call_3", "name": "get_weather", "arguments": '{"city":"Paris"}'}}, calls
 assert finish == "tool_calls", finish
 
-print("openai client: 6 checks passed")
+# 7. Embeddings, as floats and as the client's default base64 (it decodes them itself).
+e = client.embeddings.create(model="embed", input=["a", "b"], encoding_format="float")
+assert [d.embedding for d in e.data] == [[0.0, 0.1, 0.2], [1.0, 1.1, 1.2]], e
+assert e.usage.prompt_tokens == 4, e.usage
+e = client.embeddings.create(model="embed", input="a")
+assert [round(x, 5) for x in e.data[0].embedding] == [0.0, 0.1, 0.2], e.data[0].embedding
+
+print("openai client: 7 checks passed")
