@@ -50,12 +50,7 @@ extension Gateway {
         }
         do {
             let key = try authenticate(request.headers[.authorization])
-            var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
-                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
-            }
-            let ask = try Self.parseEmbeddings(Array(body.readableBytesView))
+            let ask = try Self.parseEmbeddings(try await body(of: request))
             try authorize(key, model: ask.model)
             guard case .route(let route) = try target(ask.model) else {
                 throw GatewayError(.badRequest, "'\(ask.model)' is a workflow; embeddings come from a model", param: "model")

@@ -69,13 +69,8 @@ extension Gateway {
     /// which would stop a client from compacting its context.
     func handleCountTokens(_ request: Request) async -> Response {
         do {
-            let key = try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
-            var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
-                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
-            }
-            let chat = try MessagesWire.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages, counting: true)
+            let key = try authenticate(request)
+            let chat = try MessagesWire.parse(try await body(of: request), maxMessages: config.server.maxMessages, counting: true)
             try authorize(key, model: chat.model)
             let (count, source) = try await countTokens(chat, target: try target(chat.model))
             var headers = HTTPFields()
@@ -133,15 +128,9 @@ extension Gateway {
             return response
         }
         do {
-            // Anthropic clients send their key as x-api-key.
-            let key = try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
+            let key = try authenticate(request)
             entry["key_id"] = key.map { .string($0.id.value) } ?? .null
-            var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: config.server.maxBodyBytes) } catch {
-                throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
-            }
-            let chat = try dialect.parse(Array(body.readableBytesView), maxMessages: config.server.maxMessages)
+            let chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
             entry["model"] = .string(chat.model)
             if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
             let target = try self.target(chat.model)
@@ -367,6 +356,20 @@ extension Gateway {
                 throw GatewayError(.timeout, "no answer within the gateway's request timeout (\(limit))")
             }
             return value
+        }
+    }
+
+    /// The key of a request as either dialect's clients send it: `Authorization: Bearer …`, or
+    /// Anthropic's `x-api-key`.
+    func authenticate(_ request: Request) throws(GatewayError) -> ConfigFile.Key? {
+        try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
+    }
+
+    /// A request's body, refused past the configured size.
+    func body(of request: Request) async throws(GatewayError) -> [UInt8] {
+        var request = request
+        do { return Array(try await request.collectBody(upTo: config.server.maxBodyBytes).readableBytesView) } catch {
+            throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
         }
     }
 

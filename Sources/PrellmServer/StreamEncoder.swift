@@ -57,13 +57,7 @@ struct StreamEncoder {
                 out += close() + openText()
                 index = nextBlock - 1
             }
-            return out
-                + MessagesWire.event(
-                    "content_block_delta",
-                    .object([
-                        "type": "content_block_delta", "index": .number(Double(index)),
-                        "delta": .object(["type": "text_delta", "text": .string(text)]),
-                    ]))
+            return out + Self.blockDelta(index, .object(["type": "text_delta", "text": .string(text)]))
         }
     }
 
@@ -96,13 +90,7 @@ struct StreamEncoder {
                     ]))
             }
             guard !arguments.isEmpty else { return out }
-            return out
-                + MessagesWire.event(
-                    "content_block_delta",
-                    .object([
-                        "type": "content_block_delta", "index": .number(Double(block)),
-                        "delta": .object(["type": "input_json_delta", "partial_json": .string(arguments)]),
-                    ]))
+            return out + Self.blockDelta(block, .object(["type": "input_json_delta", "partial_json": .string(arguments)]))
         }
     }
 
@@ -150,6 +138,12 @@ struct StreamEncoder {
         case .openAI: "data: " + e.body.jsonText + "\n\ndata: [DONE]\n\n"
         case .anthropic: MessagesWire.event("error", MessagesWire.errorBody(e))
         }
+    }
+
+    /// A `content_block_delta` event: more of block `index`.
+    static func blockDelta(_ index: Int, _ delta: JSONValue) -> String {
+        MessagesWire.event(
+            "content_block_delta", .object(["type": "content_block_delta", "index": .number(Double(index)), "delta": delta]))
     }
 
     private mutating func openText() -> String {
