@@ -35,9 +35,8 @@ public enum ValidateCommand {
             out.stderr += "prellm validate: \(path): $ref '\(ref)' at '\(at.isEmpty ? "/" : at)' does not resolve\n"
             return nil
         }
-        if let (ref, at, tooDeep) = schema.referenceCycle() {
-            let what = tooDeep ? "references chain more than 300 schemas deep" : "$ref '\(ref)' leads back to itself"
-            out.stderr += "prellm validate: \(path): \(what) at '\(at.isEmpty ? "/" : at)' without reading into the value\n"
+        if let cycle = schema.referenceCycle() {
+            out.stderr += "prellm validate: \(path): at '\(cycle.at.isEmpty ? "/" : cycle.at)': \(cycle.message)\n"
             return nil
         }
         return schema

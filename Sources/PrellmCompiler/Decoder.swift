@@ -155,8 +155,9 @@ struct Decoder {
             bag.add(.wrongType, node.span, "\(what) must be a duration such as 30s, found \(node.kindName)")
             return nil
         }
-        if let d = Self.parseDuration(text), d > .zero { return d }
-        if Self.parseDuration(text) == .zero {
+        let parsed = Self.parseDuration(text)
+        if let d = parsed, d > .zero { return d }
+        if parsed == .zero {
             let hint =
                 what == "'ttl'"
                 ? "a cache entry that expires at once is never used; to turn caching off, write cache: false"
@@ -220,10 +221,9 @@ struct Decoder {
         return value
     }
 
-    /// The entries of a mapping of names (`inputs:`, `models:`, …). With `identifier`, each name
-    /// must be one, and `identifier` says what the name is in the message ("model alias").
     /// How the names of a mapping are checked: as identifiers (inputs, imports), or as model
-    /// names the way providers and tools write them (`gpt-4o-mini`, `llama3.1:8b`).
+    /// names the way providers and tools write them (`gpt-4o-mini`, `llama3.1:8b`). The string
+    /// says what the name is, for the message ("model alias").
     enum NameRule {
         case identifier(String)
         case modelName(String)
@@ -240,8 +240,9 @@ struct Decoder {
         }
     }
 
+    /// The entries of a mapping of names (`inputs:`, `models:`, …), each name checked by `rule`.
     mutating func namedEntries(
-        _ node: YAMLNode, _ what: String, hint: String? = nil, identifier: String? = nil, rule: NameRule? = nil
+        _ node: YAMLNode, _ what: String, hint: String? = nil, rule: NameRule? = nil
     )
         -> [(name: Workflow.Name, value: YAMLNode)]
     {
@@ -251,17 +252,18 @@ struct Decoder {
         }
         return pairs.compactMap { pair in
             guard let name = pair.key.scalar?.value else { return nil }
-            if let identifier, !StepDecoder.isIdentifier(name) {
+            switch rule {
+            case .identifier(let what)? where !StepDecoder.isIdentifier(name):
                 bag.add(
-                    .invalidStepID, pair.key.span, "\(identifier) '\(name)' is not an identifier",
+                    .invalidStepID, pair.key.span, "\(what) '\(name)' is not an identifier",
                     hint: "use letters, digits and underscores, starting with a letter")
-            }
-            if case .modelName(let what)? = rule, !Self.isModelName(name) {
+            case .modelName(let what)? where !Self.isModelName(name):
                 bag.add(
                     .invalidStepID, pair.key.span, "\(what) '\(name)' is not a model name",
                     hint: name.contains("/")
                         ? "'/' is for provider/model; name the alias without it, e.g. '\(name.split(separator: "/").last ?? "")'"
                         : "use letters, digits and '-._:', starting with a letter or digit (like gpt-4o-mini or llama3.1:8b)")
+            default: break
             }
             return (Workflow.Name(value: name, span: pair.key.span), pair.value)
         }

@@ -180,17 +180,13 @@ struct SchemaChecker {
     }
 
     static func checkLocalRefs(_ node: YAMLNode, schema: JSONSchema, into bag: inout DiagnosticBag) {
-        if let (ref, at, tooDeep) = schema.referenceCycle() {
-            let span = locate(at, in: node)?["$ref"]?.span ?? locate(at, in: node)?.span ?? node.span
-            if tooDeep {
-                bag.add(
-                    .refCycle, span, "references here chain more than 300 schemas deep without reading into the value",
-                    hint: "a value is checked through at most 300 nested references")
-            } else {
-                bag.add(
-                    .refCycle, span, "$ref '\(ref)' leads back to itself without reading into the value, so checking would never end",
-                    hint: "a schema may refer to itself only below a keyword that descends into the value, like properties or items")
-            }
+        if let cycle = schema.referenceCycle() {
+            let holder = locate(cycle.at, in: node)
+            bag.add(
+                .refCycle, holder?["$ref"]?.span ?? holder?.span ?? node.span, cycle.message,
+                hint: cycle.tooDeep
+                    ? "a value is checked through at most 300 nested references"
+                    : "a schema may refer to itself only below a keyword that descends into the value, like properties or items")
             return
         }
         for (ref, at) in schema.unresolvedReferences() where ref.hasPrefix("#") {

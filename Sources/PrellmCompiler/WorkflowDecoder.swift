@@ -67,7 +67,7 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeInputs(_ node: YAMLNode) -> [Workflow.Input] {
-        d.namedEntries(node, "'inputs' must map input names to schemas", identifier: "input name").map { name, value in
+        d.namedEntries(node, "'inputs' must map input names to schemas", rule: .identifier("input name")).map { name, value in
             var schemaNode = value
             // Shorthand: `query: string` means `query: {type: string}`.
             if let s = schemaNode.scalar, s.style == .plain, SchemaChecker.typeNames.contains(s.value) {
@@ -110,7 +110,7 @@ struct WorkflowDecoder {
     mutating func decodeImports(_ node: YAMLNode) -> [Workflow.Import] {
         d.namedEntries(
             node, "'imports' must map names to workflow files", hint: "imports:\n  triage: ./triage.yaml",
-            identifier: "import name"
+            rule: .identifier("import name")
         ).compactMap { alias, value in
             d.string(value, "an import path").map { Workflow.Import(alias: alias, path: $0, pathSpan: value.span) }
         }

@@ -1,3 +1,19 @@
+/// A reference cycle that reads no input (or an in-place chain deeper than validation
+/// follows): where it closes, and what to say about it.
+public struct ReferenceCycle: Sendable, Hashable {
+    /// The `$ref` that closes the cycle (empty for a chain that is too deep).
+    public var ref: String
+    /// The JSON pointer of the schema that holds it.
+    public var at: String
+    public var tooDeep: Bool
+
+    public var message: String {
+        tooDeep
+            ? "references here chain more than \(Evaluation.maxDepth) schemas deep without reading into the value"
+            : "$ref '\(ref)' leads back to itself without reading into the value, so checking would never end"
+    }
+}
+
 extension JSONSchema {
     /// Keywords that apply their subschemas to the same instance. A path through them alone
     /// never consumes input, so a cycle along it would recurse forever; every other applicator
@@ -13,7 +29,7 @@ extension JSONSchema {
     /// reached at plus its pointer below that), so the work is linear in the schema's size.
     /// A chain of in-place references deeper than validation follows is reported too (with
     /// `tooDeep`), so the search's own recursion is bounded by the same limit.
-    public func referenceCycle() -> (ref: String, at: String, tooDeep: Bool)? {
+    public func referenceCycle() -> ReferenceCycle? {
         var state: [String: Bool] = [:]  // false: on the current path; true: done, no cycle below
         var found: (String, String)?
         var depth = 0, tooDeep = false
@@ -76,6 +92,6 @@ extension JSONSchema {
             return URIReference.percentDecode(fragment)
         }
         entries(root, base: rootBase, at: "")
-        return found.map { ($0.0, $0.1, tooDeep) }
+        return found.map { ReferenceCycle(ref: $0.0, at: $0.1, tooDeep: tooDeep) }
     }
 }

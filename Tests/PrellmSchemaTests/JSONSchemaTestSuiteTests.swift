@@ -51,8 +51,8 @@ import Testing
             for group in groups.arrayValue ?? [] {
                 let schema = JSONSchema(group["schema"]!, documents: documents)
                 // Every suite schema terminates, so none may be called a reference cycle.
-                if let (ref, at, _) = schema.referenceCycle() {
-                    failed.append("\(file): \(group["description"]?.stringValue ?? ""): called a $ref cycle ('\(ref)' at '\(at)')")
+                if let cycle = schema.referenceCycle() {
+                    failed.append("\(file): \(group["description"]?.stringValue ?? ""): called a $ref cycle ('\(cycle.ref)' at '\(cycle.at)')")
                 }
                 for test in group["tests"]?.arrayValue ?? [] {
                     let name = "\(file): \(group["description"]?.stringValue ?? "") / \(test["description"]?.stringValue ?? "")"
