@@ -14,7 +14,9 @@ public enum Preflight {
     }
 
     public static func problems(_ program: StepGraph, models: any ModelAccess) -> [Problem] {
-        var seen = Set<String>(), out: [Problem] = []
+        // Each model once, in the order first reached, and whether any call to it is under a
+        // USD budget that needs a price.
+        var order: [String] = [], priced: [String: Bool] = [:]
         func check(_ program: StepGraph, budgets: [Workflow.Budget]) {
             let budgets = budgets + (program.budget.map { [$0] } ?? [])
             for step in program.steps { visit(step, budgets) }
@@ -31,22 +33,26 @@ public enum Preflight {
             }
         }
         func route(_ r: ModelRoute, _ budgets: [Workflow.Budget]) {
-            let priced = budgets.contains { $0.maxUSD != nil && !$0.allowUnpriced }
-            for model in r.models where seen.insert(model + (priced ? " $" : "")).inserted {
-                do { _ = try models.provider(for: model) } catch {
-                    out.append(Problem(model: model, message: error.message))
-                    continue
-                }
-                if priced, models.price(for: model) == nil {
-                    out.append(
-                        Problem(
-                            model: model,
-                            message: "has no known price, so it cannot run under a USD budget (give its alias a price, or set allow_unpriced: true)"
-                        ))
-                }
+            let needsPrice = budgets.contains { $0.maxUSD != nil && !$0.allowUnpriced }
+            for model in r.models {
+                if priced[model] == nil { order.append(model) }
+                priced[model] = (priced[model] ?? false) || needsPrice
             }
         }
         check(program, budgets: [])
+        var out: [Problem] = []
+        for model in order {
+            do { _ = try models.provider(for: model) } catch {
+                out.append(Problem(model: model, message: error.message))
+                continue
+            }
+            if priced[model] == true, models.price(for: model) == nil {
+                out.append(
+                    Problem(
+                        model: model,
+                        message: "has no known price, so it cannot run under a USD budget (give its alias a price, or set allow_unpriced: true)"))
+            }
+        }
         return out
     }
 }

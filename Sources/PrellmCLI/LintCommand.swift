@@ -59,7 +59,7 @@ public enum LintCommand {
         case .sarif:
             out.stdout = DiagnosticReport.sarif(diagnostics, sources: sources, failures: failures).jsonText + "\n"
         case .json:
-            let unreadable = missing.map { Diagnostic(.unreadable, file: $0, span: .unknown, message: "'\($0)' does not exist") }
+            let unreadable = zip(missing, failures).map { Diagnostic(.unreadable, file: $0, span: .unknown, message: $1) }
             out.stdout = DiagnosticReport.render(unreadable + diagnostics, format: .json, sources: sources)
         case .text, .github:
             out.stdout = DiagnosticReport.render(diagnostics, format: options.format, sources: sources, color: options.color)

@@ -112,7 +112,10 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
 
     // MARK: - Encoding
 
+    /// - Parameter strict: the request's contract in strict form, when the caller already has it
+    ///   (it also maps the answer back); otherwise it is translated here.
     static func encode(_ r: ChatRequest, stream: Bool, strict: OpenAIStrictSchema? = nil) -> JSONValue {
+        let strict = strict ?? strictSchema(r)
         var messages: [JSONValue] = []
         var system = r.system
         if let strict, !strict.constraints.isEmpty {
@@ -138,12 +141,14 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
         switch r.responseFormat {
         case .text: break
         case .json: body["response_format"] = .object(["type": "json_object"])
-        case .jsonSchema(let name, let schema):
-            let strict = strict ?? OpenAIStrictSchema.translate(schema)
-            body["response_format"] = .object([
-                "type": "json_schema",
-                "json_schema": .object(["name": .string(name), "schema": strict.schema, "strict": .bool(strict.strict)]),
-            ])
+        case .jsonSchema(let name, _):
+            // `strict` is this contract's translation (strictSchema gives one for every schema).
+            if let strict {
+                body["response_format"] = .object([
+                    "type": "json_schema",
+                    "json_schema": .object(["name": .string(name), "schema": strict.schema, "strict": .bool(strict.strict)]),
+                ])
+            }
         }
         if !r.tools.isEmpty {
             body["tools"] = .array(

@@ -14,20 +14,21 @@ extension Interpreter {
         let problems = try check(step, v, &frame)
         let used = frame.state[i].validations
         if problems.isEmpty {
-            var record = StepRecord(id: path, kind: "validate", status: .ok, latency: context.clock.now - started, attempts: used + 1)
-            record.output = frame.scope.steps[i] ?? nil
-            ledger.add(record)
+            ledger.add(
+                StepRecord(id: path, kind: "validate", status: .ok, latency: context.clock.now - started, attempts: used + 1),
+                output: frame.scope.steps[i] ?? .null)
             progress(context, path, .done, started: started)
             return nil
         }
         context.events?.record(.invalid(traceID: frame.traceID, step: path, attempt: used + 1, errors: problems))
         guard let onFail = v.onFail, used < onFail.attempts else {
+            let after = used > 0 ? " after \(used) re-ask\(used == 1 ? "" : "s")" : ""
+            let error = RunError(.validationFailed, "the value does not pass validation\(after): " + problems.joined(separator: "; "), step: step.id)
             var record = StepRecord(id: path, kind: "validate", status: .failed, latency: context.clock.now - started, attempts: used + 1)
-            record.error = RunError(.validationFailed, problems.joined(separator: "; "), step: step.id)
+            record.error = error
             ledger.add(record)
             progress(context, path, .failed, started: started, detail: problems.first)
-            let after = used > 0 ? " after \(used) re-ask\(used == 1 ? "" : "s")" : ""
-            throw RunError(.validationFailed, "the value does not pass validation\(after): " + problems.joined(separator: "; "), step: step.id)
+            throw error
         }
         let retry = onFail.retry, retried = program.steps[retry].id
         if let previous = frame.state[retry].answer, previous.finish == .length {

@@ -214,9 +214,9 @@ public struct Interpreter: Sendable {
             let target = try choose(r, frame.scope, step: path)
             let name = target.map { program.steps[$0].id } ?? "end"
             frame.scope.steps[i] = .object(["target": .string(name)])
-            var record = StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1)
-            record.output = frame.scope.steps[i] ?? nil
-            ledger.add(record)
+            ledger.add(
+                StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1),
+                output: frame.scope.steps[i] ?? .null)
             progress(context, path, .done, started: started, detail: "→ \(name)")
             return target ?? program.steps.count
         case .validate(let v):

@@ -108,9 +108,9 @@ public struct ModelRouter: Sendable {
     /// What to do with one model of the route: skip it, answer from the cache, or send to it.
     func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
         let model = choice.id
-        let images = call.messages.contains { m in m.content.contains { if case .text = $0 { false } else { true } } }
+        let caps = context.models.capabilities(for: model)
         if let reason = skipReason(
-            model, needsJSON: call.format != .text, images: images, estimate: state.estimate, maxTokens: state.maxTokens)
+            caps, needsJSON: call.format != .text, images: state.hasImages, estimate: state.estimate, maxTokens: state.maxTokens)
         {
             return skip(call, model, reason, &state)
         }
@@ -124,7 +124,7 @@ public struct ModelRouter: Sendable {
             model: resolved.model, system: call.system, messages: call.messages, temperature: o.temperature ?? p.temperature,
             maxTokens: state.maxTokens, topP: o.topP ?? p.topP, stop: o.stop ?? p.stop ?? [], responseFormat: call.format,
             tools: o.tools, toolChoice: o.toolChoice)
-        request.reasoning = context.models.capabilities(for: model)?.reasoning
+        request.reasoning = caps?.reasoning
         request.parallelToolCalls = o.parallelToolCalls
         let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
         let hit = key.flatMap { context.cache?.get($0, now: context.clock.now) }
@@ -151,8 +151,7 @@ public struct ModelRouter: Sendable {
     }
 
     /// Why a model cannot take this call, if it cannot.
-    func skipReason(_ model: String, needsJSON: Bool, images: Bool, estimate: Int, maxTokens: Int) -> String? {
-        let caps = context.models.capabilities(for: model)
+    func skipReason(_ caps: ModelCapabilities?, needsJSON: Bool, images: Bool, estimate: Int, maxTokens: Int) -> String? {
         if let caps, needsJSON, !caps.jsonMode, !caps.structuredOutput { return "it has no JSON mode" }
         // Only a model the catalog lists without vision is known to be blind.
         if let caps, images, caps.isKnown, !caps.vision { return "it cannot read images (the catalog lists it without vision)" }
@@ -200,6 +199,8 @@ public struct ModelRouter: Sendable {
         var failures: [String] = []
         var causes: [ProviderError.Kind] = []
         var retryAfter: Duration?
+        /// The call sends an image (a model the catalog lists without vision is skipped).
+        let hasImages: Bool
 
         init(_ call: Call) {
             let retries = call.retry?.attempts ?? Step.RetryPolicy.defaultAttempts
@@ -210,6 +211,7 @@ public struct ModelRouter: Sendable {
             limit = call.route.choices.count * (1 + retries)
             maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
             estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
+            hasImages = call.messages.contains { m in m.content.contains { if case .text = $0 { false } else { true } } }
         }
 
         func failure(_ call: Call) -> RunError {
