@@ -73,6 +73,9 @@ public struct ConfigFile: Sendable {
 
     /// Where the gateway keeps its usage ledger (a SQLite file, relative to the config).
     public var storePath: String?
+    /// How long the gateway keeps a Responses answer for `previous_response_id`
+    /// (`store.response_ttl`; 30 days, as OpenAI keeps them).
+    public var responseTTL: Duration = .seconds(30 * 24 * 3600)
 
     public var file: String
     public var providers: [ProviderSettings] = []
@@ -143,10 +146,9 @@ struct ConfigDecoder {
                 config.keys.append(k)
             }
         }
-        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path"], required: ["path"]),
-            let p = g["path"].flatMap({ d.string($0, "'path'") })
-        {
-            config.storePath = FilePaths.resolve(p, relativeTo: d.source.path)
+        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "response_ttl"]) {
+            if let p = g["path"].flatMap({ d.string($0, "'path'") }) { config.storePath = FilePaths.resolve(p, relativeTo: d.source.path) }
+            if let t = g["response_ttl"].flatMap({ d.duration($0, "'response_ttl'") }) { config.responseTTL = t }
         }
         if let v = f["providers"] {
             for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {

@@ -159,9 +159,11 @@ struct Decoder {
         if let d = parsed, d > .zero { return d }
         if parsed == .zero {
             let hint =
-                what == "'ttl'"
-                ? "a cache entry that expires at once is never used; to turn caching off, write cache: false"
-                : "a limit of zero would stop every run at once; give a positive duration such as 30s, or leave \(what) out"
+                switch what {
+                case "'ttl'": "a cache entry that expires at once is never used; to turn caching off, write cache: false"
+                case "'response_ttl'": "an answer kept for no time cannot be continued; clients that want none kept send store: false"
+                default: "a limit of zero would stop every run at once; give a positive duration such as 30s, or leave \(what) out"
+                }
             bag.add(.badDuration, node.span, "\(what) must be longer than zero, found '\(text)'", hint: hint)
             return nil
         }
@@ -169,7 +171,7 @@ struct Decoder {
         if case .int(let n) = node.resolved {
             hint = "add a unit: \(n)s, \(n)m or \(n)h"
         } else {
-            hint = "write a number and a unit (ms, s, m, h), e.g. 30s, 2m, 1h30m"
+            hint = "write a number and a unit (ms, s, m, h, d), e.g. 30s, 2m, 1h30m, 30d"
         }
         bag.add(.badDuration, node.span, "invalid duration '\(text)' for \(what)", hint: hint)
         return nil
@@ -191,6 +193,7 @@ struct Decoder {
             case "s": total += n
             case "m": total += n * 60
             case "h": total += n * 3600
+            case "d": total += n * 86400
             default: return nil
             }
         }

@@ -25,6 +25,8 @@ enum ChatWire {
         var tools: [ToolDefinition] = []
         var toolChoice: ChatRequest.ToolChoice?
         var parallelToolCalls: Bool?
+        /// A Responses request's own fields (nil for the chat dialects).
+        var turn: ResponsesWire.Turn?
     }
 
     static func parse(_ body: [UInt8], maxMessages: Int) throws(GatewayError) -> Request {

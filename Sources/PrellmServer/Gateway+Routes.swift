@@ -46,6 +46,15 @@ extension Gateway {
         router.post("/v1/chat/completions") { [self] request, _ in
             await handleChat(request, dialect: .openAI)
         }
+        router.post("/v1/responses") { [self] request, _ in
+            await handleChat(request, dialect: .responses)
+        }
+        router.get("/v1/responses/:id") { [self] request, context in
+            retrieveResponse(request, id: context.parameters.get("id") ?? "")
+        }
+        router.delete("/v1/responses/:id") { [self] request, context in
+            deleteResponse(request, id: context.parameters.get("id") ?? "")
+        }
         router.post("/v1/messages") { [self] request, _ in
             await handleChat(request, dialect: .anthropic)
         }
@@ -79,10 +88,8 @@ extension Gateway {
             return Response(
                 status: .ok, headers: headers,
                 body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["input_tokens": .number(Double(count))]).jsonText)))
-        } catch let e as GatewayError {
-            return Self.error(e, requestID: nil, dialect: .anthropic)
         } catch {
-            return Self.error(GatewayError(.internal, "\(error)"), requestID: nil, dialect: .anthropic)
+            return Self.error(error, requestID: nil, dialect: .anthropic)
         }
     }
 
@@ -130,7 +137,8 @@ extension Gateway {
         do {
             let key = try authenticate(request)
             entry["key_id"] = key.map { .string($0.id.value) } ?? .null
-            let chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
+            var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
+            try continueTurn(&chat, key: key)
             entry["model"] = .string(chat.model)
             if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
             let target = try self.target(chat.model)
@@ -139,7 +147,8 @@ extension Gateway {
             let tally = SpendTally(forwardingTo: baseContext.events)
             let response: Response
             do {
-                response = try await serve(chat, target, dialect: dialect, requestID: rid, reservation: reservation, tally: tally, entry: &entry)
+                response = try await serve(
+                    chat, target, dialect: dialect, key: key, requestID: rid, reservation: reservation, tally: tally, entry: &entry)
             } catch {
                 if let reservation { limits.settle(reservation, tally.total) }
                 throw error
@@ -237,10 +246,10 @@ extension Gateway {
 
     /// Runs the request, streamed or whole.
     func serve(
-        _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, requestID: String, reservation: KeyLimits.Reservation?,
-        tally: SpendTally, entry: inout [String: JSONValue]
+        _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: ConfigFile.Key?, requestID: String,
+        reservation: KeyLimits.Reservation?, tally: SpendTally, entry: inout [String: JSONValue]
     ) async throws -> Response {
-        let id = "chatcmpl-" + requestID.filter { $0 != "-" }.prefix(24)
+        let id = dialect.answerID(chat, requestID: requestID)
         let created = Int(Date().timeIntervalSince1970)
         let allowance = reservation.flatMap { r in r.holdsUSD ? RunLedger.Limit(what: "the request", maxUSD: r.usd, maxTokens: nil) : nil }
         let runner = self.runner(chat, target, requestID: requestID, allowance: allowance)
@@ -259,8 +268,9 @@ extension Gateway {
             headers[.contentType] = "application/json"
             headers[Self.modelHeader] = model
             headers[Self.costHeader] = cost.map { "\($0)" } ?? "unknown"
-            let body = dialect.whole(id: id, model: chat.model, created: created, response: response, usage: usage)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+            let body = dialect.whole(id: id, chat: chat, created: created, response: response, usage: usage)
+            if let turn = chat.turn { remember(turn, object: body, output: ResponsesWire.outputItems(response, turn: turn), key: key) }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
         }
         // Streaming: the answer's text and tool calls go out as chunks while the run goes on.
         let (pieces, continuation) = AsyncStream<StreamPiece>.makeStream()
@@ -286,7 +296,7 @@ extension Gateway {
                 // A client that goes away mid-stream ends the writes with an error: the run, and
                 // with it the upstream request, is cancelled rather than left to finish unread.
                 var sent = false
-                var encoder = StreamEncoder(dialect: dialect, id: id, model: model, created: created)
+                var encoder = dialect.encoder(id: id, chat: chat, created: created)
                 do {
                     try await writer.write(ByteBuffer(string: encoder.start(inputTokens: promptTokens)))
                     for await piece in pieces {
@@ -323,6 +333,9 @@ extension Gateway {
                         try await writer.write(ByteBuffer(string: encoder.text(response.text)))
                     }
                     try await writer.write(ByteBuffer(string: encoder.end(response: response, usage: usage, includeUsage: includeUsage)))
+                    if let turn = chat.turn, let kept = (encoder as? ResponsesStream)?.final {
+                        remember(turn, object: kept, output: kept["output"]?.arrayValue ?? [], key: key)
+                    }
                 case .failure(let error):
                     let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
                     try await writer.write(ByteBuffer(string: encoder.failure(e)))

@@ -7,8 +7,22 @@ import PrellmSchema
 /// OpenAI chunks are stateless. Anthropic's events are not: content is a sequence of blocks
 /// (text, tool_use), each opened, filled and closed before the next, so the encoder keeps which
 /// block is open and closes it when the next kind of piece arrives.
-struct StreamEncoder {
-    let dialect: Dialect
+protocol StreamEncoding {
+    /// The opening events, before any content; `inputTokens` is the prompt as counted before
+    /// the upstream answers.
+    mutating func start(inputTokens: Int) -> String
+    mutating func text(_ text: String) -> String
+    /// A fragment of tool call `index`: its id and name come with the first fragment.
+    mutating func toolCall(index: Int, id: String?, name: String?, arguments: String) -> String
+    mutating func end(response: ChatResponse, usage: Usage, includeUsage: Bool) -> String
+    mutating func failure(_ e: GatewayError) -> String
+}
+
+struct StreamEncoder: StreamEncoding {
+    /// The two chat dialects (the Responses API has its own encoder, ResponsesStream).
+    enum Format { case openAI, anthropic }
+
+    let dialect: Format
     let id: String
     let model: String
     let created: Int
@@ -19,7 +33,7 @@ struct StreamEncoder {
     /// True once a tool call went out in pieces; the end then need not send the calls whole.
     private var streamedToolCalls = false
 
-    init(dialect: Dialect, id: String, model: String, created: Int) {
+    init(dialect: Format, id: String, model: String, created: Int) {
         self.dialect = dialect
         self.id = id
         self.model = model

@@ -8,8 +8,9 @@ extension Gateway {
     /// Every endpoint the gateway serves, in one place: the 404 message, `prellm serve --help`
     /// and (checked by a test) the README read it.
     public static let endpoints = [
-        "POST /v1/chat/completions", "POST /v1/embeddings", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models",
-        "GET /v1/models/{id}", "GET /healthz", "GET /readyz", "GET /metrics",
+        "POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "DELETE /v1/responses/{id}",
+        "POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{id}",
+        "GET /healthz", "GET /readyz", "GET /metrics",
     ]
 }
 

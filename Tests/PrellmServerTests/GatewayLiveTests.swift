@@ -17,9 +17,16 @@ import Testing
             "gpt-4o-mini": [
                 Reply.openAI("Hello there.", promptTokens: 10, completionTokens: 20),
                 Reply.openAI("One two three", promptTokens: 5, completionTokens: 3),
+                Reply.openAI("Hello again.", promptTokens: 11, completionTokens: 2),
+                Reply.openAI("Still here."),
+                Reply.openAI("Four five six"),
             ],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
-            "gpt-4.1-mini": [Reply.openAIToolCall(text: "", id: "call_3", name: "get_weather", arguments: #"{"city":"Paris"}"#)],
+            "gpt-4.1-mini": [
+                Reply.openAIToolCall(text: "", id: "call_3", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                Reply.openAIToolCall(text: "", id: "call_4", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+                Reply.openAI("It is 18C in Paris."),
+            ],
             "text-embedding-3-small": [Reply.openAIEmbeddings(dimensions: 3, promptTokens: 4)],
         ])
         let key = "pk-live-test-key-0123456789"
@@ -45,7 +52,7 @@ import Testing
             environment: ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(port)", "PRELLM_KEY": key]) { _, b in b })
         let stdout = python.stdout, stderr = python.stderr
         #expect(python.status == 0, "\(stdout)\n\(stderr)")
-        #expect(stdout.contains("7 checks passed"))
+        #expect(stdout.contains("9 checks passed"))
 
         // SIGTERM: the gateway stops on its own.
         server.terminate()

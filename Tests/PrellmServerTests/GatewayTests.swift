@@ -274,11 +274,16 @@ import Testing
         }
     }
 
-    /// A schema from OpenAI's OpenAPI spec in ../shared/suites (nil when it is not beside the repository).
-    static func openAISchema(_ name: String) throws -> JSONSchema? {
+    /// OpenAI's OpenAPI spec in ../shared/suites, read once (nil when it is not beside the repository).
+    static let openAIDocument: [String: JSONValue]? = {
         let url = root.deletingLastPathComponent().appendingPathComponent("shared/suites/openai-openapi/responses-chat-embeddings-subset.json")
-        guard FileManager.default.fileExists(atPath: url.path), case .object(var doc) = try JSONParser.parse(String(contentsOf: url, encoding: .utf8))
-        else { return nil }
+        guard let text = try? String(contentsOf: url, encoding: .utf8), case .object(let doc)? = try? JSONParser.parse(text) else { return nil }
+        return doc
+    }()
+
+    /// A schema from OpenAI's OpenAPI spec (nil when the spec is not beside the repository).
+    static func openAISchema(_ name: String) throws -> JSONSchema? {
+        guard var doc = openAIDocument else { return nil }
         doc["$ref"] = .string("#/components/schemas/" + name)
         return JSONSchema(.object(doc))
     }

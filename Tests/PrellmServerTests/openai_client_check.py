@@ -65,4 +65,32 @@ assert e.usage.prompt_tokens == 4, e.usage
 e = client.embeddings.create(model="embed", input="a")
 assert [round(x, 5) for x in e.data[0].embedding] == [0.0, 0.1, 0.2], e.data[0].embedding
 
-print("openai client: 7 checks passed")
+# 8. Responses: whole, then continued by previous_response_id, then retrieved.
+r = client.responses.create(model="fast", instructions="Be brief.", input="Hi")
+assert r.output_text == "Hello again.", r
+assert r.status == "completed" and r.usage.input_tokens == 11 and r.usage.output_tokens == 2, r.usage
+r2 = client.responses.create(model="fast", previous_response_id=r.id, input="And then?")
+assert r2.output_text == "Still here.", r2
+assert r2.previous_response_id == r.id, r2
+assert client.responses.retrieve(r.id).output_text == "Hello again."
+try:
+    client.responses.create(model="fast", previous_response_id="resp_unknown", input="Hi")
+    raise AssertionError("no error for an unknown previous_response_id")
+except openai.NotFoundError as e:
+    assert e.code == "previous_response_not_found", e
+
+# 9. Responses streamed through the client's stream helper, which checks the event order and
+#    accumulates the final response itself; then a two-turn tool call.
+with client.responses.stream(model="fast", input="Count") as stream:
+    deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+    final = stream.get_final_response()
+assert "".join(deltas) == "Four five six" and final.output_text == "Four five six", (deltas, final)
+fn = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+t1 = client.responses.create(model="tools", input="Weather in Paris?", tools=fn)
+call = next(item for item in t1.output if item.type == "function_call")
+assert call.name == "get_weather" and call.arguments == '{"city":"Paris"}', call
+t2 = client.responses.create(model="tools", previous_response_id=t1.id, tools=fn,
+                             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18C"}])
+assert t2.output_text == "It is 18C in Paris.", t2
+
+print("openai client: 9 checks passed")

@@ -147,6 +147,33 @@ public enum Reply {
         }
     }
 
+    /// An Anthropic answer that is one tool_use block (streamed as Anthropic streams it: the
+    /// block opened with empty input, then input_json_delta pieces).
+    public static func anthropicToolUse(id: String, name: String, input: String) -> ScriptedStandIn.Responder {
+        { request, w in
+            if request.bodyText.contains("\"stream\":true") {
+                var s =
+                    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n"
+                s +=
+                    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\(jsonString(id)),\"name\":\(jsonString(name)),\"input\":{}}}\n\n"
+                for piece in chunks(input) {
+                    s +=
+                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\(jsonString(piece))}}\n\n"
+                }
+                s += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                s +=
+                    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":9}}\n\n"
+                s += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+                w.stream(s, pieces: 24)
+            } else {
+                w.respond(
+                    body:
+                        "{\"id\":\"msg\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[{\"type\":\"tool_use\",\"id\":\(jsonString(id)),\"name\":\(jsonString(name)),\"input\":\(input)}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":12,\"output_tokens\":9}}"
+                )
+            }
+        }
+    }
+
     /// OpenAI's `POST /v1/embeddings` answer: one vector of `dimensions` per input, `i + k/10`.
     public static func openAIEmbeddings(dimensions: Int = 3, promptTokens: Int = 8) -> ScriptedStandIn.Responder {
         { request, w in

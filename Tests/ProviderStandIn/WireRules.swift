@@ -7,8 +7,11 @@ import PrellmSchema
 /// - OpenAI chat completions: `response_format.json_schema` with `strict: true` must be an
 ///   object schema whose every object sets `additionalProperties: false` and lists every
 ///   property in `required`, without the keywords strict mode does not support; reasoning
-///   models (o-series, gpt-5) refuse `max_tokens` and a temperature other than 1.
-/// - Anthropic messages: text content blocks must be non-empty.
+///   models (o-series, gpt-5) refuse `max_tokens` and a temperature other than 1; a `tool`
+///   message must answer a call of the assistant message before it, and every call must be
+///   answered before the next turn.
+/// - Anthropic messages: text content blocks must be non-empty; each `tool_use` block needs a
+///   `tool_result` in the next message, and each `tool_result` a `tool_use` in the previous one.
 /// - Ollama chat: `content` is a string (images go in `images`, as base64).
 public enum WireRules {
     /// The status and body the real API would answer with, or nil when it would accept.
@@ -73,6 +76,7 @@ public enum WireRules {
     static let reasoningPrefixes = ["o1", "o3", "o4", "gpt-5"]
 
     static func openAI(_ body: JSONValue) -> String? {
+        if let problem = openAIToolPairing(body["messages"]?.arrayValue ?? []) { return problem }
         let model = body["model"]?.stringValue ?? ""
         if reasoningPrefixes.contains(where: model.hasPrefix), !model.contains("chat") {
             if body["max_tokens"] != nil {
@@ -90,6 +94,30 @@ public enum WireRules {
         guard let schema = spec["schema"] else { return "Missing required parameter: 'response_format.json_schema.schema'." }
         if let problem = strictProblem(schema, root: true, context: []) {
             return "Invalid schema for response_format '\(name)': \(problem)"
+        }
+        return nil
+    }
+
+    /// Tool messages answer the calls of the assistant message before them, all of them, and
+    /// nothing else (OpenAI's messages, typo included).
+    static func openAIToolPairing(_ messages: [JSONValue]) -> String? {
+        var open: [String] = []
+        var answering = false
+        for m in messages {
+            let role = m["role"]?.stringValue
+            if role == "tool" {
+                guard answering, let id = m["tool_call_id"]?.stringValue, let k = open.firstIndex(of: id) else {
+                    return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'."
+                }
+                open.remove(at: k)
+                continue
+            }
+            if !open.isEmpty {
+                return
+                    "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: \(open.joined(separator: ", "))"
+            }
+            open = role == "assistant" ? (m["tool_calls"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } : []
+            answering = !open.isEmpty
         }
         return nil
     }
@@ -137,6 +165,7 @@ public enum WireRules {
     // MARK: - Anthropic
 
     static func anthropic(_ body: JSONValue) -> String? {
+        if let problem = anthropicToolPairing(body["messages"]?.arrayValue ?? []) { return problem }
         if case .array(let blocks) = body["system"], blocks.contains(where: isEmptyText) {
             return "system: text content blocks must be non-empty"
         }
@@ -149,6 +178,30 @@ public enum WireRules {
             case .array(let blocks)?:
                 if let j = blocks.firstIndex(where: isEmptyText) { return "messages.\(i).content.\(j).text: text content blocks must be non-empty" }
             default: break
+            }
+        }
+        return nil
+    }
+
+    /// Each `tool_use` is answered by a `tool_result` in the very next (user) message, and
+    /// each `tool_result` answers a `tool_use` of the message before it.
+    static func anthropicToolPairing(_ messages: [JSONValue]) -> String? {
+        func blocks(_ m: JSONValue, _ type: String, _ field: String) -> [String] {
+            (m["content"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == type }.compactMap { $0[field]?.stringValue }
+        }
+        for (i, m) in messages.enumerated() {
+            let results = blocks(m, "tool_result", "tool_use_id")
+            let uses = i > 0 ? blocks(messages[i - 1], "tool_use", "id") : []
+            if let k = results.firstIndex(where: { !uses.contains($0) }) {
+                return
+                    "messages.\(i).content.\(k): unexpected `tool_use_id` found in `tool_result` blocks: \(results[k]). Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+            }
+            let calls = blocks(m, "tool_use", "id")
+            let answered = i + 1 < messages.count ? blocks(messages[i + 1], "tool_result", "tool_use_id") : calls
+            let missing = calls.filter { !answered.contains($0) }
+            if !missing.isEmpty {
+                return
+                    "messages.\(i): `tool_use` ids were found without `tool_result` blocks immediately after: \(missing.joined(separator: ", ")). Each `tool_use` block must have a corresponding `tool_result` block in the next message."
             }
         }
         return nil
