@@ -64,6 +64,7 @@ import Testing
             #expect(body["choices"]?[0]?["message"]?["content"] == "Hello there.")
             #expect(body["choices"]?[0]?["finish_reason"] == "stop")
             #expect(body["usage"]?["total_tokens"] == .number(3000))
+            try Self.expectConforms(body, to: "CreateChatCompletionResponse")
             let upstream = try JSONParser.parse(try #require(standIn.requests.first).bodyText)
             #expect(upstream["messages"]?[0] == .object(["role": "system", "content": "Be brief."]))
         }
@@ -87,6 +88,7 @@ import Testing
             #expect(chunks.contains { $0["choices"]?[0]?["finish_reason"] == "stop" })
             #expect(chunks.last?["usage"]?["total_tokens"] == .number(8))
             #expect(chunks.last?["choices"] == .array([]))
+            for chunk in chunks { try Self.expectConforms(chunk, to: "CreateChatCompletionStreamResponse") }
         }
     }
 
@@ -278,8 +280,33 @@ import Testing
     static let openAIDocument: [String: JSONValue]? = {
         let url = root.deletingLastPathComponent().appendingPathComponent("shared/suites/openai-openapi/responses-chat-embeddings-subset.json")
         guard let text = try? String(contentsOf: url, encoding: .utf8), case .object(let doc)? = try? JSONParser.parse(text) else { return nil }
-        return doc
+        return doc.mapValues(nullableAsJSONSchema)
     }()
+
+    /// The spec is OpenAPI 3.1 but keeps some 3.0 `nullable: true` (the stream chunk's
+    /// `finish_reason` and `logprobs`), which JSON Schema does not know: as JSON Schema, such
+    /// a schema's type and enum also admit null.
+    static func nullableAsJSONSchema(_ v: JSONValue) -> JSONValue {
+        switch v {
+        case .array(let items): return .array(items.map(nullableAsJSONSchema))
+        case .object(var o):
+            o = o.mapValues(nullableAsJSONSchema)
+            if o["nullable"] == .bool(true) {
+                o["nullable"] = nil
+                if case .string(let t)? = o["type"] { o["type"] = .array([.string(t), "null"]) }
+                if case .array(let e)? = o["enum"] { o["enum"] = .array(e + [.null]) }
+            }
+            return .object(o)
+        default: return v
+        }
+    }
+
+    /// Expects `value` to validate against the named schema of OpenAI's OpenAPI spec.
+    static func expectConforms(_ value: JSONValue, to name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        guard let schema = try openAISchema(name) else { return }
+        let problems = schema.validate(value)
+        #expect(problems.isEmpty, "\(name): \(problems)", sourceLocation: sourceLocation)
+    }
 
     /// A schema from OpenAI's OpenAPI spec (nil when the spec is not beside the repository).
     static func openAISchema(_ name: String) throws -> JSONSchema? {
@@ -614,7 +641,8 @@ import Testing
                         body:
                             #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}"#
                     )
-                }
+                },
+                Reply.openAIToolCall(text: "Checking.", id: "call_2", name: "get_weather", arguments: #"{"city":"Paris"}"#),
             ]
         ])
         let app = Application(router: try GatewayTests().gateway(standIn).makeRouter())
@@ -645,6 +673,17 @@ import Testing
             let message = body["choices"]?[0]?["message"]
             #expect(message?["refusal"] == .null && message?.objectValue?["refusal"] != nil)
             #expect(message?["content"] == .null)
+            try GatewayTests.expectConforms(body, to: "CreateChatCompletionResponse")
+            // And streamed: each chunk, the tool call's fragments among them.
+            let streamed = try await GatewayTests().post(
+                client,
+                #"{"model": "fast", "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Weather?"}]}"#
+            )
+            let chunks = String(buffer: streamed.body).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
+            #expect(chunks.count > 3)
+            for chunk in chunks {
+                try GatewayTests.expectConforms(try JSONParser.parse(String(chunk.dropFirst(6))), to: "CreateChatCompletionStreamResponse")
+            }
         }
     }
 

@@ -113,6 +113,24 @@ import Testing
         }
     }
 
+    @Test func aStreamThatFailsEndsWithResponseFailed() async throws {
+        let refused = Reply.status(400, #"{"error":{"message":"bad things","type":"invalid_request_error"}}"#)
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [refused]])
+        let app = Application(router: try gw.gateway(standIn).makeRouter())
+        try await app.test(.live) { client in
+            let (r, _) = try await call(client, #"{"model": "fast", "input": "Hi", "stream": true}"#)
+            let events = Self.events(String(buffer: r.body))
+            try Self.checkEvents(events)
+            #expect(events.map(\.name) == ["response.created", "response.in_progress", "response.failed"])
+            #expect(events.last?.data["response"]?["status"] == "failed")
+            #expect(events.last?.data["response"]?["error"]?["message"]?.stringValue?.contains("bad things") == true)
+            // Nothing was answered, so nothing is kept to continue.
+            let id = try #require(events.first?.data["response"]?["id"]?.stringValue)
+            let (gone, _) = try await call(client, "", path: "/v1/responses/\(id)", method: .get)
+            #expect(gone.status == .notFound)
+        }
+    }
+
     @Test func previousResponseIDContinuesAKeptConversation() async throws {
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("Hello there."), Reply.openAI("Still here.")]])
         let app = Application(router: try gw.gateway(standIn).makeRouter())
