@@ -64,6 +64,42 @@ import Testing
     }
 }
 
+/// The official `anthropic` Python package against `prellm serve`: messages whole and
+/// streamed, a tool call and its result, and count_tokens (Anthropic's count, or an estimate).
+@Suite struct AnthropicClientLiveTests {
+    @Test func theAnthropicPythonClientWorksAgainstTheGateway() async throws {
+        let standIn = try ScriptedStandIn([
+            "claude-haiku-4-5": [
+                Reply.anthropic("Hello from Claude."), Reply.anthropic("One two three"),
+                Reply.anthropicToolUse(id: "toolu_7", name: "get_weather", input: #"{"city":"Paris"}"#), Reply.anthropic("It is 18C."),
+                Reply.anthropicCount(42),
+            ]
+        ])
+        let key = "pk-live-anthropic-0123456789"
+        let gateway = try await ServedGateway(environment: standIn.environment) { port in
+            """
+            prellm: 1
+            server: {host: 127.0.0.1, port: \(port)}
+            models:
+              claude: anthropic/claude-haiku-4-5
+              fast: openai/gpt-4o-mini
+            keys:
+              - {id: ci, hash: "sha256:\(SHA256.hex(key))"}
+            """
+        }
+        defer { gateway.stop() }
+        let python = try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("anthropic_client_check.py").path],
+            environment: ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(gateway.port)", "PRELLM_KEY": key]) {
+                _, b in b
+            })
+        #expect(python.status == 0, "\(python.stdout)\n\(python.stderr)")
+        #expect(python.stdout.contains("5 checks passed"))
+        #expect(standIn.requests.contains { $0.path == "/v1/messages/count_tokens" })
+    }
+}
+
 @Suite struct SHA256Tests {
     @Test func knownVectors() {
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
