@@ -18,6 +18,7 @@ public enum ModelsCommand {
                             "context_window": c.contextWindow.map { .number(Double($0)) } ?? .null,
                             "json_mode": .bool(c.jsonMode), "structured_output": .bool(c.structuredOutput), "tools": .bool(c.tools),
                             "vision": .bool(c.vision), "streaming": .bool(c.streaming), "embedding": .bool(c.embedding),
+                            "dimensions": c.embeddingDimensions.map { .number(Double($0)) } ?? .null,
                             "price": e.price.map { p in
                                 .object([
                                     "input": .number(p.input), "output": .number(p.output),
@@ -29,14 +30,15 @@ public enum ModelsCommand {
                 ).prettyJSONText + "\n"
             return out
         }
-        var rows = [["MODEL", "CONTEXT", "JSON", "SCHEMA", "TOOLS", "VISION", "IN $/M", "OUT $/M", "CACHED $/M"]]
+        var rows = [["MODEL", "CONTEXT", "JSON", "SCHEMA", "TOOLS", "VISION", "EMBED", "IN $/M", "OUT $/M", "CACHED $/M"]]
         for e in entries {
             let c = e.capabilities
             func yes(_ b: Bool) -> String { b ? "yes" : "-" }
             func money(_ d: Double?) -> String { d.map { $0 == 0 ? "0" : String(format2: $0) } ?? "-" }
             rows.append([
                 e.id, c.contextWindow.map(Self.tokens) ?? "?", yes(c.jsonMode), yes(c.structuredOutput), yes(c.tools),
-                yes(c.vision), e.price.map { money($0.input) } ?? "unknown", e.price.map { money($0.output) } ?? "unknown",
+                yes(c.vision), c.embedding ? c.embeddingDimensions.map { "\($0)d" } ?? "yes" : "-", e.price.map { money($0.input) } ?? "unknown",
+                e.price.map { money($0.output) } ?? "unknown",
                 money(e.price?.cachedInput),
             ])
         }

@@ -3,7 +3,7 @@
 extension ModelCatalog {
     static let builtinJSON = #"""
 {
-  "$comment": "Known models: context window, capabilities and price in US dollars per million tokens (input, output, cached input). Prices are the providers' published list prices as of 2025; override them per model in a workflow (models.<alias>.price) or a config file. A model missing here has an unknown price, so its cost is unknown (never zero). Self-hosted providers (ollama, vllm, llamacpp, lmstudio) cost nothing per token.",
+  "$comment": "Known models: context window, capabilities and price in US dollars per million tokens (input, output, cached input). Prices are the providers' published list prices as of 2025; override them per model in a workflow (models.<alias>.price) or a config file. A model missing here has an unknown price, so its cost is unknown (never zero). Self-hosted providers (ollama, vllm, llamacpp, lmstudio) cost nothing per token. An embedding model lists its vectors' largest (default) size as dimensions.",
   "providers": {
     "openai":     {"json_mode": true,  "structured_output": true,  "tools": true, "vision": false, "streaming": true},
     "anthropic":  {"json_mode": false, "structured_output": true,  "tools": true, "vision": true,  "streaming": true},
@@ -27,12 +27,12 @@ extension ModelCatalog {
     "openai/gpt-5":                {"reasoning": true, "context_window": 400000,  "vision": true, "price": {"input": 1.25, "output": 10.00, "cached_input": 0.125}},
     "openai/gpt-5-mini":           {"reasoning": true, "context_window": 400000,  "vision": true, "price": {"input": 0.25, "output": 2.00, "cached_input": 0.025}},
     "openai/o4-mini":              {"reasoning": true, "context_window": 200000,  "vision": true, "price": {"input": 1.10, "output": 4.40, "cached_input": 0.275}},
-    "openai/text-embedding-3-small": {"embedding": true, "context_window": 8192, "price": {"input": 0.02, "output": 0}},
-    "openai/text-embedding-3-large": {"embedding": true, "context_window": 8192, "price": {"input": 0.13, "output": 0}},
+    "openai/text-embedding-3-small": {"embedding": true, "dimensions": 1536, "context_window": 8192, "price": {"input": 0.02, "output": 0}},
+    "openai/text-embedding-3-large": {"embedding": true, "dimensions": 3072, "context_window": 8192, "price": {"input": 0.13, "output": 0}},
     "anthropic/claude-opus-4-1":   {"context_window": 200000,  "price": {"input": 15.00, "output": 75.00, "cached_input": 1.50}},
     "anthropic/claude-sonnet-4-5": {"context_window": 200000,  "price": {"input": 3.00, "output": 15.00, "cached_input": 0.30}},
     "anthropic/claude-haiku-4-5":  {"context_window": 200000,  "price": {"input": 1.00, "output": 5.00, "cached_input": 0.10}},
-    "gemini/gemini-embedding-001":  {"embedding": true, "context_window": 2048, "price": {"input": 0.15, "output": 0}},
+    "gemini/gemini-embedding-001":  {"embedding": true, "dimensions": 3072, "context_window": 2048, "price": {"input": 0.15, "output": 0}},
     "gemini/gemini-2.5-pro":       {"context_window": 1048576, "price": {"input": 1.25, "output": 10.00, "cached_input": 0.31}},
     "gemini/gemini-2.5-flash":     {"context_window": 1048576, "price": {"input": 0.30, "output": 2.50, "cached_input": 0.075}},
     "gemini/gemini-2.5-flash-lite": {"context_window": 1048576, "price": {"input": 0.10, "output": 0.40, "cached_input": 0.025}},
@@ -46,7 +46,8 @@ extension ModelCatalog {
     "openrouter/meta-llama/llama-3.1-8b-instruct": {"context_window": 131072, "price": {"input": 0.02, "output": 0.03}},
     "ollama/qwen2.5:3b":           {"context_window": 32768},
     "ollama/qwen2.5-coder:7b":     {"context_window": 32768},
-    "ollama/llama3.2:3b":          {"context_window": 131072}
+    "ollama/llama3.2:3b":          {"context_window": 131072},
+    "ollama/nomic-embed-text":     {"embedding": true, "dimensions": 768, "context_window": 8192}
   }
 }
 """#

@@ -35,6 +35,8 @@ public struct ModelCapabilities: Sendable, Equatable, Hashable {
     /// An embedding model (`/v1/embeddings`), not a chat model: it has none of the chat
     /// capabilities.
     public var embedding = false
+    /// An embedding model's vector size: the default and the most `dimensions` may ask for.
+    public var embeddingDimensions: Int?
 
     public init(
         contextWindow: Int? = nil, jsonMode: Bool = true, structuredOutput: Bool = false, tools: Bool = true,

@@ -60,6 +60,7 @@ public struct ModelCatalog: Sendable {
         if let b = j["reasoning"]?.boolValue { c.reasoning = b }
         if j["embedding"]?.boolValue == true {
             c.embedding = true
+            c.embeddingDimensions = j["dimensions"]?.int
             (c.jsonMode, c.structuredOutput, c.tools, c.vision, c.streaming) = (false, false, false, false, false)
         }
         return c

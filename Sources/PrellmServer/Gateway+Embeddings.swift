@@ -97,6 +97,12 @@ extension Gateway {
                 failures.append("\(model): \(resolved.provider.name) serves no embeddings")
                 continue
             }
+            // OpenAI refuses more dimensions than a model has; so does the gateway, for every
+            // model whose size the catalog knows, before a request is sent.
+            if let asked = ask.dimensions, let most = baseContext.models.capabilities(for: model)?.embeddingDimensions, asked > most {
+                failures.append("\(model) gives at most \(most) dimensions, not \(asked)")
+                continue
+            }
             do {
                 let r = try await embedder.embed(EmbeddingRequest(model: resolved.model, inputs: ask.inputs, dimensions: ask.dimensions))
                 return (r, model)

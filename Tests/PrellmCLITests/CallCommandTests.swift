@@ -1,5 +1,6 @@
 import Foundation
 import PrellmCLI
+import PrellmSchema
 import ProviderStandIn
 import Synchronization
 import Testing
@@ -113,6 +114,13 @@ import Testing
         #expect(text.split(separator: "\n").first?.hasPrefix("MODEL") == true)
         let json = ModelsCommand.run(json: true).stdout
         #expect(json.contains("\"id\": \"anthropic/claude-sonnet-4-5\""))
+        // Embedding models with their price and vector size.
+        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("openai/text-embedding-3-small ") })
+        #expect(row.contains("1536d") && row.contains("0.02"), "\(row)")
+        let entries = try JSONParser.parse(json).arrayValue ?? []
+        let large = try #require(entries.first { $0["id"] == "openai/text-embedding-3-large" })
+        #expect(large["dimensions"] == .number(3072))
+        #expect(large["embedding"] == true)
     }
 }
 

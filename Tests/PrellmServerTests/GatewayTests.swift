@@ -273,6 +273,12 @@ import Testing
             #expect(claudeBody["error"]?["message"]?.stringValue?.contains("serves no embeddings") == true)
             let (bad, _) = try await embed(client, #"{"model": "embed", "input": [1, 2]}"#)
             #expect(bad.status == .badRequest)
+            // More dimensions than the catalogued model has: refused before anything is sent.
+            let sentBefore = standIn.requests.count
+            let (wide, wideBody) = try await embed(client, #"{"model": "embed", "input": "a", "dimensions": 4096}"#)
+            #expect(wide.status == .badRequest)
+            #expect(wideBody["error"]?["message"]?.stringValue?.contains("gives at most 1536 dimensions, not 4096") == true, "\(wideBody)")
+            #expect(standIn.requests.count == sentBefore)
         }
     }
 
