@@ -121,6 +121,18 @@ struct FlowAnalysis {
         steps.prefix(i).last { $0.model != nil }?.id.value
     }
 
+    /// The steps that can run after step `k` on some path (forward jumps only: a re-ask loop
+    /// that runs `k` again is counted by its executions, not here).
+    func reachable(after k: Int) -> Set<Int> {
+        var seen: Set<Int> = []
+        var stack = edges.filter { $0.from == k && $0.kind != .retry }.map(\.to)
+        while let t = stack.popLast() {
+            guard t < end, seen.insert(t).inserted else { continue }
+            stack += edges.filter { $0.from == t && $0.kind != .retry }.map(\.to)
+        }
+        return seen
+    }
+
     mutating func propagate() {
         guard !steps.isEmpty else { reached[end] = true; return }
         reached[0] = true

@@ -81,7 +81,7 @@ struct WorkflowChecker {
             name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
             output: output, outputType: outputType, budget: workflow.budget,
             routes: workflow.models.compactMap { routes[$0.name.value] },
-            streamedStep: Self.streamedStep(output, count: steps.count).flatMap { compiled[$0].maxExecutions == 1 ? $0 : nil })
+            streamedSteps: StreamedSteps.of(output, steps: compiled, flow: flow))
     }
 
     /// Step ids by position, reporting duplicates.
@@ -124,15 +124,6 @@ struct WorkflowChecker {
     /// A jump target by name; FlowAnalysis has reported names that are not steps.
     func target(_ name: String, _ index: [String: Int]) -> Target {
         name == "end" ? .end : index[name].map(Target.step) ?? .end
-    }
-
-    /// The step streamed as it arrives: the one the output is exactly (`{{ answer }}`), or the
-    /// last step when there is no `output`. A step a re-ask can run again is not streamed (the
-    /// caller's filter): text shown cannot be taken back when its answer is rejected.
-    static func streamedStep(_ output: CompiledTemplate?, count: Int) -> Int? {
-        guard let output else { return count > 0 ? count - 1 : nil }
-        if case .reference(.step(let k), let filters, _) = output.body, filters.isEmpty { return k }
-        return nil
     }
 
     /// How often one run can execute each step: once, plus every re-ask of each validate step

@@ -150,7 +150,7 @@ extension Interpreter {
             site, p.route, system: try render(p.system, frame.scope, site),
             messages: [.user(try render(p.prompt, frame.scope, site) ?? "")] + reask, frame: frame, ledger: ledger,
             context: context)
-        call.stream = site.item == nil && frame.streams && context.onText != nil && program.streamedStep == step.index
+        call.stream = site.item == nil && frame.streams && context.onText != nil && program.streamedSteps.contains(step.index)
         return call
     }
 

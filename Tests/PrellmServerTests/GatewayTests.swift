@@ -107,6 +107,34 @@ import Testing
         }
     }
 
+    /// A served workflow whose output is a choice among steps streams the chosen step's text as
+    /// it arrives, in both the Chat Completions and the Responses dialect.
+    @Test func aServedWorkflowStreamsTheStepItsOutputChose() async throws {
+        let answer = "Open Settings, then Profile, then Change password."
+        let standIn = try ScriptedStandIn([
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "how_to", "confidence": 0.9}"#)], "gpt-4o-mini": [Reply.openAI(answer)],
+        ])
+        let app = Application(router: try gateway(standIn).makeRouter())
+        try await app.test(.live) { client in
+            let r = try await post(
+                client, #"{"model": "workflow/support-triage", "stream": true, "messages": [{"role": "user", "content": "How do I reset it?"}]}"#)
+            let deltas = String(buffer: r.body).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }.compactMap {
+                try? JSONParser.parse(String($0.dropFirst(6)))["choices"]?[0]?["delta"]?["content"]?.stringValue
+            }.filter { !$0.isEmpty }
+            #expect(deltas.count > 2, "the general reply arrives in pieces, not whole at the end: \(String(buffer: r.body))")
+            #expect(deltas.joined() == answer)
+            var headers: HTTPFields = [.contentType: "application/json", .authorization: "Bearer \(Self.key)"]
+            headers[.accept] = "text/event-stream"
+            let responses = try await client.execute(
+                uri: "/v1/responses", method: .post, headers: headers,
+                body: ByteBuffer(string: #"{"model": "workflow/support-triage", "stream": true, "input": "How do I reset it?"}"#))
+            let events = ResponsesTests.events(String(buffer: responses.body))
+            try ResponsesTests.checkEvents(events)
+            #expect(events.filter { $0.name == "response.output_text.delta" }.count > 2)
+            #expect(events.last?.data["response"]?["output"]?[0]?["content"]?[0]?["text"] == .string(answer))
+        }
+    }
+
     @Test func fallbackAfterAnUpstream500() async throws {
         let standIn = try ScriptedStandIn([
             "gpt-4o": [Reply.status(500, #"{"error":{"message":"boom","type":"server_error"}}"#)],

@@ -65,7 +65,7 @@ assert e.usage.prompt_tokens == 4, e.usage
 e = client.embeddings.create(model="embed", input="a")
 assert [round(x, 5) for x in e.data[0].embedding] == [0.0, 0.1, 0.2], e.data[0].embedding
 
-# 8. Responses: whole, then continued by previous_response_id, then retrieved.
+# 8. Responses: whole, then continued by previous_response_id, retrieved and deleted.
 r = client.responses.create(model="fast", instructions="Be brief.", input="Hi")
 assert r.output_text == "Hello again.", r
 assert r.status == "completed" and r.usage.input_tokens == 11 and r.usage.output_tokens == 2, r.usage
@@ -73,6 +73,12 @@ r2 = client.responses.create(model="fast", previous_response_id=r.id, input="And
 assert r2.output_text == "Still here.", r2
 assert r2.previous_response_id == r.id, r2
 assert client.responses.retrieve(r.id).output_text == "Hello again."
+client.responses.delete(r2.id)
+try:
+    client.responses.retrieve(r2.id)
+    raise AssertionError("a deleted response is still there")
+except openai.NotFoundError:
+    pass
 try:
     client.responses.create(model="fast", previous_response_id="resp_unknown", input="Hi")
     raise AssertionError("no error for an unknown previous_response_id")

@@ -21,9 +21,9 @@ public struct StepGraph: Sendable {
     public var budget: Workflow.Budget?
     /// The model aliases, as routes.
     public var routes: [ModelRoute]
-    /// The step whose text is the workflow's output (`output: "{{ step }}"`, or the last step
-    /// when there is no `output`), streamed to the user as it arrives.
-    public var streamedStep: Int?
+    /// The steps whose text, once they run, is the workflow's output, streamed to the user as
+    /// it arrives (StreamedSteps says which).
+    public var streamedSteps: Set<Int>
     /// The position of each input by name, for callers that give inputs by name.
     public var inputIndex: [String: Int]
     /// False when some map, here or in an import, has no bound on its items (BoundCheck).
@@ -31,7 +31,7 @@ public struct StepGraph: Sendable {
 
     public init(
         name: String?, file: String, inputs: [CompiledInput], steps: [CompiledStep], output: CompiledTemplate?,
-        outputType: ValueType, budget: Workflow.Budget?, routes: [ModelRoute], streamedStep: Int?
+        outputType: ValueType, budget: Workflow.Budget?, routes: [ModelRoute], streamedSteps: Set<Int>
     ) {
         self.name = name
         self.file = file
@@ -41,7 +41,7 @@ public struct StepGraph: Sendable {
         self.outputType = outputType
         self.budget = budget
         self.routes = routes
-        self.streamedStep = streamedStep
+        self.streamedSteps = streamedSteps
         self.inputIndex = Dictionary(inputs.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -49,7 +49,7 @@ public struct StepGraph: Sendable {
     public init(routes: [ModelRoute], file: String) {
         self.init(
             name: nil, file: file, inputs: [], steps: [], output: nil, outputType: .any, budget: nil, routes: routes,
-            streamedStep: nil)
+            streamedSteps: [])
     }
 
     public func route(named name: String) -> ModelRoute? { routes.first { $0.name == name } }
