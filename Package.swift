@@ -65,8 +65,12 @@ let package = Package(
                            .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strict),
         .target(
+            name: "PrellmTesting",
+            dependencies: ["PrellmCompiler", "PrellmRuntime", "PrellmProviderKit", "PrellmSchema", "PrellmSyntax"],
+            swiftSettings: strict),
+        .target(
             name: "PrellmCLI",
-            dependencies: ["Prellm", "PrellmServer", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            dependencies: ["Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
             swiftSettings: strict),
         .target(
             name: "PrellmCommandLine",
@@ -74,7 +78,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
-            dependencies: ["Prellm", "PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Prellm", "PrellmCLI", "PrellmCommandLine", "PrellmTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm-run",

@@ -35,6 +35,15 @@ steps:
         {{ inputs.user_context }}
       prompt: "{{ inputs.query }}"
 output: "{{ answer }}"
+tests:
+  - name: code gets an engineer's answer
+    inputs: {query: "Write a Swift function that reverses a string"}
+    mocks:
+      kind: {label: code}
+      answer: "func reversed(_ s: String) -> String { String(s.reversed()) }"
+    expect:
+      contains: "reversed"
+      assert: ['kind.label == "code"']
 
 """#
         case .enrich: #"""
@@ -82,6 +91,19 @@ steps:
         {% endfor %}{% endif %}
       prompt: "{{ inputs.query }}"
 output: "{{ answer }}"
+tests:
+  - name: only the rules that apply are added
+    inputs: {query: "Refund order 42", domain_rules: ["Refunds over 100 USD need approval", "Ship within 2 days"]}
+    mocks:
+      relevant: {rules: ["Refunds over 100 USD need approval"]}
+      answer: "Order 42 is refunded; it is under 100 USD, so no approval is needed."
+    expect:
+      contains: refunded
+      assert: ['has(relevant) && size(relevant.rules) == 1']
+  - name: without rules no small model is asked
+    inputs: {query: "Refund order 42"}
+    mocks: {answer: "Order 42 is refunded."}
+    expect: {output: "Order 42 is refunded.", max_tokens: 0}
 
 """#
         case .passthrough: #"""
@@ -101,6 +123,11 @@ steps:
       system: "{{ inputs.user_context }}"
       prompt: "{{ inputs.query }}"
 output: "{{ answer }}"
+tests:
+  - name: the query goes to the large model as it is
+    inputs: {query: "What is 2 + 2?"}
+    mocks: {answer: "4"}
+    expect: {output: "4", max_cost_usd: 0}
 
 """#
         case .split: #"""
@@ -162,6 +189,16 @@ steps:
         {{ p }}
         {% endfor %}
 output: "{{ merged }}"
+tests:
+  - name: parts are done and merged
+    inputs: {query: "Plan a launch: write the announcement and the FAQ", max_tasks: 2}
+    mocks:
+      plan: {tasks: [{title: Announcement, instructions: "Write it."}, {title: FAQ, instructions: "Write five questions."}]}
+      parts: ["The announcement.", "The FAQ."]
+      merged: "The announcement, then the FAQ."
+    expect:
+      output: "The announcement, then the FAQ."
+      assert: ['size(parts) == 2']
 
 """#
         case .structure: #"""
@@ -216,6 +253,15 @@ steps:
         {% endfor %}{% endif %}
         Original request: {{ inputs.query }}
 output: "{{ answer }}"
+tests:
+  - name: a vague request becomes a structured prompt
+    inputs: {query: "Deploy app to prod", user_context: "We use Kubernetes."}
+    mocks:
+      facts: {intent: "deploy the app", target: "the production cluster", constraints: ["Kubernetes"], missing: ["which version"]}
+      answer: "Run kubectl apply with the production manifests (version: the latest tag)."
+    expect:
+      contains: kubectl
+      assert: ['size(facts.missing) == 1']
 
 """#
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// File access for the compiler: paths relative to the file that names them.
-enum FilePaths {
+public enum FilePaths {
     static func resolve(_ path: String, relativeTo file: String) -> String {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardized.path }
         // Absolute first: standardising a relative URL drops leading '..' segments.
@@ -35,7 +35,7 @@ enum FilePaths {
     /// How a file the compiler found (an import, a prompt file, a schema) is named in
     /// diagnostics: relative to the working directory, as CI annotations and editors expect —
     /// `../shared/x.yaml` for a neighbour, the absolute path only when nothing is shared.
-    static func display(_ absolute: String) -> String {
+    public static func display(_ absolute: String) -> String {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardized.pathComponents
         let target = URL(fileURLWithPath: absolute).standardized.pathComponents
         var common = 0

@@ -109,5 +109,14 @@ public struct Workflow: Sendable {
         public var status: String?
         /// Steps that must have run.
         public var steps: [Name] = []
+        /// Expressions over `output` and the steps that must hold.
+        public var asserts: [EmbeddedText] = []
+        /// A contract the output must meet.
+        public var schema: Name?
+        public var maxCostUSD: Double?
+        public var maxTokens: Int?
+        public var maxLatency: Duration?
+        /// A model that grades the output against a rubric.
+        public var judge: (model: Name, rubric: String)?
     }
 }

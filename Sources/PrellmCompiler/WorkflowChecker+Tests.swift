@@ -1,3 +1,4 @@
+import PrellmRegex
 import PrellmSchema
 import PrellmSyntax
 
@@ -12,9 +13,19 @@ extension WorkflowChecker {
         case list(of: ValueType, schema: JSONSchema?)
     }
 
-    mutating func checkTests(index: [String: Int], steps: [CompiledStep], outputType: ValueType) {
+    mutating func checkTests(
+        index: [String: Int], steps: [CompiledStep], outputType: ValueType, at end: ExpressionChecker.Scope, _ exprs: inout ExpressionChecker
+    ) -> [CompiledTest] {
         let inputs = Dictionary(workflow.inputs.map { ($0.name.value, $0) }, uniquingKeysWith: { a, _ in a })
+        var compiled: [CompiledTest] = []
+        var seen: [String: Span] = [:]
         for test in workflow.tests {
+            if let first = seen[test.name.value] {
+                bag.add(
+                    .duplicateStepID, test.name.span, "test name '\(test.name.value)' is already used",
+                    related: [.init(file: workflow.file, span: first, message: "first used here")])
+            }
+            seen[test.name.value] = test.name.span
             let name = test.name.value
             for (input, value) in test.inputs {
                 guard let declared = inputs[input.value] else {
@@ -40,7 +51,40 @@ extension WorkflowChecker {
                 if !workflow.steps[k].unreadable { checkMock(mock.value, at: mock.span, step: steps[k], test: name) }
             }
             checkExpectation(test.expect, test: name, index: index, outputType: outputType)
+            exprs.bag = bag
+            let expect = compileExpectation(test.expect, index: index, outputType: outputType, at: end, &exprs)
+            bag = exprs.bag
+            compiled.append(
+                CompiledTest(
+                    name: name, span: test.name.span,
+                    inputs: Dictionary(test.inputs.map { ($0.name.value, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    mocks: Dictionary(test.mocks.compactMap { m in index[m.step.value].map { ($0, m.value) } }, uniquingKeysWith: { a, _ in a }),
+                    expect: expect))
         }
+        return compiled
+    }
+
+    /// The expectation as the runner checks it: assertions typed with `output` as local slot 0
+    /// at the point the output is read, the pattern compiled, the contract and judge resolved.
+    mutating func compileExpectation(
+        _ e: Workflow.Expectation, index: [String: Int], outputType: ValueType, at end: ExpressionChecker.Scope,
+        _ exprs: inout ExpressionChecker
+    ) -> CompiledTest.Expectation {
+        var out = CompiledTest.Expectation()
+        out.succeeds = e.status != "failed"
+        out.output = e.output?.value
+        out.contains = e.contains
+        out.matches = e.matches.flatMap { p in (try? PCRERegex(p)).map { (p, $0) } }
+        out.steps = e.steps.compactMap { index[$0.value] }
+        var inner = end
+        _ = inner.bind("output", outputType)
+        out.asserts = e.asserts.compactMap { exprs.checkCondition($0, inner, what: "a test's assertion") }
+        out.schema = e.schema.flatMap { checkContract($0, into: &exprs) }
+        (out.maxCostUSD, out.maxTokens, out.maxLatency) = (e.maxCostUSD, e.maxTokens, e.maxLatency)
+        if let (model, rubric) = e.judge, let route = checkModel(model, into: &exprs) {
+            out.judge = CompiledTest.Judge(route: route, rubric: rubric)
+        }
+        return out
     }
 
     mutating func checkMock(_ value: JSONValue, at span: Span, step: CompiledStep, test: String) {

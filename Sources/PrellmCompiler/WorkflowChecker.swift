@@ -73,15 +73,18 @@ struct WorkflowChecker {
         }
         bag = exprs.bag
         Self.countExecutions(&compiled)
-        checkTests(index: index, steps: compiled, outputType: outputType)
+        // Before the tests: what a test's assertion reads does not make an input used.
         for input in workflow.inputs where !exprs.sawUnparsedText && !exprs.readInputs.contains(input.name.value) {
             bag.add(.unusedInput, input.name.span, "input '\(input.name.value)' is never read")
         }
-        return StepGraph(
+        let tests = checkTests(index: index, steps: compiled, outputType: outputType, at: endScope, &exprs)
+        var graph = StepGraph(
             name: workflow.name, file: workflow.file, inputs: workflow.inputs.map(CompiledInput.init), steps: compiled,
             output: output, outputType: outputType, budget: workflow.budget,
             routes: workflow.models.compactMap { routes[$0.name.value] },
             streamedSteps: StreamedSteps.of(output, steps: compiled, flow: flow))
+        graph.tests = tests
+        return graph
     }
 
     /// Step ids by position, reporting duplicates.

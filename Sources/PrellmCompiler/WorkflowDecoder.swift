@@ -275,7 +275,13 @@ struct WorkflowDecoder {
 
     mutating func decodeExpectation(_ node: YAMLNode) -> Workflow.Expectation {
         var e = Workflow.Expectation()
-        guard let g = d.fields(node, "a test's 'expect'", allowed: ["output", "contains", "matches", "status", "steps"]) else { return e }
+        guard
+            let g = d.fields(
+                node, "a test's 'expect'",
+                allowed: [
+                    "output", "contains", "matches", "status", "steps", "assert", "schema", "max_cost_usd", "max_tokens", "max_latency", "judge",
+                ])
+        else { return e }
         if let v = g["output"] { e.output = (SchemaChecker.json(v), v.span) }
         e.contains = g["contains"].flatMap { d.string($0, "'contains'") }
         if let m = g["matches"], let p = d.string(m, "'matches'") {
@@ -287,6 +293,19 @@ struct WorkflowDecoder {
         }
         if let v = g["steps"], let items = d.list(v, "'steps' (the steps that must have run)") {
             e.steps = items.compactMap { d.name($0, "a step id in 'steps'") }
+        }
+        if let a = g["assert"] {
+            e.asserts =
+                a.scalar != nil ? d.text(a, "'assert'").map { [$0] } ?? [] : d.list(a, "'assert'")?.compactMap { d.text($0, "an assertion") } ?? []
+        }
+        e.schema = g["schema"].flatMap { d.name($0, "'schema' (a contract)") }
+        e.maxCostUSD = g["max_cost_usd"].flatMap { d.money($0, "'max_cost_usd'") }
+        e.maxTokens = g["max_tokens"].flatMap { d.int($0, "'max_tokens'", min: 0) }
+        e.maxLatency = g["max_latency"].flatMap { d.duration($0, "'max_latency'") }
+        if let j = g["judge"], let f = d.fields(j, "a test's 'judge'", allowed: ["model", "rubric"], required: ["model", "rubric"]),
+            let model = f["model"].flatMap({ d.name($0, "the judge's 'model'") }), let rubric = f["rubric"].flatMap({ d.string($0, "'rubric'") })
+        {
+            e.judge = (model, rubric)
         }
         return e
     }

@@ -18,6 +18,9 @@ extension Interpreter {
         async throws(RunError) -> (JSONValue, StepRecord)
     {
         let site = CallSite(step, frame: frame, item: item, started: context.clock.now)
+        if item == nil, frame.prefix.isEmpty, let mock = context.mocks[step.index] {
+            return mocked(step, mock, site, frame: &frame, context: context)
+        }
         switch step.payload {
         case .transform, .pattern:
             return try compute(step, frame.scope, site, context: context)
@@ -41,6 +44,27 @@ extension Interpreter {
             return (out, site.record(step, nil, context))
         case .route, .validate:
             throw RunError(.internalError, "bug: a \(step.kind.rawValue) step reached perform(); please report it", step: site.path)
+        }
+    }
+
+    /// A step answered by a test's mock: its answer as the model would have given it (a
+    /// classification without a confidence has confidence 1), no call, no cost.
+    func mocked(_ step: CompiledStep, _ mock: JSONValue, _ site: CallSite, frame: inout Frame, context: RunContext) -> (JSONValue, StepRecord) {
+        let value = Self.mockAnswer(step.payload, mock)
+        frame.state[step.index].answer = ModelAnswer(text: value.stringValue ?? value.jsonText, finish: .stop)
+        var record = site.record(step, nil, context)
+        record.modelUsed = "mock"
+        (record.usage, record.costUSD, record.attempts) = (Usage(inputTokens: 0, outputTokens: 0), 0, 0)
+        return (value, record)
+    }
+
+    static func mockAnswer(_ payload: Payload, _ mock: JSONValue) -> JSONValue {
+        switch (payload, mock) {
+        case (.classify, .object(var o)) where o["confidence"] == nil:
+            o["confidence"] = .number(1)
+            return .object(o)
+        case (.map(let m), .array(let items)): return .array(items.map { mockAnswer(m.step.payload, $0) })
+        default: return mock
         }
     }
 

@@ -21,6 +21,9 @@ public struct RunContext: Sendable {
     /// Receives one line per step as it starts and ends, for progress display.
     public var onProgress: (@Sendable (StepProgress) -> Void)?
     public var redactPrompts = false
+    /// Answers that stand in for the top-level program's model steps, by step position (a
+    /// test's `mocks`): such a step gives its answer without a call, free and offline.
+    public var mocks: [Int: JSONValue] = [:]
 
     public init(
         models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },

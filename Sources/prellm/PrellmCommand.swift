@@ -6,10 +6,12 @@ import PrellmCommandLine
 import PrellmCompiler
 import PrellmServer
 import PrellmSyntax
+import PrellmTesting
 
 extension DiagnosticReport.Format: ExpressibleByArgument {}
 extension StepGraph.Format: ExpressibleByArgument {}
 extension Prellm.Strategy: ExpressibleByArgument {}
+extension TestReport.Format: ExpressibleByArgument {}
 
 struct Ask: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,7 +69,7 @@ struct PrellmCommand: AsyncParsableCommand {
             the provider failed (call); 2 usage, I/O or compile error; 130 interrupted (run).
             """,
         version: PrellmVersion.current,
-        subcommands: [Ask.self, Lint.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
+        subcommands: [Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
         defaultSubcommand: Ask.self)
 }
 
@@ -88,6 +90,41 @@ struct Lint: ParsableCommand {
     func run() throws {
         let color = format == .text && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         finish(LintCommand.run(.init(paths: paths, format: format, warningsAsErrors: warningsAsErrors, color: color, jobs: jobs)))
+    }
+}
+
+struct Test: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the tests: blocks of workflow files (mocks, recorded answers, assertions).",
+        discussion: """
+            Folders are searched as for lint. Model steps without a mock are answered from the workflow's cassette \
+            (<workflow>.cassette.jsonl); --record asks the real providers and writes it, --live asks them and writes nothing.
+            Exit codes: 0 all passed, 1 some failed, 2 usage error, a workflow that does not compile, or a test that could not run.
+            """)
+
+    @Argument(help: "Files or folders (default: the current folder).") var paths: [String] = []
+    @Option(help: "Run only the tests whose name contains this text.") var filter: String?
+    @Option(help: "Output format: text, json, junit or github.") var format: TestReport.Format = .text
+    @Flag(help: "Ask the real providers for unmocked steps and write the cassette.") var record = false
+    @Flag(help: "Ask the real providers for unmocked steps; write nothing.") var live = false
+    @Option(help: "ALIAS=provider/model[,provider/model…]: run each test once per model for that alias.") var models: [String] = []
+    @Option(help: "Tests to run at once (default: two per core).") var jobs: Int?
+    @Option(help: "A config file whose providers section applies.") var config: String?
+
+    func validate() throws {
+        if record && live { throw ValidationError("--record and --live exclude each other") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() async throws {
+        var options = TestOptions(paths: paths)
+        options.filter = filter
+        options.format = format
+        options.source = record ? .record : live ? .live : .replay
+        options.models = models
+        options.jobs = jobs
+        options.config = config
+        finish(await TestCommand.run(options, environment: ProcessInfo.processInfo.environment))
     }
 }
 

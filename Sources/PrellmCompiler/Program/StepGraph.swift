@@ -24,6 +24,8 @@ public struct StepGraph: Sendable {
     /// The steps whose text, once they run, is the workflow's output, streamed to the user as
     /// it arrives (StreamedSteps says which).
     public var streamedSteps: Set<Int>
+    /// The workflow's `tests:`, checked (`prellm test` runs them).
+    public var tests: [CompiledTest] = []
     /// The position of each input by name, for callers that give inputs by name.
     public var inputIndex: [String: Int]
     /// False when some map, here or in an import, has no bound on its items (BoundCheck).
