@@ -101,7 +101,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmRuntimeTests",
-            dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit"],
+            dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit", "PrellmTesting"],
             swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
@@ -110,7 +110,7 @@ let package = Package(
             exclude: ["testdata"], swiftSettings: strict),
         .testTarget(
             name: "PrellmCLITests",
-            dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "ProviderStandIn",
+            dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmTesting", "ProviderStandIn",
                            "prellm", "prellm-run"],
             swiftSettings: strict),
     ],

@@ -41,7 +41,17 @@ extension WorkflowChecker {
             for input in workflow.inputs where !input.hasDefault && !test.inputs.contains(where: { $0.name.value == input.name.value }) {
                 bag.add(.missingKey, test.name.span, "test '\(name)' gives no value for required input '\(input.name.value)'")
             }
+            var judgeMock: JSONValue?
             for mock in test.mocks {
+                // `judge` answers the test's judge, unless a step has that id.
+                if mock.step.value == "judge", index["judge"] == nil, test.expect.judge != nil {
+                    if case .object(let o) = mock.value, case .bool? = o["pass"], o.keys.allSatisfy(["pass", "reason"].contains) {
+                        judgeMock = mock.value
+                    } else {
+                        bag.add(.typeMismatch, mock.span, "test '\(name)': the judge's mock is {pass: true or false, reason: text}")
+                    }
+                    continue
+                }
                 guard let k = index[mock.step.value] else {
                     bag.add(
                         .unknownStep, mock.step.span, "test '\(name)' mocks unknown step '\(mock.step.value)'",
@@ -59,7 +69,7 @@ extension WorkflowChecker {
                     name: name, span: test.name.span,
                     inputs: Dictionary(test.inputs.map { ($0.name.value, $0.value) }, uniquingKeysWith: { a, _ in a }),
                     mocks: Dictionary(test.mocks.compactMap { m in index[m.step.value].map { ($0, m.value) } }, uniquingKeysWith: { a, _ in a }),
-                    expect: expect))
+                    expect: expect, judgeMock: judgeMock))
         }
         return compiled
     }

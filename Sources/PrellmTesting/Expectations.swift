@@ -51,9 +51,13 @@ struct Expectations {
         var failures: [Failure] = []
         if let most = e.maxCostUSD {
             if let cost = result.costUSD {
-                if cost > most { failures.append(Failure(what: "max_cost_usd", expected: "at most $\(most)", actual: "$\(cost)")) }
+                if cost > most {
+                    failures.append(Failure(what: "max_cost_usd", expected: "at most \(TestReport.money(most))", actual: TestReport.money(cost)))
+                }
             } else {
-                failures.append(Failure(what: "max_cost_usd", expected: "at most $\(most)", actual: "unknown (a model without a price answered)"))
+                failures.append(
+                    Failure(what: "max_cost_usd", expected: "at most \(TestReport.money(most))", actual: "unknown (a model without a price answered)")
+                )
             }
         }
         if let most = e.maxTokens, result.usage.totalTokens > most {

@@ -21,7 +21,19 @@ enum Judging {
         "required": .array(["pass", "reason"]), "additionalProperties": false,
     ])
 
+    /// A verdict `{pass, reason}` as the test's outcome.
+    static func verdict(_ v: JSONValue, judge: CompiledTest.Judge, usage: Usage, cost: Double?) -> Verdict {
+        let pass = v["pass"] == .bool(true)
+        let reason = v["reason"]?.stringValue ?? ""
+        return Verdict(
+            failures: pass ? [] : [.init(what: "judge", expected: judge.rubric, actual: "fails: \(reason)")], usage: usage, cost: cost,
+            unanswered: false)
+    }
+
     static func verdict(_ judge: CompiledTest.Judge, output: JSONValue, test: CompiledTest, context: RunContext) async -> Verdict {
+        if let mock = test.judgeMock {
+            return verdict(mock, judge: judge, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0)
+        }
         let text = output.stringValue ?? output.prettyJSONText
         var call = ModelRouter.Call(
             step: "judge", route: judge.route,
@@ -32,15 +44,12 @@ enum Judging {
         let ledger = RunLedger(budget: nil, allowance: nil, started: context.clock.now)
         do {
             let out = try await ModelRouter(context: context).call(call, ledger: ledger)
-            guard let v = try? JSONParser.parse(out.response.text), case .bool(let pass)? = v["pass"] else {
+            guard let v = try? JSONParser.parse(out.response.text), case .bool? = v["pass"] else {
                 return Verdict(
                     failures: [.init(what: "judge", expected: "a verdict {pass, reason}", actual: Expectations.excerpt(out.response.text))],
                     usage: out.usage, cost: out.cost, unanswered: false)
             }
-            let reason = v["reason"]?.stringValue ?? ""
-            return Verdict(
-                failures: pass ? [] : [.init(what: "judge", expected: judge.rubric, actual: "fails: \(reason)")], usage: out.usage,
-                cost: out.cost, unanswered: false)
+            return verdict(v, judge: judge, usage: out.usage, cost: out.cost)
         } catch {
             let unanswered = error.message.contains("cassette") || error.message.contains("no mock")
             return Verdict(

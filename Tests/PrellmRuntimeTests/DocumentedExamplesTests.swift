@@ -4,6 +4,7 @@ import PrellmProviderKit
 import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
+import PrellmTesting
 import Testing
 
 /// Documented examples are tests: every workflow in docs/, the README, workflows/ and stdlib/
@@ -49,7 +50,7 @@ import Testing
 
     static var examples: [Example] {
         var out: [Example] = []
-        for doc in ["README.md", "docs/language.md", "docs/running.md", "docs/diagnostics.md"] {
+        for doc in ["README.md", "docs/language.md", "docs/running.md", "docs/diagnostics.md", "docs/testing.md"] {
             guard let text = try? String(contentsOf: root.appendingPathComponent(doc), encoding: .utf8) else { continue }
             let folder = root.appendingPathComponent((doc as NSString).deletingLastPathComponent)
             for (i, block) in workflowBlocks(in: text).enumerated() {
@@ -110,6 +111,11 @@ import Testing
         let bound = DryRunPlan(program, inputs: inputs, models: models).bound
         if let cost = r.costUSD, let max = bound.maxCostUSD { #expect(cost <= max) }
         if let max = bound.maxTokens { #expect(r.usage.totalTokens <= max) }
+        // And the example's own tests pass, from their mocks alone.
+        for test in program.tests {
+            let outcome = await TestRunner(program: program, file: example.name).run(test, context: context, source: .replay, cassette: nil)
+            #expect(outcome.status == .passed, "\(example.name) › \(test.name): \(outcome.failures)")
+        }
     }
 
     /// A well-behaved model: structured calls get a value of their schema (or the example's own

@@ -14,6 +14,8 @@ public struct CompiledTest: Sendable {
     /// Answers for the steps that call a model, by step position.
     public var mocks: [Int: JSONValue]
     public var expect: Expectation
+    /// The judge's answer (`mocks: {judge: {pass, reason}}`), when the test gives it.
+    public var judgeMock: JSONValue?
 
     public struct Expectation: Sendable {
         /// Whether the run must succeed (`ok`, the default) or fail.
