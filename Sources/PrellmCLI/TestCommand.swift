@@ -33,85 +33,120 @@ public enum TestCommand {
         var cassette: Cassette?
     }
 
-    public static func run(_ options: TestOptions, environment: [String: String]) async -> CommandOutput {
-        var out = CommandOutput()
-        func usage(_ message: String) -> CommandOutput {
-            out.stderr += "prellm test: \(message)\n"
-            out.exitCode = CommandOutput.Exit.usage
-            return out
-        }
-        let variants: [(alias: String, models: [String])]
-        do { variants = try options.models.map(parseVariant) } catch { return usage(error.message) }
-        var files: [String] = []
-        for path in options.paths {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return usage("'\(path)' does not exist") }
-            files += isDir.boolValue ? WorkflowFiles.find(in: path) : [path]
-        }
-        var overrides: [String: ProviderDirectory.Override] = [:]
-        if let path = options.config {
-            let (config, rendered) = ProviderSettings.load(path)
-            guard let config else { return usage("the config does not load:\n" + rendered) }
-            overrides = config.providerOverrides
-        }
-        let directory = ProviderDirectory(environment: environment, overrides: overrides)
-
-        // Compile every file; one that does not compile is an error of its own.
-        var outcomes: [TestOutcome] = []
+    /// What the files give before anything runs: the jobs, the outcomes of files that do not
+    /// compile, the cassettes in play, and how many tests `--filter` left out.
+    struct Plan {
         var jobs: [Job] = []
+        var outcomes: [TestOutcome] = []
         var cassettes: [Cassette] = []
         var skipped = 0
+        /// The compiler's diagnostics, rendered for stderr.
+        var diagnostics = ""
+    }
+
+    /// A pipeline of named stages: read the arguments, find the files, plan the jobs, run them,
+    /// keep what was recorded, report.
+    public static func run(_ options: TestOptions, environment: [String: String]) async -> CommandOutput {
+        var out = CommandOutput()
+        do {
+            let variants = try options.models.map(parseVariant)
+            let directory = ProviderDirectory(environment: environment, overrides: try providerOverrides(options.config))
+            var plan = try self.plan(try files(options.paths), options, variants)
+            out.stderr += plan.diagnostics
+            let width = max(1, options.jobs ?? ProcessInfo.processInfo.activeProcessorCount * 2)
+            plan.outcomes += await runAll(plan.jobs, width: width, source: options.source, directory: directory)
+            if options.source == .record { out.stderr += save(plan.cassettes) }
+            out.stdout = report(plan.outcomes, skipped: plan.skipped, format: options.format, matrix: !variants.isEmpty)
+            let counts = TestReport.counts(plan.outcomes, skipped: plan.skipped)
+            out.exitCode =
+                counts.errors > 0 ? CommandOutput.Exit.usage : counts.failed > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok
+        } catch {
+            out.stderr += "prellm test: \(error.message)\n"
+            out.exitCode = CommandOutput.Exit.usage
+        }
+        return out
+    }
+
+    /// The workflow files the paths name (folders searched as lint searches them).
+    static func files(_ paths: [String]) throws(UsageError) -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw UsageError(message: "'\(path)' does not exist") }
+            files += isDir.boolValue ? WorkflowFiles.find(in: path) : [path]
+        }
+        return files
+    }
+
+    static func providerOverrides(_ config: String?) throws(UsageError) -> [String: ProviderDirectory.Override] {
+        guard let config else { return [:] }
+        let (loaded, rendered) = ProviderSettings.load(config)
+        guard let loaded else { throw UsageError(message: "the config does not load:\n" + rendered) }
+        return loaded.providerOverrides
+    }
+
+    /// Compiles every file; one that does not compile is an error outcome of its own, with
+    /// its diagnostics.
+    static func plan(_ files: [String], _ options: TestOptions, _ variants: [(alias: String, models: [String])]) throws(UsageError) -> Plan {
+        var plan = Plan()
         let compiler = WorkflowCompiler()
         for file in files {
             let result = compiler.compile(path: file)
-            let shown = FilePaths.display(file)
             if result.config != nil { continue }
             guard let program = result.graph, !result.hasErrors else {
-                out.stderr += DiagnosticRenderer.text(result.diagnostics, sources: result.sources)
-                let first = result.diagnostics.first { $0.severity == .error }
-                outcomes.append(
-                    TestOutcome(
-                        file: shown, test: TestOutcome.compile, span: first?.span ?? .unknown, variant: nil, status: .error,
-                        failures: [
-                            .init(
-                                what: "compile", expected: "the workflow compiles",
-                                actual: result.diagnostics.filter { $0.severity == .error }.map { "\($0.span.start): \($0.message)" }.joined(
-                                    separator: "; "))
-                        ],
-                        costUSD: nil, tokens: 0, latency: .zero))
+                plan.diagnostics += DiagnosticRenderer.text(result.diagnostics, sources: result.sources)
+                plan.outcomes.append(notCompiled(file, result))
                 continue
             }
             let selected = program.tests.filter { options.filter.map($0.name.contains) ?? true }
-            skipped += program.tests.count - selected.count
+            plan.skipped += program.tests.count - selected.count
             guard !selected.isEmpty else { continue }
-            let cassette: Cassette?
-            do { cassette = try Cassette(path: Cassette.path(for: file)) } catch { return usage(error.message) }
-            if let cassette { cassettes.append(cassette) }
-            let versions: [(String?, StepGraph)]
-            do { versions = try programs(program, variants) } catch { return usage("--models: \(error)") }
-            for (name, variantProgram) in versions {
-                let runner = TestRunner(program: variantProgram, file: shown)
-                jobs += selected.map { Job(runner: runner, test: $0, variant: name, cassette: cassette) }
+            // A full `--record` starts the cassette afresh; a filtered one adds to it.
+            let fresh = options.source == .record && options.filter == nil
+            let cassette: Cassette
+            do { cassette = try Cassette(path: Cassette.path(for: file), fresh: fresh) } catch { throw UsageError(message: error.message) }
+            plan.cassettes.append(cassette)
+            for (name, version) in try programs(program, variants) {
+                let runner = TestRunner(program: version, file: FilePaths.display(file))
+                plan.jobs += selected.map { Job(runner: runner, test: $0, variant: name, cassette: cassette) }
             }
         }
-        let width = max(1, options.jobs ?? ProcessInfo.processInfo.activeProcessorCount * 2)
-        outcomes += await runAll(jobs, width: width, source: options.source, directory: directory)
-        if options.source == .record {
-            for c in cassettes where c.changed {
-                do { try c.save() } catch { out.stderr += "prellm test: \(error.message)\n" }
-                out.stderr += "recorded \(c.count) answer\(c.count == 1 ? "" : "s") in \(FilePaths.display(c.path))\n"
+        return plan
+    }
+
+    static func notCompiled(_ file: String, _ result: CompileResult) -> TestOutcome {
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        return TestOutcome(
+            file: FilePaths.display(file), test: TestOutcome.compile, span: errors.first?.span ?? .unknown, variant: nil, status: .error,
+            failures: [
+                .init(
+                    what: "compile", expected: "the workflow compiles",
+                    actual: errors.map { "\($0.span.start): \($0.message)" }.joined(separator: "; "))
+            ],
+            costUSD: nil, tokens: 0, latency: .zero)
+    }
+
+    /// Writes the cassettes that recorded something; says what was written.
+    static func save(_ cassettes: [Cassette]) -> String {
+        var note = ""
+        for c in cassettes where c.changed {
+            do {
+                try c.save()
+                note += "recorded \(c.count) answer\(c.count == 1 ? "" : "s") in \(FilePaths.display(c.path))\n"
+            } catch {
+                note += "prellm test: \(error.message)\n"
             }
         }
-        switch options.format {
-        case .text: out.stdout = TestReport.text(outcomes, skipped: skipped) + (variants.isEmpty ? "" : "\n" + TestReport.matrix(outcomes))
-        case .json: out.stdout = TestReport.json(outcomes, skipped: skipped).prettyJSONText + "\n"
-        case .junit: out.stdout = TestReport.junit(outcomes)
-        case .github: out.stdout = TestReport.github(outcomes, skipped: skipped)
+        return note
+    }
+
+    static func report(_ outcomes: [TestOutcome], skipped: Int, format: TestReport.Format, matrix: Bool) -> String {
+        switch format {
+        case .text: TestReport.text(outcomes, skipped: skipped) + (matrix ? "\n" + TestReport.matrix(outcomes) : "")
+        case .json: TestReport.json(outcomes, skipped: skipped).prettyJSONText + "\n"
+        case .junit: TestReport.junit(outcomes)
+        case .github: TestReport.github(outcomes, skipped: skipped)
         }
-        let counts = TestReport.counts(outcomes, skipped: skipped)
-        out.exitCode =
-            counts.errors > 0 ? CommandOutput.Exit.usage : counts.failed > 0 ? CommandOutput.Exit.failure : CommandOutput.Exit.ok
-        return out
     }
 
     struct UsageError: Error { var message: String }
@@ -130,12 +165,16 @@ public enum TestCommand {
     }
 
     /// The program once, or once per model of each `--models` alias it has.
-    static func programs(_ program: StepGraph, _ variants: [(alias: String, models: [String])]) throws -> [(String?, StepGraph)] {
+    static func programs(_ program: StepGraph, _ variants: [(alias: String, models: [String])]) throws(UsageError) -> [(String?, StepGraph)] {
         let mine = variants.filter { v in program.routes.contains { $0.name == v.alias } }
         guard !mine.isEmpty else { return [(nil, program)] }
         var out: [(String?, StepGraph)] = []
         for v in mine {
-            for m in v.models { out.append(("\(v.alias)=\(m)", try program.replacingModels([v.alias: m]))) }
+            for m in v.models {
+                do { out.append(("\(v.alias)=\(m)", try program.replacingModels([v.alias: m]))) } catch {
+                    throw UsageError(message: "--models: \(error.message)")
+                }
+            }
         }
         return out
     }

@@ -36,10 +36,12 @@ public final class Cassette: Sendable {
     }
 
     /// Reads the cassette at `path`; a missing file is an empty cassette.
-    public init(path: String) throws(Failure) {
+    /// - Parameter fresh: start empty whatever the file holds (a full re-record, which drops
+    ///   answers no test asks for any more).
+    public init(path: String, fresh: Bool = false) throws(Failure) {
         self.path = path
         var found: [String: Entry] = [:]
-        if FileManager.default.fileExists(atPath: path) {
+        if !fresh, FileManager.default.fileExists(atPath: path) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Failure(message: "cannot read \(path)") }
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
                 guard let json = try? JSONParser.parse(String(line)), let entry = Self.entry(json) else {
