@@ -55,7 +55,12 @@ public enum TestCommand {
             out.stderr += plan.diagnostics
             let width = max(1, options.jobs ?? ProcessInfo.processInfo.activeProcessorCount * 2)
             plan.outcomes += await runAll(plan.jobs, width: width, source: options.source, directory: directory)
-            if options.source == .record { out.stderr += save(plan.cassettes) }
+            if options.source == .record {
+                // Only a complete re-record that went well replaces a cassette: one filtered, over
+                // other models, or with a test that did not pass (an outage?) adds to it.
+                let complete = options.filter == nil && variants.isEmpty && plan.outcomes.allSatisfy { $0.status == .passed }
+                out.stderr += save(plan.cassettes, prune: complete)
+            }
             out.stdout = report(plan.outcomes, skipped: plan.skipped, format: options.format, matrix: !variants.isEmpty)
             let counts = TestReport.counts(plan.outcomes, skipped: plan.skipped)
             out.exitCode =
@@ -101,10 +106,8 @@ public enum TestCommand {
             let selected = program.tests.filter { options.filter.map($0.name.contains) ?? true }
             plan.skipped += program.tests.count - selected.count
             guard !selected.isEmpty else { continue }
-            // A full `--record` starts the cassette afresh; a filtered one adds to it.
-            let fresh = options.source == .record && options.filter == nil
             let cassette: Cassette
-            do { cassette = try Cassette(path: Cassette.path(for: file), fresh: fresh) } catch { throw UsageError(message: error.message) }
+            do { cassette = try Cassette(path: Cassette.path(for: file)) } catch { throw UsageError(message: error.message) }
             plan.cassettes.append(cassette)
             for (name, version) in try programs(program, variants) {
                 let runner = TestRunner(program: version, file: FilePaths.display(file))
@@ -127,11 +130,11 @@ public enum TestCommand {
     }
 
     /// Writes the cassettes that recorded something; says what was written.
-    static func save(_ cassettes: [Cassette]) -> String {
+    static func save(_ cassettes: [Cassette], prune: Bool) -> String {
         var note = ""
         for c in cassettes where c.changed {
             do {
-                try c.save()
+                try c.save(prune: prune)
                 note += "recorded \(c.count) answer\(c.count == 1 ? "" : "s") in \(FilePaths.display(c.path))\n"
             } catch {
                 note += "prellm test: \(error.message)\n"

@@ -18,8 +18,9 @@ extension Gateway {
             throw GatewayError(.unavailable, "the response store cannot be read")
         }
         guard let stored, case .array(let history)? = try? JSONParser.parse(stored.conversation) else {
+            // As OpenAI answers it: a 400 naming the parameter (a GET of an unknown id is the 404).
             throw GatewayError(
-                .notFound, "Previous response with id '\(previous)' not found.", param: "previous_response_id",
+                .badRequest, "Previous response with id '\(previous)' not found.", param: "previous_response_id",
                 code: "previous_response_not_found")
         }
         try chat.setConversation(history: history)

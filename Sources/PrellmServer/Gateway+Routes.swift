@@ -332,10 +332,12 @@ extension Gateway {
                         // A workflow whose output is not one streamed step: send it whole.
                         try await writer.write(ByteBuffer(string: encoder.text(response.text)))
                     }
-                    try await writer.write(ByteBuffer(string: encoder.end(response: response, usage: usage, includeUsage: includeUsage)))
+                    let end = encoder.end(response: response, usage: usage, includeUsage: includeUsage)
+                    // Kept before the client reads `response.completed`: its next turn may name it at once.
                     if let turn = chat.turn, let kept = (encoder as? ResponsesStream)?.final {
                         remember(turn, object: kept, output: kept["output"]?.arrayValue ?? [], key: key)
                     }
+                    try await writer.write(ByteBuffer(string: end))
                 case .failure(let error):
                     let e = error as? GatewayError ?? GatewayError(.upstream, "\(error)")
                     try await writer.write(ByteBuffer(string: encoder.failure(e)))

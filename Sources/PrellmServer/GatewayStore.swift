@@ -109,7 +109,9 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func deleteResponse(id: String, keyID: String) throws -> Bool {
-        let found = try db.rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2 RETURNING id", [.text(id), .text(keyID)])
+        // A read, then the delete: RETURNING needs SQLite 3.35, which some supported systems lack.
+        let found = try db.rows("SELECT 1 FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
+        try db.rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
         return !found.isEmpty
     }
 

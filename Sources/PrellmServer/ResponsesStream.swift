@@ -55,15 +55,15 @@ struct ResponsesStream: StreamEncoding {
             + event(
                 "response.output_text.delta",
                 [
-                    "item_id": .string(ResponsesWire.messageID(turn)), "output_index": .number(Double(index)), "content_index": .number(0),
-                    "delta": .string(text), "logprobs": .array([]),
+                    "item_id": .string(ResponsesWire.messageID(turn, index)), "output_index": .number(Double(index)),
+                    "content_index": .number(0), "delta": .string(text), "logprobs": .array([]),
                 ])
     }
 
     /// Opens the answer's message: the item, then its one text part.
     private mutating func openMessage() -> String {
         let index = items.count
-        let id = ResponsesWire.messageID(turn)
+        let id = ResponsesWire.messageID(turn, index)
         open = .message(index: index, text: "")
         return event(
             "response.output_item.added",
@@ -132,7 +132,7 @@ struct ResponsesStream: StreamEncoding {
         open = nil
         switch o {
         case .message(let index, let text):
-            let id = ResponsesWire.messageID(turn)
+            let id = ResponsesWire.messageID(turn, index)
             let item = ResponsesWire.message(id: id, text: text, status: .completed)
             items.append(item)
             let at: [String: JSONValue] = ["item_id": .string(id), "output_index": .number(Double(index)), "content_index": .number(0)]

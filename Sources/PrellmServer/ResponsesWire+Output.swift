@@ -14,7 +14,7 @@ extension ResponsesWire {
     static func outputItems(_ response: ChatResponse, turn: Turn) -> [JSONValue] {
         var items: [JSONValue] = []
         if !response.text.isEmpty || response.toolCalls.isEmpty {
-            items.append(message(id: messageID(turn), text: response.text, status: .completed))
+            items.append(message(id: messageID(turn, 0), text: response.text, status: .completed))
         }
         for (i, call) in response.toolCalls.enumerated() {
             items.append(functionCall(id: callItemID(turn, i), call: call, status: .completed))
@@ -22,7 +22,9 @@ extension ResponsesWire {
         return items
     }
 
-    static func messageID(_ turn: Turn) -> String { "msg_" + turn.id.dropFirst(5) }
+    /// An output message's id: the response's, and the item's position (an answer may hold
+    /// text, calls, then more text).
+    static func messageID(_ turn: Turn, _ index: Int) -> String { "msg_" + turn.id.dropFirst(5) + "_\(index)" }
     static func callItemID(_ turn: Turn, _ index: Int) -> String { "fc_" + turn.id.dropFirst(5) + "_\(index)" }
 
     static func message(id: String, text: String?, status: Status) -> JSONValue {
@@ -46,7 +48,9 @@ extension ResponsesWire {
     static func usage(_ u: Usage) -> JSONValue {
         .object([
             "input_tokens": .number(Double(u.inputTokens)),
-            "input_tokens_details": .object(["cached_tokens": .number(0), "cache_write_tokens": .number(0)]),
+            "input_tokens_details": .object([
+                "cached_tokens": .number(Double(u.cachedInputTokens ?? 0)), "cache_write_tokens": .number(0),
+            ]),
             "output_tokens": .number(Double(u.outputTokens)),
             "output_tokens_details": .object(["reasoning_tokens": .number(0)]),
             "total_tokens": .number(Double(u.totalTokens)),

@@ -143,6 +143,9 @@ enum ResponsesWire {
                 switch role {
                 case "system"?, "developer"?: system.append(parts.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined())
                 case "user"?: messages.append(ChatMessage(role: .user, content: parts))
+                // Text after the same turn's calls (Anthropic may answer tool_use, then text) is
+                // still that turn: consecutive assistant items are one message.
+                case "assistant"? where messages.last?.role == .assistant: messages[messages.count - 1].content += parts
                 case "assistant"?: messages.append(ChatMessage(role: .assistant, content: parts))
                 default: throw GatewayError(.badRequest, "\(at).role must be user, assistant, system or developer", param: "input")
                 }

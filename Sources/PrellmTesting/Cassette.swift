@@ -14,7 +14,9 @@ public final class Cassette: Sendable {
         public var model: String
         public var request: JSONValue
         public var response: ChatResponse
-        public var usage: Usage
+        /// As the provider reported it; nil when it reported none (replay then estimates, as
+        /// the live call did).
+        public var usage: Usage?
 
         /// The line's key: model and request, as compact JSON with sorted keys.
         var key: String { model + " " + request.jsonText }
@@ -22,8 +24,8 @@ public final class Cassette: Sendable {
 
     public let path: String
     private let entries: Mutex<[String: Entry]>
-    /// Entries recorded in this run, written by `save`.
-    private let recorded = Atomic<Int>(0)
+    /// The keys recorded in this run.
+    private let recorded = Mutex<Set<String>>([])
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -36,12 +38,10 @@ public final class Cassette: Sendable {
     }
 
     /// Reads the cassette at `path`; a missing file is an empty cassette.
-    /// - Parameter fresh: start empty whatever the file holds (a full re-record, which drops
-    ///   answers no test asks for any more).
-    public init(path: String, fresh: Bool = false) throws(Failure) {
+    public init(path: String) throws(Failure) {
         self.path = path
         var found: [String: Entry] = [:]
-        if !fresh, FileManager.default.fileExists(atPath: path) {
+        if FileManager.default.fileExists(atPath: path) {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Failure(message: "cannot read \(path)") }
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
                 guard let json = try? JSONParser.parse(String(line)), let entry = Self.entry(json) else {
@@ -63,15 +63,20 @@ public final class Cassette: Sendable {
 
     public func record(_ entry: Entry) {
         entries.withLock { $0[entry.key] = entry }
-        recorded.add(1, ordering: .relaxed)
+        _ = recorded.withLock { $0.insert(entry.key) }
     }
 
     /// Whether this run recorded anything.
-    public var changed: Bool { recorded.load(ordering: .relaxed) > 0 }
+    public var changed: Bool { recorded.withLock { !$0.isEmpty } }
 
-    /// Writes every entry, sorted by key so that a re-record diffs line by line.
-    public func save() throws(Failure) {
-        let lines = entries.withLock { $0.values.sorted { $0.key < $1.key }.map { Self.line($0).jsonText } }
+    /// Writes the entries, sorted by key so that a re-record diffs line by line.
+    /// - Parameter prune: keep only what this run recorded (a complete re-record, so answers
+    ///   no test asks for any more go); otherwise the new answers join the old.
+    public func save(prune: Bool = false) throws(Failure) {
+        let keep = recorded.withLock { $0 }
+        let lines = entries.withLock { all in
+            all.values.filter { !prune || keep.contains($0.key) }.sorted { $0.key < $1.key }.map { Self.line($0).jsonText }
+        }
         do { try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw Failure(message: "cannot write \(path): \(error.localizedDescription)")
         }
@@ -97,20 +102,26 @@ public final class Cassette: Sendable {
             response["tool_calls"] = .array(
                 e.response.toolCalls.map { .object(["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]) })
         }
-        return .object([
-            "model": .string(e.model), "request": e.request, "response": .object(response),
-            "usage": .object(["input_tokens": .number(Double(e.usage.inputTokens)), "output_tokens": .number(Double(e.usage.outputTokens))]),
-        ])
+        var line: [String: JSONValue] = ["model": .string(e.model), "request": e.request, "response": .object(response)]
+        if let u = e.usage {
+            var usage: [String: JSONValue] = ["input_tokens": .number(Double(u.inputTokens)), "output_tokens": .number(Double(u.outputTokens))]
+            if let cached = u.cachedInputTokens { usage["cached_input_tokens"] = .number(Double(cached)) }
+            line["usage"] = .object(usage)
+        }
+        return .object(line)
     }
 
     static func entry(_ j: JSONValue) -> Entry? {
-        guard let model = j["model"]?.stringValue, let request = j["request"], let r = j["response"], let text = r["text"]?.stringValue,
-            let input = j["usage"]?["input_tokens"]?.int, let output = j["usage"]?["output_tokens"]?.int
+        guard let model = j["model"]?.stringValue, let request = j["request"], let r = j["response"], let text = r["text"]?.stringValue
         else { return nil }
+        var usage: Usage?
+        if let u = j["usage"] {
+            guard let input = u["input_tokens"]?.int, let output = u["output_tokens"]?.int else { return nil }
+            usage = Usage(inputTokens: input, outputTokens: output, cachedInputTokens: u["cached_input_tokens"]?.int)
+        }
         let calls = (r["tool_calls"]?.arrayValue ?? []).map {
             ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["name"]?.stringValue ?? "", arguments: $0["arguments"]?.stringValue ?? "")
         }
-        let usage = Usage(inputTokens: input, outputTokens: output)
         let response = ChatResponse(
             model: model, text: text, toolCalls: calls, finishReason: finish(r["finish"]?.stringValue ?? "stop"), usage: usage)
         return Entry(model: model, request: request, response: response, usage: usage)

@@ -11,7 +11,7 @@ enum Judging {
         var failures: [TestOutcome.Failure]
         var usage: Usage
         var cost: Double?
-        /// True when no answer could be had (no cassette entry): the test is an error.
+        /// True when no verdict could be had (no recorded answer, a provider error): the test is an error.
         var unanswered: Bool
     }
 
@@ -51,10 +51,10 @@ enum Judging {
             }
             return verdict(v, judge: judge, usage: out.usage, cost: out.cost)
         } catch {
-            let unanswered = error.message.contains("cassette") || error.message.contains("no mock")
+            // No verdict (no recorded answer, an outage) says nothing of the output: an error.
             return Verdict(
                 failures: [.init(what: "judge", expected: "a verdict from \(judge.route.models.joined(separator: ", "))", actual: error.message)],
-                usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, unanswered: unanswered)
+                usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, unanswered: true)
         }
     }
 }

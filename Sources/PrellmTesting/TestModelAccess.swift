@@ -90,8 +90,7 @@ struct RecordingProvider: ChatProvider {
         let response = try await real.complete(request)
         cassette?.record(
             Cassette.Entry(
-                model: id, request: request.normalized, response: response,
-                usage: response.usage ?? Usage(inputTokens: 0, outputTokens: 0)))
+                model: id, request: request.normalized, response: response, usage: response.usage))
         return response
     }
 

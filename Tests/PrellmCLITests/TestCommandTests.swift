@@ -1,5 +1,6 @@
 import Foundation
 import PrellmCLI
+import PrellmCompiler
 import PrellmSchema
 import PrellmTesting
 import ProviderStandIn
@@ -90,6 +91,26 @@ import Testing
         #expect(changed.stdout.contains(#"-       "content": "Answer: 2+2","#), "\(changed.stdout)")
         #expect(changed.stdout.contains(#"+       "content": "Reply briefly: 2+2","#))
         #expect(standIn.requests.count == 1, "never a silent live call")
+    }
+
+    /// Re-recording replaces a cassette only when it is complete and every test passed.
+    @Test func reRecordingKeepsWhatItDidNotReplace() async throws {
+        let dir = try folder(["w.yaml": Self.recorded])
+        let file = dir.appendingPathComponent("w.yaml").path
+        let cassette = dir.appendingPathComponent("w.cassette.jsonl").path
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("It is 4.")], "claude-haiku-4-5": [Reply.anthropic("4")]])
+        _ = await run([file], source: .record, environment: standIn.environment)
+        // Over another model: the default model's answer stays.
+        _ = await run([file], source: .record, models: ["large=anthropic/claude-haiku-4-5"], environment: standIn.environment)
+        var lines = try String(contentsOfFile: cassette, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && lines.contains { $0.contains("claude-haiku-4-5") } && lines.contains { $0.contains("gpt-4o-mini") })
+        // A changed prompt, recorded completely and passing: the stale answers go.
+        try Self.recorded.replacingOccurrences(of: "Answer: {{", with: "Reply briefly: {{").write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let complete = await run([file], source: .record, environment: standIn.environment)
+        #expect(complete.exitCode == 0)
+        lines = try String(contentsOfFile: cassette, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("Reply briefly: 2+2"), "\(lines)")
     }
 
     /// `--models` runs each test per model and prints the comparison.
@@ -285,7 +306,7 @@ import Testing
         #expect(failing.exitCode == 1)
         #expect(
             failing.stdout.contains(
-                "::error file=\(dir.appendingPathComponent("e.yaml").path),line=30,col=11,title=prellm test%3A wrong output::output: expected"),
+                "::error file=\(FilePaths.display(dir.appendingPathComponent("e.yaml").path)),line=30,col=11,title=prellm test%3A wrong output::output: expected"),
             "\(failing.stdout)")
         #expect(failing.stdout.hasSuffix("1 passed, 7 failed\n"))
         let missing = await run([dir.appendingPathComponent("nope.yaml").path])

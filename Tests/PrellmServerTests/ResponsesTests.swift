@@ -164,7 +164,7 @@ import Testing
             #expect(unkept["store"] == false)
             let unkeptID = try #require(unkept["id"]?.stringValue)
             let (missing, missingBody) = try await call(client, #"{"model": "fast", "previous_response_id": "\#(unkeptID)", "input": "And?"}"#)
-            #expect(missing.status == .notFound)
+            #expect(missing.status == .badRequest, "as OpenAI answers it")
             #expect(missingBody["error"]?["code"] == "previous_response_not_found")
             #expect(missingBody["error"]?["param"] == "previous_response_id")
             #expect(missingBody["error"]?["message"] == .string("Previous response with id '\(unkeptID)' not found."))

@@ -63,3 +63,27 @@ import Testing
         #expect(o.hasSuffix("data: [DONE]\n\n"))
     }
 }
+
+/// The Responses stream's items: text after a tool call is an item of its own, with an id of
+/// its own, and reading the items back gives the providers one assistant turn.
+@Suite struct ResponsesStreamTests {
+    @Test func textAfterAToolCallIsItsOwnItem() throws {
+        let turn = ResponsesWire.Turn(id: "resp_abc", store: true, input: [], echo: .init())
+        var s = ResponsesStream(turn: turn, model: "fast", created: 0)
+        _ = s.start(inputTokens: 1)
+        _ = s.text("Let me look.")
+        _ = s.toolCall(index: 0, id: "toolu_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)
+        _ = s.text("Done.")
+        _ = s.end(
+            response: ChatResponse(model: "fast", text: "", finishReason: .toolCalls), usage: Usage(inputTokens: 1, outputTokens: 1),
+            includeUsage: true)
+        let output = try #require(s.final?["output"]?.arrayValue)
+        #expect(output.map { $0["type"]?.stringValue ?? "" } == ["message", "function_call", "message"])
+        let ids = output.compactMap { $0["id"]?.stringValue }
+        #expect(Set(ids).count == 3, "\(ids)")
+        let (_, messages) = try ResponsesWire.messages([.object(["role": "user", "content": "Weather?"])] + output, at: "input")
+        #expect(messages.count == 2, "the user, then one assistant turn with its text and its call")
+        #expect(messages.last?.text == "Let me look.Done.")
+        #expect(messages.last?.toolCalls.map(\.id) == ["toolu_1"])
+    }
+}

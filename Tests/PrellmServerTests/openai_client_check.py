@@ -82,7 +82,7 @@ except openai.NotFoundError:
 try:
     client.responses.create(model="fast", previous_response_id="resp_unknown", input="Hi")
     raise AssertionError("no error for an unknown previous_response_id")
-except openai.NotFoundError as e:
+except openai.BadRequestError as e:
     assert e.code == "previous_response_not_found", e
 
 # 9. Responses streamed through the client's stream helper, which checks the event order and
