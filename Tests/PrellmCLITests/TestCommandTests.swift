@@ -306,7 +306,8 @@ import Testing
         #expect(failing.exitCode == 1)
         #expect(
             failing.stdout.contains(
-                "::error file=\(FilePaths.display(dir.appendingPathComponent("e.yaml").path)),line=30,col=11,title=prellm test%3A wrong output::output: expected"),
+                "::error file=\(FilePaths.display(dir.appendingPathComponent("e.yaml").path)),line=30,col=11,title=prellm test%3A wrong output::output: expected"
+            ),
             "\(failing.stdout)")
         #expect(failing.stdout.hasSuffix("1 passed, 7 failed\n"))
         let missing = await run([dir.appendingPathComponent("nope.yaml").path])
