@@ -20,8 +20,15 @@ public enum ServeCommand {
         if let host { config.server.host = host }
         if let port { config.server.port = port }
         let gateway: Gateway
-        do { gateway = try Gateway(config: config, environment: environment, log: log) } catch {
-            out.stderr = "prellm serve: \(error.message)\n"
+        do {
+            let store = try await Gateway.openStore(config)
+            gateway = try Gateway(config: config, environment: environment, store: store, log: log)
+        } catch let e as StoreError {
+            out.stderr = "prellm serve: \(e.message)\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        } catch {
+            out.stderr = "prellm serve: \(error)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
@@ -38,20 +45,20 @@ public enum ServeCommand {
 /// config keeps its hash; `list` shows each key's limits and spend; `revoke` disables a key
 /// at once, through the store, without a config change or a restart.
 public enum KeysCommand {
-    public static func list(config path: String) -> CommandOutput {
+    public static func list(config path: String) async -> CommandOutput {
         var out = CommandOutput()
         let (loaded, rendered) = ProviderSettings.load(path)
         guard let config = loaded else { out.stderr = rendered; out.exitCode = CommandOutput.Exit.usage; return out }
-        let store: SQLiteGatewayStore
-        do { store = try SQLiteGatewayStore(path: Gateway.defaultStorePath(config)) } catch {
+        let store: any GatewayStore
+        do { store = try await Gateway.openStore(config) } catch {
             out.stderr = "prellm keys: \(error.message)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        let revoked = (try? store.revoked()) ?? []
+        let revoked = (try? await store.revoked()) ?? []
         let (day, month) = UsagePeriod.of(Date())
         for key in config.keys {
-            let spent = (try? store.spent(key: key.id.value, day: day, month: month)) ?? (day: 0, month: 0)
+            let spent = (try? await store.spent(key: key.id.value, day: day, month: month)) ?? (day: 0, month: 0)
             var parts = ["\(key.id.value)\(revoked.contains(key.id.value) ? " (revoked)" : "")"]
             parts.append("models: " + (key.models?.joined(separator: ",") ?? "all"))
             if let r = key.rpm { parts.append("rpm \(r)") }
@@ -66,7 +73,7 @@ public enum KeysCommand {
         return out
     }
 
-    public static func revoke(id: String, config path: String) -> CommandOutput {
+    public static func revoke(id: String, config path: String) async -> CommandOutput {
         var out = CommandOutput()
         let (loaded, rendered) = ProviderSettings.load(path)
         guard let config = loaded else { out.stderr = rendered; out.exitCode = CommandOutput.Exit.usage; return out }
@@ -75,7 +82,7 @@ public enum KeysCommand {
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        do { try SQLiteGatewayStore(path: Gateway.defaultStorePath(config)).revoke(key: id) } catch {
+        do { try await Gateway.openStore(config).revoke(key: id) } catch {
             out.stderr = "prellm keys: \(error)\n"
             out.exitCode = CommandOutput.Exit.usage
             return out

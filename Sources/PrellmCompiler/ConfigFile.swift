@@ -73,6 +73,8 @@ public struct ConfigFile: Sendable {
 
     /// Where the gateway keeps its usage ledger (a SQLite file, relative to the config).
     public var storePath: String?
+    /// A PostgreSQL store shared by gateway replicas (`store.url`, `postgres://user@host:5432/db`).
+    public var storeURL: String?
     /// How long the gateway keeps a Responses answer for `previous_response_id`
     /// (`store.response_ttl`; 30 days, as OpenAI keeps them).
     public var responseTTL: Duration = .seconds(30 * 24 * 3600)
@@ -146,8 +148,17 @@ struct ConfigDecoder {
                 config.keys.append(k)
             }
         }
-        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "response_ttl"]) {
+        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "url", "response_ttl"]) {
             if let p = g["path"].flatMap({ d.string($0, "'path'") }) { config.storePath = FilePaths.resolve(p, relativeTo: d.source.path) }
+            if let u = g["url"], let url = d.string(u, "'url'") {
+                if !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+                    d.bag.add(.badValue, u.span, "'url' must be a PostgreSQL URL (postgres://user@host:5432/db), found '\(url.prefix(40))'")
+                } else if g["path"] != nil {
+                    d.bag.add(.badValue, u.span, "a store is a SQLite 'path' or a PostgreSQL 'url', not both")
+                } else {
+                    config.storeURL = url
+                }
+            }
             if let t = g["response_ttl"].flatMap({ d.duration($0, "'response_ttl'") }) { config.responseTTL = t }
         }
         if let v = f["providers"] {

@@ -55,28 +55,61 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// is nil).
     @discardableResult
     public func rows(_ sql: String, _ bindings: [Value] = []) throws(Failure) -> [[Value?]] {
-        let result: Result<[[Value?]], Failure> = lock.withLock { _ in
-            var stmt: OpaquePointer?
-            guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { return .failure(lastError()) }
-            defer { sqlite3_finalize(stmt) }
-            for (i, value) in bindings.enumerated() {
-                let index = Int32(i + 1)
-                switch value {
-                case .text(let t): sqlite3_bind_text(stmt, index, t, -1, prellm_sqlite_transient())
-                case .real(let d): sqlite3_bind_double(stmt, index, d)
-                case .integer(let n): sqlite3_bind_int64(stmt, index, n)
+        let result: Result<[[Value?]], Failure> = lock.withLock { _ in run(sql, bindings) }
+        return try result.get()
+    }
+
+    /// Runs `body` as one transaction (`BEGIN IMMEDIATE`: the write lock is taken at once, so
+    /// a read inside it cannot go stale before the write), with the connection to itself;
+    /// a failure rolls it back.
+    public func transaction<T>(_ body: (Transaction) throws(Failure) -> T) throws(Failure) -> T {
+        let result: Result<T, Failure> = lock.withLock { _ in
+            if case .failure(let e) = run("BEGIN IMMEDIATE", []) { return .failure(e) }
+            do throws(Failure) {
+                let value = try body(Transaction(database: self))
+                if case .failure(let e) = run("COMMIT", []) {
+                    _ = run("ROLLBACK", [])
+                    return .failure(e)
                 }
-            }
-            var rows: [[Value?]] = []
-            while true {
-                switch sqlite3_step(stmt) {
-                case SQLITE_ROW: rows.append((0..<sqlite3_column_count(stmt)).map { column(stmt, $0) })
-                case SQLITE_DONE: return .success(rows)
-                default: return .failure(lastError())
-                }
+                return .success(value)
+            } catch {
+                _ = run("ROLLBACK", [])
+                return .failure(error)
             }
         }
         return try result.get()
+    }
+
+    /// The connection inside a transaction: statements run without taking the lock again.
+    public struct Transaction {
+        let database: SQLiteDatabase
+        @discardableResult
+        public func rows(_ sql: String, _ bindings: [Value] = []) throws(Failure) -> [[Value?]] {
+            try database.run(sql, bindings).get()
+        }
+    }
+
+    /// One statement, with the lock held by the caller.
+    private func run(_ sql: String, _ bindings: [Value]) -> Result<[[Value?]], Failure> {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { return .failure(lastError()) }
+        defer { sqlite3_finalize(stmt) }
+        for (i, value) in bindings.enumerated() {
+            let index = Int32(i + 1)
+            switch value {
+            case .text(let t): sqlite3_bind_text(stmt, index, t, -1, prellm_sqlite_transient())
+            case .real(let d): sqlite3_bind_double(stmt, index, d)
+            case .integer(let n): sqlite3_bind_int64(stmt, index, n)
+            }
+        }
+        var rows: [[Value?]] = []
+        while true {
+            switch sqlite3_step(stmt) {
+            case SQLITE_ROW: rows.append((0..<sqlite3_column_count(stmt)).map { column(stmt, $0) })
+            case SQLITE_DONE: return .success(rows)
+            default: return .failure(lastError())
+            }
+        }
     }
 
     private func column(_ stmt: OpaquePointer?, _ i: Int32) -> Value? {

@@ -49,7 +49,7 @@ extension Gateway {
             return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         }
         do {
-            let key = try authenticate(request.headers[.authorization])
+            let key = try await authenticate(request)
             let ask = try Self.parseEmbeddings(try await body(of: request))
             try authorize(key, model: ask.model)
             guard case .route(let route) = try target(ask.model) else {
@@ -57,19 +57,21 @@ extension Gateway {
             }
             let estimate = ask.inputs.reduce(0) { $0 + $1.utf8.count / TokenEstimate.bytesPerToken + 1 }
             let price = route.models.compactMap { baseContext.models.price(for: $0) }.map(\.input).max()
-            let reservation = try key.flatMap { k throws(GatewayError) in
-                k.rpm != nil || k.tpm != nil || k.usdPerDay != nil || k.usdPerMonth != nil
-                    ? try limits.admit(k, estimateUSD: price.map { $0 * Double(estimate) / 1e6 }, estimateTokens: estimate, now: .now) : nil
+            let requestID = UUID().uuidString.lowercased()
+            var reservation: KeyLimits.Reservation?
+            if let key {
+                reservation = try await limits.admit(
+                    key, estimateUSD: price.map { $0 * Double(estimate) / 1e6 }, estimateTokens: estimate, requestID: requestID, now: .now)
             }
             let outcome: (EmbeddingResponse, String)
             do { outcome = try await embed(ask, route: route) } catch {
-                if let reservation { limits.settle(reservation, .init(tokens: 0, usd: 0)) }
+                if let reservation { await limits.settle(reservation, .init(tokens: 0, usd: 0), model: ask.model) }
                 throw error
             }
             let (response, model) = outcome
             let tokens = response.usage?.inputTokens ?? estimate
             let usd = baseContext.models.price(for: model).map { $0.input * Double(tokens) / 1e6 }
-            if let reservation { limits.settle(reservation, .init(tokens: tokens, usd: usd)) }
+            if let reservation { await limits.settle(reservation, .init(tokens: tokens, usd: usd), model: model) }
             metrics.request(model: model, key: key?.id.value ?? "-", status: 200, seconds: seconds(), tokens: tokens, cost: usd, error: nil)
             var headers = HTTPFields()
             headers[Self.modelHeader] = model

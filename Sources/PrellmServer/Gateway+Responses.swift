@@ -11,10 +11,10 @@ extension Gateway {
     static func owner(_ key: ConfigFile.Key?) -> String { key?.id.value ?? "" }
 
     /// Prepends the stored conversation a Responses request continues.
-    func continueTurn(_ chat: inout ChatWire.Request, key: ConfigFile.Key?) throws(GatewayError) {
+    func continueTurn(_ chat: inout ChatWire.Request, key: ConfigFile.Key?) async throws(GatewayError) {
         guard let previous = chat.turn?.previousResponseID else { return }
         let stored: StoredResponse?
-        do { stored = try store.storedResponse(id: previous, keyID: Self.owner(key), now: Date()) } catch {
+        do { stored = try await store.storedResponse(id: previous, keyID: Self.owner(key), now: Date()) } catch {
             throw GatewayError(.unavailable, "the response store cannot be read")
         }
         guard let stored, case .array(let history)? = try? JSONParser.parse(stored.conversation) else {
@@ -35,13 +35,13 @@ extension Gateway {
     /// Keeps an answered turn, unless the request said `store: false`. A store that fails does
     /// not fail the answer, which was made and billed: it is logged, and a later turn that
     /// names it gets a 404.
-    func remember(_ turn: ResponsesWire.Turn, object: JSONValue, output: [JSONValue], key: ConfigFile.Key?) {
+    func remember(_ turn: ResponsesWire.Turn, object: JSONValue, output: [JSONValue], key: ConfigFile.Key?) async {
         guard turn.store else { return }
         let conversation = JSONValue.array(turn.history + turn.input + output)
         let kept = StoredResponse(
             id: turn.id, keyID: Self.owner(key), object: object.jsonText, conversation: conversation.jsonText,
             expires: Date().addingTimeInterval(Double(config.responseTTL.components.seconds)))
-        do { try store.save(kept) } catch {
+        do { try await store.save(kept) } catch {
             log(
                 JSONValue.object(["level": "error", "error": .string("response \(turn.id) not kept: \(error)"), "error_kind": "store"])
                     .jsonText)
@@ -49,11 +49,11 @@ extension Gateway {
     }
 
     /// `GET /v1/responses/{id}`: a kept answer as it was sent.
-    func retrieveResponse(_ request: Request, id: String) -> Response {
+    func retrieveResponse(_ request: Request, id: String) async -> Response {
         do throws(GatewayError) {
-            let key = try authenticate(request)
+            let key = try await authenticate(request)
             let stored: StoredResponse?
-            do { stored = try store.storedResponse(id: id, keyID: Self.owner(key), now: Date()) } catch {
+            do { stored = try await store.storedResponse(id: id, keyID: Self.owner(key), now: Date()) } catch {
                 throw GatewayError(.unavailable, "the response store cannot be read")
             }
             guard let stored, let object = try? JSONParser.parse(stored.object) else { throw Self.noResponse(id) }
@@ -64,11 +64,11 @@ extension Gateway {
     }
 
     /// `DELETE /v1/responses/{id}`.
-    func deleteResponse(_ request: Request, id: String) -> Response {
+    func deleteResponse(_ request: Request, id: String) async -> Response {
         do throws(GatewayError) {
-            let key = try authenticate(request)
+            let key = try await authenticate(request)
             let deleted: Bool
-            do { deleted = try store.deleteResponse(id: id, keyID: Self.owner(key)) } catch {
+            do { deleted = try await store.deleteResponse(id: id, keyID: Self.owner(key)) } catch {
                 throw GatewayError(.unavailable, "the response store cannot be written")
             }
             guard deleted else { throw Self.noResponse(id) }

@@ -19,20 +19,20 @@ extension Gateway {
         if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
         router.get("/readyz") { [self] _, _ in
-            store.isReachable()
+            await store.isReachable()
                 ? Self.json(200, .object(["status": "ready", "models": .number(Double(modelNames.count))]))
                 : Self.json(503, .object(["status": "store unreachable"]))
         }
         router.get("/v1/models") { [self] request, _ in
-            do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
-                return Self.error(e, requestID: nil)
+            do throws(GatewayError) { _ = try await authenticate(request) } catch {
+                return Self.error(error, requestID: nil)
             }
             return Self.json(200, .object(["object": "list", "data": .array(modelNames.map(Self.modelObject))]))
         }
         // `models.retrieve`: one served model by name (a name may hold '/' or ':').
         router.get("/v1/models/**") { [self] request, context in
-            do { _ = try authenticate(request.headers[.authorization]) } catch let e as GatewayError {
-                return Self.error(e, requestID: nil)
+            do throws(GatewayError) { _ = try await authenticate(request) } catch {
+                return Self.error(error, requestID: nil)
             }
             let id = context.parameters.getCatchAll().joined(separator: "/")
             guard modelNames.contains(id) || (servesProviderModels && id.contains("/") && (try? target(id)) != nil) else {
@@ -50,10 +50,10 @@ extension Gateway {
             await handleChat(request, dialect: .responses)
         }
         router.get("/v1/responses/:id") { [self] request, context in
-            retrieveResponse(request, id: context.parameters.get("id") ?? "")
+            await retrieveResponse(request, id: context.parameters.get("id") ?? "")
         }
         router.delete("/v1/responses/:id") { [self] request, context in
-            deleteResponse(request, id: context.parameters.get("id") ?? "")
+            await deleteResponse(request, id: context.parameters.get("id") ?? "")
         }
         router.post("/v1/messages") { [self] request, _ in
             await handleChat(request, dialect: .anthropic)
@@ -78,7 +78,7 @@ extension Gateway {
     /// which would stop a client from compacting its context.
     func handleCountTokens(_ request: Request) async -> Response {
         do {
-            let key = try authenticate(request)
+            let key = try await authenticate(request)
             let chat = try MessagesWire.parse(try await body(of: request), maxMessages: config.server.maxMessages, counting: true)
             try authorize(key, model: chat.model)
             let (count, source) = try await countTokens(chat, target: try target(chat.model))
@@ -135,22 +135,22 @@ extension Gateway {
             return response
         }
         do {
-            let key = try authenticate(request)
+            let key = try await authenticate(request)
             entry["key_id"] = key.map { .string($0.id.value) } ?? .null
             var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
-            try continueTurn(&chat, key: key)
+            try await continueTurn(&chat, key: key)
             entry["model"] = .string(chat.model)
             if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
             let target = try self.target(chat.model)
             try authorize(key, model: chat.model)
-            let reservation = try admit(key, chat, target)
+            let reservation = try await admit(key, chat, target, requestID: rid)
             let tally = SpendTally(forwardingTo: baseContext.events)
             let response: Response
             do {
                 response = try await serve(
                     chat, target, dialect: dialect, key: key, requestID: rid, reservation: reservation, tally: tally, entry: &entry)
             } catch {
-                if let reservation { limits.settle(reservation, tally.total) }
+                if let reservation { await limits.settle(reservation, tally.total, model: chat.model) }
                 throw error
             }
             return finish(response, status: 200)
@@ -181,9 +181,14 @@ extension Gateway {
             error: entry["error_kind"]?.stringValue)
     }
 
-    /// Admits a request against its key's limits, reserving its bound; nil for a key without limits.
-    func admit(_ key: ConfigFile.Key?, _ chat: ChatWire.Request, _ target: Target) throws(GatewayError) -> KeyLimits.Reservation? {
-        guard let key, key.rpm != nil || key.tpm != nil || key.usdPerDay != nil || key.usdPerMonth != nil else { return nil }
+    /// Admits a request against its key's limits, holding its bound against the key's budgets;
+    /// every keyed request gets a reservation, so its spend is recorded (nil without keys).
+    func admit(
+        _ key: ConfigFile.Key?, _ chat: ChatWire.Request, _ target: Target, requestID: String
+    ) async throws(GatewayError)
+        -> KeyLimits.Reservation?
+    {
+        guard let key else { return nil }
         let (usd, tokens) = bound(chat, target)
         guard let tokens else {
             guard key.tpm == nil, key.usdPerDay == nil, key.usdPerMonth == nil else {
@@ -192,9 +197,9 @@ extension Gateway {
                     "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
                     code: "unbounded_cost")
             }
-            return try limits.admit(key, estimateUSD: 0, estimateTokens: 0, now: .now)
+            return try await limits.admit(key, estimateUSD: 0, estimateTokens: 0, requestID: requestID, now: .now)
         }
-        return try limits.admit(key, estimateUSD: usd, estimateTokens: tokens, now: .now)
+        return try await limits.admit(key, estimateUSD: usd, estimateTokens: tokens, requestID: requestID, now: .now)
     }
 
     /// What a served request produced.
@@ -260,7 +265,7 @@ extension Gateway {
         if !chat.stream {
             let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
             let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)
-            if let reservation { limits.settle(reservation, tally.total) }
+            if let reservation { await limits.settle(reservation, tally.total, model: model) }
             entry["model_used"] = .string(model)
             entry["tokens"] = .number(Double(usage.totalTokens))
             entry["cost_usd"] = cost.map(JSONValue.number) ?? .null
@@ -269,7 +274,7 @@ extension Gateway {
             headers[Self.modelHeader] = model
             headers[Self.costHeader] = cost.map { "\($0)" } ?? "unknown"
             let body = dialect.whole(id: id, chat: chat, created: created, response: response, usage: usage)
-            if let turn = chat.turn { remember(turn, object: body, output: ResponsesWire.outputItems(response, turn: turn), key: key) }
+            if let turn = chat.turn { await remember(turn, object: body, output: ResponsesWire.outputItems(response, turn: turn), key: key) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
         }
         // Streaming: the answer's text and tool calls go out as chunks while the run goes on.
@@ -316,7 +321,7 @@ extension Gateway {
                 } catch {
                     run.cancel()
                     _ = await run.result
-                    if let reservation { limits.settle(reservation, tally.total) }
+                    if let reservation { await limits.settle(reservation, tally.total, model: model) }
                     var final = logged
                     final["error"] = "the client disconnected"
                     final["error_kind"] = "client_disconnected"
@@ -324,7 +329,10 @@ extension Gateway {
                     throw error
                 }
                 let outcome = await run.result
-                if let reservation { limits.settle(reservation, tally.total) }
+                if let reservation {
+                    let used = (try? outcome.get())?.model ?? model
+                    await limits.settle(reservation, tally.total, model: used)
+                }
                 switch outcome {
                 case .success(let served):
                     let (response, usage) = (served.response, served.usage)
@@ -335,7 +343,7 @@ extension Gateway {
                     let end = encoder.end(response: response, usage: usage, includeUsage: includeUsage)
                     // Kept before the client reads `response.completed`: its next turn may name it at once.
                     if let turn = chat.turn, let kept = (encoder as? ResponsesStream)?.final {
-                        remember(turn, object: kept, output: kept["output"]?.arrayValue ?? [], key: key)
+                        await remember(turn, object: kept, output: kept["output"]?.arrayValue ?? [], key: key)
                     }
                     try await writer.write(ByteBuffer(string: end))
                 case .failure(let error):
@@ -376,8 +384,8 @@ extension Gateway {
 
     /// The key of a request as either dialect's clients send it: `Authorization: Bearer …`, or
     /// Anthropic's `x-api-key`.
-    func authenticate(_ request: Request) throws(GatewayError) -> ConfigFile.Key? {
-        try authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
+    func authenticate(_ request: Request) async throws(GatewayError) -> ConfigFile.Key? {
+        try await authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
     }
 
     /// A request's body, refused past the configured size.

@@ -64,7 +64,8 @@ public final class Gateway: Sendable {
         } else {
             do { self.store = try SQLiteGatewayStore(path: Self.defaultStorePath(config)) } catch { throw StartupError(message: error.message) }
         }
-        limits = KeyLimits(store: self.store) { message in
+        // A hold outlives the longest request by a minute before it lapses.
+        limits = KeyLimits(store: self.store, holdLifetime: config.server.requestTimeout + .seconds(60)) { message in
             log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
         }
         routes = Dictionary(config.models.map { ($0.name.value, ModelRoute($0)) }, uniquingKeysWith: { a, _ in a })
@@ -140,7 +141,7 @@ public final class Gateway: Sendable {
     }
 
     /// The key a request's `Authorization: Bearer …` matches, compared by hash in constant time.
-    func authenticate(_ authorization: String?) throws(GatewayError) -> ConfigFile.Key? {
+    func authenticate(_ authorization: String?) async throws(GatewayError) -> ConfigFile.Key? {
         guard !config.keys.isEmpty else { return nil }
         guard let header = authorization, header.hasPrefix("Bearer "), header.count > 7 else {
             throw GatewayError(.unauthorized, "a gateway key is required: send Authorization: Bearer <key>", code: "invalid_api_key")
@@ -150,11 +151,18 @@ public final class Gateway: Sendable {
         for key in config.keys where SHA256.constantTimeEquals(hash, key.hash) { found = key }
         guard let found else { throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key") }
         let revoked: Set<String>
-        do { revoked = try store.revoked() } catch { throw GatewayError(.unavailable, "the key store cannot be read") }
+        do { revoked = try await store.revoked() } catch { throw GatewayError(.unavailable, "the key store cannot be read") }
         if revoked.contains(found.id.value) {
             throw GatewayError(.unauthorized, "the gateway key '\(found.id.value)' has been revoked", code: "invalid_api_key")
         }
         return found
+    }
+
+    /// The store a config names: PostgreSQL at `store.url`, else the SQLite file at
+    /// `store.path` (default `prellm-store.sqlite` beside the config).
+    public static func openStore(_ config: ConfigFile) async throws(StoreError) -> any GatewayStore {
+        if let url = config.storeURL { return try await PostgresGatewayStore.connect(url) }
+        return try SQLiteGatewayStore(path: defaultStorePath(config))
     }
 
     /// The store a config names (`store.path`), else `prellm-store.sqlite` beside the config.

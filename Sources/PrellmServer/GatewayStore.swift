@@ -1,23 +1,99 @@
 import Foundation
 import PrellmRuntime
 
-/// A GatewayStore keeps the usage ledger: what each key spent, by UTC day and month. It is a
-/// protocol so that a store shared by several gateway replicas (PostgreSQL) can replace the
-/// embedded SQLite one without touching the handlers.
+/// A GatewayStore keeps what every gateway replica must agree on: the spend ledger, the budget
+/// holds of requests in flight, revocations and kept Responses answers. It owns the atomic
+/// operations — a hold is taken only if the key's spend, what is held and the request's worst
+/// cost fit its budgets, in one step that no other replica can interleave with — so that any
+/// number of processes on one store let a key spend no more than it may. SQLite is the
+/// embedded store of one machine; PostgreSQL (`store.url`) is shared by replicas.
 public protocol GatewayStore: Sendable {
-    func spent(key: String, day: String, month: String) throws -> (day: Double, month: Double)
-    func record(key: String, day: String, month: String, usd: Double, tokens: Int) throws
+    /// Holds `ask.usd` for the key if, with what it has spent and what others hold, each budget
+    /// given still holds; else says what the budget is up against.
+    func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome
+    /// Replaces a hold with what the request really spent, in one step (no hold: a key without
+    /// budgets, whose spend is recorded all the same).
+    func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
+    /// Drops holds past their expiry (a replica that died mid-request) and returns them.
+    func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
+    /// The day's and the month's spend.
+    func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double)
     /// Whether the store answers (`/readyz`).
-    func isReachable() -> Bool
+    func isReachable() async -> Bool
     /// Key ids revoked with `prellm keys revoke`: they stop working without a config change.
-    func revoked() throws -> Set<String>
-    func revoke(key: String) throws
+    func revoked() async throws(StoreError) -> Set<String>
+    func revoke(key: String) async throws(StoreError)
     /// Keeps a Responses answer until `response.expires`; expired ones are dropped here too.
-    func save(_ response: StoredResponse) throws
+    func save(_ response: StoredResponse) async throws(StoreError)
     /// A kept answer by id, if it is the key's own and has not expired.
-    func storedResponse(id: String, keyID: String, now: Date) throws -> StoredResponse?
+    func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse?
     /// Whether an answer of the key's was there to delete.
-    func deleteResponse(id: String, keyID: String) throws -> Bool
+    func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool
+}
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+    public init(_ message: String) { self.message = message }
+}
+
+/// What a request asks to hold against its key's budgets.
+public struct BudgetAsk: Sendable {
+    public var key: String
+    /// The hold's id (unique per request).
+    public var id: String
+    public var usd: Double
+    public var day: String
+    public var month: String
+    public var dayLimit: Double?
+    public var monthLimit: Double?
+    /// When the hold lapses if it is never settled.
+    public var expires: Date
+
+    public init(key: String, id: String, usd: Double, day: String, month: String, dayLimit: Double?, monthLimit: Double?, expires: Date) {
+        self.key = key
+        self.id = id
+        self.usd = usd
+        self.day = day
+        self.month = month
+        self.dayLimit = dayLimit
+        self.monthLimit = monthLimit
+        self.expires = expires
+    }
+}
+
+public struct BudgetHold: Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var usd: Double
+}
+
+public enum HoldOutcome: Sendable, Equatable {
+    case held(BudgetHold)
+    /// The hold would break a budget: the key's spend in the day and month, and what other
+    /// requests hold.
+    case refused(daySpent: Double, monthSpent: Double, held: Double)
+}
+
+/// One request's spend, as the ledger keeps it.
+public struct SpendRecord: Sendable, Equatable {
+    public var key: String
+    public var requestID: String
+    public var model: String
+    public var day: String
+    public var month: String
+    public var usd: Double
+    public var tokens: Int
+
+    public init(key: String, requestID: String, model: String, day: String, month: String, usd: Double, tokens: Int) {
+        self.key = key
+        self.requestID = requestID
+        self.model = model
+        self.day = day
+        self.month = month
+        self.usd = usd
+        self.tokens = tokens
+    }
 }
 
 /// A Responses answer the gateway keeps for `previous_response_id` and
@@ -46,76 +122,5 @@ public enum UsagePeriod {
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
         let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
         return (day, String(day.prefix(7)))
-    }
-}
-
-/// The embedded store: one SQLite file, WAL mode, survives restarts.
-public final class SQLiteGatewayStore: GatewayStore {
-    public typealias StoreError = SQLiteDatabase.Failure
-
-    private let db: SQLiteDatabase
-
-    public init(path: String) throws(StoreError) {
-        db = try SQLiteDatabase(
-            path: path, what: "the store",
-            schema: [
-                "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
-                "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
-                "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)",
-                "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, object TEXT NOT NULL, conversation TEXT NOT NULL, expires REAL NOT NULL)",
-                "CREATE INDEX IF NOT EXISTS responses_expires ON responses (expires)",
-            ])
-    }
-
-    /// The day's and the month's spend, in one statement so that they agree with each other.
-    public func spent(key: String, day: String, month: String) throws -> (day: Double, month: Double) {
-        let row = try db.rows(
-            "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
-            [.text(key), .text(day), .text(month)]
-        ).first
-        return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
-    }
-
-    public func record(key: String, day: String, month: String, usd: Double, tokens: Int) throws {
-        try db.rows(
-            "INSERT INTO usage (key_id, day, month, usd, tokens, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            [.text(key), .text(day), .text(month), .real(usd), .integer(Int64(tokens)), .real(Date().timeIntervalSince1970)])
-    }
-
-    public func revoked() throws -> Set<String> {
-        Set(try db.rows("SELECT key_id FROM revoked").compactMap { $0[0]?.text })
-    }
-
-    public func revoke(key: String) throws {
-        try db.rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
-    }
-
-    public func save(_ r: StoredResponse) throws {
-        let now = Date().timeIntervalSince1970
-        try db.rows("DELETE FROM responses WHERE expires <= ?1", [.real(now)])
-        try db.rows(
-            "INSERT INTO responses (id, key_id, object, conversation, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
-            [.text(r.id), .text(r.keyID), .text(r.object), .text(r.conversation), .real(r.expires.timeIntervalSince1970)])
-    }
-
-    public func storedResponse(id: String, keyID: String, now: Date) throws -> StoredResponse? {
-        let row = try db.rows(
-            "SELECT object, conversation, expires FROM responses WHERE id = ?1 AND key_id = ?2 AND expires > ?3",
-            [.text(id), .text(keyID), .real(now.timeIntervalSince1970)]
-        ).first
-        guard let row, let object = row[0]?.text, let conversation = row[1]?.text, let expires = row[2]?.number else { return nil }
-        return StoredResponse(id: id, keyID: keyID, object: object, conversation: conversation, expires: Date(timeIntervalSince1970: expires))
-    }
-
-    public func deleteResponse(id: String, keyID: String) throws -> Bool {
-        // A read, then the delete: RETURNING needs SQLite 3.35, which some supported systems lack.
-        let found = try db.rows("SELECT 1 FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
-        try db.rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
-        return !found.isEmpty
-    }
-
-    public func isReachable() -> Bool {
-        (try? db.rows("SELECT 1")) != nil
     }
 }

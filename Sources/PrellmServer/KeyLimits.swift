@@ -2,14 +2,15 @@ import Foundation
 import PrellmCompiler
 import Synchronization
 
-/// KeyLimits enforces each key's rate limits and budgets, and holds under concurrency: a
-/// request's estimated cost is reserved before the upstream call and settled with the real
-/// cost after it, so 100 parallel requests cannot together spend more than a key may.
+/// KeyLimits enforces each key's rate limits and budgets, and holds under concurrency — across
+/// replicas too: a request's worst cost is held in the store before the upstream call (one
+/// atomic step: spend + holds + this cost within each budget) and settled with the real cost
+/// after it, so 100 parallel requests on any number of gateways cannot together spend more
+/// than a key may. No spend is cached here: each admission reads the store's.
 ///
 /// Rate limits are token buckets (requests per minute, tokens per minute), refilled
-/// continuously. Budgets are per UTC day and month: the store's ledger (read once per key and
-/// day, then kept in memory as requests settle; this process is the store's only writer until a
-/// shared store comes) plus what is reserved right now.
+/// continuously, in this process's memory: with N replicas a key's rate is up to N times its
+/// limit (docs/deploying.md).
 final class KeyLimits: Sendable {
     struct Bucket {
         var level: Double
@@ -18,68 +19,100 @@ final class KeyLimits: Sendable {
 
     struct Reservation: Sendable {
         var key: String
+        var requestID: String
         var usd: Double
         var tokens: Int
         var day: String
         var month: String
         /// The key has a USD budget, so the request is held to `usd`.
         var holdsUSD: Bool
-    }
-
-    /// A key's settled spend in the current day and month. Admission reads this, not the store:
-    /// settling moves a request's cost from `reserved` to here under one lock, so no admission
-    /// can see the cost in neither place.
-    struct Spent {
-        var day: String
-        var month: String
-        var dayUSD: Double
-        var monthUSD: Double
+        /// The store's hold, for a key with a budget.
+        var hold: BudgetHold?
     }
 
     struct State {
         var requests: [String: Bucket] = [:]
         var tokens: [String: Bucket] = [:]
-        var reserved: [String: Double] = [:]
-        var spent: [String: Spent] = [:]
     }
 
     let store: any GatewayStore
     private let state = Mutex(State())
+    /// When expired holds were last released (seconds since 1970).
+    private let lastSweep = Mutex<Double>(0)
+    /// How long a hold lasts if its request never settles (a replica that died): the longest a
+    /// request may take, and a margin.
+    let holdLifetime: Duration
 
-    /// Told when the ledger cannot be written, so that the gateway logs it (the request itself
-    /// has been answered by then).
+    /// Told when the ledger cannot be written, or a lapsed hold is released, so that the gateway
+    /// logs it (the request itself has been answered by then).
     let onStoreFailure: @Sendable (String) -> Void
 
-    init(store: any GatewayStore, onStoreFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+    init(store: any GatewayStore, holdLifetime: Duration = .seconds(660), onStoreFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.store = store
+        self.holdLifetime = holdLifetime
         self.onStoreFailure = onStoreFailure
     }
 
     /// Admits a request of `estimateUSD` (nil when the price is unknown) and `estimateTokens`,
     /// or says which limit it would break.
-    func admit(_ key: ConfigFile.Key, estimateUSD: Double?, estimateTokens: Int, now: ContinuousClock.Instant) throws(GatewayError) -> Reservation {
+    func admit(
+        _ key: ConfigFile.Key, estimateUSD: Double?, estimateTokens: Int, requestID: String, now: ContinuousClock.Instant
+    ) async throws(GatewayError) -> Reservation {
         let id = key.id.value
+        let budgeted = key.usdPerDay != nil || key.usdPerMonth != nil
         let (day, month) = UsagePeriod.of(Date())
-        if (key.usdPerDay != nil || key.usdPerMonth != nil) && estimateUSD == nil {
+        if budgeted && estimateUSD == nil {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }
-        // All limits are checked before any is charged: a request refused by its budget does not
-        // use up the key's requests or tokens for the minute.
-        let store = self.store
-        let result: Result<Reservation, GatewayError> = state.withLock { s in
-            // The store is read once per key and day (a short SQLite read, under the lock so that
-            // no settlement can slip between the read and its use).
-            if s.spent[id].map({ $0.day != day || $0.month != month }) ?? true,
-                key.usdPerDay != nil || key.usdPerMonth != nil
-            {
-                do {
-                    let stored = try store.spent(key: id, day: day, month: month)
-                    s.spent[id] = Spent(day: day, month: month, dayUSD: stored.day, monthUSD: stored.month)
-                } catch {
-                    return .failure(GatewayError(.unavailable, "the usage store cannot be read: \(error)"))
-                }
-            }
-            let spent = (day: s.spent[id]?.dayUSD ?? 0, month: s.spent[id]?.monthUSD ?? 0)
+        let usd = estimateUSD ?? 0
+        let charge = try takeRate(key, tokens: estimateTokens, now: now)
+        var reservation = Reservation(
+            key: id, requestID: requestID, usd: usd, tokens: estimateTokens, day: day, month: month, holdsUSD: budgeted, hold: nil)
+        guard budgeted else { return reservation }
+        await sweep()
+        let ask = BudgetAsk(
+            key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
+            monthLimit: key.usdPerMonth, expires: Date().addingTimeInterval(Double(holdLifetime.components.seconds)))
+        let outcome: HoldOutcome
+        do { outcome = try await store.hold(ask) } catch {
+            refund(charge, key: id)
+            throw GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
+        }
+        switch outcome {
+        case .held(let hold):
+            reservation.hold = hold
+            return reservation
+        case .refused(let daySpent, let monthSpent, let held):
+            // A request refused by its budget does not use up the key's requests or tokens.
+            refund(charge, key: id)
+            throw Self.overBudget(key, usd: usd, daySpent: daySpent, monthSpent: monthSpent, held: held)
+        }
+    }
+
+    static func overBudget(_ key: ConfigFile.Key, usd: Double, daySpent: Double, monthSpent: Double, held: Double) -> GatewayError {
+        let id = key.id.value
+        if let limit = key.usdPerDay, daySpent + held + usd > limit {
+            return GatewayError(
+                .forbidden,
+                "key '\(id)' would exceed its daily budget of $\(limit): $\(money(daySpent)) spent, $\(money(held)) reserved by requests in flight, this request could cost $\(money(usd))",
+                code: "budget_exceeded")
+        }
+        return GatewayError(
+            .forbidden,
+            "key '\(id)' would exceed its monthly budget of $\(key.usdPerMonth ?? 0): $\(money(monthSpent)) spent, $\(money(held)) reserved, this request could cost $\(money(usd))",
+            code: "budget_exceeded")
+    }
+
+    /// What a request took from the key's buckets, to give back if it is refused after all.
+    struct RateCharge {
+        var request: Bool
+        var tokens: Double
+    }
+
+    /// Checks every rate limit, then charges them all, or none.
+    func takeRate(_ key: ConfigFile.Key, tokens estimate: Int, now: ContinuousClock.Instant) throws(GatewayError) -> RateCharge {
+        let id = key.id.value
+        let result: Result<RateCharge, GatewayError> = state.withLock { s in
             var requests: Bucket?
             if let rpm = key.rpm {
                 var b = Self.refill(s.requests[id], capacity: Double(rpm), perMinute: Double(rpm), now: now)
@@ -96,61 +129,55 @@ final class KeyLimits: Sendable {
             if let tpm = key.tpm {
                 var b = Self.refill(s.tokens[id], capacity: Double(tpm), perMinute: Double(tpm), now: now)
                 // A request larger than a whole minute's allowance waits for a full bucket, not forever.
-                let need = Double(min(estimateTokens, tpm))
+                let need = Double(min(estimate, tpm))
                 guard b.level >= need else {
                     return .failure(
                         GatewayError(
                             .rateLimited,
-                            "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimateTokens))",
+                            "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimate))",
                             code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
                 }
-                b.level -= Double(estimateTokens)
+                b.level -= Double(estimate)
                 tokens = b
-            }
-            let usd = estimateUSD ?? 0
-            let reserved = s.reserved[id] ?? 0
-            if let limit = key.usdPerDay, spent.day + reserved + usd > limit {
-                return .failure(
-                    GatewayError(
-                        .forbidden,
-                        "key '\(id)' would exceed its daily budget of $\(limit): $\(Self.money(spent.day)) spent, $\(Self.money(reserved)) reserved by requests in flight, this request could cost $\(Self.money(usd))",
-                        code: "budget_exceeded"))
-            }
-            if let limit = key.usdPerMonth, spent.month + reserved + usd > limit {
-                return .failure(
-                    GatewayError(
-                        .forbidden,
-                        "key '\(id)' would exceed its monthly budget of $\(limit): $\(Self.money(spent.month)) spent, $\(Self.money(reserved)) reserved, this request could cost $\(Self.money(usd))",
-                        code: "budget_exceeded"))
             }
             if let requests { s.requests[id] = requests }
             if let tokens { s.tokens[id] = tokens }
-            s.reserved[id] = reserved + usd
-            return .success(
-                Reservation(
-                    key: id, usd: usd, tokens: estimateTokens, day: day, month: month,
-                    holdsUSD: key.usdPerDay != nil || key.usdPerMonth != nil))
+            return .success(RateCharge(request: requests != nil, tokens: tokens != nil ? Double(estimate) : 0))
         }
         return try result.get()
     }
 
+    func refund(_ c: RateCharge, key: String) {
+        state.withLock { s in
+            if c.request, var b = s.requests[key] { b.level += 1; s.requests[key] = b }
+            if c.tokens > 0, var b = s.tokens[key] { b.level += c.tokens; s.tokens[key] = b }
+        }
+    }
+
     /// Replaces a reservation with what the request really spent (the estimate, where a call's
-    /// cost was unknown).
-    func settle(_ r: Reservation, _ spent: SpendTally.Spent) {
+    /// cost was unknown), in the store.
+    func settle(_ r: Reservation, _ spent: SpendTally.Spent, model: String) async {
         let usd = spent.usd ?? r.usd
         state.withLock { s in
-            s.reserved[r.key] = max(0, (s.reserved[r.key] ?? 0) - r.usd)
-            if var known = s.spent[r.key] {
-                if known.day == r.day { known.dayUSD += usd }
-                if known.month == r.month { known.monthUSD += usd }
-                s.spent[r.key] = known
-            }
             if var b = s.tokens[r.key] { b.level += Double(r.tokens - spent.tokens); s.tokens[r.key] = b }
         }
-        do {
-            try store.record(key: r.key, day: r.day, month: r.month, usd: usd, tokens: spent.tokens)
-        } catch {
-            onStoreFailure("the usage of key '\(r.key)' could not be recorded: \(error)")
+        let record = SpendRecord(key: r.key, requestID: r.requestID, model: model, day: r.day, month: r.month, usd: usd, tokens: spent.tokens)
+        do { try await store.settle(r.hold, record) } catch {
+            onStoreFailure("the usage of key '\(r.key)' (request \(r.requestID), $\(Self.money(usd))) could not be recorded: \(error.message)")
+        }
+    }
+
+    /// Releases holds whose requests never settled (at most every 5 seconds), and logs them.
+    func sweep() async {
+        let now = Date().timeIntervalSince1970
+        let due = lastSweep.withLock { last in
+            guard now - last >= 5 else { return false }
+            last = now
+            return true
+        }
+        guard due, let released = try? await store.releaseExpired(now: Date()) else { return }
+        for h in released {
+            onStoreFailure("released the lapsed hold \(h.id) of key '\(h.key)' ($\(Self.money(h.usd))): its request never settled")
         }
     }
 

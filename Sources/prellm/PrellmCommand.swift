@@ -175,18 +175,18 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Keys: ParsableCommand {
+struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage gateway keys.", subcommands: [Create.self, List.self, Revoke.self])
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the config's keys with their limits and today's and this month's spend.")
         @Option(help: "The config file.") var config: String = "prellm.yaml"
-        func run() throws { finish(KeysCommand.list(config: config)) }
+        func run() async throws { finish(await KeysCommand.list(config: config)) }
     }
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key at once, through the store.")
         @Argument(help: "The key's id.") var id: String
         @Option(help: "The config file.") var config: String = "prellm.yaml"
-        func run() throws { finish(KeysCommand.revoke(id: id, config: config)) }
+        func run() async throws { finish(await KeysCommand.revoke(id: id, config: config)) }
     }
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a gateway key; prints it once, with the hash line for the config.")

@@ -85,7 +85,7 @@ import Testing
         #expect(all.filter { $0 == 403 }.count == 100 - ok)
         #expect(standIn.requests.count == ok)
         let (day, month) = UsagePeriod.of(Date())
-        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
+        let spent = try await SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
         #expect(spent.day <= 0.0006)
         #expect(spent.day > 0)
     }
@@ -114,7 +114,7 @@ import Testing
         let calls = standIn.requests.count
         #expect(calls >= 1)
         let (day, month) = UsagePeriod.of(Date())
-        let spent = try SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
+        let spent = try await SQLiteGatewayStore(path: store).spent(key: "team", day: day, month: month)
         // $0.15 / $0.60 per million: 1,000 in + 100 out is $0.00021 a call.
         #expect(abs(spent.day - Double(calls) * 0.00021) < 1e-9, "\(spent.day) for \(calls) calls")
     }
@@ -216,7 +216,7 @@ import Testing
         try await Application(router: gateway.makeRouter()).test(.router) { client in
             let before = try await GatewayLimitsTests().post(client)
             #expect(before.status == .ok)
-            try SQLiteGatewayStore(path: store).revoke(key: "team")
+            try await SQLiteGatewayStore(path: store).revoke(key: "team")
             let after = try await GatewayLimitsTests().post(client)
             #expect(after.status == .unauthorized)
             #expect(String(buffer: after.body).contains("has been revoked"))

@@ -590,8 +590,9 @@ import Testing
     @Test func corsAndRequestTimeoutAndInputMapping() async throws {
         let standIn = try ScriptedStandIn([
             "gpt-4o-mini": [
+                // Far past the limit, which a loaded CI machine still meets for the workflow below.
                 { _, w in
-                    w.pause(3000); w.respond(body: "{}")
+                    w.pause(5000); w.respond(body: "{}")
                 }
             ],
             "qwen2.5:3b": [Reply.ollama(#"{"label": "bug", "confidence": 0.9}"#)],
@@ -602,7 +603,7 @@ import Testing
         try """
         prellm: 1
         server: {cors: ["https://app.example.com"]}
-        limits: {request_timeout: 300ms, max_body_bytes: 65536}
+        limits: {request_timeout: 1500ms, max_body_bytes: 65536}
         models:
           fast: openai/gpt-4o-mini
         workflows:

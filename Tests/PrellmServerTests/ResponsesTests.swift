@@ -253,15 +253,15 @@ import Testing
         #expect(result.diagnostics.contains { $0.message.contains("'response_ttl' must be longer than zero") })
     }
 
-    @Test func keptAnswersExpire() throws {
+    @Test func keptAnswersExpire() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-resp-\(UUID().uuidString).sqlite").path
         let store = try SQLiteGatewayStore(path: path)
         let now = Date()
-        try store.save(StoredResponse(id: "resp_a", keyID: "k", object: "{}", conversation: "[]", expires: now.addingTimeInterval(60)))
-        #expect(try store.storedResponse(id: "resp_a", keyID: "k", now: now)?.object == "{}")
-        #expect(try store.storedResponse(id: "resp_a", keyID: "other", now: now) == nil)
-        #expect(try store.storedResponse(id: "resp_a", keyID: "k", now: now.addingTimeInterval(61)) == nil)
-        #expect(try store.deleteResponse(id: "resp_a", keyID: "k"))
-        #expect(try !store.deleteResponse(id: "resp_a", keyID: "k"))
+        try await store.save(StoredResponse(id: "resp_a", keyID: "k", object: "{}", conversation: "[]", expires: now.addingTimeInterval(60)))
+        #expect(try await store.storedResponse(id: "resp_a", keyID: "k", now: now)?.object == "{}")
+        #expect(try await store.storedResponse(id: "resp_a", keyID: "other", now: now) == nil)
+        #expect(try await store.storedResponse(id: "resp_a", keyID: "k", now: now.addingTimeInterval(61)) == nil)
+        #expect(try await store.deleteResponse(id: "resp_a", keyID: "k"))
+        #expect(try await !store.deleteResponse(id: "resp_a", keyID: "k"))
     }
 }

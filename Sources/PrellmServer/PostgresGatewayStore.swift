@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The store that gateway replicas share: PostgreSQL through postgres-nio (`store.url`).
+///
+/// A hold is one call of `prellm_hold`, a function the first migration creates: it takes the
+/// key's advisory lock, sums the key's spend and live holds, and inserts the hold only if every
+/// budget still holds — one round trip, and no two replicas can interleave inside it (each of
+/// its statements reads after the lock is taken). Settling (`prellm_settle`) takes the same
+/// lock, so a hold never sees a request's cost in neither the holds nor the spend.
+public final class PostgresGatewayStore: GatewayStore {
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+
+    /// The schema's versions. Each is applied in one transaction with its version row, so a
+    /// migration either finished or left nothing behind.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE prellm_spend (key_id text NOT NULL, request_id text NOT NULL, model text NOT NULL, day text NOT NULL,
+              month text NOT NULL, usd double precision NOT NULL, tokens bigint NOT NULL, at timestamptz NOT NULL DEFAULT now())
+            """,
+            "CREATE INDEX prellm_spend_key_month ON prellm_spend (key_id, month, day)",
+            "CREATE TABLE prellm_holds (id text PRIMARY KEY, key_id text NOT NULL, usd double precision NOT NULL, expires timestamptz NOT NULL)",
+            "CREATE INDEX prellm_holds_key ON prellm_holds (key_id, expires)",
+            "CREATE TABLE prellm_revoked (key_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())",
+            """
+            CREATE TABLE prellm_responses (id text PRIMARY KEY, key_id text NOT NULL, object text NOT NULL, conversation text NOT NULL,
+              expires timestamptz NOT NULL)
+            """,
+            "CREATE INDEX prellm_responses_expires ON prellm_responses (expires)",
+            """
+            CREATE FUNCTION prellm_hold(p_key text, p_id text, p_usd double precision, p_day text, p_month text,
+              p_day_limit double precision, p_month_limit double precision, p_expires timestamptz)
+            RETURNS TABLE (held boolean, day_spent double precision, month_spent double precision, reserved double precision)
+            LANGUAGE plpgsql AS $$
+            DECLARE d double precision; m double precision; r double precision;
+            BEGIN
+              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
+              SELECT COALESCE(SUM(CASE WHEN s.day = p_day THEN s.usd END), 0), COALESCE(SUM(s.usd), 0) INTO d, m
+                FROM prellm_spend s WHERE s.key_id = p_key AND s.month = p_month;
+              SELECT COALESCE(SUM(h.usd), 0) INTO r FROM prellm_holds h WHERE h.key_id = p_key AND h.expires > now();
+              IF (p_day_limit IS NULL OR d + r + p_usd <= p_day_limit) AND (p_month_limit IS NULL OR m + r + p_usd <= p_month_limit) THEN
+                INSERT INTO prellm_holds (id, key_id, usd, expires) VALUES (p_id, p_key, p_usd, p_expires);
+                RETURN QUERY SELECT true, d, m, r;
+              ELSE
+                RETURN QUERY SELECT false, d, m, r;
+              END IF;
+            END $$
+            """,
+            """
+            CREATE FUNCTION prellm_settle(p_hold text, p_key text, p_request text, p_model text, p_day text, p_month text,
+              p_usd double precision, p_tokens bigint) RETURNS void
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
+              IF p_hold IS NOT NULL THEN DELETE FROM prellm_holds WHERE id = p_hold; END IF;
+              INSERT INTO prellm_spend (key_id, request_id, model, day, month, usd, tokens)
+                VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens);
+            END $$
+            """,
+        ]
+    ]
+
+    init(client: PostgresClient, runner: Task<Void, Never>) {
+        self.client = client
+        self.runner = runner
+    }
+
+    deinit { runner.cancel() }
+
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) and migrates the
+    /// schema; refuses a database a newer prellm has migrated further.
+    public static func connect(_ url: String) async throws(StoreError) -> PostgresGatewayStore {
+        let configuration = try configuration(url)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "prellm.store.postgres"))
+        let runner = Task { await client.run() }
+        let store = PostgresGatewayStore(client: client, runner: runner)
+        try await store.migrate()
+        return store
+    }
+
+    static func configuration(_ url: String) throws(StoreError) -> PostgresClient.Configuration {
+        guard let u = URLComponents(string: url), u.scheme == "postgres" || u.scheme == "postgresql", let host = u.host, !host.isEmpty,
+            let user = u.user, !user.isEmpty
+        else {
+            throw StoreError("store.url must be postgres://user[:password]@host[:port]/database")
+        }
+        let database = u.path.hasPrefix("/") ? String(u.path.dropFirst()) : u.path
+        let sslmode = u.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS =
+            switch sslmode {
+            case "disable": .disable
+            case "require", "verify-full", "verify-ca": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
+        var c = PostgresClient.Configuration(
+            host: host, port: u.port ?? 5432, username: user, password: u.password, database: database.isEmpty ? nil : database, tls: tls)
+        c.options.connectTimeout = .seconds(3)
+        return c
+    }
+
+    /// The migrations this database lacks, each in one transaction.
+    func migrate() async throws(StoreError) {
+        try await run("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)")
+        // Two replicas starting at once: the lock makes one migrate and the other find it done.
+        do {
+            try await client.withTransaction(logger: Self.logger) { connection in
+                try await Self.migrate(connection)
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    static func migrate(_ connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(7208554001)", logger: Self.logger)
+        let rows = try await connection.query("SELECT version FROM prellm_schema", logger: Self.logger)
+        var version = 0
+        var seen = false
+        for try await v in rows.decode(Int.self) {
+            version = v
+            seen = true
+        }
+        if !seen { try await connection.query("INSERT INTO prellm_schema (version) VALUES (0)", logger: Self.logger) }
+        guard version <= Self.migrations.count else {
+            throw StoreError(
+                "the database has prellm schema version \(version), newer than this prellm knows (\(Self.migrations.count)); run the newer prellm")
+        }
+        for (i, statements) in Self.migrations.enumerated() where i >= version {
+            for sql in statements { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger) }
+            try await connection.query("UPDATE prellm_schema SET version = \(i + 1)", logger: Self.logger)
+        }
+    }
+
+    static let logger = Logger(label: "prellm.store.postgres")
+
+    public func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome {
+        let rows = try await query(
+            """
+            SELECT held, day_spent, month_spent, reserved FROM prellm_hold(\(ask.key), \(ask.id), \(ask.usd), \(ask.day), \(ask.month),
+              \(ask.dayLimit), \(ask.monthLimit), \(ask.expires))
+            """)
+        do {
+            for try await (held, day, month, reserved) in rows.decode((Bool, Double, Double, Double).self) {
+                return held
+                    ? .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd)) : .refused(daySpent: day, monthSpent: month, held: reserved)
+            }
+        } catch {
+            throw StoreError("the store's answer could not be read: \(String(reflecting: error))")
+        }
+        throw StoreError("prellm_hold returned no row")
+    }
+
+    public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
+        try await run(
+            """
+            SELECT prellm_settle(\(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd), \(Int64(s.tokens)))
+            """)
+    }
+
+    public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
+        let rows = try await query("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd")
+        return try await collect(rows.decode((String, String, Double).self)).map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
+    }
+
+    public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
+        let rows = try await query(
+            """
+            SELECT COALESCE(SUM(CASE WHEN day = \(day) THEN usd END), 0), COALESCE(SUM(usd), 0)
+              FROM prellm_spend WHERE key_id = \(key) AND month = \(month)
+            """)
+        return try await collect(rows.decode((Double, Double).self)).first.map { (day: $0.0, month: $0.1) } ?? (day: 0, month: 0)
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await run("SELECT 1")) != nil
+    }
+
+    public func revoked() async throws(StoreError) -> Set<String> {
+        Set(try await collect(try await query("SELECT key_id FROM prellm_revoked").decode(String.self)))
+    }
+
+    public func revoke(key: String) async throws(StoreError) {
+        try await run("INSERT INTO prellm_revoked (key_id) VALUES (\(key)) ON CONFLICT (key_id) DO NOTHING")
+    }
+
+    public func save(_ r: StoredResponse) async throws(StoreError) {
+        try await run("DELETE FROM prellm_responses WHERE expires <= now()")
+        try await run(
+            """
+            INSERT INTO prellm_responses (id, key_id, object, conversation, expires)
+              VALUES (\(r.id), \(r.keyID), \(r.object), \(r.conversation), \(r.expires))
+            """)
+    }
+
+    public func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse? {
+        let rows = try await query(
+            "SELECT object, conversation, expires FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) AND expires > \(now)")
+        return try await collect(rows.decode((String, String, Date).self)).first.map {
+            StoredResponse(id: id, keyID: keyID, object: $0.0, conversation: $0.1, expires: $0.2)
+        }
+    }
+
+    public func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool {
+        let rows = try await query("DELETE FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) RETURNING id")
+        return !(try await collect(rows.decode(String.self))).isEmpty
+    }
+
+    // MARK: - Plumbing
+
+    func query(_ q: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
+        do { return try await client.query(q, logger: Self.logger) } catch { throw Self.failure(error) }
+    }
+
+    func run(_ q: PostgresQuery) async throws(StoreError) {
+        let rows = try await query(q)
+        do { for try await _ in rows {} } catch { throw Self.failure(error) }
+    }
+
+    func collect<S: AsyncSequence>(_ s: S) async throws(StoreError) -> [S.Element] {
+        var out: [S.Element] = []
+        do { for try await e in s { out.append(e) } } catch { throw Self.failure(error) }
+        return out
+    }
+
+    /// A database error as one line: PostgreSQL's own message where there is one, never the
+    /// connection string (it may hold a password).
+    static func failure(_ error: any Error) -> StoreError {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return StoreError("PostgreSQL: \(message)") }
+            return StoreError("PostgreSQL: \(e.code)")
+        }
+        return StoreError("PostgreSQL: \(error)")
+    }
+}

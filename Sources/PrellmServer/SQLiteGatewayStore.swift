@@ -1,0 +1,181 @@
+import Foundation
+import PrellmRuntime
+
+/// The embedded store: one SQLite file, WAL mode, survives restarts. A hold and a settlement
+/// are each one `BEGIN IMMEDIATE` transaction, so processes sharing the file (and the tasks of
+/// one) take them one at a time.
+public final class SQLiteGatewayStore: GatewayStore {
+    private let db: SQLiteDatabase
+
+    /// The schema's versions, each a list of statements; a file records the last one applied.
+    static let migrations: [[String]] = [
+        [
+            "CREATE TABLE IF NOT EXISTS usage (key_id TEXT NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, tokens INTEGER NOT NULL, at REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS usage_key_day ON usage (key_id, day)",
+            "CREATE INDEX IF NOT EXISTS usage_key_month ON usage (key_id, month)",
+            "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY, at REAL NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, object TEXT NOT NULL, conversation TEXT NOT NULL, expires REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS responses_expires ON responses (expires)",
+        ],
+        [
+            // Every request's spend, with what it was for; holds of requests in flight.
+            "ALTER TABLE usage ADD COLUMN request_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE usage ADD COLUMN model TEXT NOT NULL DEFAULT ''",
+            "CREATE TABLE holds (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, usd REAL NOT NULL, expires REAL NOT NULL)",
+            "CREATE INDEX holds_key ON holds (key_id, expires)",
+        ],
+    ]
+
+    public init(path: String) throws(StoreError) {
+        do {
+            db = try SQLiteDatabase(path: path, what: "the store", schema: ["CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"])
+        } catch {
+            throw StoreError(error.message)
+        }
+        try Self.migrate(db, path: path)
+    }
+
+    /// Applies the migrations the file lacks, each in one transaction; refuses a file that a
+    /// newer prellm has migrated further.
+    static func migrate(_ db: SQLiteDatabase, path: String) throws(StoreError) {
+        do {
+            try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
+                guard try t.rows("SELECT version FROM schema_version").isEmpty else { return }
+                // A file from before versioning has the first version's tables already.
+                let old = try t.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage'")
+                try t.rows("INSERT INTO schema_version (version) VALUES (?1)", [.integer(old.isEmpty ? 0 : 1)])
+            }
+            let version = Int(try db.rows("SELECT version FROM schema_version").first?[0]?.number ?? 0)
+            guard version <= migrations.count else {
+                throw StoreError(
+                    "the store '\(path)' has schema version \(version), newer than this prellm knows (\(migrations.count)); run the newer prellm, or use another store"
+                )
+            }
+            for (i, statements) in migrations.enumerated() where i >= version {
+                try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
+                    for sql in statements { try t.rows(sql) }
+                    try t.rows("UPDATE schema_version SET version = ?1", [.integer(Int64(i + 1))])
+                }
+            }
+        } catch let e as SQLiteDatabase.Failure {
+            throw StoreError("cannot migrate the store '\(path)': \(e.message)")
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError("\(error)")
+        }
+    }
+
+    public func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> HoldOutcome in
+                let spent = try t.rows(
+                    "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+                    [.text(ask.key), .text(ask.day), .text(ask.month)]
+                ).first
+                let held =
+                    try t.rows(
+                        "SELECT COALESCE(SUM(usd), 0) FROM holds WHERE key_id = ?1 AND expires > ?2",
+                        [.text(ask.key), .real(Date().timeIntervalSince1970)]
+                    ).first?[0]?.number ?? 0
+                let day = spent?[0]?.number ?? 0, month = spent?[1]?.number ?? 0
+                guard Budgets.fit(ask, daySpent: day, monthSpent: month, held: held) else {
+                    return .refused(daySpent: day, monthSpent: month, held: held)
+                }
+                try t.rows(
+                    "INSERT INTO holds (id, key_id, usd, expires) VALUES (?1, ?2, ?3, ?4)",
+                    [.text(ask.id), .text(ask.key), .real(ask.usd), .real(ask.expires.timeIntervalSince1970)])
+                return .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd))
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError) {
+        do {
+            try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
+                if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
+                try t.rows(
+                    "INSERT INTO usage (key_id, day, month, usd, tokens, at, request_id, model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    [
+                        .text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd), .integer(Int64(spend.tokens)),
+                        .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model),
+                    ])
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> [BudgetHold] in
+                let rows = try t.rows("SELECT id, key_id, usd FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
+                try t.rows("DELETE FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
+                return rows.compactMap { r in
+                    guard let id = r[0]?.text, let key = r[1]?.text, let usd = r[2]?.number else { return nil }
+                    return BudgetHold(id: id, key: key, usd: usd)
+                }
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
+        let row = try rows(
+            "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+            [.text(key), .text(day), .text(month)]
+        ).first
+        return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
+    }
+
+    public func revoked() async throws(StoreError) -> Set<String> {
+        Set(try rows("SELECT key_id FROM revoked").compactMap { $0[0]?.text })
+    }
+
+    public func revoke(key: String) async throws(StoreError) {
+        try rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
+    }
+
+    public func save(_ r: StoredResponse) async throws(StoreError) {
+        try rows("DELETE FROM responses WHERE expires <= ?1", [.real(Date().timeIntervalSince1970)])
+        try rows(
+            "INSERT INTO responses (id, key_id, object, conversation, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+            [.text(r.id), .text(r.keyID), .text(r.object), .text(r.conversation), .real(r.expires.timeIntervalSince1970)])
+    }
+
+    public func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse? {
+        let row = try rows(
+            "SELECT object, conversation, expires FROM responses WHERE id = ?1 AND key_id = ?2 AND expires > ?3",
+            [.text(id), .text(keyID), .real(now.timeIntervalSince1970)]
+        ).first
+        guard let row, let object = row[0]?.text, let conversation = row[1]?.text, let expires = row[2]?.number else { return nil }
+        return StoredResponse(id: id, keyID: keyID, object: object, conversation: conversation, expires: Date(timeIntervalSince1970: expires))
+    }
+
+    public func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool {
+        // A read, then the delete: RETURNING needs SQLite 3.35, which some supported systems lack.
+        let found = try rows("SELECT 1 FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
+        try rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
+        return !found.isEmpty
+    }
+
+    public func isReachable() async -> Bool {
+        (try? db.rows("SELECT 1")) != nil
+    }
+
+    @discardableResult
+    private func rows(_ sql: String, _ bindings: [SQLiteDatabase.Value] = []) throws(StoreError) -> [[SQLiteDatabase.Value?]] {
+        do { return try db.rows(sql, bindings) } catch { throw StoreError(error.message) }
+    }
+}
+
+/// The budget rule both stores apply: spend, what others hold, and this request's worst cost
+/// must fit each budget given.
+enum Budgets {
+    static func fit(_ ask: BudgetAsk, daySpent: Double, monthSpent: Double, held: Double) -> Bool {
+        (ask.dayLimit.map { daySpent + held + ask.usd <= $0 } ?? true) && (ask.monthLimit.map { monthSpent + held + ask.usd <= $0 } ?? true)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import PrellmHTTP
+import PrellmSchema
+import PrellmServer
+import ProviderStandIn
+import Testing
+
+/// The shared store on a real PostgreSQL server that the tests start: its atomic operations,
+/// its migrations, and three `prellm serve` replicas holding one key to its budget.
+@Suite(.serialized) struct PostgresStoreTests {
+    func server() throws -> PostgresServer? {
+        let s = try PostgresServer.available()
+        if s == nil { print(PostgresServer.missing) }
+        return s
+    }
+
+    @Test func holdsSettlesAndReleasesAtomically() async throws {
+        guard let pg = try server() else { return }
+        let store = try await PostgresGatewayStore.connect(try pg.database())
+        let (day, month) = UsagePeriod.of(Date())
+        func ask(_ id: String, _ usd: Double, expires: Date = Date().addingTimeInterval(60)) -> BudgetAsk {
+            BudgetAsk(key: "k", id: id, usd: usd, day: day, month: month, dayLimit: 1.0, monthLimit: nil, expires: expires)
+        }
+        guard case .held(let a) = try await store.hold(ask("a", 0.6)) else { Issue.record("the first hold fits"); return }
+        #expect(try await store.hold(ask("b", 0.5)) == .refused(daySpent: 0, monthSpent: 0, held: 0.6))
+        try await store.settle(a, SpendRecord(key: "k", requestID: "r1", model: "openai/gpt-4o-mini", day: day, month: month, usd: 0.25, tokens: 10))
+        #expect(try await store.spent(key: "k", day: day, month: month) == (day: 0.25, month: 0.25))
+        guard case .held = try await store.hold(ask("c", 0.5)) else { Issue.record("settled at its real cost, the budget frees up"); return }
+        // A hold whose request never settles lapses and stops counting.
+        guard case .held = try await store.hold(ask("d", 0.2, expires: Date().addingTimeInterval(-1))) else { Issue.record("d"); return }
+        guard case .held = try await store.hold(ask("e", 0.25)) else { Issue.record("a lapsed hold does not count"); return }
+        let released = try await store.releaseExpired(now: Date())
+        #expect(released.map(\.id) == ["d"])
+        // A key without budgets records its spend all the same.
+        try await store.settle(nil, SpendRecord(key: "free", requestID: "r2", model: "m", day: day, month: month, usd: 0.01, tokens: 3))
+        #expect(try await store.spent(key: "free", day: day, month: month).day == 0.01)
+        try await store.revoke(key: "old")
+        #expect(try await store.revoked() == ["old"])
+        try await store.save(StoredResponse(id: "resp_1", keyID: "k", object: "{}", conversation: "[]", expires: Date().addingTimeInterval(60)))
+        #expect(try await store.storedResponse(id: "resp_1", keyID: "k", now: Date())?.object == "{}")
+        #expect(try await store.storedResponse(id: "resp_1", keyID: "x", now: Date()) == nil)
+        #expect(try await store.deleteResponse(id: "resp_1", keyID: "k"))
+        #expect(await store.isReachable())
+    }
+
+    @Test func migrationsRunOnceAndANewerSchemaIsRefused() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        _ = try await PostgresGatewayStore.connect(url)
+        let again = try await PostgresGatewayStore.connect(url)
+        #expect(await again.isReachable(), "a second start finds the schema current")
+        let name = String(url.split(separator: "/").last!.split(separator: "?").first!)
+        try PostgresServer.run(
+            "\(pg.bin)/psql", ["-h", "127.0.0.1", "-p", "\(pg.port)", "-U", "prellm", "-d", name, "-qc", "UPDATE prellm_schema SET version = 99"])
+        do {
+            _ = try await PostgresGatewayStore.connect(url)
+            Issue.record("a schema newer than this prellm knows is refused")
+        } catch {
+            #expect(error.message.contains("schema version 99, newer than this prellm knows"), "\(error.message)")
+        }
+    }
+
+    /// Three replicas on one database, 300 concurrent requests spread across them by a key
+    /// whose budget affords 10: at most 10 are served (one process per replica would each let
+    /// 10 through), the spend is their real cost, nothing stays held.
+    @Test func threeReplicasHoldAKeyToItsBudget() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        // Each answer costs what was held for it: 1,000 output tokens at $0.60 per million is $0.0006,
+        // plus the prompt. A budget of $0.0065 affords 10 and not 11.
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 1000)]])
+        let key = "pk-replicas-0123456789abcdef"
+        var replicas: [ServedGateway] = []
+        for _ in 0..<3 {
+            replicas.append(
+                try await ServedGateway(environment: standIn.environment) { port in
+                    """
+                    prellm: 1
+                    server: {host: 127.0.0.1, port: \(port)}
+                    store: {url: "\(url)"}
+                    models:
+                      fast: {use: openai/gpt-4o-mini, max_tokens: 1000}
+                    keys:
+                      - {id: team, hash: "sha256:\(SHA256.hex(key))", usd_per_day: 0.0065}
+                    """
+                })
+        }
+        defer { for r in replicas { r.stop() } }
+        let body = #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for i in 0..<300 {
+                let port = replicas[i % 3].port
+                group.addTask {
+                    var request = PrellmHTTP.HTTPRequest(method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions")
+                    request.headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(key)")]
+                    request.body = Array(body.utf8)
+                    return (try? await PrellmHTTP.HTTPClient.shared.send(request).head.status) ?? -1
+                }
+            }
+            var out: [Int] = []
+            for await s in group { out.append(s) }
+            return out
+        }
+        let served = statuses.filter { $0 == 200 }.count
+        // At most 10: a request's hold is its worst cost with retries, so while some are in flight
+        // fewer fit; each settles at its real cost, and the budget never affords an 11th.
+        #expect(served <= 10 && served >= 3, "served \(served); statuses \(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        #expect(statuses.filter { $0 == 403 }.count == 300 - served, "every other request is refused by the budget")
+        #expect(standIn.requests.count == served, "nothing unpaid reached the upstream")
+        let store = try await PostgresGatewayStore.connect(url)
+        let (day, month) = UsagePeriod.of(Date())
+        let spent = try await store.spent(key: "team", day: day, month: month)
+        let each = (10 * 0.15 + 1000 * 0.60) / 1_000_000
+        #expect(abs(spent.day - Double(served) * each) < 1e-12, "the spend is the served requests' real cost: \(spent.day)")
+        #expect(spent.day <= 0.0065)
+        #expect(try await store.releaseExpired(now: .distantFuture).isEmpty, "nothing is left held")
+    }
+}
