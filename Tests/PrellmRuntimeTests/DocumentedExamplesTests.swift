@@ -50,7 +50,7 @@ import Testing
 
     static var examples: [Example] {
         var out: [Example] = []
-        for doc in ["README.md", "docs/language.md", "docs/running.md", "docs/diagnostics.md", "docs/testing.md"] {
+        for doc in ["README.md", "docs/language.md", "docs/running.md", "docs/diagnostics.md", "docs/testing.md", "docs/deploying.md"] {
             guard let text = try? String(contentsOf: root.appendingPathComponent(doc), encoding: .utf8) else { continue }
             let folder = root.appendingPathComponent((doc as NSString).deletingLastPathComponent)
             for (i, block) in workflowBlocks(in: text).enumerated() {
