@@ -95,7 +95,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmServerTests",
-            dependencies: ["PrellmServer", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
+            dependencies: ["PrellmServer", "PrellmCLI", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict),
         .testTarget(

@@ -212,13 +212,43 @@ public final class PostgresGatewayStore: GatewayStore {
 
     // MARK: - Plumbing
 
+    /// How long a statement may wait for the database: past it the request fails fast with a
+    /// 503 rather than hang while the pool reconnects.
+    static let deadline: Duration = .seconds(2)
+
     func query(_ q: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
-        do { return try await client.query(q, logger: Self.logger) } catch { throw Self.failure(error) }
+        let client = self.client
+        return try await Self.bounded { try await client.query(q, logger: Self.logger) }
     }
 
     func run(_ q: PostgresQuery) async throws(StoreError) {
-        let rows = try await query(q)
-        do { for try await _ in rows {} } catch { throw Self.failure(error) }
+        let client = self.client
+        try await Self.bounded {
+            let rows = try await client.query(q, logger: Self.logger)
+            for try await _ in rows {}
+        }
+    }
+
+    /// `operation`, or a StoreError once the deadline passes (the operation is cancelled).
+    static func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw StoreError("PostgreSQL did not answer within \(deadline)")
+                }
+                return value
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw failure(error)
+        }
     }
 
     func collect<S: AsyncSequence>(_ s: S) async throws(StoreError) -> [S.Element] {

@@ -1,4 +1,5 @@
 import Foundation
+import PrellmCLI
 import PrellmHTTP
 import PrellmSchema
 import PrellmServer
@@ -114,5 +115,84 @@ import Testing
         #expect(abs(spent.day - Double(served) * each) < 1e-12, "the spend is the served requests' real cost: \(spent.day)")
         #expect(spent.day <= 0.0065)
         #expect(try await store.releaseExpired(now: .distantFuture).isEmpty, "nothing is left held")
+    }
+}
+
+extension PostgresStoreTests {
+    static func config(port: Int, url: String, key: String, limits: String = "") -> String {
+        """
+        prellm: 1
+        server: {host: 127.0.0.1, port: \(port)}
+        store: {url: "\(url)"}
+        models:
+          fast: {use: openai/gpt-4o-mini, max_tokens: 100}
+        keys:
+          - {id: team, hash: "sha256:\(SHA256.hex(key))"\(limits)}
+        """
+    }
+
+    static func post(_ port: Int, key: String) async -> (status: Int, body: String) {
+        var request = PrellmHTTP.HTTPRequest(method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions")
+        request.headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(key)")]
+        request.body = Array(#"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#.utf8)
+        guard let r = try? await PrellmHTTP.HTTPClient.shared.send(request) else { return (-1, "") }
+        return (r.head.status, String(decoding: r.body, as: UTF8.self))
+    }
+
+    /// A key revoked through the store is refused by every replica at once; a key without
+    /// limits still has its spend recorded, which `prellm keys list` reads.
+    @Test func aRevocationReachesEveryReplica() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
+        let key = "pk-revoke-0123456789abcdef"
+        let a = try await ServedGateway(environment: standIn.environment) { Self.config(port: $0, url: url, key: key) }
+        defer { a.stop() }
+        let b = try await ServedGateway(environment: standIn.environment) { Self.config(port: $0, url: url, key: key) }
+        defer { b.stop() }
+        #expect(await Self.post(a.port, key: key).status == 200)
+        let configFile = a.dir.appendingPathComponent("prellm.yaml").path
+        let listed = await KeysCommand.list(config: configFile)
+        #expect(listed.stdout.contains("today $\((10 * 0.15 + 10 * 0.60) / 1_000_000)"), "\(listed.stdout)\(listed.stderr)")
+        let revoked = await KeysCommand.revoke(id: "team", config: configFile)
+        #expect(revoked.exitCode == 0, "\(revoked.stderr)")
+        for port in [a.port, b.port] {
+            let r = await Self.post(port, key: key)
+            #expect(r.status == 401 && r.body.contains("has been revoked"), "\(r)")
+        }
+    }
+
+    /// PostgreSQL stopped under the gateway: requests get 503 in OpenAI's shape and /readyz
+    /// says not ready; started again, the gateway goes on by itself, its spend exact.
+    @Test func theGatewayRidesOutADatabaseRestart() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
+        let key = "pk-restart-0123456789abcdef"
+        let g = try await ServedGateway(environment: standIn.environment) {
+            Self.config(port: $0, url: url, key: key, limits: ", usd_per_day: 5")
+        }
+        defer { g.stop() }
+        #expect(await Self.post(g.port, key: key).status == 200)
+        pg.stop()
+        let during = await Self.post(g.port, key: key)
+        #expect(during.status == 503, "\(during)")
+        let error = try JSONParser.parse(during.body)["error"]
+        #expect(error?["type"] == "api_error" && error?["message"]?.stringValue?.isEmpty == false, "\(during.body)")
+        let ready = try await PrellmHTTP.HTTPClient.shared.send(PrellmHTTP.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(g.port)/readyz"))
+        #expect(ready.head.status == 503)
+        #expect(standIn.requests.count == 1, "nothing went upstream unaccounted")
+        try pg.start()
+        var after = -1
+        for _ in 0..<50 {
+            after = await Self.post(g.port, key: key).status
+            if after == 200 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(after == 200, "the gateway recovers without a restart")
+        let store = try await PostgresGatewayStore.connect(url)
+        let (day, month) = UsagePeriod.of(Date())
+        let spent = try await store.spent(key: "team", day: day, month: month)
+        #expect(abs(spent.day - Double(standIn.requests.count) * (10 * 0.15 + 10 * 0.60) / 1_000_000) < 1e-12, "\(spent.day)")
     }
 }
