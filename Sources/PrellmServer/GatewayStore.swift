@@ -16,6 +16,11 @@ public protocol GatewayStore: Sendable {
     func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
     /// Drops holds past their expiry (a replica that died mid-request) and returns them.
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
+    /// Counts one request of the key in its minute `window` ("2026-12-01T16:12") if fewer than
+    /// `limit` were counted there: the requests-per-minute limit, shared by every replica.
+    func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool
+    /// Gives back a request counted by `takeRequest` (one refused afterwards by its budget).
+    func returnRequest(key: String, window: String) async throws(StoreError)
     /// The day's and the month's spend.
     func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double)
     /// Whether the store answers (`/readyz`).

@@ -8,9 +8,9 @@ import Synchronization
 /// after it, so 100 parallel requests on any number of gateways cannot together spend more
 /// than a key may. No spend is cached here: each admission reads the store's.
 ///
-/// Rate limits are token buckets (requests per minute, tokens per minute), refilled
-/// continuously, in this process's memory: with N replicas a key's rate is up to N times its
-/// limit (docs/deploying.md).
+/// Requests per minute are counted in the store, per UTC minute, by one atomic step: exact at
+/// any number of replicas. Tokens per minute are a token bucket in this process's memory: with
+/// N replicas a key's token rate is up to N times its limit (docs/deploying.md).
 final class KeyLimits: Sendable {
     struct Bucket {
         var level: Double
@@ -31,7 +31,6 @@ final class KeyLimits: Sendable {
     }
 
     struct State {
-        var requests: [String: Bucket] = [:]
         var tokens: [String: Bucket] = [:]
     }
 
@@ -65,17 +64,23 @@ final class KeyLimits: Sendable {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }
         let usd = estimateUSD ?? 0
-        let charge = try takeRate(key, tokens: estimateTokens, now: now)
+        if key.rpm != nil || budgeted { await sweep() }
+        let window = try await takeRequest(key)
+        let charge: RateCharge
+        do { charge = try takeTokens(key, tokens: estimateTokens, now: now) } catch {
+            await giveBack(window, key: id)
+            throw error
+        }
         var reservation = Reservation(
             key: id, requestID: requestID, usd: usd, tokens: estimateTokens, day: day, month: month, holdsUSD: budgeted, hold: nil)
         guard budgeted else { return reservation }
-        await sweep()
         let ask = BudgetAsk(
             key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
             monthLimit: key.usdPerMonth, expires: Date().addingTimeInterval(Double(holdLifetime.components.seconds)))
         let outcome: HoldOutcome
         do { outcome = try await store.hold(ask) } catch {
             refund(charge, key: id)
+            await giveBack(window, key: id)
             throw GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
         }
         switch outcome {
@@ -85,6 +90,7 @@ final class KeyLimits: Sendable {
         case .refused(let daySpent, let monthSpent, let held):
             // A request refused by its budget does not use up the key's requests or tokens.
             refund(charge, key: id)
+            await giveBack(window, key: id)
             throw Self.overBudget(key, usd: usd, daySpent: daySpent, monthSpent: monthSpent, held: held)
         }
     }
@@ -103,53 +109,58 @@ final class KeyLimits: Sendable {
             code: "budget_exceeded")
     }
 
-    /// What a request took from the key's buckets, to give back if it is refused after all.
+    /// What a request took from the key's token bucket, to give back if it is refused after all.
     struct RateCharge {
-        var request: Bool
         var tokens: Double
     }
 
-    /// Checks every rate limit, then charges them all, or none.
-    func takeRate(_ key: ConfigFile.Key, tokens estimate: Int, now: ContinuousClock.Instant) throws(GatewayError) -> RateCharge {
+    /// Counts the request against the key's requests per minute, in the store, so that every
+    /// replica counts the same minute (exact to the request); returns the window counted in.
+    func takeRequest(_ key: ConfigFile.Key) async throws(GatewayError) -> String? {
+        guard let rpm = key.rpm else { return nil }
+        let now = Date()
+        let window = RateWindow.of(now)
+        let admitted: Bool
+        do { admitted = try await store.takeRequest(key: key.id.value, window: window, limit: rpm) } catch {
+            throw GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
+        }
+        guard admitted else {
+            throw GatewayError(
+                .rateLimited, "key '\(key.id.value)' is over its rate limit of \(rpm) requests per minute", code: "rate_limit_exceeded",
+                retryAfter: .seconds(RateWindow.secondsLeft(now)))
+        }
+        return window
+    }
+
+    func giveBack(_ window: String?, key: String) async {
+        guard let window else { return }
+        try? await store.returnRequest(key: key, window: window)
+    }
+
+    /// Checks the tokens-per-minute bucket and charges it (this process's; see the type's note).
+    func takeTokens(_ key: ConfigFile.Key, tokens estimate: Int, now: ContinuousClock.Instant) throws(GatewayError) -> RateCharge {
         let id = key.id.value
+        guard let tpm = key.tpm else { return RateCharge(tokens: 0) }
         let result: Result<RateCharge, GatewayError> = state.withLock { s in
-            var requests: Bucket?
-            if let rpm = key.rpm {
-                var b = Self.refill(s.requests[id], capacity: Double(rpm), perMinute: Double(rpm), now: now)
-                guard b.level >= 1 else {
-                    return .failure(
-                        GatewayError(
-                            .rateLimited, "key '\(id)' is over its rate limit of \(rpm) requests per minute",
-                            code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((1 - b.level) * 60 / Double(rpm)) + 1))))
-                }
-                b.level -= 1
-                requests = b
+            var b = Self.refill(s.tokens[id], capacity: Double(tpm), perMinute: Double(tpm), now: now)
+            // A request larger than a whole minute's allowance waits for a full bucket, not forever.
+            let need = Double(min(estimate, tpm))
+            guard b.level >= need else {
+                return .failure(
+                    GatewayError(
+                        .rateLimited,
+                        "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimate))",
+                        code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
             }
-            var tokens: Bucket?
-            if let tpm = key.tpm {
-                var b = Self.refill(s.tokens[id], capacity: Double(tpm), perMinute: Double(tpm), now: now)
-                // A request larger than a whole minute's allowance waits for a full bucket, not forever.
-                let need = Double(min(estimate, tpm))
-                guard b.level >= need else {
-                    return .failure(
-                        GatewayError(
-                            .rateLimited,
-                            "key '\(id)' is over its rate limit of \(tpm) tokens per minute (this request may use about \(estimate))",
-                            code: "rate_limit_exceeded", retryAfter: .seconds(max(1, Int((need - b.level) * 60 / Double(tpm)) + 1))))
-                }
-                b.level -= Double(estimate)
-                tokens = b
-            }
-            if let requests { s.requests[id] = requests }
-            if let tokens { s.tokens[id] = tokens }
-            return .success(RateCharge(request: requests != nil, tokens: tokens != nil ? Double(estimate) : 0))
+            b.level -= Double(estimate)
+            s.tokens[id] = b
+            return .success(RateCharge(tokens: Double(estimate)))
         }
         return try result.get()
     }
 
     func refund(_ c: RateCharge, key: String) {
         state.withLock { s in
-            if c.request, var b = s.requests[key] { b.level += 1; s.requests[key] = b }
             if c.tokens > 0, var b = s.tokens[key] { b.level += c.tokens; s.tokens[key] = b }
         }
     }

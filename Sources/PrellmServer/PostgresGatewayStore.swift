@@ -60,7 +60,11 @@ public final class PostgresGatewayStore: GatewayStore {
                 VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens);
             END $$
             """,
-        ]
+        ],
+        [
+            // Requests per key and minute: one upsert admits or refuses, exactly, at any number of replicas.
+            "CREATE TABLE prellm_rate (key_id text NOT NULL, window_start text NOT NULL, count integer NOT NULL, PRIMARY KEY (key_id, window_start))"
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
@@ -163,8 +167,24 @@ public final class PostgresGatewayStore: GatewayStore {
     }
 
     public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
+        // Past minutes' request counts are no longer read.
+        try await run("DELETE FROM prellm_rate WHERE window_start < \(RateWindow.of(now.addingTimeInterval(-120)))")
         let rows = try await query("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd")
         return try await collect(rows.decode((String, String, Double).self)).map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
+    }
+
+    public func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool {
+        let rows = try await query(
+            """
+            INSERT INTO prellm_rate AS r (key_id, window_start, count) SELECT \(key), \(window), 1 WHERE \(limit) > 0
+            ON CONFLICT (key_id, window_start) DO UPDATE SET count = r.count + 1 WHERE r.count < \(limit)
+            RETURNING count
+            """)
+        return !(try await collect(rows.decode(Int.self))).isEmpty
+    }
+
+    public func returnRequest(key: String, window: String) async throws(StoreError) {
+        try await run("UPDATE prellm_rate SET count = GREATEST(0, count - 1) WHERE key_id = \(key) AND window_start = \(window)")
     }
 
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {

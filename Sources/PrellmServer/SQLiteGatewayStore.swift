@@ -24,6 +24,10 @@ public final class SQLiteGatewayStore: GatewayStore {
             "CREATE TABLE holds (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, usd REAL NOT NULL, expires REAL NOT NULL)",
             "CREATE INDEX holds_key ON holds (key_id, expires)",
         ],
+        [
+            // Requests per key and minute, for rpm limits shared by every process on the file.
+            "CREATE TABLE rate (key_id TEXT NOT NULL, window TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, window))"
+        ],
     ]
 
     public init(path: String) throws(StoreError) {
@@ -113,6 +117,8 @@ public final class SQLiteGatewayStore: GatewayStore {
             return try db.transaction { t throws(SQLiteDatabase.Failure) -> [BudgetHold] in
                 let rows = try t.rows("SELECT id, key_id, usd FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
                 try t.rows("DELETE FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
+                // Past minutes' request counts are no longer read.
+                try t.rows("DELETE FROM rate WHERE window < ?1", [.text(RateWindow.of(now.addingTimeInterval(-120)))])
                 return rows.compactMap { r in
                     guard let id = r[0]?.text, let key = r[1]?.text, let usd = r[2]?.number else { return nil }
                     return BudgetHold(id: id, key: key, usd: usd)
@@ -121,6 +127,26 @@ public final class SQLiteGatewayStore: GatewayStore {
         } catch {
             throw StoreError(error.message)
         }
+    }
+
+    public func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                let count =
+                    try t.rows("SELECT count FROM rate WHERE key_id = ?1 AND window = ?2", [.text(key), .text(window)]).first?[0]?.number ?? 0
+                guard Int(count) < limit else { return false }
+                try t.rows(
+                    "INSERT INTO rate (key_id, window, count) VALUES (?1, ?2, 1) ON CONFLICT (key_id, window) DO UPDATE SET count = count + 1",
+                    [.text(key), .text(window)])
+                return true
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func returnRequest(key: String, window: String) async throws(StoreError) {
+        try rows("UPDATE rate SET count = MAX(0, count - 1) WHERE key_id = ?1 AND window = ?2", [.text(key), .text(window)])
     }
 
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
@@ -169,6 +195,19 @@ public final class SQLiteGatewayStore: GatewayStore {
     @discardableResult
     private func rows(_ sql: String, _ bindings: [SQLiteDatabase.Value] = []) throws(StoreError) -> [[SQLiteDatabase.Value?]] {
         do { return try db.rows(sql, bindings) } catch { throw StoreError(error.message) }
+    }
+}
+
+/// A requests-per-minute window: the UTC minute, as text that sorts in time order.
+public enum RateWindow {
+    public static func of(_ date: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+    }
+
+    /// Seconds left in the minute `date` is in.
+    public static func secondsLeft(_ date: Date) -> Int {
+        60 - Int(date.timeIntervalSince1970.truncatingRemainder(dividingBy: 60))
     }
 }
 

@@ -139,6 +139,32 @@ extension PostgresStoreTests {
         return (r.head.status, String(decoding: r.body, as: UTF8.self))
     }
 
+    /// An rpm limit of 30 across three replicas: at most 30 admitted in a minute, counted in the
+    /// store (one upsert per request), the rest refused with Retry-After.
+    @Test func threeReplicasShareOneRateLimit() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
+        let key = "pk-rpm-0123456789abcdef"
+        // Not across a minute's end: the count is per minute.
+        if RateWindow.secondsLeft(Date()) < 15 { try await Task.sleep(for: .seconds(RateWindow.secondsLeft(Date()) + 1)) }
+        var replicas: [ServedGateway] = []
+        for _ in 0..<3 {
+            replicas.append(
+                try await ServedGateway(environment: standIn.environment) { Self.config(port: $0, url: url, key: key, limits: ", rpm: 30") })
+        }
+        defer { for r in replicas { r.stop() } }
+        let ports = replicas.map(\.port)
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for i in 0..<90 { group.addTask { await Self.post(ports[i % 3], key: key).status } }
+            var out: [Int] = []
+            for await s in group { out.append(s) }
+            return out
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 30, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        #expect(statuses.filter { $0 == 429 }.count == 60)
+    }
+
     /// A key revoked through the store is refused by every replica at once; a key without
     /// limits still has its spend recorded, which `prellm keys list` reads.
     @Test func aRevocationReachesEveryReplica() async throws {
