@@ -21,6 +21,9 @@ public protocol GatewayStore: Sendable {
     func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool
     /// Gives back a request counted by `takeRequest` (one refused afterwards by its budget).
     func returnRequest(key: String, window: String) async throws(StoreError)
+    /// The spend since `day` ("2026-11-01"), one row per key, model and day (one key's only,
+    /// when given).
+    func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow]
     /// The day's and the month's spend.
     func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double)
     /// Whether the store answers (`/readyz`).
@@ -98,6 +101,25 @@ public struct SpendRecord: Sendable, Equatable {
         self.month = month
         self.usd = usd
         self.tokens = tokens
+    }
+}
+
+/// The spend of one key on one model on one day.
+public struct UsageRow: Sendable, Equatable {
+    public var key: String
+    public var model: String
+    public var day: String
+    public var requests: Int
+    public var tokens: Int
+    public var usd: Double
+
+    public init(key: String, model: String, day: String, requests: Int, tokens: Int, usd: Double) {
+        self.key = key
+        self.model = model
+        self.day = day
+        self.requests = requests
+        self.tokens = tokens
+        self.usd = usd
     }
 }
 

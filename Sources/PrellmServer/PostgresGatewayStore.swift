@@ -187,6 +187,18 @@ public final class PostgresGatewayStore: GatewayStore {
         try await run("UPDATE prellm_rate SET count = GREATEST(0, count - 1) WHERE key_id = \(key) AND window_start = \(window)")
     }
 
+    public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {
+        let rows = try await query(
+            """
+            SELECT key_id, model, day, COUNT(*)::bigint, SUM(tokens)::bigint, SUM(usd) FROM prellm_spend
+              WHERE day >= \(day) AND (\(key ?? "") = '' OR key_id = \(key ?? ""))
+              GROUP BY key_id, model, day ORDER BY day, key_id, model
+            """)
+        return try await collect(rows.decode((String, String, String, Int64, Int64, Double).self)).map {
+            UsageRow(key: $0.0, model: $0.1, day: $0.2, requests: Int($0.3), tokens: Int($0.4), usd: $0.5)
+        }
+    }
+
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
         let rows = try await query(
             """

@@ -149,6 +149,19 @@ public final class SQLiteGatewayStore: GatewayStore {
         try rows("UPDATE rate SET count = MAX(0, count - 1) WHERE key_id = ?1 AND window = ?2", [.text(key), .text(window)])
     }
 
+    public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {
+        let rows = try rows(
+            """
+            SELECT key_id, model, day, COUNT(*), SUM(tokens), SUM(usd) FROM usage WHERE day >= ?1 AND (?2 = '' OR key_id = ?2)
+            GROUP BY key_id, model, day ORDER BY day, key_id, model
+            """, [.text(day), .text(key ?? "")])
+        return rows.compactMap { r in
+            guard let k = r[0]?.text, let m = r[1]?.text, let d = r[2]?.text, let n = r[3]?.number, let t = r[4]?.number, let u = r[5]?.number
+            else { return nil }
+            return UsageRow(key: k, model: m, day: d, requests: Int(n), tokens: Int(t), usd: u)
+        }
+    }
+
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
         let row = try rows(
             "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",

@@ -12,6 +12,7 @@ extension DiagnosticReport.Format: ExpressibleByArgument {}
 extension StepGraph.Format: ExpressibleByArgument {}
 extension Prellm.Strategy: ExpressibleByArgument {}
 extension TestReport.Format: ExpressibleByArgument {}
+extension UsageCommand.Grouping: ExpressibleByArgument {}
 
 struct Ask: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,7 +70,10 @@ struct PrellmCommand: AsyncParsableCommand {
             the provider failed (call); 2 usage, I/O or compile error; 130 interrupted (run).
             """,
         version: PrellmVersion.current,
-        subcommands: [Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self],
+        subcommands: [
+            Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self, Usage.self,
+            Store.self,
+        ],
         defaultSubcommand: Ask.self)
 }
 
@@ -192,6 +196,25 @@ struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a gateway key; prints it once, with the hash line for the config.")
         @Option(help: "The key's id in the config.") var id: String = "team"
         func run() throws { finish(KeysCommand.create(id: id)) }
+    }
+}
+
+struct Usage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sum the gateway's spend records by model, key or day.")
+    @Option(help: "The config file.") var config: String = "prellm.yaml"
+    @Option(help: "Only this key's spend.") var key: String?
+    @Option(help: "From this UTC day, YYYY-MM-DD (default: the first of this month).") var since: String?
+    @Option(help: "model, key or day.") var by: UsageCommand.Grouping = .model
+    func run() async throws { finish(await UsageCommand.run(config: config, key: key, since: since, by: by)) }
+}
+
+struct Store: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The gateway's store.", subcommands: [Migrate.self])
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply the schema migrations the store lacks (prellm serve applies them too, at start).")
+        @Option(help: "The config file.") var config: String = "prellm.yaml"
+        func run() async throws { finish(await UsageCommand.migrate(config: config)) }
     }
 }
 

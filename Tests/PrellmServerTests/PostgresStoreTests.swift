@@ -180,6 +180,11 @@ extension PostgresStoreTests {
         let configFile = a.dir.appendingPathComponent("prellm.yaml").path
         let listed = await KeysCommand.list(config: configFile)
         #expect(listed.stdout.contains("today $\((10 * 0.15 + 10 * 0.60) / 1_000_000)"), "\(listed.stdout)\(listed.stderr)")
+        let usage = await UsageCommand.run(config: configFile, key: nil, since: nil, by: .model)
+        #expect(usage.exitCode == 0, "\(usage.stderr)")
+        #expect(usage.stdout.contains("openai/gpt-4o-mini") && usage.stdout.contains("$0.0000075"), "\(usage.stdout)")
+        let migrated = await UsageCommand.migrate(config: configFile)
+        #expect(migrated.stdout.contains("current schema"), "\(migrated.stderr)")
         let revoked = await KeysCommand.revoke(id: "team", config: configFile)
         #expect(revoked.exitCode == 0, "\(revoked.stderr)")
         for port in [a.port, b.port] {
@@ -220,5 +225,29 @@ extension PostgresStoreTests {
         let (day, month) = UsagePeriod.of(Date())
         let spent = try await store.spent(key: "team", day: day, month: month)
         #expect(abs(spent.day - Double(standIn.requests.count) * (10 * 0.15 + 10 * 0.60) / 1_000_000) < 1e-12, "\(spent.day)")
+    }
+}
+
+/// `prellm usage` on the embedded store: spend records summed by model, key and day.
+@Suite struct UsageTests {
+    @Test func spendRecordsSumByModelKeyAndDay() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-usage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("prellm.yaml").path
+        try "prellm: 1\nstore: {path: store.sqlite}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let store = try SQLiteGatewayStore(path: dir.appendingPathComponent("store.sqlite").path)
+        let (day, month) = UsagePeriod.of(Date())
+        for (k, m, usd) in [("a", "openai/gpt-4o", 0.5), ("a", "openai/gpt-4o-mini", 0.25), ("b", "openai/gpt-4o", 1.0)] {
+            try await store.settle(nil, SpendRecord(key: k, requestID: UUID().uuidString, model: m, day: day, month: month, usd: usd, tokens: 10))
+        }
+        let byModel = await UsageCommand.run(config: config, key: nil, since: nil, by: .model)
+        let lines = byModel.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("MODEL") == true)
+        #expect(lines[1].hasPrefix("openai/gpt-4o ") && lines[1].contains("2") && lines[1].hasSuffix("$1.5"), "\(byModel.stdout)")
+        #expect(lines.last?.hasPrefix("total since") == true && lines.last?.hasSuffix("$1.75") == true)
+        let oneKey = await UsageCommand.run(config: config, key: "a", since: nil, by: .key)
+        #expect(oneKey.stdout.contains("$0.75") && !oneKey.stdout.contains("\nb "), "\(oneKey.stdout)")
+        let bad = await UsageCommand.run(config: config, key: nil, since: "yesterday", by: .day)
+        #expect(bad.exitCode == 2 && bad.stderr.contains("YYYY-MM-DD"))
     }
 }
