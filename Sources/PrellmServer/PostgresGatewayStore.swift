@@ -107,7 +107,7 @@ public final class PostgresGatewayStore: GatewayStore {
 
     /// The migrations this database lacks, each in one transaction.
     func migrate() async throws(StoreError) {
-        try await run("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)")
+        try await run("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)", deadline: Self.startDeadline)
         // Two replicas starting at once: the lock makes one migrate and the other find it done.
         do {
             try await client.withTransaction(logger: Self.logger) { connection in
@@ -244,25 +244,27 @@ public final class PostgresGatewayStore: GatewayStore {
 
     // MARK: - Plumbing
 
-    /// How long a statement may wait for the database: past it the request fails fast with a
-    /// 503 rather than hang while the pool reconnects.
-    static let deadline: Duration = .seconds(2)
+    /// How long a statement may wait for the database: past it the request fails with a 503
+    /// rather than hang while the pool reconnects. Starting (the first connection, the
+    /// migrations) may take longer on a loaded machine.
+    static let deadline: Duration = .seconds(5)
+    static let startDeadline: Duration = .seconds(30)
 
     func query(_ q: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
         let client = self.client
-        return try await Self.bounded { try await client.query(q, logger: Self.logger) }
+        return try await Self.bounded(Self.deadline) { try await client.query(q, logger: Self.logger) }
     }
 
-    func run(_ q: PostgresQuery) async throws(StoreError) {
+    func run(_ q: PostgresQuery, deadline: Duration = deadline) async throws(StoreError) {
         let client = self.client
-        try await Self.bounded {
+        try await Self.bounded(deadline) {
             let rows = try await client.query(q, logger: Self.logger)
             for try await _ in rows {}
         }
     }
 
     /// `operation`, or a StoreError once the deadline passes (the operation is cancelled).
-    static func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+    static func bounded<T: Sendable>(_ deadline: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await operation() }
