@@ -42,13 +42,7 @@ public enum ModelsCommand {
                 money(e.price?.cachedInput),
             ])
         }
-        let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max()! }
-        for row in rows {
-            out.stdout +=
-                row.enumerated().map { i, cell in
-                    i == 0 ? cell.padding(toLength: widths[i]) : String(repeating: " ", count: widths[i] - cell.count) + cell
-                }.joined(separator: "  ") + "\n"
-        }
+        out.stdout += table(rows)
         out.stdout +=
             "\nPrices are US dollars per million tokens (stdlib/models.json). Any provider/model works; unlisted models have an unknown price.\n"
         return out
@@ -57,6 +51,16 @@ public enum ModelsCommand {
     static func tokens(_ n: Int) -> String {
         n >= 1_000_000 ? "\(n / 1_000_000)M" : n >= 1000 ? "\(n / 1000)k" : "\(n)"
     }
+}
+
+/// Rows as aligned columns: the first left-aligned, the others (figures) right-aligned.
+func table(_ rows: [[String]]) -> String {
+    let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max()! }
+    return rows.map { row in
+        row.enumerated().map { i, cell in
+            i == 0 ? cell.padding(toLength: widths[i]) : String(repeating: " ", count: widths[i] - cell.count) + cell
+        }.joined(separator: "  ") + "\n"
+    }.joined()
 }
 
 extension String {

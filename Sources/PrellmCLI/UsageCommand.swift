@@ -49,11 +49,7 @@ public enum UsageCommand {
             "total since \(since)", "\(rows.reduce(0) { $0 + $1.requests })", "\(rows.reduce(0) { $0 + $1.tokens })",
             "$" + JSONValue.number(total).jsonText,
         ])
-        let widths = lines[0].indices.map { i in lines.map { $0[i].count }.max()! }
-        return lines.map { row in
-            row.enumerated().map { i, c in i == 0 ? c.padding(toLength: widths[i]) : String(repeating: " ", count: widths[i] - c.count) + c }
-                .joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        return PrellmCLI.table(lines)
     }
 
     /// Opens the config's store, which applies the migrations it lacks, and says its version.

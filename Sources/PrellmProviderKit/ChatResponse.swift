@@ -30,6 +30,29 @@ public enum FinishReason: Sendable, Equatable {
     case toolCalls
     case contentFilter
     case other(String)
+
+    /// The reason as OpenAI's wire format names it (`stop`, `length`, `tool_calls`,
+    /// `content_filter`), which the gateway answers in and cassettes record.
+    public var openAIName: String {
+        switch self {
+        case .stop: "stop"
+        case .length: "length"
+        case .toolCalls: "tool_calls"
+        case .contentFilter: "content_filter"
+        case .other(let o): o
+        }
+    }
+
+    /// The reason an OpenAI name stands for (`function_call`, the older name, too).
+    public init(openAIName name: String) {
+        switch name {
+        case "stop": self = .stop
+        case "length": self = .length
+        case "tool_calls", "function_call": self = .toolCalls
+        case "content_filter": self = .contentFilter
+        default: self = .other(name)
+        }
+    }
 }
 
 /// A ChatDelta is one piece of a streamed answer, passed on as the provider sent it.

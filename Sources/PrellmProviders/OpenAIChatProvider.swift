@@ -205,14 +205,7 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
     // MARK: - Decoding
 
     static func finishReason(_ s: String?) -> FinishReason? {
-        switch s {
-        case nil: nil
-        case "stop"?: .stop
-        case "length"?: .length
-        case "tool_calls"?, "function_call"?: .toolCalls
-        case "content_filter"?: .contentFilter
-        case let other?: .other(other)
-        }
+        s.map(FinishReason.init(openAIName:))
     }
 
     static func usage(_ u: JSONValue?) -> Usage? {

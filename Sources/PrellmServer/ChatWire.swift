@@ -216,15 +216,7 @@ enum ChatWire {
         }
     }
 
-    static func finish(_ f: FinishReason) -> String {
-        switch f {
-        case .stop: "stop"
-        case .length: "length"
-        case .toolCalls: "tool_calls"
-        case .contentFilter: "content_filter"
-        case .other(let o): o
-        }
-    }
+    static func finish(_ f: FinishReason) -> String { f.openAIName }
 
     static func usageJSON(_ u: Usage) -> JSONValue {
         .object([

@@ -81,7 +81,7 @@ final class KeyLimits: Sendable {
         do { outcome = try await store.hold(ask) } catch {
             refund(charge, key: id)
             await giveBack(window, key: id)
-            throw GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
+            throw Self.unreachable(error)
         }
         switch outcome {
         case .held(let hold):
@@ -93,6 +93,11 @@ final class KeyLimits: Sendable {
             await giveBack(window, key: id)
             throw Self.overBudget(key, usd: usd, daySpent: daySpent, monthSpent: monthSpent, held: held)
         }
+    }
+
+    /// The store did not answer: the request is refused before anything is sent upstream.
+    static func unreachable(_ error: StoreError) -> GatewayError {
+        GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
     }
 
     static func overBudget(_ key: ConfigFile.Key, usd: Double, daySpent: Double, monthSpent: Double, held: Double) -> GatewayError {
@@ -122,7 +127,7 @@ final class KeyLimits: Sendable {
         let window = RateWindow.of(now)
         let admitted: Bool
         do { admitted = try await store.takeRequest(key: key.id.value, window: window, limit: rpm) } catch {
-            throw GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
+            throw Self.unreachable(error)
         }
         guard admitted else {
             throw GatewayError(

@@ -30,6 +30,10 @@ public final class SQLiteGatewayStore: GatewayStore {
         ],
     ]
 
+    /// A key's spend in a day (`?2`) and its month (`?3`), in one statement so they agree.
+    static let spentSQL =
+        "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3"
+
     public init(path: String) throws(StoreError) {
         do {
             db = try SQLiteDatabase(path: path, what: "the store", schema: ["CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"])
@@ -74,7 +78,7 @@ public final class SQLiteGatewayStore: GatewayStore {
         do {
             return try db.transaction { t throws(SQLiteDatabase.Failure) -> HoldOutcome in
                 let spent = try t.rows(
-                    "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+                    Self.spentSQL,
                     [.text(ask.key), .text(ask.day), .text(ask.month)]
                 ).first
                 let held =
@@ -164,7 +168,7 @@ public final class SQLiteGatewayStore: GatewayStore {
 
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
         let row = try rows(
-            "SELECT COALESCE(SUM(CASE WHEN day = ?2 THEN usd END), 0), COALESCE(SUM(usd), 0) FROM usage WHERE key_id = ?1 AND month = ?3",
+            Self.spentSQL,
             [.text(key), .text(day), .text(month)]
         ).first
         return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)

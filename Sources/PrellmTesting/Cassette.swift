@@ -87,17 +87,19 @@ public final class Cassette: Sendable {
         let all = entries.withLock { Array($0.values) }
         let sameModel = all.filter { $0.model == model }
         let pool = sameModel.isEmpty ? all : sameModel
-        let sent = request.prettyJSONText.split(separator: "\n").map(String.init)
-        return pool.min { a, b in
-            LineDiff.distance(a.request.prettyJSONText.split(separator: "\n").map(String.init), sent)
-                < LineDiff.distance(b.request.prettyJSONText.split(separator: "\n").map(String.init), sent)
-        }
+        let sent = Self.lines(request)
+        return pool.map { ($0, LineDiff.distance(Self.lines($0.request), sent)) }.min { $0.1 < $1.1 }?.0
+    }
+
+    /// A request as the lines a diff compares.
+    static func lines(_ request: JSONValue) -> [String] {
+        request.prettyJSONText.split(separator: "\n").map(String.init)
     }
 
     // MARK: - Lines
 
     static func line(_ e: Entry) -> JSONValue {
-        var response: [String: JSONValue] = ["text": .string(e.response.text), "finish": .string(Self.finish(e.response.finishReason))]
+        var response: [String: JSONValue] = ["text": .string(e.response.text), "finish": .string(e.response.finishReason.openAIName)]
         if !e.response.toolCalls.isEmpty {
             response["tool_calls"] = .array(
                 e.response.toolCalls.map { .object(["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]) })
@@ -123,28 +125,8 @@ public final class Cassette: Sendable {
             ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["name"]?.stringValue ?? "", arguments: $0["arguments"]?.stringValue ?? "")
         }
         let response = ChatResponse(
-            model: model, text: text, toolCalls: calls, finishReason: finish(r["finish"]?.stringValue ?? "stop"), usage: usage)
+            model: model, text: text, toolCalls: calls, finishReason: FinishReason(openAIName: r["finish"]?.stringValue ?? "stop"), usage: usage)
         return Entry(model: model, request: request, response: response, usage: usage)
-    }
-
-    static func finish(_ f: FinishReason) -> String {
-        switch f {
-        case .stop: "stop"
-        case .length: "length"
-        case .toolCalls: "tool_calls"
-        case .contentFilter: "content_filter"
-        case .other(let o): o
-        }
-    }
-
-    static func finish(_ s: String) -> FinishReason {
-        switch s {
-        case "stop": .stop
-        case "length": .length
-        case "tool_calls": .toolCalls
-        case "content_filter": .contentFilter
-        default: .other(s)
-        }
     }
 }
 

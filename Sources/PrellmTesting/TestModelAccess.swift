@@ -66,8 +66,7 @@ struct ReplayProvider: ChatProvider {
         var message =
             "\(id): this request is not in the cassette \(FilePaths.display(cassette.path)) (a prompt, model or contract changed?); re-record with --record"
         if let near = cassette.nearest(model: id, request: sent) {
-            let diff = LineDiff.render(
-                near.request.prettyJSONText.split(separator: "\n").map(String.init), sent.prettyJSONText.split(separator: "\n").map(String.init))
+            let diff = LineDiff.render(Cassette.lines(near.request), Cassette.lines(sent))
             message += "\nnearest recorded request (\(near.model)), - recorded, + sent:\n" + diff
         }
         access.misses.withLock { $0.append(message) }

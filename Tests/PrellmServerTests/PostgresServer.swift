@@ -52,12 +52,7 @@ final class PostgresServer: Sendable {
         }
         if getuid() == 0 { try Self.run("/bin/chown", ["postgres:postgres", directory]) }
         try asOwner("\(bin)/initdb", ["-D", directory + "/data", "-A", "trust", "-U", "prellm", "--no-sync", "-E", "UTF8"])
-        try asOwner(
-            "\(bin)/pg_ctl",
-            [
-                "-D", directory + "/data", "-l", directory + "/log", "-w", "-t", "30", "-o",
-                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start",
-            ])
+        try start()
         PostgresServer.stopAtExit(self)
     }
 
@@ -72,7 +67,7 @@ final class PostgresServer: Sendable {
         try? asOwner("\(bin)/pg_ctl", ["-D", directory + "/data", "-m", mode, "-w", "stop"])
     }
 
-    func start() throws {
+    func start() throws(PostgresUnavailable) {
         try asOwner(
             "\(bin)/pg_ctl",
             [

@@ -87,17 +87,9 @@ import Testing
                 })
         }
         defer { for r in replicas { r.stop() } }
-        let body = #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}]}"#
+        let ports = replicas.map(\.port)
         let statuses = await withTaskGroup(of: Int.self) { group in
-            for i in 0..<300 {
-                let port = replicas[i % 3].port
-                group.addTask {
-                    var request = PrellmHTTP.HTTPRequest(method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions")
-                    request.headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(key)")]
-                    request.body = Array(body.utf8)
-                    return (try? await PrellmHTTP.HTTPClient.shared.send(request).head.status) ?? -1
-                }
-            }
+            for i in 0..<300 { group.addTask { await Self.post(ports[i % 3], key: key).status } }
             var out: [Int] = []
             for await s in group { out.append(s) }
             return out
