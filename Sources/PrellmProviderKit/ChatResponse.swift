@@ -32,8 +32,8 @@ public enum FinishReason: Sendable, Equatable {
     case other(String)
 
     /// The reason as OpenAI's wire format names it (`stop`, `length`, `tool_calls`,
-    /// `content_filter`), which the gateway answers in and cassettes record.
-    public var openAIName: String {
+    /// `content_filter`): what trace lines, the gateway's wire formats and cassettes write.
+    public var name: String {
         switch self {
         case .stop: "stop"
         case .length: "length"
@@ -44,7 +44,7 @@ public enum FinishReason: Sendable, Equatable {
     }
 
     /// The reason an OpenAI name stands for (`function_call`, the older name, too).
-    public init(openAIName name: String) {
+    public init(name: String) {
         switch name {
         case "stop": self = .stop
         case "length": self = .length

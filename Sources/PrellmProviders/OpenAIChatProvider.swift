@@ -205,7 +205,7 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
     // MARK: - Decoding
 
     static func finishReason(_ s: String?) -> FinishReason? {
-        s.map(FinishReason.init(openAIName:))
+        s.map(FinishReason.init(name:))
     }
 
     static func usage(_ u: JSONValue?) -> Usage? {

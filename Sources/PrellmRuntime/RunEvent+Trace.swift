@@ -90,16 +90,3 @@ extension CallEvent {
         return o
     }
 }
-
-extension FinishReason {
-    /// The name trace lines and the gateway's wire formats use.
-    public var name: String {
-        switch self {
-        case .stop: "stop"
-        case .length: "length"
-        case .toolCalls: "tool_calls"
-        case .contentFilter: "content_filter"
-        case .other(let o): o
-        }
-    }
-}

@@ -216,7 +216,7 @@ enum ChatWire {
         }
     }
 
-    static func finish(_ f: FinishReason) -> String { f.openAIName }
+    static func finish(_ f: FinishReason) -> String { f.name }
 
     static func usageJSON(_ u: Usage) -> JSONValue {
         .object([

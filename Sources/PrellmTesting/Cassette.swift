@@ -99,7 +99,7 @@ public final class Cassette: Sendable {
     // MARK: - Lines
 
     static func line(_ e: Entry) -> JSONValue {
-        var response: [String: JSONValue] = ["text": .string(e.response.text), "finish": .string(e.response.finishReason.openAIName)]
+        var response: [String: JSONValue] = ["text": .string(e.response.text), "finish": .string(e.response.finishReason.name)]
         if !e.response.toolCalls.isEmpty {
             response["tool_calls"] = .array(
                 e.response.toolCalls.map { .object(["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments)]) })
@@ -125,7 +125,7 @@ public final class Cassette: Sendable {
             ToolCall(id: $0["id"]?.stringValue ?? "", name: $0["name"]?.stringValue ?? "", arguments: $0["arguments"]?.stringValue ?? "")
         }
         let response = ChatResponse(
-            model: model, text: text, toolCalls: calls, finishReason: FinishReason(openAIName: r["finish"]?.stringValue ?? "stop"), usage: usage)
+            model: model, text: text, toolCalls: calls, finishReason: FinishReason(name: r["finish"]?.stringValue ?? "stop"), usage: usage)
         return Entry(model: model, request: request, response: response, usage: usage)
     }
 }
