@@ -61,7 +61,7 @@ extension Gateway {
             var reservation: KeyLimits.Reservation?
             if let key {
                 reservation = try await limits.admit(
-                    key, estimateUSD: price.map { $0 * Double(estimate) / 1e6 }, estimateTokens: estimate, requestID: requestID, now: .now)
+                    key, estimateUSD: price.map { $0 * Double(estimate) / 1e6 }, estimateTokens: estimate, requestID: requestID)
             }
             let outcome: (EmbeddingResponse, String)
             do { outcome = try await embed(ask, route: route) } catch {

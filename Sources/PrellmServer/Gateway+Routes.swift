@@ -197,9 +197,9 @@ extension Gateway {
                     "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
                     code: "unbounded_cost")
             }
-            return try await limits.admit(key, estimateUSD: 0, estimateTokens: 0, requestID: requestID, now: .now)
+            return try await limits.admit(key, estimateUSD: 0, estimateTokens: 0, requestID: requestID)
         }
-        return try await limits.admit(key, estimateUSD: usd, estimateTokens: tokens, requestID: requestID, now: .now)
+        return try await limits.admit(key, estimateUSD: usd, estimateTokens: tokens, requestID: requestID)
     }
 
     /// What a served request produced.

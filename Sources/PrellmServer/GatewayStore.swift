@@ -16,11 +16,12 @@ public protocol GatewayStore: Sendable {
     func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
     /// Drops holds past their expiry (a replica that died mid-request) and returns them.
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
-    /// Counts one request of the key in its minute `window` ("2026-12-01T16:12") if fewer than
-    /// `limit` were counted there: the requests-per-minute limit, shared by every replica.
-    func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool
-    /// Gives back a request counted by `takeRequest` (one refused afterwards by its budget).
-    func returnRequest(key: String, window: String) async throws(StoreError)
+    /// Counts one request and its worst-case tokens in the key's minute window if both fit its
+    /// limits there, in one step: the rate limits, shared by every replica.
+    func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome
+    /// Corrects what `takeRate` counted: a request refused afterwards by its budget gives back
+    /// its request and tokens; a finished one gives back the tokens it did not use.
+    func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError)
     /// The spend since `day` ("2026-11-01"), one row per key, model and day (one key's only,
     /// when given).
     func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow]
@@ -81,6 +82,37 @@ public enum HoldOutcome: Sendable, Equatable {
     /// The hold would break a budget: the key's spend in the day and month, and what other
     /// requests hold.
     case refused(daySpent: Double, monthSpent: Double, held: Double)
+}
+
+/// What a request counts against its key's per-minute limits.
+public struct RateAsk: Sendable, Equatable {
+    public var key: String
+    /// The UTC minute ("2026-12-01T16:12", `RateWindow.of`).
+    public var window: String
+    public var rpm: Int?
+    public var tpm: Int?
+    /// The request's worst-case tokens. One larger than `tpm` is admitted only into a minute
+    /// with no tokens counted yet, so that it waits for a fresh minute rather than forever.
+    public var tokens: Int
+
+    public init(key: String, window: String, rpm: Int?, tpm: Int?, tokens: Int) {
+        self.key = key
+        self.window = window
+        self.rpm = rpm
+        self.tpm = tpm
+        self.tokens = tokens
+    }
+
+    /// Whether a minute that has counted `count` requests and `counted` tokens has room.
+    func fits(count: Int, counted: Int) -> Bool {
+        (rpm.map { count < $0 } ?? true) && (tpm.map { counted == 0 || counted + tokens <= $0 } ?? true)
+    }
+}
+
+public enum RateOutcome: Sendable, Equatable {
+    case admitted
+    /// The minute had no room: the requests and tokens it had counted.
+    case refused(requests: Int, tokens: Int)
 }
 
 /// One request's spend, as the ledger keeps it.

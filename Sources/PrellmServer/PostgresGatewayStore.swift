@@ -65,6 +65,10 @@ public final class PostgresGatewayStore: GatewayStore {
             // Requests per key and minute: one upsert admits or refuses, exactly, at any number of replicas.
             "CREATE TABLE prellm_rate (key_id text NOT NULL, window_start text NOT NULL, count integer NOT NULL, PRIMARY KEY (key_id, window_start))"
         ],
+        [
+            // Tokens per key and minute beside the requests: tpm limits shared the same way.
+            "ALTER TABLE prellm_rate ADD COLUMN tokens bigint NOT NULL DEFAULT 0"
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
@@ -173,18 +177,32 @@ public final class PostgresGatewayStore: GatewayStore {
         return try await collect(rows.decode((String, String, Double).self)).map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
     }
 
-    public func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool {
+    public func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome {
+        // One upsert admits or refuses: the row lock it takes orders replicas on the same minute.
+        let tokens = Int64(ask.tokens)
+        let rpm = ask.rpm.map(Int64.init), tpm = ask.tpm.map(Int64.init)
         let rows = try await query(
             """
-            INSERT INTO prellm_rate AS r (key_id, window_start, count) SELECT \(key), \(window), 1 WHERE \(limit) > 0
-            ON CONFLICT (key_id, window_start) DO UPDATE SET count = r.count + 1 WHERE r.count < \(limit)
+            INSERT INTO prellm_rate AS r (key_id, window_start, count, tokens) SELECT \(ask.key), \(ask.window), 1, \(tokens)
+              WHERE \(rpm)::bigint IS NULL OR \(rpm)::bigint > 0
+            ON CONFLICT (key_id, window_start) DO UPDATE SET count = r.count + 1, tokens = r.tokens + \(tokens)
+              WHERE (\(rpm)::bigint IS NULL OR r.count < \(rpm)::bigint)
+                AND (\(tpm)::bigint IS NULL OR r.tokens = 0 OR r.tokens + \(tokens) <= \(tpm)::bigint)
             RETURNING count
             """)
-        return !(try await collect(rows.decode(Int.self))).isEmpty
+        guard try await collect(rows.decode(Int.self)).isEmpty else { return .admitted }
+        // Refused: what the minute holds, for the message (a second round trip only here).
+        let seen = try await query("SELECT count, tokens FROM prellm_rate WHERE key_id = \(ask.key) AND window_start = \(ask.window)")
+        let row = try await collect(seen.decode((Int, Int64).self)).first
+        return .refused(requests: row?.0 ?? 0, tokens: Int(row?.1 ?? 0))
     }
 
-    public func returnRequest(key: String, window: String) async throws(StoreError) {
-        try await run("UPDATE prellm_rate SET count = GREATEST(0, count - 1) WHERE key_id = \(key) AND window_start = \(window)")
+    public func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError) {
+        try await run(
+            """
+            UPDATE prellm_rate SET count = GREATEST(0, count + \(Int64(requests))), tokens = GREATEST(0, tokens + \(Int64(tokens)))
+              WHERE key_id = \(key) AND window_start = \(window)
+            """)
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {

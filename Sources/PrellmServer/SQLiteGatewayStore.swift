@@ -28,6 +28,10 @@ public final class SQLiteGatewayStore: GatewayStore {
             // Requests per key and minute, for rpm limits shared by every process on the file.
             "CREATE TABLE rate (key_id TEXT NOT NULL, window TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key_id, window))"
         ],
+        [
+            // Tokens per key and minute, beside the requests, for tpm limits shared the same way.
+            "ALTER TABLE rate ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0"
+        ],
     ]
 
     /// A key's spend in a day (`?2`) and its month (`?3`), in one statement so they agree.
@@ -133,24 +137,29 @@ public final class SQLiteGatewayStore: GatewayStore {
         }
     }
 
-    public func takeRequest(key: String, window: String, limit: Int) async throws(StoreError) -> Bool {
+    public func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome {
         do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
-                let count =
-                    try t.rows("SELECT count FROM rate WHERE key_id = ?1 AND window = ?2", [.text(key), .text(window)]).first?[0]?.number ?? 0
-                guard Int(count) < limit else { return false }
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> RateOutcome in
+                let row = try t.rows("SELECT count, tokens FROM rate WHERE key_id = ?1 AND window = ?2", [.text(ask.key), .text(ask.window)]).first
+                let count = Int(row?[0]?.number ?? 0), counted = Int(row?[1]?.number ?? 0)
+                guard ask.fits(count: count, counted: counted) else { return .refused(requests: count, tokens: counted) }
                 try t.rows(
-                    "INSERT INTO rate (key_id, window, count) VALUES (?1, ?2, 1) ON CONFLICT (key_id, window) DO UPDATE SET count = count + 1",
-                    [.text(key), .text(window)])
-                return true
+                    """
+                    INSERT INTO rate (key_id, window, count, tokens) VALUES (?1, ?2, 1, ?3)
+                    ON CONFLICT (key_id, window) DO UPDATE SET count = count + 1, tokens = tokens + ?3
+                    """,
+                    [.text(ask.key), .text(ask.window), .integer(Int64(ask.tokens))])
+                return .admitted
             }
         } catch {
             throw StoreError(error.message)
         }
     }
 
-    public func returnRequest(key: String, window: String) async throws(StoreError) {
-        try rows("UPDATE rate SET count = MAX(0, count - 1) WHERE key_id = ?1 AND window = ?2", [.text(key), .text(window)])
+    public func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError) {
+        try rows(
+            "UPDATE rate SET count = MAX(0, count + ?3), tokens = MAX(0, tokens + ?4) WHERE key_id = ?1 AND window = ?2",
+            [.text(key), .text(window), .integer(Int64(requests)), .integer(Int64(tokens))])
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {

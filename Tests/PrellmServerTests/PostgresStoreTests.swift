@@ -44,6 +44,15 @@ import Testing
         #expect(await store.isReachable())
     }
 
+    /// Per-minute limits counted by three connections at once: exactly as many requests as fit.
+    @Test func rateWindowsAreExactAcrossConnections() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        var stores: [any GatewayStore] = []
+        for _ in 0..<3 { stores.append(try await PostgresGatewayStore.connect(url)) }
+        try await RateChecks.exact(stores)
+    }
+
     @Test func migrationsRunOnceAndANewerSchemaIsRefused() async throws {
         guard let pg = try server() else { return }
         let url = try pg.database()
@@ -217,6 +226,51 @@ extension PostgresStoreTests {
         let (day, month) = UsagePeriod.of(Date())
         let spent = try await store.spent(key: "team", day: day, month: month)
         #expect(abs(spent.day - Double(standIn.requests.count) * (10 * 0.15 + 10 * 0.60) / 1_000_000) < 1e-12, "\(spent.day)")
+    }
+}
+
+/// What both stores must do with per-minute limits, whoever counts.
+enum RateChecks {
+    static func exact(_ stores: [any GatewayStore]) async throws {
+        let window = "2026-12-01T10:00"
+        // tpm 100 at 7 tokens a request: 14 fit, concurrently, through any of the stores.
+        let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<60 {
+                group.addTask {
+                    try await stores[i % stores.count].takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .admitted
+                }
+            }
+            var n = 0
+            for try await ok in group where ok { n += 1 }
+            return n
+        }
+        #expect(admitted == 14)
+        let store = stores[0]
+        #expect(try await store.takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .refused(requests: 14, tokens: 98))
+        // A request that used less gives the rest back; then one more fits.
+        try await store.adjustRate(key: "t", window: window, requests: 0, tokens: -5)
+        #expect(try await store.takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .admitted)
+        // Requests and tokens together: whichever runs out first refuses.
+        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
+        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
+        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .refused(requests: 2, tokens: 20))
+        try await store.adjustRate(key: "r", window: window, requests: -1, tokens: -10)
+        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
+        // One request larger than a minute's tokens gets a fresh minute to itself, not never.
+        #expect(try await store.takeRate(RateAsk(key: "big", window: window, rpm: nil, tpm: 50, tokens: 80)) == .admitted)
+        #expect(try await store.takeRate(RateAsk(key: "big", window: window, rpm: nil, tpm: 50, tokens: 1)) == .refused(requests: 1, tokens: 80))
+        #expect(try await store.takeRate(RateAsk(key: "big", window: "2026-12-01T10:01", rpm: nil, tpm: 50, tokens: 1)) == .admitted)
+    }
+}
+
+/// The embedded store counts minutes as the shared one does, across connections to one file.
+@Suite struct SQLiteRateTests {
+    @Test func rateWindowsAreExactAcrossConnections() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-rate-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var stores: [any GatewayStore] = []
+        for _ in 0..<3 { stores.append(try SQLiteGatewayStore(path: path)) }
+        try await RateChecks.exact(stores)
     }
 }
 
