@@ -287,3 +287,8 @@ extension Duration {
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
 }
+
+/// The workflow language's durations ("90s", "1h30m", "30d") for the command line.
+public enum DurationSyntax {
+    public static func parse(_ text: String) -> Duration? { Decoder.parseDuration(text) }
+}

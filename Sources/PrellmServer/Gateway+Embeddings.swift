@@ -72,7 +72,7 @@ extension Gateway {
             let tokens = response.usage?.inputTokens ?? estimate
             let usd = baseContext.models.price(for: model).map { $0.input * Double(tokens) / 1e6 }
             if let reservation { await limits.settle(reservation, .init(tokens: tokens, usd: usd), model: model) }
-            metrics.request(model: model, key: key?.id.value ?? "-", status: 200, seconds: seconds(), tokens: tokens, cost: usd, error: nil)
+            metrics.request(model: model, key: key?.id ?? "-", status: 200, seconds: seconds(), tokens: tokens, cost: usd, error: nil)
             var headers = HTTPFields()
             headers[Self.modelHeader] = model
             if let usd { headers[HTTPField.Name("x-prellm-cost-usd")!] = JSONValue.number(usd).jsonText }

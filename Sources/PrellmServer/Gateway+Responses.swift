@@ -8,10 +8,10 @@ import PrellmSchema
 /// key that made them; another key is told they do not exist.
 extension Gateway {
     /// The key id an answer is kept under ("" on a gateway without keys).
-    static func owner(_ key: ConfigFile.Key?) -> String { key?.id.value ?? "" }
+    static func owner(_ key: GatewayKey?) -> String { key?.id ?? "" }
 
     /// Prepends the stored conversation a Responses request continues.
-    func continueTurn(_ chat: inout ChatWire.Request, key: ConfigFile.Key?) async throws(GatewayError) {
+    func continueTurn(_ chat: inout ChatWire.Request, key: GatewayKey?) async throws(GatewayError) {
         guard let previous = chat.turn?.previousResponseID else { return }
         let stored: StoredResponse?
         do { stored = try await store.storedResponse(id: previous, keyID: Self.owner(key), now: Date()) } catch {
@@ -35,7 +35,7 @@ extension Gateway {
     /// Keeps an answered turn, unless the request said `store: false`. A store that fails does
     /// not fail the answer, which was made and billed: it is logged, and a later turn that
     /// names it gets a 404.
-    func remember(_ turn: ResponsesWire.Turn, object: JSONValue, output: [JSONValue], key: ConfigFile.Key?) async {
+    func remember(_ turn: ResponsesWire.Turn, object: JSONValue, output: [JSONValue], key: GatewayKey?) async {
         guard turn.store else { return }
         let conversation = JSONValue.array(turn.history + turn.input + output)
         let kept = StoredResponse(

@@ -136,7 +136,7 @@ extension Gateway {
         }
         do {
             let key = try await authenticate(request)
-            entry["key_id"] = key.map { .string($0.id.value) } ?? .null
+            entry["key_id"] = key.map { .string($0.id) } ?? .null
             var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
             try await continueTurn(&chat, key: key)
             entry["model"] = .string(chat.model)
@@ -184,7 +184,7 @@ extension Gateway {
     /// Admits a request against its key's limits, holding its bound against the key's budgets;
     /// every keyed request gets a reservation, so its spend is recorded (nil without keys).
     func admit(
-        _ key: ConfigFile.Key?, _ chat: ChatWire.Request, _ target: Target, requestID: String
+        _ key: GatewayKey?, _ chat: ChatWire.Request, _ target: Target, requestID: String
     ) async throws(GatewayError)
         -> KeyLimits.Reservation?
     {
@@ -194,7 +194,7 @@ extension Gateway {
             guard key.tpm == nil, key.usdPerDay == nil, key.usdPerMonth == nil else {
                 throw GatewayError(
                     .forbidden,
-                    "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id.value)', which has limits, cannot use it; give the map max_items",
+                    "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id)', which has limits, cannot use it; give the map max_items",
                     code: "unbounded_cost")
             }
             return try await limits.admit(key, estimateUSD: 0, estimateTokens: 0, requestID: requestID)
@@ -251,7 +251,7 @@ extension Gateway {
 
     /// Runs the request, streamed or whole.
     func serve(
-        _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: ConfigFile.Key?, requestID: String,
+        _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: GatewayKey?, requestID: String,
         reservation: KeyLimits.Reservation?, tally: SpendTally, entry: inout [String: JSONValue]
     ) async throws -> Response {
         let id = dialect.answerID(chat, requestID: requestID)
@@ -384,7 +384,7 @@ extension Gateway {
 
     /// The key of a request as either dialect's clients send it: `Authorization: Bearer …`, or
     /// Anthropic's `x-api-key`.
-    func authenticate(_ request: Request) async throws(GatewayError) -> ConfigFile.Key? {
+    func authenticate(_ request: Request) async throws(GatewayError) -> GatewayKey? {
         try await authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
     }
 

@@ -42,6 +42,7 @@ public final class Gateway: Sendable {
     let log: @Sendable (String) -> Void
     let store: any GatewayStore
     let limits: KeyLimits
+    let keys: KeyDirectory
     public let metrics: GatewayMetrics
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
@@ -66,6 +67,9 @@ public final class Gateway: Sendable {
         }
         // A hold outlives the longest request by a minute before it lapses.
         limits = KeyLimits(store: self.store, holdLifetime: config.server.requestTimeout + .seconds(60)) { message in
+            log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
+        }
+        keys = KeyDirectory(store: self.store, configKeys: config.keys.map(ConfigKey.init)) { message in
             log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
         }
         routes = Dictionary(config.models.map { ($0.name.value, ModelRoute($0)) }, uniquingKeysWith: { a, _ in a })
@@ -119,13 +123,6 @@ public final class Gateway: Sendable {
             routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
         contextBox = baseContext
-        let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
-        if config.keys.isEmpty, !loopback, !config.server.allowRemoteWithoutKeys {
-            throw StartupError(
-                message:
-                    "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true"
-            )
-        }
     }
 
     /// Whether any `provider/model` may be asked for, besides the configured names.
@@ -140,22 +137,25 @@ public final class Gateway: Sendable {
         return named + ModelCatalog.builtin.entries.keys.sorted().filter { !named.contains($0) }
     }
 
-    /// The key a request's `Authorization: Bearer …` matches, compared by hash in constant time.
-    func authenticate(_ authorization: String?) async throws(GatewayError) -> ConfigFile.Key? {
-        guard !config.keys.isEmpty else { return nil }
-        guard let header = authorization, header.hasPrefix("Bearer "), header.count > 7 else {
-            throw GatewayError(.unauthorized, "a gateway key is required: send Authorization: Bearer <key>", code: "invalid_api_key")
+    /// The key a request's `Authorization: Bearer …` names, from the gateway's copy of the
+    /// store's keys (no store read).
+    func authenticate(_ authorization: String?) async throws(GatewayError) -> GatewayKey? {
+        let bearer = authorization.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        return try await keys.authenticate(bearer)
+    }
+
+    /// Loads the keys (the config's into the store first) and checks that a gateway without
+    /// any listens on loopback only; `prellm serve` calls it before it listens.
+    public func prepare() async throws(StartupError) {
+        let snapshot: KeyDirectory.Snapshot
+        do { snapshot = try await keys.snapshot() } catch { throw StartupError(message: error.message) }
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
+        if snapshot.count == 0, !loopback, !config.server.allowRemoteWithoutKeys {
+            throw StartupError(
+                message:
+                    "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true"
+            )
         }
-        let hash = SHA256.hex(String(header.dropFirst(7)))
-        var found: ConfigFile.Key?
-        for key in config.keys where SHA256.constantTimeEquals(hash, key.hash) { found = key }
-        guard let found else { throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key") }
-        let revoked: Set<String>
-        do { revoked = try await store.revoked() } catch { throw GatewayError(.unavailable, "the key store cannot be read") }
-        if revoked.contains(found.id.value) {
-            throw GatewayError(.unauthorized, "the gateway key '\(found.id.value)' has been revoked", code: "invalid_api_key")
-        }
-        return found
     }
 
     /// The store a config names: PostgreSQL at `store.url`, else the SQLite file at
@@ -198,8 +198,8 @@ public final class Gateway: Sendable {
         }
     }
 
-    func authorize(_ key: ConfigFile.Key?, model: String) throws(GatewayError) {
+    func authorize(_ key: GatewayKey?, model: String) throws(GatewayError) {
         guard let allowed = key?.models, !allowed.contains(model) else { return }
-        throw GatewayError(.forbidden, "key '\(key!.id.value)' may not use model '\(model)'", code: "model_not_allowed")
+        throw GatewayError(.forbidden, "key '\(key!.id)' may not use model '\(model)'", code: "model_not_allowed")
     }
 }

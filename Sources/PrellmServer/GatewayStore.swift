@@ -29,9 +29,20 @@ public protocol GatewayStore: Sendable {
     func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double)
     /// Whether the store answers (`/readyz`).
     func isReachable() async -> Bool
-    /// Key ids revoked with `prellm keys revoke`: they stop working without a config change.
-    func revoked() async throws(StoreError) -> Set<String>
-    func revoke(key: String) async throws(StoreError)
+    /// Every key, with its secrets and whether it is revoked.
+    func keys() async throws(StoreError) -> [StoredKey]
+    /// Loads the config file's keys, in one step: each with the limits the config gives it; a
+    /// hash the config changed replaces the one it had; a config key no longer in the config
+    /// is removed. A config key whose id `prellm keys create` took is refused.
+    func syncConfigKeys(_ keys: [ConfigKey]) async throws(StoreError)
+    /// Adds a key made by `prellm keys create`; false if its id is taken.
+    func createKey(_ key: GatewayKey, hash: String) async throws(StoreError) -> Bool
+    /// Gives the key a new secret; its others work until `overlapEnds`. False: no such key.
+    func rotateKey(id: String, hash: String, overlapEnds: Date) async throws(StoreError) -> Bool
+    /// Disables a key at once, for every replica; false: no such key.
+    func revoke(key: String) async throws(StoreError) -> Bool
+    /// Calls `changed` soon after the keys change — through any process — until cancelled.
+    func watchKeys(_ changed: @escaping @Sendable () async -> Void) async
     /// Keeps a Responses answer until `response.expires`; expired ones are dropped here too.
     func save(_ response: StoredResponse) async throws(StoreError)
     /// A kept answer by id, if it is the key's own and has not expired.

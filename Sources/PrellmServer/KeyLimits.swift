@@ -47,8 +47,8 @@ final class KeyLimits: Sendable {
 
     /// Admits a request of `estimateUSD` (nil when the price is unknown) and `estimateTokens`,
     /// or says which limit it would break.
-    func admit(_ key: ConfigFile.Key, estimateUSD: Double?, estimateTokens: Int, requestID: String) async throws(GatewayError) -> Reservation {
-        let id = key.id.value
+    func admit(_ key: GatewayKey, estimateUSD: Double?, estimateTokens: Int, requestID: String) async throws(GatewayError) -> Reservation {
+        let id = key.id
         let budgeted = key.usdPerDay != nil || key.usdPerMonth != nil
         let (day, month) = UsagePeriod.of(Date())
         if budgeted && estimateUSD == nil {
@@ -85,8 +85,8 @@ final class KeyLimits: Sendable {
         GatewayError(.unavailable, "the gateway's store cannot be reached (\(error.message)); try again shortly")
     }
 
-    static func overBudget(_ key: ConfigFile.Key, usd: Double, daySpent: Double, monthSpent: Double, held: Double) -> GatewayError {
-        let id = key.id.value
+    static func overBudget(_ key: GatewayKey, usd: Double, daySpent: Double, monthSpent: Double, held: Double) -> GatewayError {
+        let id = key.id
         if let limit = key.usdPerDay, daySpent + held + usd > limit {
             return GatewayError(
                 .forbidden,
@@ -101,14 +101,14 @@ final class KeyLimits: Sendable {
 
     /// Counts the request against the key's requests and tokens per minute, in the store, so
     /// that every replica counts the same minute; returns what was counted (nil: no limits).
-    func takeRate(_ key: ConfigFile.Key, tokens: Int) async throws(GatewayError) -> RateAsk? {
+    func takeRate(_ key: GatewayKey, tokens: Int) async throws(GatewayError) -> RateAsk? {
         guard key.rpm != nil || key.tpm != nil else { return nil }
         let now = Date()
-        let ask = RateAsk(key: key.id.value, window: RateWindow.of(now), rpm: key.rpm, tpm: key.tpm, tokens: key.tpm == nil ? 0 : tokens)
+        let ask = RateAsk(key: key.id, window: RateWindow.of(now), rpm: key.rpm, tpm: key.tpm, tokens: key.tpm == nil ? 0 : tokens)
         let outcome: RateOutcome
         do { outcome = try await store.takeRate(ask) } catch { throw Self.unreachable(error) }
         guard case .refused(let requests, _) = outcome else { return ask }
-        let id = key.id.value, retry = Duration.seconds(RateWindow.secondsLeft(now))
+        let id = key.id, retry = Duration.seconds(RateWindow.secondsLeft(now))
         if let rpm = key.rpm, requests >= rpm { throw Self.overRPM(id, rpm, retry) }
         throw GatewayError(
             .rateLimited,

@@ -69,6 +69,16 @@ public final class PostgresGatewayStore: GatewayStore {
             // Tokens per key and minute beside the requests: tpm limits shared the same way.
             "ALTER TABLE prellm_rate ADD COLUMN tokens bigint NOT NULL DEFAULT 0"
         ],
+        [
+            // Keys live in the store: their limits and their secrets' hashes (two while a
+            // rotation overlaps). Every change is announced on the channel prellm_keys.
+            """
+            CREATE TABLE prellm_keys (id text PRIMARY KEY, definition text NOT NULL, config_hash text NOT NULL,
+              created timestamptz NOT NULL DEFAULT now())
+            """,
+            "CREATE TABLE prellm_key_secrets (hash text PRIMARY KEY, key_id text NOT NULL, expires timestamptz)",
+            "CREATE INDEX prellm_key_secrets_key ON prellm_key_secrets (key_id)",
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
@@ -117,8 +127,6 @@ public final class PostgresGatewayStore: GatewayStore {
             try await client.withTransaction(logger: Self.logger) { connection in
                 try await Self.migrate(connection)
             }
-        } catch let e as StoreError {
-            throw e
         } catch {
             throw Self.failure(error)
         }
@@ -230,14 +238,6 @@ public final class PostgresGatewayStore: GatewayStore {
         (try? await run("SELECT 1")) != nil
     }
 
-    public func revoked() async throws(StoreError) -> Set<String> {
-        Set(try await collect(try await query("SELECT key_id FROM prellm_revoked").decode(String.self)))
-    }
-
-    public func revoke(key: String) async throws(StoreError) {
-        try await run("INSERT INTO prellm_revoked (key_id) VALUES (\(key)) ON CONFLICT (key_id) DO NOTHING")
-    }
-
     public func save(_ r: StoredResponse) async throws(StoreError) {
         try await run("DELETE FROM prellm_responses WHERE expires <= now()")
         try await run(
@@ -309,13 +309,166 @@ public final class PostgresGatewayStore: GatewayStore {
         return out
     }
 
+    /// `body` in one transaction, bounded like a statement.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        let client = self.client
+        return try await Self.bounded(Self.deadline) {
+            try await client.withTransaction(logger: Self.logger) { connection in try await body(connection) }
+        }
+    }
+
     /// A database error as one line: PostgreSQL's own message where there is one, never the
     /// connection string (it may hold a password).
     static func failure(_ error: any Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let t = error as? PostgresTransactionError, let cause = t.closureError ?? t.beginError ?? t.commitError {
+            return failure(cause)
+        }
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] { return StoreError("PostgreSQL: \(message)") }
             return StoreError("PostgreSQL: \(e.code)")
         }
         return StoreError("PostgreSQL: \(error)")
+    }
+}
+
+// MARK: - Keys
+
+extension PostgresGatewayStore {
+    public func keys() async throws(StoreError) -> [StoredKey] {
+        typealias Read = (revoked: [String], secrets: [(String, String, Date?)], keys: [(String, String, String)])
+        let read: Read = try await transaction { c in
+            // REPEATABLE READ: a key and its secrets as of one moment.
+            try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: Self.logger)
+            var revoked: [String] = [], secrets: [(String, String, Date?)] = [], keys: [(String, String, String)] = []
+            for try await id in try await c.query("SELECT key_id FROM prellm_revoked", logger: Self.logger).decode(String.self) {
+                revoked.append(id)
+            }
+            let s = try await c.query("SELECT hash, key_id, expires FROM prellm_key_secrets ORDER BY hash", logger: Self.logger)
+            for try await row in s.decode((String, String, Date?).self) { secrets.append(row) }
+            let k = try await c.query("SELECT id, definition, config_hash FROM prellm_keys ORDER BY id", logger: Self.logger)
+            for try await row in k.decode((String, String, String).self) { keys.append(row) }
+            return (revoked, secrets, keys)
+        }
+        let revoked = Set(read.revoked)
+        let secrets = Dictionary(grouping: read.secrets, by: \.1).mapValues { $0.map { KeySecret(hash: $0.0, expires: $0.2) } }
+        var out: [StoredKey] = []
+        for (id, definition, configHash) in read.keys {
+            out.append(
+                StoredKey(
+                    key: try GatewayKey(id: id, definition: definition), secrets: secrets[id] ?? [], revoked: revoked.contains(id),
+                    fromConfig: !configHash.isEmpty))
+        }
+        return out
+    }
+
+    public func syncConfigKeys(_ keys: [ConfigKey]) async throws(StoreError) {
+        try await transaction { c in
+            // Replicas starting at once load the config one after another.
+            try await c.query("SELECT pg_advisory_xact_lock(7208554002)", logger: Self.logger)
+            var changed = false
+            for ck in keys {
+                let id = ck.key.id, definition = ck.key.definition, hash = ck.hash
+                var row: (String, String)?
+                let found = try await c.query("SELECT definition, config_hash FROM prellm_keys WHERE id = \(id)", logger: Self.logger)
+                for try await r in found.decode((String, String).self) { row = r }
+                guard let row else {
+                    try await c.query(
+                        "INSERT INTO prellm_keys (id, definition, config_hash) VALUES (\(id), \(definition), \(hash))", logger: Self.logger)
+                    try await Self.addSecret(c, hash: hash, key: id)
+                    changed = true
+                    continue
+                }
+                if row.1.isEmpty { throw KeyRules.takenByCreate(id) }
+                if row.0 != definition {
+                    try await c.query("UPDATE prellm_keys SET definition = \(definition) WHERE id = \(id)", logger: Self.logger)
+                    changed = true
+                }
+                if row.1 != hash {
+                    // The config's hash was changed: the new one replaces the old.
+                    try await c.query("DELETE FROM prellm_key_secrets WHERE hash = \(row.1)", logger: Self.logger)
+                    try await Self.addSecret(c, hash: hash, key: id)
+                    try await c.query("UPDATE prellm_keys SET config_hash = \(hash) WHERE id = \(id)", logger: Self.logger)
+                    changed = true
+                }
+            }
+            let configured = keys.map(\.key.id)
+            let gone = try await c.query(
+                "DELETE FROM prellm_keys WHERE config_hash <> '' AND NOT (id = ANY(\(configured))) RETURNING id", logger: Self.logger)
+            for try await id in gone.decode(String.self) {
+                try await c.query("DELETE FROM prellm_key_secrets WHERE key_id = \(id)", logger: Self.logger)
+                changed = true
+            }
+            if changed { try await Self.announce(c) }
+        }
+    }
+
+    public func createKey(_ key: GatewayKey, hash: String) async throws(StoreError) -> Bool {
+        try await transaction { c in
+            let rows = try await c.query(
+                "INSERT INTO prellm_keys (id, definition, config_hash) VALUES (\(key.id), \(key.definition), '') ON CONFLICT (id) DO NOTHING RETURNING id",
+                logger: Self.logger)
+            var inserted = false
+            for try await _ in rows { inserted = true }
+            guard inserted else { return false }
+            try await Self.addSecret(c, hash: hash, key: key.id)
+            try await Self.announce(c)
+            return true
+        }
+    }
+
+    public func rotateKey(id: String, hash: String, overlapEnds: Date) async throws(StoreError) -> Bool {
+        try await transaction { c in
+            var found = false
+            for try await _ in try await c.query("SELECT 1 FROM prellm_keys WHERE id = \(id) FOR UPDATE", logger: Self.logger) { found = true }
+            guard found else { return false }
+            try await c.query(
+                "UPDATE prellm_key_secrets SET expires = LEAST(COALESCE(expires, \(overlapEnds)), \(overlapEnds)) WHERE key_id = \(id)",
+                logger: Self.logger)
+            try await Self.addSecret(c, hash: hash, key: id)
+            try await Self.announce(c)
+            return true
+        }
+    }
+
+    public func revoke(key: String) async throws(StoreError) -> Bool {
+        try await transaction { c in
+            var found = false
+            for try await _ in try await c.query("SELECT 1 FROM prellm_keys WHERE id = \(key)", logger: Self.logger) { found = true }
+            guard found else { return false }
+            try await c.query("INSERT INTO prellm_revoked (key_id) VALUES (\(key)) ON CONFLICT (key_id) DO NOTHING", logger: Self.logger)
+            try await Self.announce(c)
+            return true
+        }
+    }
+
+    static func addSecret(_ c: PostgresConnection, hash: String, key: String) async throws {
+        try await c.query(
+            """
+            INSERT INTO prellm_key_secrets (hash, key_id, expires) VALUES (\(hash), \(key), NULL)
+              ON CONFLICT (hash) DO UPDATE SET key_id = EXCLUDED.key_id, expires = NULL
+            """, logger: Self.logger)
+    }
+
+    /// Tells every replica's watch that the keys changed (delivered when the transaction commits).
+    static func announce(_ c: PostgresConnection) async throws {
+        try await c.query("NOTIFY prellm_keys", logger: Self.logger)
+    }
+
+    /// LISTENs on prellm_keys on a connection of its own; when the connection is lost it
+    /// reconnects and reloads, since notifications sent meanwhile were not heard.
+    public func watchKeys(_ changed: @escaping @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    let notifications = try await connection.listen("prellm_keys")
+                    for try await _ in notifications { await changed() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+            }
+            guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+            await changed()
+        }
     }
 }

@@ -32,6 +32,15 @@ public final class SQLiteGatewayStore: GatewayStore {
             // Tokens per key and minute, beside the requests, for tpm limits shared the same way.
             "ALTER TABLE rate ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0"
         ],
+        [
+            // Keys live in the store: their limits, their secrets' hashes (two while a rotation
+            // overlaps), and a version that every change bumps, for other processes to notice.
+            "CREATE TABLE keys (id TEXT PRIMARY KEY, definition TEXT NOT NULL, config_hash TEXT NOT NULL, created REAL NOT NULL)",
+            "CREATE TABLE key_secrets (hash TEXT PRIMARY KEY, key_id TEXT NOT NULL, expires REAL)",
+            "CREATE INDEX key_secrets_key ON key_secrets (key_id)",
+            "CREATE TABLE keys_version (version INTEGER NOT NULL)",
+            "INSERT INTO keys_version (version) VALUES (0)",
+        ],
     ]
 
     /// A key's spend in a day (`?2`) and its month (`?3`), in one statement so they agree.
@@ -183,14 +192,6 @@ public final class SQLiteGatewayStore: GatewayStore {
         return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
     }
 
-    public func revoked() async throws(StoreError) -> Set<String> {
-        Set(try rows("SELECT key_id FROM revoked").compactMap { $0[0]?.text })
-    }
-
-    public func revoke(key: String) async throws(StoreError) {
-        try rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
-    }
-
     public func save(_ r: StoredResponse) async throws(StoreError) {
         try rows("DELETE FROM responses WHERE expires <= ?1", [.real(Date().timeIntervalSince1970)])
         try rows(
@@ -221,6 +222,156 @@ public final class SQLiteGatewayStore: GatewayStore {
     @discardableResult
     private func rows(_ sql: String, _ bindings: [SQLiteDatabase.Value] = []) throws(StoreError) -> [[SQLiteDatabase.Value?]] {
         do { return try db.rows(sql, bindings) } catch { throw StoreError(error.message) }
+    }
+}
+
+// MARK: - Keys
+
+extension SQLiteGatewayStore {
+    public func keys() async throws(StoreError) -> [StoredKey] {
+        typealias Rows = [[SQLiteDatabase.Value?]]
+        let read: (revoked: Rows, secrets: Rows, keys: Rows)
+        do {
+            // One transaction, so that a key and its secrets are read as of one moment.
+            read = try db.transaction { t throws(SQLiteDatabase.Failure) -> (Rows, Rows, Rows) in
+                (
+                    try t.rows("SELECT key_id FROM revoked"), try t.rows("SELECT hash, key_id, expires FROM key_secrets ORDER BY hash"),
+                    try t.rows("SELECT id, definition, config_hash FROM keys ORDER BY id")
+                )
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+        let revoked = Set(read.revoked.compactMap { $0[0]?.text })
+        var secrets: [String: [KeySecret]] = [:]
+        for r in read.secrets {
+            guard let hash = r[0]?.text, let id = r[1]?.text else { continue }
+            secrets[id, default: []].append(KeySecret(hash: hash, expires: r[2]?.number.map { Date(timeIntervalSince1970: $0) }))
+        }
+        var out: [StoredKey] = []
+        for r in read.keys {
+            guard let id = r[0]?.text, let definition = r[1]?.text, let configHash = r[2]?.text else { continue }
+            let key = try GatewayKey(id: id, definition: definition)
+            out.append(StoredKey(key: key, secrets: secrets[id] ?? [], revoked: revoked.contains(id), fromConfig: !configHash.isEmpty))
+        }
+        return out
+    }
+
+    public func syncConfigKeys(_ keys: [ConfigKey]) async throws(StoreError) {
+        let result: Result<Void, StoreError>
+        do {
+            result = try db.transaction { t throws(SQLiteDatabase.Failure) -> Result<Void, StoreError> in
+                var changed = false
+                for ck in keys {
+                    let id = ck.key.id, definition = ck.key.definition
+                    let row = try t.rows("SELECT definition, config_hash FROM keys WHERE id = ?1", [.text(id)]).first
+                    guard let row else {
+                        try t.rows(
+                            "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, ?3, ?4)",
+                            [.text(id), .text(definition), .text(ck.hash), .real(Date().timeIntervalSince1970)])
+                        try t.rows("INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
+                        changed = true
+                        continue
+                    }
+                    let configHash = row[1]?.text ?? ""
+                    if configHash.isEmpty { return .failure(KeyRules.takenByCreate(id)) }
+                    if row[0]?.text != definition {
+                        try t.rows("UPDATE keys SET definition = ?2 WHERE id = ?1", [.text(id), .text(definition)])
+                        changed = true
+                    }
+                    if configHash != ck.hash {
+                        // The config's hash was changed: the new one replaces the old.
+                        try t.rows("DELETE FROM key_secrets WHERE hash = ?1", [.text(configHash)])
+                        try t.rows("INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
+                        try t.rows("UPDATE keys SET config_hash = ?2 WHERE id = ?1", [.text(id), .text(ck.hash)])
+                        changed = true
+                    }
+                }
+                let configured = Set(keys.map(\.key.id))
+                for r in try t.rows("SELECT id FROM keys WHERE config_hash != ''") {
+                    guard let id = r[0]?.text, !configured.contains(id) else { continue }
+                    try t.rows("DELETE FROM key_secrets WHERE key_id = ?1", [.text(id)])
+                    try t.rows("DELETE FROM keys WHERE id = ?1", [.text(id)])
+                    changed = true
+                }
+                if changed { try t.rows("UPDATE keys_version SET version = version + 1") }
+                return .success(())
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+        try result.get()
+    }
+
+    public func createKey(_ key: GatewayKey, hash: String) async throws(StoreError) -> Bool {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                guard try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key.id)]).isEmpty else { return false }
+                try t.rows(
+                    "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, '', ?3)",
+                    [.text(key.id), .text(key.definition), .real(Date().timeIntervalSince1970)])
+                try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(key.id)])
+                try t.rows("UPDATE keys_version SET version = version + 1")
+                return true
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func rotateKey(id: String, hash: String, overlapEnds: Date) async throws(StoreError) -> Bool {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(id)])).isEmpty else { return false }
+                let end = overlapEnds.timeIntervalSince1970
+                try t.rows(
+                    "UPDATE key_secrets SET expires = MIN(COALESCE(expires, ?2), ?2) WHERE key_id = ?1", [.text(id), .real(end)])
+                try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(id)])
+                try t.rows("UPDATE keys_version SET version = version + 1")
+                return true
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    public func revoke(key: String) async throws(StoreError) -> Bool {
+        do {
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key)])).isEmpty else { return false }
+                try t.rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
+                try t.rows("UPDATE keys_version SET version = version + 1")
+                return true
+            }
+        } catch {
+            throw StoreError(error.message)
+        }
+    }
+
+    /// Polls `PRAGMA data_version` every 250 ms — it changes when another connection commits to
+    /// the file, at the cost of no disk read — and then the keys' version, so that spend written
+    /// by other processes does not reload the keys.
+    public func watchKeys(_ changed: @escaping @Sendable () async -> Void) async {
+        func version() -> (data: Double, keys: Double)? {
+            guard let data = try? db.rows("PRAGMA data_version").first?[0]?.number else { return nil }
+            return (data, (try? db.rows("SELECT version FROM keys_version").first?[0]?.number) ?? 0)
+        }
+        var last = version()
+        while (try? await Task.sleep(for: .milliseconds(250))) != nil {
+            guard let data = try? db.rows("PRAGMA data_version").first?[0]?.number, data != last?.data else { continue }
+            let now = version()
+            if now?.keys != last?.keys { await changed() }
+            last = now
+        }
+    }
+}
+
+/// Rules both stores apply to keys.
+enum KeyRules {
+    static func takenByCreate(_ id: String) -> StoreError {
+        StoreError(
+            "the config's key '\(id)' has the id of a key made with `prellm keys create`; rename one of them (a key is defined in the config or in the store, not both)"
+        )
     }
 }
 

@@ -180,22 +180,62 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage gateway keys.", subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Manage gateway keys, in the gateway's store (with the config file's keys).",
+        subcommands: [Create.self, List.self, Revoke.self, Rotate.self])
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the config's keys with their limits and today's and this month's spend.")
+        static let configuration = CommandConfiguration(abstract: "List the keys with their limits and today's and this month's spend.")
         @Option(help: "The config file.") var config: String = "prellm.yaml"
         func run() async throws { finish(await KeysCommand.list(config: config)) }
     }
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a key at once, through the store.")
+        static let configuration = CommandConfiguration(abstract: "Revoke a key; every gateway on the store refuses it within a second.")
         @Argument(help: "The key's id.") var id: String
         @Option(help: "The config file.") var config: String = "prellm.yaml"
         func run() async throws { finish(await KeysCommand.revoke(id: id, config: config)) }
     }
-    struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a gateway key; prints it once, with the hash line for the config.")
-        @Option(help: "The key's id in the config.") var id: String = "team"
-        func run() throws { finish(KeysCommand.create(id: id)) }
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a gateway key and print it once.",
+            discussion: """
+                With --config the key goes into that config's store and works at once on every gateway using it; without,                 the hash line for a config file's keys is printed instead.
+                """)
+        @Option(help: "The key's id.") var id: String = "team"
+        @Option(help: "The config file whose store keeps the key.") var config: String?
+        @Option(help: "Model names the key may use, comma-separated (default: all).") var models: String?
+        @Option(help: "Requests per minute.") var rpm: Int?
+        @Option(help: "Tokens per minute.") var tpm: Int?
+        @Option(help: "US dollars per UTC day.") var usdPerDay: Double?
+        @Option(help: "US dollars per UTC month.") var usdPerMonth: Double?
+
+        func validate() throws {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+            guard !id.isEmpty, id.count <= 64, id.allSatisfy(allowed.contains) else {
+                throw ValidationError("--id must be 1 to 64 letters, digits, '-', '_' or '.'")
+            }
+            for (name, v) in [("--rpm", rpm), ("--tpm", tpm)] where (v ?? 1) < 1 { throw ValidationError("\(name) must be at least 1") }
+            for (name, v) in [("--usd-per-day", usdPerDay), ("--usd-per-month", usdPerMonth)] where !((v ?? 1) >= 0 && (v ?? 1).isFinite) {
+                throw ValidationError("\(name) must be a non-negative amount")
+            }
+            if config == nil, models != nil || rpm != nil || tpm != nil || usdPerDay != nil || usdPerMonth != nil {
+                throw ValidationError("limits go with --config (the store keeps them); a config file's key takes them in the config")
+            }
+        }
+
+        func run() async throws {
+            let limits = KeysCommand.Limits(
+                models: models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }, rpm: rpm, tpm: tpm,
+                usdPerDay: usdPerDay, usdPerMonth: usdPerMonth)
+            finish(await KeysCommand.create(id: id, config: config, limits: limits))
+        }
+    }
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a key a new secret; the old one keeps working for the overlap, then stops.")
+        @Argument(help: "The key's id.") var id: String
+        @Option(help: "The config file.") var config: String = "prellm.yaml"
+        @Option(help: "How long the old secret keeps working (e.g. 1h, 30m, 0s).") var overlap: String = "1h"
+        func run() async throws { finish(await KeysCommand.rotate(id: id, config: config, overlap: overlap)) }
     }
 }
 

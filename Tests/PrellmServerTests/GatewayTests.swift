@@ -528,13 +528,14 @@ import Testing
         }
     }
 
-    @Test func aRemoteAddressWithoutKeysIsRefused() throws {
+    @Test func aRemoteAddressWithoutKeysIsRefused() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-gw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("prellm.yaml").path
         try "prellm: 1\nserver: {host: 0.0.0.0}\nmodels:\n  fast: openai/gpt-4o-mini\n".write(toFile: path, atomically: true, encoding: .utf8)
         let config = try #require(WorkflowCompiler().compile(path: path).config)
-        #expect(throws: Gateway.StartupError.self) { try Gateway(config: config, environment: [:]) }
+        let gateway = try Gateway(config: config, environment: [:])
+        await #expect(throws: Gateway.StartupError.self) { try await gateway.prepare() }
     }
 }
 

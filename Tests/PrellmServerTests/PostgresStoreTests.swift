@@ -35,8 +35,10 @@ import Testing
         // A key without budgets records its spend all the same.
         try await store.settle(nil, SpendRecord(key: "free", requestID: "r2", model: "m", day: day, month: month, usd: 0.01, tokens: 3))
         #expect(try await store.spent(key: "free", day: day, month: month).day == 0.01)
-        try await store.revoke(key: "old")
-        #expect(try await store.revoked() == ["old"])
+        #expect(try await store.createKey(GatewayKey(id: "old"), hash: SHA256.hex("pk-old")))
+        #expect(try await store.revoke(key: "old"))
+        #expect(try await !store.revoke(key: "never"), "only a key that exists is revoked")
+        #expect(try await store.keys().map(\.revoked) == [true])
         try await store.save(StoredResponse(id: "resp_1", keyID: "k", object: "{}", conversation: "[]", expires: Date().addingTimeInterval(60)))
         #expect(try await store.storedResponse(id: "resp_1", keyID: "k", now: Date())?.object == "{}")
         #expect(try await store.storedResponse(id: "resp_1", keyID: "x", now: Date()) == nil)
@@ -179,19 +181,51 @@ extension PostgresStoreTests {
         defer { b.stop() }
         #expect(await Self.post(a.port, key: key).status == 200)
         let configFile = a.dir.appendingPathComponent("prellm.yaml").path
-        let listed = await KeysCommand.list(config: configFile)
-        #expect(listed.stdout.contains("today $\((10 * 0.15 + 10 * 0.60) / 1_000_000)"), "\(listed.stdout)\(listed.stderr)")
+        let spentList = await KeysCommand.list(config: configFile)
+        #expect(spentList.stdout.contains("today $\((10 * 0.15 + 10 * 0.60) / 1_000_000)"), "\(spentList.stdout)\(spentList.stderr)")
         let usage = await UsageCommand.run(config: configFile, key: nil, since: nil, by: .model)
         #expect(usage.exitCode == 0, "\(usage.stderr)")
         #expect(usage.stdout.contains("openai/gpt-4o-mini") && usage.stdout.contains("$0.0000075"), "\(usage.stdout)")
         let migrated = await UsageCommand.migrate(config: configFile)
         #expect(migrated.stdout.contains("current schema"), "\(migrated.stderr)")
+        // A key made with `prellm keys create` works on every replica within a second.
+        let created = await KeysCommand.create(id: "ops", config: configFile, limits: .init(rpm: 100))
+        #expect(created.exitCode == 0, "\(created.stderr)")
+        let secret = try #require(Self.secret(in: created.stdout))
+        for port in [a.port, b.port] {
+            #expect(await Self.within(.seconds(1)) { await Self.post(port, key: secret).status == 200 }, "replica \(port) accepts the new key")
+        }
+        // Rotated without overlap: the new secret works, the old one stops, everywhere.
+        let rotated = await KeysCommand.rotate(id: "ops", config: configFile, overlap: "0s")
+        let fresh = try #require(Self.secret(in: rotated.stdout), "\(rotated.stderr)")
+        for port in [a.port, b.port] {
+            #expect(await Self.within(.seconds(1)) { await Self.post(port, key: fresh).status == 200 })
+            let old = await Self.post(port, key: secret)
+            #expect(old.status == 401 && old.body.contains("was rotated"), "\(old)")
+        }
         let revoked = await KeysCommand.revoke(id: "team", config: configFile)
         #expect(revoked.exitCode == 0, "\(revoked.stderr)")
         for port in [a.port, b.port] {
-            let r = await Self.post(port, key: key)
-            #expect(r.status == 401 && r.body.contains("has been revoked"), "\(r)")
+            #expect(await Self.within(.seconds(1)) { await Self.post(port, key: key).status == 401 }, "replica \(port) refuses it")
+            #expect(await Self.post(port, key: key).body.contains("has been revoked"))
         }
+        let listed = await KeysCommand.list(config: configFile)
+        #expect(listed.stdout.contains("team (revoked)  config") && listed.stdout.contains("ops  store  models: all  rpm 100"), "\(listed.stdout)")
+    }
+
+    /// Whether `condition` holds within `limit`, tried every 50 ms.
+    static func within(_ limit: Duration, _ condition: () async -> Bool) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return await condition()
+    }
+
+    /// The secret `prellm keys create` or `rotate` printed.
+    static func secret(in output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix("key:") }.map { String($0.dropFirst(4)).trimmingCharacters(in: .whitespaces) }
     }
 
     /// PostgreSQL stopped under the gateway: requests get 503 in OpenAI's shape and /readyz
