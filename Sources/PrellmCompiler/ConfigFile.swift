@@ -78,6 +78,9 @@ public struct ConfigFile: Sendable {
     /// How long the gateway keeps a Responses answer for `previous_response_id`
     /// (`store.response_ttl`; 30 days, as OpenAI keeps them).
     public var responseTTL: Duration = .seconds(30 * 24 * 3600)
+    /// How long past `request_timeout` a budget hold lasts if its request never settles (a
+    /// replica that died mid-request): `store.hold_margin`, a minute by default.
+    public var holdMargin: Duration = .seconds(60)
 
     public var file: String
     public var providers: [ProviderSettings] = []
@@ -148,7 +151,7 @@ struct ConfigDecoder {
                 config.keys.append(k)
             }
         }
-        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "url", "response_ttl"]) {
+        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "url", "response_ttl", "hold_margin"]) {
             if let p = g["path"].flatMap({ d.string($0, "'path'") }) { config.storePath = FilePaths.resolve(p, relativeTo: d.source.path) }
             if let u = g["url"], let url = d.string(u, "'url'") {
                 if !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
@@ -160,6 +163,7 @@ struct ConfigDecoder {
                 }
             }
             if let t = g["response_ttl"].flatMap({ d.duration($0, "'response_ttl'") }) { config.responseTTL = t }
+            if let t = g["hold_margin"].flatMap({ d.duration($0, "'hold_margin'") }) { config.holdMargin = t }
         }
         if let v = f["providers"] {
             for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {

@@ -162,6 +162,7 @@ struct Decoder {
                 switch what {
                 case "'ttl'": "a cache entry that expires at once is never used; to turn caching off, write cache: false"
                 case "'response_ttl'": "an answer kept for no time cannot be continued; clients that want none kept send store: false"
+                case "'hold_margin'": "a hold must outlast its request, or a slow request's cost would stop counting before it is settled"
                 default: "a limit of zero would stop every run at once; give a positive duration such as 30s, or leave \(what) out"
                 }
             bag.add(.badDuration, node.span, "\(what) must be longer than zero, found '\(text)'", hint: hint)

@@ -65,9 +65,12 @@ public final class Gateway: Sendable {
         } else {
             do { self.store = try SQLiteGatewayStore(path: Self.defaultStorePath(config)) } catch { throw StartupError(message: error.message) }
         }
-        // A hold outlives the longest request by a minute before it lapses.
-        limits = KeyLimits(store: self.store, holdLifetime: config.server.requestTimeout + .seconds(60)) { message in
-            log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)
+        // A hold outlives the longest request by the margin (a minute) before it lapses.
+        limits = KeyLimits(store: self.store, holdLifetime: config.server.requestTimeout + config.holdMargin) { event in
+            switch event {
+            case .error(let m): log(JSONValue.object(["level": "error", "error": .string(m), "error_kind": "store"]).jsonText)
+            case .recovered(let m): log(JSONValue.object(["level": "info", "message": .string(m), "kind": "store"]).jsonText)
+            }
         }
         keys = KeyDirectory(store: self.store, configKeys: config.keys.map(ConfigKey.init)) { message in
             log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "store"]).jsonText)

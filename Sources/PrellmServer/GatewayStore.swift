@@ -12,7 +12,7 @@ public protocol GatewayStore: Sendable {
     /// given still holds; else says what the budget is up against.
     func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome
     /// Replaces a hold with what the request really spent, in one step (no hold: a key without
-    /// budgets, whose spend is recorded all the same).
+    /// budgets, whose spend is recorded all the same). Idempotent by `spend.settlement`.
     func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
     /// Drops holds past their expiry (a replica that died mid-request) and returns them.
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
@@ -135,8 +135,15 @@ public struct SpendRecord: Sendable, Equatable {
     public var month: String
     public var usd: Double
     public var tokens: Int
+    /// Unique to the request (a client may reuse a request id): a settlement written twice — a
+    /// retry after an answer lost on the way back — is recorded once.
+    public var settlement: String
 
-    public init(key: String, requestID: String, model: String, day: String, month: String, usd: Double, tokens: Int) {
+    public init(
+        key: String, requestID: String, model: String, day: String, month: String, usd: Double, tokens: Int,
+        settlement: String = UUID().uuidString
+    ) {
+        self.settlement = settlement
         self.key = key
         self.requestID = requestID
         self.model = model

@@ -26,23 +26,31 @@ final class KeyLimits: Sendable {
         /// The minute the request was counted in, for a key with a tokens-per-minute limit (its
         /// unused tokens are given back there).
         var tokenWindow: String?
+        /// Unique to this request's settlement (the ledger records it once).
+        var settlement = UUID().uuidString
     }
 
     let store: any GatewayStore
+    private let unsettled = Mutex<(pending: [Unsettled], retrying: Bool)>(([], false))
     /// When expired holds were last released (seconds since 1970).
     private let lastSweep = Mutex<Double>(0)
     /// How long a hold lasts if its request never settles (a replica that died): the longest a
     /// request may take, and a margin.
     let holdLifetime: Duration
 
-    /// Told when the ledger cannot be written, or a lapsed hold is released, so that the gateway
-    /// logs it (the request itself has been answered by then).
-    let onStoreFailure: @Sendable (String) -> Void
+    /// What the gateway logs about the store: a settlement it could not write yet (the request
+    /// itself has been answered by then), one written later, a lapsed hold released.
+    enum StoreEvent: Sendable {
+        case error(String)
+        case recovered(String)
+    }
 
-    init(store: any GatewayStore, holdLifetime: Duration = .seconds(660), onStoreFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+    let onStoreEvent: @Sendable (StoreEvent) -> Void
+
+    init(store: any GatewayStore, holdLifetime: Duration = .seconds(660), onStoreEvent: @escaping @Sendable (StoreEvent) -> Void = { _ in }) {
         self.store = store
         self.holdLifetime = holdLifetime
-        self.onStoreFailure = onStoreFailure
+        self.onStoreEvent = onStoreEvent
     }
 
     /// Admits a request of `estimateUSD` (nil when the price is unknown) and `estimateTokens`,
@@ -63,7 +71,8 @@ final class KeyLimits: Sendable {
         guard budgeted else { return reservation }
         let ask = BudgetAsk(
             key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
-            monthLimit: key.usdPerMonth, expires: Date().addingTimeInterval(Double(holdLifetime.components.seconds)))
+            monthLimit: key.usdPerMonth,
+            expires: Date().addingTimeInterval(Double(holdLifetime.components.seconds) + Double(holdLifetime.components.attoseconds) / 1e18))
         let outcome: HoldOutcome
         do { outcome = try await store.hold(ask) } catch {
             await giveBack(rate)
@@ -134,9 +143,60 @@ final class KeyLimits: Sendable {
         if let window = r.tokenWindow, spent.tokens != r.tokens {
             try? await store.adjustRate(key: r.key, window: window, requests: 0, tokens: spent.tokens - r.tokens)
         }
-        let record = SpendRecord(key: r.key, requestID: r.requestID, model: model, day: r.day, month: r.month, usd: usd, tokens: spent.tokens)
+        let record = SpendRecord(
+            key: r.key, requestID: r.requestID, model: model, day: r.day, month: r.month, usd: usd, tokens: spent.tokens,
+            settlement: r.settlement)
         do { try await store.settle(r.hold, record) } catch {
-            onStoreFailure("the usage of key '\(r.key)' (request \(r.requestID), $\(Self.money(usd))) could not be recorded: \(error.message)")
+            onStoreEvent(
+                .error(
+                    "the usage of key '\(r.key)' (request \(r.requestID), $\(Self.money(usd))) could not be recorded yet, and is kept to retry: \(error.message)"
+                ))
+            keepUnsettled(Unsettled(hold: r.hold, record: record))
+        }
+    }
+
+    /// A settlement the store did not take, kept in memory and retried every second until it
+    /// does (settlements are idempotent, so one that did land is not counted twice). Its hold
+    /// stays in the store meanwhile, so the budget still counts the request until it lapses.
+    struct Unsettled: Sendable {
+        var hold: BudgetHold?
+        var record: SpendRecord
+    }
+
+    private func keepUnsettled(_ u: Unsettled) {
+        let start = unsettled.withLock { s in
+            s.pending.append(u)
+            defer { s.retrying = true }
+            return !s.retrying
+        }
+        guard start else { return }
+        Task { await retryUnsettled() }
+    }
+
+    /// Settlements waiting for the store (for tests and the log).
+    var unsettledCount: Int { unsettled.withLock { $0.pending.count } }
+
+    private func retryUnsettled() async {
+        while true {
+            try? await Task.sleep(for: .seconds(1))
+            let batch = unsettled.withLock { s in
+                defer { s.pending = [] }
+                return s.pending
+            }
+            var left: [Unsettled] = []
+            for (i, u) in batch.enumerated() {
+                do { try await store.settle(u.hold, u.record) } catch {
+                    left = Array(batch[i...])
+                    break
+                }
+                onStoreEvent(.recovered("recorded the usage of key '\(u.record.key)' (request \(u.record.requestID)) after the store came back"))
+            }
+            let done = unsettled.withLock { s in
+                s.pending = left + s.pending
+                if s.pending.isEmpty { s.retrying = false }
+                return s.pending.isEmpty
+            }
+            if done { return }
         }
     }
 
@@ -150,7 +210,7 @@ final class KeyLimits: Sendable {
         }
         guard due, let released = try? await store.releaseExpired(now: Date()) else { return }
         for h in released {
-            onStoreFailure("released the lapsed hold \(h.id) of key '\(h.key)' ($\(Self.money(h.usd))): its request never settled")
+            onStoreEvent(.error("released the lapsed hold \(h.id) of key '\(h.key)' ($\(Self.money(h.usd))): its request never settled"))
         }
     }
 

@@ -7,7 +7,7 @@ import PostgresNIO
 /// A hold is one call of `prellm_hold`, a function the first migration creates: it takes the
 /// key's advisory lock, sums the key's spend and live holds, and inserts the hold only if every
 /// budget still holds — one round trip, and no two replicas can interleave inside it (each of
-/// its statements reads after the lock is taken). Settling (`prellm_settle`) takes the same
+/// its statements reads after the lock is taken). Settling (`prellm_settle_once`) takes the same
 /// lock, so a hold never sees a request's cost in neither the holds nor the spend.
 public final class PostgresGatewayStore: GatewayStore {
     let client: PostgresClient
@@ -78,6 +78,23 @@ public final class PostgresGatewayStore: GatewayStore {
             """,
             "CREATE TABLE prellm_key_secrets (hash text PRIMARY KEY, key_id text NOT NULL, expires timestamptz)",
             "CREATE INDEX prellm_key_secrets_key ON prellm_key_secrets (key_id)",
+        ],
+        [
+            // Each request's settlement once, however often it is retried.
+            "ALTER TABLE prellm_spend ADD COLUMN settlement text",
+            "CREATE UNIQUE INDEX prellm_spend_settlement ON prellm_spend (settlement)",
+            """
+            CREATE FUNCTION prellm_settle_once(p_settlement text, p_hold text, p_key text, p_request text, p_model text, p_day text,
+              p_month text, p_usd double precision, p_tokens bigint) RETURNS void
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
+              IF p_hold IS NOT NULL THEN DELETE FROM prellm_holds WHERE id = p_hold; END IF;
+              INSERT INTO prellm_spend (key_id, request_id, model, day, month, usd, tokens, settlement)
+                VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens, p_settlement)
+                ON CONFLICT (settlement) DO NOTHING;
+            END $$
+            """,
         ],
     ]
 
@@ -174,7 +191,7 @@ public final class PostgresGatewayStore: GatewayStore {
     public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
         try await run(
             """
-            SELECT prellm_settle(\(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd), \(Int64(s.tokens)))
+            SELECT prellm_settle_once(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd), \(Int64(s.tokens)))
             """)
     }
 

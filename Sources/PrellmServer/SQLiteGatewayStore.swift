@@ -41,6 +41,11 @@ public final class SQLiteGatewayStore: GatewayStore {
             "CREATE TABLE keys_version (version INTEGER NOT NULL)",
             "INSERT INTO keys_version (version) VALUES (0)",
         ],
+        [
+            // Each request's settlement once, however often it is retried.
+            "ALTER TABLE usage ADD COLUMN settlement TEXT",
+            "CREATE UNIQUE INDEX usage_settlement ON usage (settlement)",
+        ],
     ]
 
     /// A key's spend in a day (`?2`) and its month (`?3`), in one statement so they agree.
@@ -118,10 +123,13 @@ public final class SQLiteGatewayStore: GatewayStore {
             try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
                 if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
                 try t.rows(
-                    "INSERT INTO usage (key_id, day, month, usd, tokens, at, request_id, model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    """
+                    INSERT OR IGNORE INTO usage (key_id, day, month, usd, tokens, at, request_id, model, settlement)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    """,
                     [
                         .text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd), .integer(Int64(spend.tokens)),
-                        .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model),
+                        .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model), .text(spend.settlement),
                     ])
             }
         } catch {

@@ -228,6 +228,56 @@ extension PostgresStoreTests {
         output.split(separator: "\n").first { $0.hasPrefix("key:") }.map { String($0.dropFirst(4)).trimmingCharacters(in: .whitespaces) }
     }
 
+    /// A replica killed with SIGKILL mid-request leaves its hold behind: the key's budget stays
+    /// held until the hold lapses (request_timeout + hold_margin, here 3 s), then another
+    /// replica serves the key again, and releases and logs the lapsed hold.
+    @Test func aKilledReplicasHoldLapses() async throws {
+        guard let pg = try server() else { return }
+        let url = try pg.database()
+        // The first call stalls (its replica dies meanwhile); the others answer.
+        let stall: ScriptedStandIn.Responder = { _, w in
+            w.pause(4000)
+            w.respond(status: 500, body: "{}")
+        }
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [stall, Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
+        let key = "pk-killed-0123456789abcdef"
+        // A hold is three attempts of 1,000 output tokens, about $0.0018: $0.0025 affords one at a time.
+        let config: (Int) -> String = { port in
+            """
+            prellm: 1
+            server: {host: 127.0.0.1, port: \(port)}
+            limits: {request_timeout: 2s}
+            store: {url: "\(url)", hold_margin: 1s}
+            models:
+              fast: {use: openai/gpt-4o-mini, max_tokens: 1000}
+            keys:
+              - {id: team, hash: "sha256:\(SHA256.hex(key))", usd_per_day: 0.0025}
+            """
+        }
+        let a = try await ServedGateway(environment: standIn.environment, config: config)
+        defer { a.stop() }
+        let b = try await ServedGateway(environment: standIn.environment, config: config)
+        defer { b.stop() }
+        let inFlight = Task { await Self.post(a.port, key: key) }
+        #expect(await Self.within(.seconds(5)) { standIn.requests.count == 1 }, "the request reached the upstream")
+        let held = ContinuousClock.now
+        kill(a.process.processIdentifier, SIGKILL)
+        _ = await inFlight.value
+        let refused = await Self.post(b.port, key: key)
+        #expect(refused.status == 403 && refused.body.contains("reserved by requests in flight"), "\(refused)")
+        #expect(await Self.within(.seconds(6)) { await Self.post(b.port, key: key).status == 200 }, "the key can spend again")
+        #expect(ContinuousClock.now - held > .seconds(2), "not before the hold lapsed")
+        // The next sweep (at most every 5 s, at an admission) deletes the lapsed hold and logs it.
+        try await Task.sleep(for: .seconds(5))
+        #expect(await Self.post(b.port, key: key).status == 200)
+        b.process.terminate()
+        b.process.waitUntilExit()
+        let log = String(decoding: b.log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("released the lapsed hold") && log.contains("its request never settled"), "\(log)")
+        let store = try await PostgresGatewayStore.connect(url)
+        #expect(try await store.releaseExpired(now: .distantFuture).isEmpty, "nothing is left held")
+    }
+
     /// PostgreSQL stopped under the gateway: requests get 503 in OpenAI's shape and /readyz
     /// says not ready; started again, the gateway goes on by itself, its spend exact.
     @Test func theGatewayRidesOutADatabaseRestart() async throws {
