@@ -14,6 +14,8 @@ public protocol GatewayStore: Sendable {
     /// Replaces a hold with what the request really spent, in one step (no hold: a key without
     /// budgets, whose spend is recorded all the same). Idempotent by `spend.settlement`.
     func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
+    /// Drops a hold whose request will not settle (its taking failed, or may have).
+    func release(_ hold: BudgetHold) async throws(StoreError)
     /// Drops holds past their expiry (a replica that died mid-request) and returns them.
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
     /// Counts one request and its worst-case tokens in the key's minute window if both fit its

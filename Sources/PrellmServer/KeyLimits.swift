@@ -76,6 +76,9 @@ final class KeyLimits: Sendable {
         let outcome: HoldOutcome
         do { outcome = try await store.hold(ask) } catch {
             await giveBack(rate)
+            // The hold may have been taken with only its answer lost: it is released when the
+            // store is back, rather than counting against the budget until it lapses.
+            keepUnsettled(.release(BudgetHold(id: ask.id, key: id, usd: usd)))
             throw Self.unreachable(error)
         }
         switch outcome {
@@ -151,16 +154,31 @@ final class KeyLimits: Sendable {
                 .error(
                     "the usage of key '\(r.key)' (request \(r.requestID), $\(Self.money(usd))) could not be recorded yet, and is kept to retry: \(error.message)"
                 ))
-            keepUnsettled(Unsettled(hold: r.hold, record: record))
+            keepUnsettled(.settle(r.hold, record))
         }
     }
 
-    /// A settlement the store did not take, kept in memory and retried every second until it
-    /// does (settlements are idempotent, so one that did land is not counted twice). Its hold
-    /// stays in the store meanwhile, so the budget still counts the request until it lapses.
-    struct Unsettled: Sendable {
-        var hold: BudgetHold?
-        var record: SpendRecord
+    /// A write the store did not take, kept in memory and retried every second until it does:
+    /// a settlement (idempotent, so one that did land is not counted twice; its hold stays in
+    /// the store meanwhile, so the budget still counts the request until it lapses), or the
+    /// release of a hold whose taking may or may not have landed.
+    enum Unsettled: Sendable {
+        case settle(BudgetHold?, SpendRecord)
+        case release(BudgetHold)
+
+        func write(to store: any GatewayStore) async throws(StoreError) {
+            switch self {
+            case .settle(let hold, let record): try await store.settle(hold, record)
+            case .release(let hold): try await store.release(hold)
+            }
+        }
+
+        var written: String? {
+            switch self {
+            case .settle(_, let r): "recorded the usage of key '\(r.key)' (request \(r.requestID)) after the store came back"
+            case .release: nil
+            }
+        }
     }
 
     private func keepUnsettled(_ u: Unsettled) {
@@ -185,11 +203,11 @@ final class KeyLimits: Sendable {
             }
             var left: [Unsettled] = []
             for (i, u) in batch.enumerated() {
-                do { try await store.settle(u.hold, u.record) } catch {
+                do { try await u.write(to: store) } catch {
                     left = Array(batch[i...])
                     break
                 }
-                onStoreEvent(.recovered("recorded the usage of key '\(u.record.key)' (request \(u.record.requestID)) after the store came back"))
+                if let message = u.written { onStoreEvent(.recovered(message)) }
             }
             let done = unsettled.withLock { s in
                 s.pending = left + s.pending

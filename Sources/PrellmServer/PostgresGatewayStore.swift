@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The store that gateway replicas share: PostgreSQL through postgres-nio (`store.url`).
 ///
@@ -172,20 +173,13 @@ public final class PostgresGatewayStore: GatewayStore {
     static let logger = Logger(label: "prellm.store.postgres")
 
     public func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome {
-        let rows = try await query(
+        let rows = try await fetch(
             """
             SELECT held, day_spent, month_spent, reserved FROM prellm_hold(\(ask.key), \(ask.id), \(ask.usd), \(ask.day), \(ask.month),
               \(ask.dayLimit), \(ask.monthLimit), \(ask.expires))
-            """)
-        do {
-            for try await (held, day, month, reserved) in rows.decode((Bool, Double, Double, Double).self) {
-                return held
-                    ? .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd)) : .refused(daySpent: day, monthSpent: month, held: reserved)
-            }
-        } catch {
-            throw StoreError("the store's answer could not be read: \(String(reflecting: error))")
-        }
-        throw StoreError("prellm_hold returned no row")
+            """, (Bool, Double, Double, Double).self)
+        guard let (held, day, month, reserved) = rows.first else { throw StoreError("prellm_hold returned no row") }
+        return held ? .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd)) : .refused(daySpent: day, monthSpent: month, held: reserved)
     }
 
     public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
@@ -195,18 +189,22 @@ public final class PostgresGatewayStore: GatewayStore {
             """)
     }
 
+    public func release(_ hold: BudgetHold) async throws(StoreError) {
+        try await run("DELETE FROM prellm_holds WHERE id = \(hold.id)")
+    }
+
     public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
         // Past minutes' request counts are no longer read.
         try await run("DELETE FROM prellm_rate WHERE window_start < \(RateWindow.of(now.addingTimeInterval(-120)))")
-        let rows = try await query("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd")
-        return try await collect(rows.decode((String, String, Double).self)).map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
+        let rows = try await fetch("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd", (String, String, Double).self)
+        return rows.map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
     }
 
     public func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome {
         // One upsert admits or refuses: the row lock it takes orders replicas on the same minute.
         let tokens = Int64(ask.tokens)
         let rpm = ask.rpm.map(Int64.init), tpm = ask.tpm.map(Int64.init)
-        let rows = try await query(
+        let rows = try await fetch(
             """
             INSERT INTO prellm_rate AS r (key_id, window_start, count, tokens) SELECT \(ask.key), \(ask.window), 1, \(tokens)
               WHERE \(rpm)::bigint IS NULL OR \(rpm)::bigint > 0
@@ -214,11 +212,12 @@ public final class PostgresGatewayStore: GatewayStore {
               WHERE (\(rpm)::bigint IS NULL OR r.count < \(rpm)::bigint)
                 AND (\(tpm)::bigint IS NULL OR r.tokens = 0 OR r.tokens + \(tokens) <= \(tpm)::bigint)
             RETURNING count
-            """)
-        guard try await collect(rows.decode(Int.self)).isEmpty else { return .admitted }
+            """, Int.self)
+        guard rows.isEmpty else { return .admitted }
         // Refused: what the minute holds, for the message (a second round trip only here).
-        let seen = try await query("SELECT count, tokens FROM prellm_rate WHERE key_id = \(ask.key) AND window_start = \(ask.window)")
-        let row = try await collect(seen.decode((Int, Int64).self)).first
+        let seen = try await fetch(
+            "SELECT count, tokens FROM prellm_rate WHERE key_id = \(ask.key) AND window_start = \(ask.window)", (Int, Int64).self)
+        let row = seen.first
         return .refused(requests: row?.0 ?? 0, tokens: Int(row?.1 ?? 0))
     }
 
@@ -231,24 +230,24 @@ public final class PostgresGatewayStore: GatewayStore {
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {
-        let rows = try await query(
+        let rows = try await fetch(
             """
             SELECT key_id, model, day, COUNT(*)::bigint, SUM(tokens)::bigint, SUM(usd) FROM prellm_spend
               WHERE day >= \(day) AND (\(key ?? "") = '' OR key_id = \(key ?? ""))
               GROUP BY key_id, model, day ORDER BY day, key_id, model
-            """)
-        return try await collect(rows.decode((String, String, String, Int64, Int64, Double).self)).map {
+            """, (String, String, String, Int64, Int64, Double).self)
+        return rows.map {
             UsageRow(key: $0.0, model: $0.1, day: $0.2, requests: Int($0.3), tokens: Int($0.4), usd: $0.5)
         }
     }
 
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
-        let rows = try await query(
+        let rows = try await fetch(
             """
             SELECT COALESCE(SUM(CASE WHEN day = \(day) THEN usd END), 0), COALESCE(SUM(usd), 0)
               FROM prellm_spend WHERE key_id = \(key) AND month = \(month)
-            """)
-        return try await collect(rows.decode((Double, Double).self)).first.map { (day: $0.0, month: $0.1) } ?? (day: 0, month: 0)
+            """, (Double, Double).self)
+        return rows.first.map { (day: $0.0, month: $0.1) } ?? (day: 0, month: 0)
     }
 
     public func isReachable() async -> Bool {
@@ -265,16 +264,17 @@ public final class PostgresGatewayStore: GatewayStore {
     }
 
     public func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse? {
-        let rows = try await query(
-            "SELECT object, conversation, expires FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) AND expires > \(now)")
-        return try await collect(rows.decode((String, String, Date).self)).first.map {
+        let rows = try await fetch(
+            "SELECT object, conversation, expires FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) AND expires > \(now)",
+            (String, String, Date).self)
+        return rows.first.map {
             StoredResponse(id: id, keyID: keyID, object: $0.0, conversation: $0.1, expires: $0.2)
         }
     }
 
     public func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool {
-        let rows = try await query("DELETE FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) RETURNING id")
-        return !(try await collect(rows.decode(String.self))).isEmpty
+        let rows = try await fetch("DELETE FROM prellm_responses WHERE id = \(id) AND key_id = \(keyID) RETURNING id", String.self)
+        return !rows.isEmpty
     }
 
     // MARK: - Plumbing
@@ -285,9 +285,17 @@ public final class PostgresGatewayStore: GatewayStore {
     static let deadline: Duration = .seconds(5)
     static let startDeadline: Duration = .seconds(30)
 
-    func query(_ q: PostgresQuery) async throws(StoreError) -> PostgresRowSequence {
+    /// The rows of `q`, read to the end within the deadline (a connection lost mid-answer must
+    /// not leave the caller waiting).
+    func fetch<each Column: PostgresDecodable & Sendable>(
+        _ q: PostgresQuery, _ types: (repeat each Column).Type
+    ) async throws(StoreError) -> [(repeat each Column)] {
         let client = self.client
-        return try await Self.bounded(Self.deadline) { try await client.query(q, logger: Self.logger) }
+        return try await Self.bounded(Self.deadline) {
+            var out: [(repeat each Column)] = []
+            for try await row in try await client.query(q, logger: Self.logger).decode(types) { out.append(row) }
+            return out
+        }
     }
 
     func run(_ q: PostgresQuery, deadline: Duration = deadline) async throws(StoreError) {
@@ -298,32 +306,21 @@ public final class PostgresGatewayStore: GatewayStore {
         }
     }
 
-    /// `operation`, or a StoreError once the deadline passes (the operation is cancelled).
+    /// `operation`, or a StoreError once the deadline passes. The caller is answered at the
+    /// deadline even if the operation does not heed its cancellation (a lease waiting on a pool
+    /// that is reconnecting): a task group would wait for it.
     static func bounded<T: Sendable>(_ deadline: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StoreError("PostgreSQL did not answer within \(deadline)")
-                }
-                return value
-            }
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw failure(error)
+        let race = DeadlineRace<T>()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in race.start(continuation, deadline: deadline, operation) }
+        } onCancel: {
+            race.cancel()
         }
-    }
-
-    func collect<S: AsyncSequence>(_ s: S) async throws(StoreError) -> [S.Element] {
-        var out: [S.Element] = []
-        do { for try await e in s { out.append(e) } } catch { throw Self.failure(error) }
-        return out
+        switch result {
+        case .success(let value): return value
+        case .failure(let error as StoreError): throw error
+        case .failure(let error): throw failure(error)
+        }
     }
 
     /// `body` in one transaction, bounded like a statement.
@@ -487,5 +484,57 @@ extension PostgresGatewayStore {
             guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
             await changed()
         }
+    }
+}
+
+/// An operation raced against a deadline: whichever ends first answers, once; the other is
+/// cancelled.
+final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Result<T, any Error>, Never>?
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func start(
+        _ continuation: CheckedContinuation<Result<T, any Error>, Never>, deadline: Duration,
+        _ operation: @escaping @Sendable () async throws -> T
+    ) {
+        state.withLock { $0.continuation = continuation }
+        let work = Task {
+            let r: Result<T, any Error>
+            do { r = .success(try await operation()) } catch { r = .failure(error) }
+            self.finish(r)
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: deadline)) != nil else { return }
+            self.finish(.failure(StoreError("PostgreSQL did not answer within \(deadline)")))
+        }
+        // Either may have finished already; then the other is cancelled here.
+        let done = state.withLock { s in
+            s.work = work
+            s.timer = timer
+            return s.continuation == nil
+        }
+        if done {
+            work.cancel()
+            timer.cancel()
+        }
+    }
+
+    /// The caller was cancelled: it is answered at once.
+    func cancel() { finish(.failure(CancellationError())) }
+
+    private func finish(_ result: Result<T, any Error>) {
+        let (continuation, work, timer) = state.withLock { s in
+            defer { s.continuation = nil }
+            return (s.continuation, s.work, s.timer)
+        }
+        guard let continuation else { return }
+        work?.cancel()
+        timer?.cancel()
+        continuation.resume(returning: result)
     }
 }

@@ -137,6 +137,10 @@ public final class SQLiteGatewayStore: GatewayStore {
         }
     }
 
+    public func release(_ hold: BudgetHold) async throws(StoreError) {
+        try rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)])
+    }
+
     public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
         do {
             return try db.transaction { t throws(SQLiteDatabase.Failure) -> [BudgetHold] in

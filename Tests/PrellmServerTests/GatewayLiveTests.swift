@@ -7,6 +7,7 @@ import PrellmProviders
 import PrellmSchema
 import PrellmServer
 import ProviderStandIn
+import Synchronization
 import Testing
 
 /// `prellm serve` as a process on a loopback socket, driven by the official `openai` Python
@@ -44,7 +45,7 @@ import Testing
             """
         }
         defer { gateway.stop() }
-        let server = gateway.process, port = gateway.port, log = gateway.log
+        let server = gateway.process, port = gateway.port
 
         let python = try await Subprocess.run(
             URL(fileURLWithPath: "/usr/bin/env"),
@@ -58,7 +59,7 @@ import Testing
         server.terminate()
         await server.exited()
         #expect(server.terminationReason == .exit)
-        let lines = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let lines = gateway.log.split(separator: "\n")
         #expect(lines.contains { $0.contains("\"request_id\"") && $0.contains("\"key_id\":\"ci\"") })
         #expect(!lines.contains { $0.contains(key) })
     }
@@ -280,8 +281,12 @@ import Testing
 struct ServedGateway {
     let process = Process()
     let port: Int
-    let log = Pipe()
     let dir: URL
+    /// The gateway's stderr, drained as it comes (a full pipe would block its log writes).
+    private let logged = LogSink()
+
+    /// The log so far.
+    var log: String { logged.text }
 
     init(environment: [String: String], config configBody: (Int) -> String) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
@@ -294,7 +299,7 @@ struct ServedGateway {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
         process.arguments = ["serve", "--config", config.path]
         process.environment = environment
-        process.standardError = log
+        process.standardError = logged.pipe
         process.standardOutput = Pipe()
         try process.run()
         for _ in 0..<100 {
@@ -313,4 +318,19 @@ struct ServedGateway {
         if process.isRunning { process.terminate() }
         try? FileManager.default.removeItem(at: dir)
     }
+}
+
+/// Reads a child's output as it comes, keeping it for the test.
+final class LogSink: Sendable {
+    let pipe = Pipe()
+    private let data = Mutex(Data())
+
+    init() {
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            if !chunk.isEmpty { self?.data.withLock { $0.append(chunk) } }
+        }
+    }
+
+    var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 }
