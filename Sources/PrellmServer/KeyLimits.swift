@@ -181,11 +181,22 @@ final class KeyLimits: Sendable {
         }
     }
 
+    /// The most writes kept for the store (about 30 MB): past it a settlement is logged as lost
+    /// rather than let an outage of the database exhaust the gateway's memory.
+    static let unsettledLimit = 100_000
+
     private func keepUnsettled(_ u: Unsettled) {
-        let start = unsettled.withLock { s in
+        let (kept, start) = unsettled.withLock { s in
+            guard s.pending.count < Self.unsettledLimit else { return (false, false) }
             s.pending.append(u)
             defer { s.retrying = true }
-            return !s.retrying
+            return (true, !s.retrying)
+        }
+        if !kept, case .settle(_, let r) = u {
+            onStoreEvent(
+                .error(
+                    "the usage of key '\(r.key)' (request \(r.requestID), $\(Self.money(r.usd))) is lost: \(Self.unsettledLimit) settlements already wait for the store"
+                ))
         }
         guard start else { return }
         Task { await retryUnsettled() }

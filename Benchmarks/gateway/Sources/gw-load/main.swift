@@ -6,11 +6,12 @@ import PrellmHTTP
 // in flight; a request that cannot start because the cap is reached counts as dropped.
 // Latency is measured per request, from its scheduled start.
 //
-//   gw-load URL --rate 1000 --seconds 10 --concurrency 256 [--header 'Authorization: Bearer …'] [--get]
-// (--get sends GETs without a body: the gateway's own cost on a route that calls no upstream.)
+//   gw-load URL [URL…] --rate 1000 --seconds 10 --concurrency 256 [--header 'Authorization: Bearer …'] [--get]
+// (--get sends GETs without a body: the gateway's own cost on a route that calls no upstream.
+// Several URLs take the requests in turn: replicas behind a round-robin balancer.)
 // Prints one JSON line: offered and achieved rates, p50/p99/max latency in ms, errors, drops.
 
-var url = "", rate = 100.0, seconds = 10.0, concurrency = 256, get = false
+var urls: [String] = [], rate = 100.0, seconds = 10.0, concurrency = 256, get = false
 var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
 var it = CommandLine.arguments.dropFirst().makeIterator()
 while let a = it.next() {
@@ -22,7 +23,7 @@ while let a = it.next() {
     case "--header":
         let h = it.next() ?? ""
         if let c = h.firstIndex(of: ":") { headers.append((String(h[..<c]), h[h.index(after: c)...].trimmingCharacters(in: .whitespaces))) }
-    default: url = a
+    default: urls.append(a)
     }
 }
 let body = Array(#"{"model": "fast", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 16}"#.utf8)
@@ -39,7 +40,7 @@ actor Stats {
     func end(_ ms: Double?) { inFlight -= 1; if let ms { latencies.append(ms) } else { errors += 1 } }
 }
 let stats = Stats(cap: concurrency)
-let target = url, requestHeaders = headers, method = get ? "GET" : "POST", requestBody: [UInt8]? = get ? nil : body
+let targets = urls, requestHeaders = headers, method = get ? "GET" : "POST", requestBody: [UInt8]? = get ? nil : body
 let total = Int(rate * seconds)
 let interval = 1.0 / rate
 let start = ContinuousClock.now
@@ -48,6 +49,7 @@ await withTaskGroup(of: Void.self) { group in
         let due = start + .nanoseconds(Int64(Double(i) * interval * 1e9))
         if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
         guard await stats.begin() else { continue }
+        let target = targets[i % targets.count]
         group.addTask {
             do {
                 let r = try await client.send(HTTPRequest(method: method, url: target, headers: requestHeaders, body: requestBody))

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The gateway's store on the hot path: the same requests through `prellm serve` on the SQLite
+# store, on a PostgreSQL store (one replica), and on three replicas sharing it (requests in
+# turn, as a round-robin balancer sends them), against direct to the upstream, at fixed rates.
+# Every request is by a key with rpm, tpm and a daily budget, so each one takes its rate
+# window, holds and settles its budget, and writes its spend record. See Benchmarks/README.md.
+# Needs nginx (apt-get install nginx-light) and PostgreSQL (apt-get install postgresql); starts
+# its own PostgreSQL server in a temporary directory on port 18090.
+#   RATES="100 1000 2000" SECONDS_PER_RATE=5 Benchmarks/gateway/stores.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+rates=${RATES:-"100 1000 2000 3000"}
+secs=${SECONDS_PER_RATE:-5}
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+mkdir -p out
+swift build -c release --product gw-load >/dev/null
+(cd ../.. && swift build -c release --product prellm >/dev/null)
+pgdir=$(mktemp -d /tmp/prellm-bench-pg.XXXXXX)
+asowner=()
+if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; asowner=(runuser -u postgres --); fi
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true
+  "${asowner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
+for port in 18080 18081 18083 18084 18085 18090; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
+done
+nginx -c "$PWD/nginx.conf"
+"${asowner[@]}" "$pgbin/initdb" -D "$pgdir/data" -U prellm -A trust >/dev/null
+"${asowner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+  -o "-p 18090 -k $pgdir -c listen_addresses=127.0.0.1" start >/dev/null
+"$pgbin/createdb" -h 127.0.0.1 -p 18090 -U prellm prellm
+
+key=sk-bench-0123456789abcdef0123456789abcdef
+keyhash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+config() { # port, store line
+  cat <<YAML
+prellm: 1
+server: {port: $1}
+models:
+  fast: openai/gpt-4o-mini
+keys:
+  - {id: bench, hash: "sha256:$keyhash", rpm: 100000000, tpm: 1000000000000, usd_per_day: 1000000}
+store: $2
+YAML
+}
+rm -f out/stores-sqlite.sqlite*
+config 18081 "{path: stores-sqlite.sqlite}" > out/stores-sqlite.yaml
+for port in 18083 18084 18085; do config $port "{url: \"postgres://prellm@127.0.0.1:18090/prellm?sslmode=disable\"}" > out/stores-pg-$port.yaml; done
+serve() { OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench ../../.build/release/prellm serve --config "$1" 2>/dev/null & pids+=($!); }
+serve out/stores-sqlite.yaml; sqlite_pid=$!
+serve out/stores-pg-18083.yaml; pg_pid=$!
+serve out/stores-pg-18084.yaml
+serve out/stores-pg-18085.yaml
+for port in 18081 18083 18084 18085; do
+  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+done
+hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+load() { .build/release/gw-load "$@" --rate "$rate" --seconds "$secs" --header "Authorization: Bearer $key"; }
+echo "| rate (req/s) | path | achieved (req/s) | p50 ms | p99 ms | p50 added | p99 added | errors | dropped |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for rate in $rates; do
+  direct=$(.build/release/gw-load http://127.0.0.1:18080/v1/chat/completions --rate "$rate" --seconds "$secs")
+  for path in sqlite postgres postgres×3; do
+    case $path in
+      sqlite) r=$(load http://127.0.0.1:18081/v1/chat/completions) ;;
+      postgres) r=$(load http://127.0.0.1:18083/v1/chat/completions) ;;
+      *) r=$(load http://127.0.0.1:18083/v1/chat/completions http://127.0.0.1:18084/v1/chat/completions http://127.0.0.1:18085/v1/chat/completions) ;;
+    esac
+    python3 - "$rate" "$path" "$direct" "$r" <<'PY'
+import json, sys
+rate, path, d, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f"| {rate} | {path} | {r['achieved_rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['p50_ms']-d['p50_ms']:.3f} | {r['p99_ms']-d['p99_ms']:.3f} | {r['errors']} | {r['dropped']} |")
+PY
+  done
+  echo "| $rate | direct | $(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['achieved_rps']:.0f} | {d['p50_ms']:.3f} | {d['p99_ms']:.3f} | – | – | {d['errors']} | {d['dropped']}\")" "$direct") |"
+done
+echo
+spend=$("$pgbin/psql" -h 127.0.0.1 -p 18090 -U prellm -d prellm -Atc "SELECT count(*) FROM prellm_spend")
+echo "peak RSS: sqlite replica $(hwm $sqlite_pid) MB, postgres replica $(hwm $pg_pid) MB; spend records in PostgreSQL: $spend"
