@@ -8,9 +8,9 @@ import PrellmRuntime
 /// number of processes on one store let a key spend no more than it may. SQLite is the
 /// embedded store of one machine; PostgreSQL (`store.url`) is shared by replicas.
 public protocol GatewayStore: Sendable {
-    /// Holds `ask.usd` for the key if, with what it has spent and what others hold, each budget
-    /// given still holds; else says what the budget is up against.
-    func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome
+    /// Admits a request in one step: counts it in its key's minute (`rate`) and holds its worst
+    /// cost (`budget`) only if both fit; either may be absent. One round trip.
+    func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission
     /// Replaces a hold with what the request really spent, in one step (no hold: a key without
     /// budgets, whose spend is recorded all the same). Idempotent by `spend.settlement`.
     func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError)
@@ -18,12 +18,6 @@ public protocol GatewayStore: Sendable {
     func release(_ hold: BudgetHold) async throws(StoreError)
     /// Drops holds past their expiry (a replica that died mid-request) and returns them.
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold]
-    /// Counts one request and its worst-case tokens in the key's minute window if both fit its
-    /// limits there, in one step: the rate limits, shared by every replica.
-    func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome
-    /// Corrects what `takeRate` counted: a request refused afterwards by its budget gives back
-    /// its request and tokens; a finished one gives back the tokens it did not use.
-    func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError)
     /// The spend since `day` ("2026-11-01"), one row per key, model and day (one key's only,
     /// when given).
     func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow]
@@ -88,13 +82,12 @@ public struct BudgetHold: Sendable, Equatable {
     public var id: String
     public var key: String
     public var usd: Double
-}
 
-public enum HoldOutcome: Sendable, Equatable {
-    case held(BudgetHold)
-    /// The hold would break a budget: the key's spend in the day and month, and what other
-    /// requests hold.
-    case refused(daySpent: Double, monthSpent: Double, held: Double)
+    public init(id: String, key: String, usd: Double) {
+        self.id = id
+        self.key = key
+        self.usd = usd
+    }
 }
 
 /// What a request counts against its key's per-minute limits.
@@ -122,10 +115,14 @@ public struct RateAsk: Sendable, Equatable {
     }
 }
 
-public enum RateOutcome: Sendable, Equatable {
-    case admitted
+public enum Admission: Sendable, Equatable {
+    /// Counted, and held when a budget was asked.
+    case admitted(BudgetHold?)
     /// The minute had no room: the requests and tokens it had counted.
-    case refused(requests: Int, tokens: Int)
+    case overRate(requests: Int, tokens: Int)
+    /// The hold would break a budget: the key's spend in the day and month, and what other
+    /// requests hold.
+    case overBudget(daySpent: Double, monthSpent: Double, held: Double)
 }
 
 /// One request's spend, as the ledger keeps it.
@@ -140,6 +137,10 @@ public struct SpendRecord: Sendable, Equatable {
     /// Unique to the request (a client may reuse a request id): a settlement written twice — a
     /// retry after an answer lost on the way back — is recorded once.
     public var settlement: String
+    /// The minute the request was counted in for a tokens-per-minute limit, and the tokens it
+    /// was counted for but did not use: given back there by the settlement.
+    public var rateWindow: String?
+    public var unusedTokens = 0
 
     public init(
         key: String, requestID: String, model: String, day: String, month: String, usd: Double, tokens: Int,

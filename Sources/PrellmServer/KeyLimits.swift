@@ -63,31 +63,42 @@ final class KeyLimits: Sendable {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }
         let usd = estimateUSD ?? 0
-        if key.rpm != nil || key.tpm != nil || budgeted { await sweep() }
-        let rate = try await takeRate(key, tokens: estimateTokens)
+        let limited = key.rpm != nil || key.tpm != nil
         var reservation = Reservation(
-            key: id, requestID: requestID, usd: usd, tokens: estimateTokens, day: day, month: month, holdsUSD: budgeted, hold: nil,
-            tokenWindow: key.tpm == nil ? nil : rate?.window)
-        guard budgeted else { return reservation }
-        let ask = BudgetAsk(
-            key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
-            monthLimit: key.usdPerMonth,
-            expires: Date().addingTimeInterval(Double(holdLifetime.components.seconds) + Double(holdLifetime.components.attoseconds) / 1e18))
-        let outcome: HoldOutcome
-        do { outcome = try await store.hold(ask) } catch {
-            await giveBack(rate)
-            // The hold may have been taken with only its answer lost: it is released when the
-            // store is back, rather than counting against the budget until it lapses.
-            keepUnsettled(.release(BudgetHold(id: ask.id, key: id, usd: usd)))
+            key: id, requestID: requestID, usd: usd, tokens: estimateTokens, day: day, month: month, holdsUSD: budgeted, hold: nil)
+        guard limited || budgeted else { return reservation }
+        await sweep()
+        let now = Date()
+        let rate =
+            limited ? RateAsk(key: id, window: RateWindow.of(now), rpm: key.rpm, tpm: key.tpm, tokens: key.tpm == nil ? 0 : estimateTokens) : nil
+        let budget =
+            budgeted
+            ? BudgetAsk(
+                key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
+                monthLimit: key.usdPerMonth,
+                expires: now.addingTimeInterval(Double(holdLifetime.components.seconds) + Double(holdLifetime.components.attoseconds) / 1e18))
+            : nil
+        let admission: Admission
+        do { admission = try await store.admit(rate: rate, budget: budget) } catch {
+            // The admission may have landed with only its answer lost: its hold is released
+            // when the store is back, rather than counting against the budget until it lapses
+            // (its count in the minute stays: a refused request may count against the rate).
+            if let budget { keepUnsettled(.release(BudgetHold(id: budget.id, key: id, usd: usd))) }
             throw Self.unreachable(error)
         }
-        switch outcome {
-        case .held(let hold):
+        switch admission {
+        case .admitted(let hold):
             reservation.hold = hold
+            if key.tpm != nil { reservation.tokenWindow = rate?.window }
             return reservation
-        case .refused(let daySpent, let monthSpent, let held):
-            // A request refused by its budget does not use up the key's requests or tokens.
-            await giveBack(rate)
+        case .overRate(let requests, _):
+            let retry = Duration.seconds(RateWindow.secondsLeft(now))
+            if let rpm = key.rpm, requests >= rpm { throw Self.overRPM(id, rpm, retry) }
+            throw GatewayError(
+                .rateLimited,
+                "key '\(id)' is over its rate limit of \(key.tpm ?? 0) tokens per minute (this request may use about \(estimateTokens))",
+                code: "rate_limit_exceeded", retryAfter: retry)
+        case .overBudget(let daySpent, let monthSpent, let held):
             throw Self.overBudget(key, usd: usd, daySpent: daySpent, monthSpent: monthSpent, held: held)
         }
     }
@@ -111,44 +122,23 @@ final class KeyLimits: Sendable {
             code: "budget_exceeded")
     }
 
-    /// Counts the request against the key's requests and tokens per minute, in the store, so
-    /// that every replica counts the same minute; returns what was counted (nil: no limits).
-    func takeRate(_ key: GatewayKey, tokens: Int) async throws(GatewayError) -> RateAsk? {
-        guard key.rpm != nil || key.tpm != nil else { return nil }
-        let now = Date()
-        let ask = RateAsk(key: key.id, window: RateWindow.of(now), rpm: key.rpm, tpm: key.tpm, tokens: key.tpm == nil ? 0 : tokens)
-        let outcome: RateOutcome
-        do { outcome = try await store.takeRate(ask) } catch { throw Self.unreachable(error) }
-        guard case .refused(let requests, _) = outcome else { return ask }
-        let id = key.id, retry = Duration.seconds(RateWindow.secondsLeft(now))
-        if let rpm = key.rpm, requests >= rpm { throw Self.overRPM(id, rpm, retry) }
-        throw GatewayError(
-            .rateLimited,
-            "key '\(id)' is over its rate limit of \(key.tpm ?? 0) tokens per minute (this request may use about \(tokens))",
-            code: "rate_limit_exceeded", retryAfter: retry)
-    }
-
     static func overRPM(_ id: String, _ rpm: Int, _ retry: Duration) -> GatewayError {
         GatewayError(
             .rateLimited, "key '\(id)' is over its rate limit of \(rpm) requests per minute", code: "rate_limit_exceeded", retryAfter: retry)
-    }
-
-    /// Gives back a request and its tokens counted by `takeRate` (it was refused afterwards).
-    func giveBack(_ rate: RateAsk?) async {
-        guard let rate else { return }
-        try? await store.adjustRate(key: rate.key, window: rate.window, requests: -1, tokens: -rate.tokens)
     }
 
     /// Replaces a reservation with what the request really spent (the estimate, where a call's
     /// cost was unknown), in the store.
     func settle(_ r: Reservation, _ spent: SpendTally.Spent, model: String) async {
         let usd = spent.usd ?? r.usd
-        if let window = r.tokenWindow, spent.tokens != r.tokens {
-            try? await store.adjustRate(key: r.key, window: window, requests: 0, tokens: spent.tokens - r.tokens)
-        }
-        let record = SpendRecord(
+        var record = SpendRecord(
             key: r.key, requestID: r.requestID, model: model, day: r.day, month: r.month, usd: usd, tokens: spent.tokens,
             settlement: r.settlement)
+        // The tokens counted in the minute but not used go back there, with the settlement.
+        if let window = r.tokenWindow {
+            record.rateWindow = window
+            record.unusedTokens = r.tokens - spent.tokens
+        }
         do { try await store.settle(r.hold, record) } catch {
             onStoreEvent(
                 .error(

@@ -8,7 +8,7 @@ import Synchronization
 /// A hold is one call of `prellm_hold`, a function the first migration creates: it takes the
 /// key's advisory lock, sums the key's spend and live holds, and inserts the hold only if every
 /// budget still holds — one round trip, and no two replicas can interleave inside it (each of
-/// its statements reads after the lock is taken). Settling (`prellm_settle_once`) takes the same
+/// its statements reads after the lock is taken). Settling (`prellm_settle_v2`) takes the same
 /// lock, so a hold never sees a request's cost in neither the holds nor the spend.
 public final class PostgresGatewayStore: GatewayStore {
     let client: PostgresClient
@@ -190,6 +190,69 @@ public final class PostgresGatewayStore: GatewayStore {
             END $$
             """,
         ],
+        [
+            // A request's admission in one call: its budget checked under the key's lock, then
+            // its minute counted, then its hold taken — nothing written unless both fit. (New
+            // names, so that replicas of the previous version keep working during a deploy.)
+            """
+            CREATE FUNCTION prellm_admit(p_key text, p_window text, p_rpm bigint, p_tpm bigint, p_tokens bigint, p_hold text,
+              p_usd double precision, p_day text, p_month text, p_day_limit double precision, p_month_limit double precision,
+              p_expires timestamptz)
+            RETURNS TABLE (outcome text, a double precision, b double precision, c double precision)
+            LANGUAGE plpgsql AS $$
+            DECLARE d double precision; m double precision; r double precision; n bigint;
+            BEGIN
+              SET LOCAL synchronous_commit = off;
+              IF p_hold IS NOT NULL THEN
+                PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
+                SELECT COALESCE(SUM(CASE WHEN s.day = p_day THEN s.usd END), 0), COALESCE(SUM(s.usd), 0) INTO d, m
+                  FROM prellm_spend_daily s WHERE s.key_id = p_key AND s.month = p_month;
+                SELECT COALESCE(SUM(h.usd), 0) INTO r FROM prellm_holds h WHERE h.key_id = p_key AND h.expires > now();
+                IF NOT ((p_day_limit IS NULL OR d + r + p_usd <= p_day_limit) AND (p_month_limit IS NULL OR m + r + p_usd <= p_month_limit)) THEN
+                  RETURN QUERY SELECT 'budget'::text, d, m, r;
+                  RETURN;
+                END IF;
+              END IF;
+              IF p_window IS NOT NULL THEN
+                INSERT INTO prellm_rate AS x (key_id, window_start, count, tokens) SELECT p_key, p_window, 1, p_tokens
+                  WHERE p_rpm IS NULL OR p_rpm > 0
+                ON CONFLICT (key_id, window_start) DO UPDATE SET count = x.count + 1, tokens = x.tokens + p_tokens
+                  WHERE (p_rpm IS NULL OR x.count < p_rpm) AND (p_tpm IS NULL OR x.tokens = 0 OR x.tokens + p_tokens <= p_tpm)
+                RETURNING x.count INTO n;
+                IF n IS NULL THEN
+                  RETURN QUERY SELECT 'rate'::text, COALESCE(MAX(y.count), 0)::double precision, COALESCE(MAX(y.tokens), 0)::double precision,
+                    0::double precision FROM prellm_rate y WHERE y.key_id = p_key AND y.window_start = p_window;
+                  RETURN;
+                END IF;
+              END IF;
+              IF p_hold IS NOT NULL THEN
+                INSERT INTO prellm_holds (id, key_id, usd, expires) VALUES (p_hold, p_key, p_usd, p_expires);
+              END IF;
+              RETURN QUERY SELECT 'admitted'::text, 0::double precision, 0::double precision, 0::double precision;
+            END $$
+            """,
+            """
+            CREATE FUNCTION prellm_settle_v2(p_settlement text, p_hold text, p_key text, p_request text, p_model text,
+              p_day text, p_month text, p_usd double precision, p_tokens bigint, p_window text, p_unused bigint) RETURNS void
+            LANGUAGE plpgsql AS $$
+            DECLARE n integer;
+            BEGIN
+              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
+              IF p_hold IS NOT NULL THEN DELETE FROM prellm_holds WHERE id = p_hold; END IF;
+              INSERT INTO prellm_spend (key_id, request_id, model, day, month, usd, tokens, settlement)
+                VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens, p_settlement)
+                ON CONFLICT (settlement) DO NOTHING;
+              GET DIAGNOSTICS n = ROW_COUNT;
+              IF n > 0 THEN
+                INSERT INTO prellm_spend_daily AS t (key_id, day, month, usd) VALUES (p_key, p_day, p_month, p_usd)
+                  ON CONFLICT (key_id, day) DO UPDATE SET usd = t.usd + EXCLUDED.usd;
+                IF p_window IS NOT NULL AND p_unused <> 0 THEN
+                  UPDATE prellm_rate SET tokens = GREATEST(0, tokens - p_unused) WHERE key_id = p_key AND window_start = p_window;
+                END IF;
+              END IF;
+            END $$
+            """,
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
@@ -265,20 +328,27 @@ public final class PostgresGatewayStore: GatewayStore {
 
     static let logger = Logger(label: "prellm.store.postgres")
 
-    public func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome {
+    public func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission {
+        let key = rate?.key ?? budget?.key ?? ""
         let rows = try await fetch(
             """
-            SELECT held, day_spent, month_spent, reserved FROM prellm_hold(\(ask.key), \(ask.id), \(ask.usd), \(ask.day), \(ask.month),
-              \(ask.dayLimit), \(ask.monthLimit), \(ask.expires))
-            """, (Bool, Double, Double, Double).self)
-        guard let (held, day, month, reserved) = rows.first else { throw StoreError("prellm_hold returned no row") }
-        return held ? .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd)) : .refused(daySpent: day, monthSpent: month, held: reserved)
+            SELECT outcome, a, b, c FROM prellm_admit(\(key), \(rate?.window), \(rate?.rpm.map(Int64.init)), \(rate?.tpm.map(Int64.init)),
+              \(Int64(rate?.tokens ?? 0)), \(budget?.id), \(budget?.usd), \(budget?.day), \(budget?.month), \(budget?.dayLimit),
+              \(budget?.monthLimit), \(budget?.expires))
+            """, (String, Double, Double, Double).self)
+        guard let (outcome, a, b, c) = rows.first else { throw StoreError("prellm_admit returned no row") }
+        switch outcome {
+        case "admitted": return .admitted(budget.map { BudgetHold(id: $0.id, key: $0.key, usd: $0.usd) })
+        case "rate": return .overRate(requests: Int(a), tokens: Int(b))
+        default: return .overBudget(daySpent: a, monthSpent: b, held: c)
+        }
     }
 
     public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
         try await run(
             """
-            SELECT prellm_settle_once(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd), \(Int64(s.tokens)))
+            SELECT prellm_settle_v2(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd),
+              \(Int64(s.tokens)), \(s.rateWindow), \(Int64(s.unusedTokens)))
             """)
     }
 
@@ -291,26 +361,6 @@ public final class PostgresGatewayStore: GatewayStore {
         try await run("DELETE FROM prellm_rate WHERE window_start < \(RateWindow.of(now.addingTimeInterval(-120)))")
         let rows = try await fetch("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd", (String, String, Double).self)
         return rows.map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
-    }
-
-    public func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome {
-        // One call admits or refuses (and says what the minute holds): the row lock its upsert
-        // takes orders replicas on the same minute.
-        let rows = try await fetch(
-            """
-            SELECT admitted, requests, tokens FROM prellm_take_rate(\(ask.key), \(ask.window), \(ask.rpm.map(Int64.init)),
-              \(ask.tpm.map(Int64.init)), \(Int64(ask.tokens)))
-            """, (Bool, Int64, Int64).self)
-        guard let (admitted, requests, tokens) = rows.first else { throw StoreError("prellm_take_rate returned no row") }
-        return admitted ? .admitted : .refused(requests: Int(requests), tokens: Int(tokens))
-    }
-
-    public func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError) {
-        try await run(
-            """
-            UPDATE prellm_rate SET count = GREATEST(0, count + \(Int64(requests))), tokens = GREATEST(0, tokens + \(Int64(tokens)))
-              WHERE key_id = \(key) AND window_start = \(window)
-            """)
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {

@@ -105,30 +105,54 @@ public final class SQLiteGatewayStore: GatewayStore {
         }
     }
 
-    public func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome {
+    public func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission {
         do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> HoldOutcome in
-                let spent = try t.rows(
-                    Self.spentSQL,
-                    [.text(ask.key), .text(ask.day), .text(ask.month)]
-                ).first
-                let held =
-                    try t.rows(
-                        "SELECT COALESCE(SUM(usd), 0) FROM holds WHERE key_id = ?1 AND expires > ?2",
-                        [.text(ask.key), .real(Date().timeIntervalSince1970)]
-                    ).first?[0]?.number ?? 0
-                let day = spent?[0]?.number ?? 0, month = spent?[1]?.number ?? 0
-                guard Budgets.fit(ask, daySpent: day, monthSpent: month, held: held) else {
-                    return .refused(daySpent: day, monthSpent: month, held: held)
+            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Admission in
+                if let budget {
+                    let (day, month, held) = try Self.budgetState(t, budget)
+                    guard Budgets.fit(budget, daySpent: day, monthSpent: month, held: held) else {
+                        return .overBudget(daySpent: day, monthSpent: month, held: held)
+                    }
                 }
-                try t.rows(
-                    "INSERT INTO holds (id, key_id, usd, expires) VALUES (?1, ?2, ?3, ?4)",
-                    [.text(ask.id), .text(ask.key), .real(ask.usd), .real(ask.expires.timeIntervalSince1970)])
-                return .held(BudgetHold(id: ask.id, key: ask.key, usd: ask.usd))
+                if let rate {
+                    let row = try t.rows("SELECT count, tokens FROM rate WHERE key_id = ?1 AND window = ?2", [.text(rate.key), .text(rate.window)])
+                        .first
+                    let count = Int(row?[0]?.number ?? 0), counted = Int(row?[1]?.number ?? 0)
+                    guard rate.fits(count: count, counted: counted) else { return .overRate(requests: count, tokens: counted) }
+                    try Self.count(t, rate)
+                }
+                guard let budget else { return .admitted(nil) }
+                try Self.insertHold(t, budget)
+                return .admitted(BudgetHold(id: budget.id, key: budget.key, usd: budget.usd))
             }
         } catch {
             throw StoreError(error.message)
         }
+    }
+
+    /// A key's spend in the ask's day and month, and what its live holds hold.
+    static func budgetState(_ t: SQLiteDatabase.Transaction, _ ask: BudgetAsk) throws(SQLiteDatabase.Failure) -> (Double, Double, Double) {
+        let spent = try t.rows(Self.spentSQL, [.text(ask.key), .text(ask.day), .text(ask.month)]).first
+        let held =
+            try t.rows(
+                "SELECT COALESCE(SUM(usd), 0) FROM holds WHERE key_id = ?1 AND expires > ?2", [.text(ask.key), .real(Date().timeIntervalSince1970)]
+            ).first?[0]?.number ?? 0
+        return (spent?[0]?.number ?? 0, spent?[1]?.number ?? 0, held)
+    }
+
+    static func insertHold(_ t: SQLiteDatabase.Transaction, _ ask: BudgetAsk) throws(SQLiteDatabase.Failure) {
+        try t.rows(
+            "INSERT INTO holds (id, key_id, usd, expires) VALUES (?1, ?2, ?3, ?4)",
+            [.text(ask.id), .text(ask.key), .real(ask.usd), .real(ask.expires.timeIntervalSince1970)])
+    }
+
+    static func count(_ t: SQLiteDatabase.Transaction, _ ask: RateAsk) throws(SQLiteDatabase.Failure) {
+        try t.rows(
+            """
+            INSERT INTO rate (key_id, window, count, tokens) VALUES (?1, ?2, 1, ?3)
+            ON CONFLICT (key_id, window) DO UPDATE SET count = count + 1, tokens = tokens + ?3
+            """,
+            [.text(ask.key), .text(ask.window), .integer(Int64(ask.tokens))])
     }
 
     public func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError) {
@@ -151,6 +175,11 @@ public final class SQLiteGatewayStore: GatewayStore {
                     INSERT INTO spend_daily (key_id, day, month, usd) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (key_id, day) DO UPDATE SET usd = usd + ?4
                     """, [.text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd)])
+                if let window = spend.rateWindow, spend.unusedTokens != 0 {
+                    try t.rows(
+                        "UPDATE rate SET tokens = MAX(0, tokens - ?3) WHERE key_id = ?1 AND window = ?2",
+                        [.text(spend.key), .text(window), .integer(Int64(spend.unusedTokens))])
+                }
             }
         } catch {
             throw StoreError(error.message)
@@ -176,31 +205,6 @@ public final class SQLiteGatewayStore: GatewayStore {
         } catch {
             throw StoreError(error.message)
         }
-    }
-
-    public func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> RateOutcome in
-                let row = try t.rows("SELECT count, tokens FROM rate WHERE key_id = ?1 AND window = ?2", [.text(ask.key), .text(ask.window)]).first
-                let count = Int(row?[0]?.number ?? 0), counted = Int(row?[1]?.number ?? 0)
-                guard ask.fits(count: count, counted: counted) else { return .refused(requests: count, tokens: counted) }
-                try t.rows(
-                    """
-                    INSERT INTO rate (key_id, window, count, tokens) VALUES (?1, ?2, 1, ?3)
-                    ON CONFLICT (key_id, window) DO UPDATE SET count = count + 1, tokens = tokens + ?3
-                    """,
-                    [.text(ask.key), .text(ask.window), .integer(Int64(ask.tokens))])
-                return .admitted
-            }
-        } catch {
-            throw StoreError(error.message)
-        }
-    }
-
-    public func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError) {
-        try rows(
-            "UPDATE rate SET count = MAX(0, count + ?3), tokens = MAX(0, tokens + ?4) WHERE key_id = ?1 AND window = ?2",
-            [.text(key), .text(window), .integer(Int64(requests)), .integer(Int64(tokens))])
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {

@@ -23,14 +23,20 @@ import Testing
         func ask(_ id: String, _ usd: Double, expires: Date = Date().addingTimeInterval(60)) -> BudgetAsk {
             BudgetAsk(key: "k", id: id, usd: usd, day: day, month: month, dayLimit: 1.0, monthLimit: nil, expires: expires)
         }
-        guard case .held(let a) = try await store.hold(ask("a", 0.6)) else { Issue.record("the first hold fits"); return }
-        #expect(try await store.hold(ask("b", 0.5)) == .refused(daySpent: 0, monthSpent: 0, held: 0.6))
+        guard case .admitted(let a?) = try await store.admit(rate: nil, budget: ask("a", 0.6)) else { Issue.record("the first hold fits"); return }
+        #expect(try await store.admit(rate: nil, budget: ask("b", 0.5)) == .overBudget(daySpent: 0, monthSpent: 0, held: 0.6))
         try await store.settle(a, SpendRecord(key: "k", requestID: "r1", model: "openai/gpt-4o-mini", day: day, month: month, usd: 0.25, tokens: 10))
         #expect(try await store.spent(key: "k", day: day, month: month) == (day: 0.25, month: 0.25))
-        guard case .held = try await store.hold(ask("c", 0.5)) else { Issue.record("settled at its real cost, the budget frees up"); return }
+        guard case .admitted(_?) = try await store.admit(rate: nil, budget: ask("c", 0.5)) else {
+            Issue.record("settled at its real cost, the budget frees up"); return
+        }
         // A hold whose request never settles lapses and stops counting.
-        guard case .held = try await store.hold(ask("d", 0.2, expires: Date().addingTimeInterval(-1))) else { Issue.record("d"); return }
-        guard case .held = try await store.hold(ask("e", 0.25)) else { Issue.record("a lapsed hold does not count"); return }
+        guard case .admitted(_?) = try await store.admit(rate: nil, budget: ask("d", 0.2, expires: Date().addingTimeInterval(-1))) else {
+            Issue.record("d"); return
+        }
+        guard case .admitted(_?) = try await store.admit(rate: nil, budget: ask("e", 0.25)) else {
+            Issue.record("a lapsed hold does not count"); return
+        }
         let released = try await store.releaseExpired(now: Date())
         #expect(released.map(\.id) == ["d"])
         // A key without budgets records its spend all the same.
@@ -342,16 +348,17 @@ extension PostgresStoreTests {
     }
 }
 
-/// What both stores must do with per-minute limits, whoever counts.
+/// What both stores must do with per-minute limits and admissions, whoever counts.
 enum RateChecks {
     static func exact(_ stores: [any GatewayStore]) async throws {
         let window = "2026-12-01T10:00"
+        func rate(_ key: String, rpm: Int? = nil, tpm: Int?, tokens: Int, in w: String = window) -> RateAsk {
+            RateAsk(key: key, window: w, rpm: rpm, tpm: tpm, tokens: tokens)
+        }
         // tpm 100 at 7 tokens a request: 14 fit, concurrently, through any of the stores.
         let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<60 {
-                group.addTask {
-                    try await stores[i % stores.count].takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .admitted
-                }
+                group.addTask { try await stores[i % stores.count].admit(rate: rate("t", tpm: 100, tokens: 7), budget: nil) == .admitted(nil) }
             }
             var n = 0
             for try await ok in group where ok { n += 1 }
@@ -359,20 +366,36 @@ enum RateChecks {
         }
         #expect(admitted == 14)
         let store = stores[0]
-        #expect(try await store.takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .refused(requests: 14, tokens: 98))
-        // A request that used less gives the rest back; then one more fits.
-        try await store.adjustRate(key: "t", window: window, requests: 0, tokens: -5)
-        #expect(try await store.takeRate(RateAsk(key: "t", window: window, rpm: nil, tpm: 100, tokens: 7)) == .admitted)
+        #expect(try await store.admit(rate: rate("t", tpm: 100, tokens: 7), budget: nil) == .overRate(requests: 14, tokens: 98))
+        // A request that used 2 of its 7 tokens gives the rest back when it settles (once,
+        // however often the settlement is written); then one more fits.
+        let (day, month) = UsagePeriod.of(Date())
+        var record = SpendRecord(key: "t", requestID: "r", model: "m", day: day, month: month, usd: 0, tokens: 2, settlement: "t-1")
+        record.rateWindow = window
+        record.unusedTokens = 5
+        try await store.settle(nil, record)
+        try await store.settle(nil, record)
+        #expect(try await store.admit(rate: rate("t", tpm: 100, tokens: 7), budget: nil) == .admitted(nil))
+        #expect(try await store.admit(rate: rate("t", tpm: 100, tokens: 1), budget: nil) == .overRate(requests: 15, tokens: 100))
         // Requests and tokens together: whichever runs out first refuses.
-        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
-        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
-        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .refused(requests: 2, tokens: 20))
-        try await store.adjustRate(key: "r", window: window, requests: -1, tokens: -10)
-        #expect(try await store.takeRate(RateAsk(key: "r", window: window, rpm: 2, tpm: 1000, tokens: 10)) == .admitted)
+        for _ in 0..<2 { #expect(try await store.admit(rate: rate("r", rpm: 2, tpm: 1000, tokens: 10), budget: nil) == .admitted(nil)) }
+        #expect(try await store.admit(rate: rate("r", rpm: 2, tpm: 1000, tokens: 10), budget: nil) == .overRate(requests: 2, tokens: 20))
         // One request larger than a minute's tokens gets a fresh minute to itself, not never.
-        #expect(try await store.takeRate(RateAsk(key: "big", window: window, rpm: nil, tpm: 50, tokens: 80)) == .admitted)
-        #expect(try await store.takeRate(RateAsk(key: "big", window: window, rpm: nil, tpm: 50, tokens: 1)) == .refused(requests: 1, tokens: 80))
-        #expect(try await store.takeRate(RateAsk(key: "big", window: "2026-12-01T10:01", rpm: nil, tpm: 50, tokens: 1)) == .admitted)
+        #expect(try await store.admit(rate: rate("big", tpm: 50, tokens: 80), budget: nil) == .admitted(nil))
+        #expect(try await store.admit(rate: rate("big", tpm: 50, tokens: 1), budget: nil) == .overRate(requests: 1, tokens: 80))
+        #expect(try await store.admit(rate: rate("big", tpm: 50, tokens: 1, in: "2026-12-01T10:01"), budget: nil) == .admitted(nil))
+        // A request its budget refuses is not counted in the minute; one both admit is, and held.
+        func budget(_ id: String, _ usd: Double) -> BudgetAsk {
+            BudgetAsk(key: "b", id: id, usd: usd, day: day, month: month, dayLimit: 1, monthLimit: nil, expires: Date().addingTimeInterval(60))
+        }
+        #expect(
+            try await store.admit(rate: rate("b", rpm: 1, tpm: nil, tokens: 0), budget: budget("h1", 2))
+                == .overBudget(daySpent: 0, monthSpent: 0, held: 0))
+        #expect(
+            try await store.admit(rate: rate("b", rpm: 1, tpm: nil, tokens: 0), budget: budget("h2", 0.5))
+                == .admitted(BudgetHold(id: "h2", key: "b", usd: 0.5)))
+        #expect(try await store.admit(rate: rate("b", rpm: 1, tpm: nil, tokens: 0), budget: budget("h3", 0.1)) == .overRate(requests: 1, tokens: 0))
+        #expect(try await store.admit(rate: nil, budget: budget("h4", 0.6)) == .overBudget(daySpent: 0, monthSpent: 0, held: 0.5), "h3 took no hold")
     }
 }
 

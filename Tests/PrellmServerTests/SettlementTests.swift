@@ -82,13 +82,9 @@ final class FlakyStore: GatewayStore {
         try await base.settle(hold, spend)
     }
 
-    func hold(_ ask: BudgetAsk) async throws(StoreError) -> HoldOutcome { try await base.hold(ask) }
+    func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission { try await base.admit(rate: rate, budget: budget) }
     func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] { try await base.releaseExpired(now: now) }
     func release(_ hold: BudgetHold) async throws(StoreError) { try await base.release(hold) }
-    func takeRate(_ ask: RateAsk) async throws(StoreError) -> RateOutcome { try await base.takeRate(ask) }
-    func adjustRate(key: String, window: String, requests: Int, tokens: Int) async throws(StoreError) {
-        try await base.adjustRate(key: key, window: window, requests: requests, tokens: tokens)
-    }
     func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] { try await base.usage(since: day, key: key) }
     func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
         try await base.spent(key: key, day: day, month: month)
