@@ -6,6 +6,7 @@ import PrellmRuntime
 /// one) take them one at a time.
 public final class SQLiteGatewayStore: GatewayStore {
     private let db: SQLiteDatabase
+    private let queue = DispatchQueue(label: "prellm.store.sqlite")
 
     /// The schema's versions, each a list of statements; a file records the last one applied.
     static let migrations: [[String]] = [
@@ -106,6 +107,21 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission {
+        try await offPool { () throws(StoreError) -> Admission in try self.admitNow(rate: rate, budget: budget) }
+    }
+
+    /// The hot path's transactions run on the store's own thread: a SQLite call blocks, and a
+    /// blocked thread of the cooperative pool (two of them on a two-core machine) stalls every
+    /// request in the process, not just this one.
+    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
+        let queue = self.queue
+        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(StoreError) -> T in try body() }) }
+        }
+        return try result.get()
+    }
+
+    func admitNow(rate: RateAsk?, budget: BudgetAsk?) throws(StoreError) -> Admission {
         do {
             return try db.transaction { t throws(SQLiteDatabase.Failure) -> Admission in
                 if let budget {
@@ -156,6 +172,10 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError) {
+        try await offPool { () throws(StoreError) -> Void in try self.settleNow(hold, spend) }
+    }
+
+    func settleNow(_ hold: BudgetHold?, _ spend: SpendRecord) throws(StoreError) {
         do {
             try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
                 if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
