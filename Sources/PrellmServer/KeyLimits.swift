@@ -58,7 +58,9 @@ final class KeyLimits: Sendable {
     func admit(_ key: GatewayKey, estimateUSD: Double?, estimateTokens: Int, requestID: String) async throws(GatewayError) -> Reservation {
         let id = key.id
         let budgeted = key.usdPerDay != nil || key.usdPerMonth != nil
-        let (day, month) = UsagePeriod.of(Date())
+        // One instant for the day, the minute and the hold's expiry, so that they agree.
+        let now = Date()
+        let (day, month) = UsagePeriod.of(now)
         if budgeted && estimateUSD == nil {
             throw GatewayError(.forbidden, "key '\(id)' has a USD budget, and the model's price is unknown", code: "budget_exceeded")
         }
@@ -68,7 +70,6 @@ final class KeyLimits: Sendable {
             key: id, requestID: requestID, usd: usd, tokens: estimateTokens, day: day, month: month, holdsUSD: budgeted, hold: nil)
         guard limited || budgeted else { return reservation }
         await sweep()
-        let now = Date()
         let rate =
             limited ? RateAsk(key: id, window: RateWindow.of(now), rpm: key.rpm, tpm: key.tpm, tokens: key.tpm == nil ? 0 : estimateTokens) : nil
         let budget =

@@ -5,11 +5,12 @@ import Synchronization
 
 /// The store that gateway replicas share: PostgreSQL through postgres-nio (`store.url`).
 ///
-/// A hold is one call of `prellm_hold`, a function the first migration creates: it takes the
-/// key's advisory lock, sums the key's spend and live holds, and inserts the hold only if every
-/// budget still holds — one round trip, and no two replicas can interleave inside it (each of
-/// its statements reads after the lock is taken). Settling (`prellm_settle_v2`) takes the same
-/// lock, so a hold never sees a request's cost in neither the holds nor the spend.
+/// A request's admission is one call of `prellm_admit`, a function the migrations create: it
+/// takes the key's advisory lock, sums the key's daily spend totals and live holds, counts the
+/// request in its minute, and inserts the hold only if every budget and limit still holds — one
+/// round trip, and no two replicas can interleave inside it (each of its statements reads after
+/// the lock is taken). Settling (`prellm_settle_once`) takes the same lock, so an admission never
+/// sees a request's cost in neither the holds nor the spend.
 public final class PostgresGatewayStore: GatewayStore {
     let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -68,9 +69,7 @@ public final class PostgresGatewayStore: GatewayStore {
         ],
         [
             // Tokens per key and minute beside the requests: tpm limits shared the same way.
-            "ALTER TABLE prellm_rate ADD COLUMN tokens bigint NOT NULL DEFAULT 0"
-        ],
-        [
+            "ALTER TABLE prellm_rate ADD COLUMN tokens bigint NOT NULL DEFAULT 0",
             // Keys live in the store: their limits and their secrets' hashes (two while a
             // rotation overlaps). Every change is announced on the channel prellm_keys.
             """
@@ -79,70 +78,9 @@ public final class PostgresGatewayStore: GatewayStore {
             """,
             "CREATE TABLE prellm_key_secrets (hash text PRIMARY KEY, key_id text NOT NULL, expires timestamptz)",
             "CREATE INDEX prellm_key_secrets_key ON prellm_key_secrets (key_id)",
-        ],
-        [
             // Each request's settlement once, however often it is retried.
             "ALTER TABLE prellm_spend ADD COLUMN settlement text",
             "CREATE UNIQUE INDEX prellm_spend_settlement ON prellm_spend (settlement)",
-            """
-            CREATE FUNCTION prellm_settle_once(p_settlement text, p_hold text, p_key text, p_request text, p_model text, p_day text,
-              p_month text, p_usd double precision, p_tokens bigint) RETURNS void
-            LANGUAGE plpgsql AS $$
-            BEGIN
-              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
-              IF p_hold IS NOT NULL THEN DELETE FROM prellm_holds WHERE id = p_hold; END IF;
-              INSERT INTO prellm_spend (key_id, request_id, model, day, month, usd, tokens, settlement)
-                VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens, p_settlement)
-                ON CONFLICT (settlement) DO NOTHING;
-            END $$
-            """,
-        ],
-        [
-            // A request's rate count and hold are committed without waiting for the WAL flush
-            // (settlements still wait): a crash of the database server loses at most its last
-            // ~0.6 s of them, and one fewer flush per statement is most of their cost.
-            """
-            CREATE OR REPLACE FUNCTION prellm_hold(p_key text, p_id text, p_usd double precision, p_day text, p_month text,
-              p_day_limit double precision, p_month_limit double precision, p_expires timestamptz)
-            RETURNS TABLE (held boolean, day_spent double precision, month_spent double precision, reserved double precision)
-            LANGUAGE plpgsql AS $$
-            DECLARE d double precision; m double precision; r double precision;
-            BEGIN
-              SET LOCAL synchronous_commit = off;
-              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
-              SELECT COALESCE(SUM(CASE WHEN s.day = p_day THEN s.usd END), 0), COALESCE(SUM(s.usd), 0) INTO d, m
-                FROM prellm_spend s WHERE s.key_id = p_key AND s.month = p_month;
-              SELECT COALESCE(SUM(h.usd), 0) INTO r FROM prellm_holds h WHERE h.key_id = p_key AND h.expires > now();
-              IF (p_day_limit IS NULL OR d + r + p_usd <= p_day_limit) AND (p_month_limit IS NULL OR m + r + p_usd <= p_month_limit) THEN
-                INSERT INTO prellm_holds (id, key_id, usd, expires) VALUES (p_id, p_key, p_usd, p_expires);
-                RETURN QUERY SELECT true, d, m, r;
-              ELSE
-                RETURN QUERY SELECT false, d, m, r;
-              END IF;
-            END $$
-            """,
-            """
-            CREATE FUNCTION prellm_take_rate(p_key text, p_window text, p_rpm bigint, p_tpm bigint, p_tokens bigint)
-            RETURNS TABLE (admitted boolean, requests bigint, tokens bigint)
-            LANGUAGE plpgsql AS $$
-            DECLARE c bigint;
-            BEGIN
-              SET LOCAL synchronous_commit = off;
-              INSERT INTO prellm_rate AS r (key_id, window_start, count, tokens) SELECT p_key, p_window, 1, p_tokens
-                WHERE p_rpm IS NULL OR p_rpm > 0
-              ON CONFLICT (key_id, window_start) DO UPDATE SET count = r.count + 1, tokens = r.tokens + p_tokens
-                WHERE (p_rpm IS NULL OR r.count < p_rpm) AND (p_tpm IS NULL OR r.tokens = 0 OR r.tokens + p_tokens <= p_tpm)
-              RETURNING r.count INTO c;
-              IF c IS NOT NULL THEN
-                RETURN QUERY SELECT true, 0::bigint, 0::bigint;
-              ELSE
-                RETURN QUERY SELECT false, COALESCE(MAX(x.count), 0)::bigint, COALESCE(MAX(x.tokens), 0)::bigint
-                  FROM prellm_rate x WHERE x.key_id = p_key AND x.window_start = p_window;
-              END IF;
-            END $$
-            """,
-        ],
-        [
             // Each key's spend per day, kept by every settlement, so that a hold reads at most 31
             // rows however many requests the month has had (summing the ledger grew with it).
             """
@@ -151,49 +89,10 @@ public final class PostgresGatewayStore: GatewayStore {
             """,
             "CREATE INDEX prellm_spend_daily_month ON prellm_spend_daily (key_id, month)",
             "INSERT INTO prellm_spend_daily SELECT key_id, day, month, SUM(usd) FROM prellm_spend GROUP BY key_id, day, month",
-            """
-            CREATE OR REPLACE FUNCTION prellm_hold(p_key text, p_id text, p_usd double precision, p_day text, p_month text,
-              p_day_limit double precision, p_month_limit double precision, p_expires timestamptz)
-            RETURNS TABLE (held boolean, day_spent double precision, month_spent double precision, reserved double precision)
-            LANGUAGE plpgsql AS $$
-            DECLARE d double precision; m double precision; r double precision;
-            BEGIN
-              SET LOCAL synchronous_commit = off;
-              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
-              SELECT COALESCE(SUM(CASE WHEN s.day = p_day THEN s.usd END), 0), COALESCE(SUM(s.usd), 0) INTO d, m
-                FROM prellm_spend_daily s WHERE s.key_id = p_key AND s.month = p_month;
-              SELECT COALESCE(SUM(h.usd), 0) INTO r FROM prellm_holds h WHERE h.key_id = p_key AND h.expires > now();
-              IF (p_day_limit IS NULL OR d + r + p_usd <= p_day_limit) AND (p_month_limit IS NULL OR m + r + p_usd <= p_month_limit) THEN
-                INSERT INTO prellm_holds (id, key_id, usd, expires) VALUES (p_id, p_key, p_usd, p_expires);
-                RETURN QUERY SELECT true, d, m, r;
-              ELSE
-                RETURN QUERY SELECT false, d, m, r;
-              END IF;
-            END $$
-            """,
-            """
-            CREATE OR REPLACE FUNCTION prellm_settle_once(p_settlement text, p_hold text, p_key text, p_request text, p_model text,
-              p_day text, p_month text, p_usd double precision, p_tokens bigint) RETURNS void
-            LANGUAGE plpgsql AS $$
-            DECLARE n integer;
-            BEGIN
-              PERFORM pg_advisory_xact_lock(hashtextextended('prellm:' || p_key, 0));
-              IF p_hold IS NOT NULL THEN DELETE FROM prellm_holds WHERE id = p_hold; END IF;
-              INSERT INTO prellm_spend (key_id, request_id, model, day, month, usd, tokens, settlement)
-                VALUES (p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens, p_settlement)
-                ON CONFLICT (settlement) DO NOTHING;
-              GET DIAGNOSTICS n = ROW_COUNT;
-              IF n > 0 THEN
-                INSERT INTO prellm_spend_daily AS t (key_id, day, month, usd) VALUES (p_key, p_day, p_month, p_usd)
-                  ON CONFLICT (key_id, day) DO UPDATE SET usd = t.usd + EXCLUDED.usd;
-              END IF;
-            END $$
-            """,
-        ],
-        [
-            // A request's admission in one call: its budget checked under the key's lock, then
-            // its minute counted, then its hold taken — nothing written unless both fit. (New
-            // names, so that replicas of the previous version keep working during a deploy.)
+            // A request's admission in one call: its budget checked under the key's lock, then its
+            // minute counted, then its hold taken — nothing written unless both fit. It does not
+            // wait for the WAL flush (settlements do): a crash of the database server loses at
+            // most its last ~0.6 s of admissions, and the flush was most of their cost.
             """
             CREATE FUNCTION prellm_admit(p_key text, p_window text, p_rpm bigint, p_tpm bigint, p_tokens bigint, p_hold text,
               p_usd double precision, p_day text, p_month text, p_day_limit double precision, p_month_limit double precision,
@@ -232,7 +131,7 @@ public final class PostgresGatewayStore: GatewayStore {
             END $$
             """,
             """
-            CREATE FUNCTION prellm_settle_v2(p_settlement text, p_hold text, p_key text, p_request text, p_model text,
+            CREATE FUNCTION prellm_settle_once(p_settlement text, p_hold text, p_key text, p_request text, p_model text,
               p_day text, p_month text, p_usd double precision, p_tokens bigint, p_window text, p_unused bigint) RETURNS void
             LANGUAGE plpgsql AS $$
             DECLARE n integer;
@@ -251,6 +150,26 @@ public final class PostgresGatewayStore: GatewayStore {
                 END IF;
               END IF;
             END $$
+            """,
+            // Replicas of the previous version still running during a deploy hold and settle
+            // through the first version's functions: they now read and keep the daily totals too,
+            // so that their requests count against budgets like everyone else's.
+            """
+            CREATE OR REPLACE FUNCTION prellm_hold(p_key text, p_id text, p_usd double precision, p_day text, p_month text,
+              p_day_limit double precision, p_month_limit double precision, p_expires timestamptz)
+            RETURNS TABLE (held boolean, day_spent double precision, month_spent double precision, reserved double precision)
+            LANGUAGE sql AS $$
+              SELECT outcome = 'admitted', a, b, c FROM prellm_admit(p_key, NULL, NULL, NULL, 0, p_id, p_usd, p_day, p_month,
+                p_day_limit, p_month_limit, p_expires)
+            $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION prellm_settle(p_hold text, p_key text, p_request text, p_model text, p_day text, p_month text,
+              p_usd double precision, p_tokens bigint) RETURNS void
+            LANGUAGE sql AS $$
+              SELECT prellm_settle_once(gen_random_uuid()::text, p_hold, p_key, p_request, p_model, p_day, p_month, p_usd, p_tokens,
+                NULL, 0)
+            $$
             """,
         ],
     ]
@@ -347,7 +266,7 @@ public final class PostgresGatewayStore: GatewayStore {
     public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
         try await run(
             """
-            SELECT prellm_settle_v2(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd),
+            SELECT prellm_settle_once(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd),
               \(Int64(s.tokens)), \(s.rateWindow), \(Int64(s.unusedTokens)))
             """)
     }

@@ -71,6 +71,18 @@ import Testing
         let name = String(url.split(separator: "/").last!.split(separator: "?").first!)
         try PostgresServer.run(
             "\(pg.bin)/psql", ["-h", "127.0.0.1", "-p", "\(pg.port)", "-U", "prellm", "-d", name, "-qc", "UPDATE prellm_schema SET version = 99"])
+        // A replica of the previous version, still running during a deploy, holds and settles
+        // through the first version's functions: its spend counts in the daily totals as well.
+        let (day, month) = UsagePeriod.of(Date())
+        func psql(_ sql: String) throws {
+            try PostgresServer.run("\(pg.bin)/psql", ["-h", "127.0.0.1", "-p", "\(pg.port)", "-U", "prellm", "-d", name, "-qAtc", sql])
+        }
+        try psql("SELECT held FROM prellm_hold('legacy', 'h-old', 0.4, '\(day)', '\(month)', 0.5, NULL, now() + interval '1 minute')")
+        try psql("SELECT prellm_settle('h-old', 'legacy', 'r-old', 'm', '\(day)', '\(month)', 0.3, 5)")
+        #expect(try await again.spent(key: "legacy", day: day, month: month) == (day: 0.3, month: 0.3))
+        let ask = BudgetAsk(
+            key: "legacy", id: "h-new", usd: 0.3, day: day, month: month, dayLimit: 0.5, monthLimit: nil, expires: Date().addingTimeInterval(60))
+        #expect(try await again.admit(rate: nil, budget: ask) == .overBudget(daySpent: 0.3, monthSpent: 0.3, held: 0))
         do {
             _ = try await PostgresGatewayStore.connect(url)
             Issue.record("a schema newer than this prellm knows is refused")
