@@ -71,13 +71,9 @@ for rate in $rates; do
       postgres) r=$(load http://127.0.0.1:18083/v1/chat/completions) ;;
       *) r=$(load http://127.0.0.1:18083/v1/chat/completions http://127.0.0.1:18084/v1/chat/completions http://127.0.0.1:18085/v1/chat/completions) ;;
     esac
-    python3 - "$rate" "$path" "$direct" "$r" <<'PY'
-import json, sys
-rate, path, d, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-print(f"| {rate} | {path} | {r['achieved_rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['p50_ms']-d['p50_ms']:.3f} | {r['p99_ms']-d['p99_ms']:.3f} | {r['errors']} | {r['dropped']} |")
-PY
+    python3 row.py "$rate" "$path" "$direct" "$r"
   done
-  echo "| $rate | direct | $(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['achieved_rps']:.0f} | {d['p50_ms']:.3f} | {d['p99_ms']:.3f} | – | – | {d['errors']} | {d['dropped']}\")" "$direct") |"
+  python3 row.py "$rate" direct "$direct"
 done
 echo
 spend=$("$pgbin/psql" -h 127.0.0.1 -p 18090 -U prellm -d prellm -Atc "SELECT count(*) FROM prellm_spend")
