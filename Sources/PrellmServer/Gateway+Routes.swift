@@ -191,7 +191,7 @@ extension Gateway {
         guard let key else { return nil }
         let (usd, tokens) = bound(chat, target)
         guard let tokens else {
-            guard key.tpm == nil, key.usdPerDay == nil, key.usdPerMonth == nil else {
+            guard key.tpm == nil, !key.hasBudget else {
                 throw GatewayError(
                     .forbidden,
                     "'\(chat.model)' has no bound on its cost (it maps over a list with no bound on its items), so key '\(key.id)', which has limits, cannot use it; give the map max_items",

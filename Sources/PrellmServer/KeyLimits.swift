@@ -57,7 +57,7 @@ final class KeyLimits: Sendable {
     /// or says which limit it would break.
     func admit(_ key: GatewayKey, estimateUSD: Double?, estimateTokens: Int, requestID: String) async throws(GatewayError) -> Reservation {
         let id = key.id
-        let budgeted = key.usdPerDay != nil || key.usdPerMonth != nil
+        let budgeted = key.hasBudget
         // One instant for the day, the minute and the hold's expiry, so that they agree.
         let now = Date()
         let (day, month) = UsagePeriod.of(now)
