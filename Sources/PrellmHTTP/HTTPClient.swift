@@ -28,6 +28,10 @@ public final class HTTPClient: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Curl thread only.
     private var transfers: [Int: Transfer] = [:]
+    /// Easy handles of finished transfers, reset for the next (curl thread only): creating and
+    /// freeing one per request cost more than the request's own work in libcurl.
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private static let idleHandleLimit = 64
     private var thread: Thread?
     private let caBundle: String?
 
@@ -132,6 +136,7 @@ public final class HTTPClient: @unchecked Sendable {
             curl_multi_poll(multi, nil, 0, ms, nil)
         }
         for t in transfers.values { end(t, HTTPError(.cancelled, "the HTTP client stopped")) }
+        for easy in idleHandles { curl_easy_cleanup(easy) }
         curl_multi_cleanup(multi)
     }
 
@@ -180,7 +185,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private func start(_ t: Transfer) {
-        guard let easy = curl_easy_init() else {
+        guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
             t.finish(HTTPError(.other, "cannot create a curl handle"))
             return
         }
@@ -229,7 +234,12 @@ public final class HTTPClient: @unchecked Sendable {
         if let easy = t.easy {
             curl_multi_remove_handle(multi, easy)
             t.copyError()
-            curl_easy_cleanup(easy)
+            if idleHandles.count < Self.idleHandleLimit {
+                curl_easy_reset(easy)
+                idleHandles.append(easy)
+            } else {
+                curl_easy_cleanup(easy)
+            }
             t.easy = nil
         }
         if let list = t.headerList { curl_slist_free_all(list); t.headerList = nil }

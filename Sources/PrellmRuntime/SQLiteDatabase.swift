@@ -28,6 +28,11 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     private let db: OpaquePointer
     private let lock = Mutex<Void>(())
+    /// Prepared statements by their SQL, kept for the connection's life: preparing was most of
+    /// what a small statement cost (the gateway runs a handful per request). Touched only with
+    /// `lock` held; past `cachedLimit` a statement is prepared for its one use.
+    private var statements: [String: OpaquePointer] = [:]
+    private static let cachedLimit = 128
 
     /// Opens (creating if need be) the file and runs `schema`, statements that must be idempotent
     /// (`CREATE … IF NOT EXISTS`). `what` names the file in errors ("the cache file").
@@ -49,7 +54,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    deinit { sqlite3_close(db) }
+    deinit {
+        for stmt in statements.values { sqlite3_finalize(stmt) }
+        sqlite3_close(db)
+    }
 
     /// Runs one statement with `bindings` as `?1`, `?2`, … and returns its rows (a NULL column
     /// is nil).
@@ -91,9 +99,25 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// One statement, with the lock held by the caller.
     private func run(_ sql: String, _ bindings: [Value]) -> Result<[[Value?]], Failure> {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { return .failure(lastError()) }
-        defer { sqlite3_finalize(stmt) }
+        let stmt: OpaquePointer
+        let cached: Bool
+        if let kept = statements[sql] {
+            (stmt, cached) = (kept, true)
+        } else {
+            var prepared: OpaquePointer?
+            guard sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else { return .failure(lastError()) }
+            cached = statements.count < Self.cachedLimit
+            if cached { statements[sql] = prepared }
+            stmt = prepared
+        }
+        defer {
+            if cached {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            } else {
+                sqlite3_finalize(stmt)
+            }
+        }
         for (i, value) in bindings.enumerated() {
             let index = Int32(i + 1)
             switch value {

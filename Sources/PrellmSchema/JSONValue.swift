@@ -117,7 +117,7 @@ extension JSONValue {
         }
     }
 
-    static func format(_ n: Double) -> String {
+    public static func format(_ n: Double) -> String {
         guard n.isFinite else { return "null" }
         if n.rounded(.towardZero) == n, abs(n) < 1e15 { return String(Int64(n)) }
         return plainDecimal("\(n)")
@@ -154,6 +154,12 @@ extension JSONValue {
 
     public static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings need no escape: they are appended whole, not scalar by scalar.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -125,22 +125,22 @@ extension Gateway {
     func handleChat(_ request: Request, dialect: Dialect) async -> Response {
         let started = ContinuousClock.now
         let rid = request.headers[Self.requestID].flatMap { $0.isEmpty || $0.count > 200 ? nil : $0 } ?? UUID().uuidString.lowercased()
-        var entry: [String: JSONValue] = ["request_id": .string(rid), "path": .string(dialect.path)]
+        var entry = RequestLog(requestID: rid, path: dialect.path)
         func finish(_ response: Response, status: Int) -> Response {
             var response = response
             response.headers[Self.requestID] = rid
-            entry["status"] = .number(Double(status))
             // A stream is logged and counted when it ends, with its usage.
-            if entry["stream"] != .bool(true) { complete(entry, status: status, started: started) }
+            if !entry.stream { complete(entry, status: status, started: started) }
             return response
         }
         do {
             let key = try await authenticate(request)
-            entry["key_id"] = key.map { .string($0.id) } ?? .null
+            entry.keyChecked = true
+            entry.keyID = key?.id
             var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
             try await continueTurn(&chat, key: key)
-            entry["model"] = .string(chat.model)
-            if config.server.logPrompts { entry["prompt"] = .string(chat.messages.map(\.text).joined(separator: "\n")) }
+            entry.model = chat.model
+            if config.server.logPrompts { entry.prompt = chat.messages.map(\.text).joined(separator: "\n") }
             let target = try self.target(chat.model)
             try authorize(key, model: chat.model)
             let reservation = try await admit(key, chat, target, requestID: rid)
@@ -155,30 +155,26 @@ extension Gateway {
             }
             return finish(response, status: 200)
         } catch let e as GatewayError {
-            entry["error"] = .string(e.message)
-            entry["error_kind"] = .string(e.code ?? e.type)
-            entry["stream"] = nil
+            entry.failed(e.message, kind: e.code ?? e.type)
+            entry.stream = false
             return finish(Self.error(e, requestID: rid, dialect: dialect), status: e.status)
         } catch {
-            entry["error"] = .string("\(error)")
-            entry["error_kind"] = "internal"
-            entry["stream"] = nil
+            entry.failed("\(error)", kind: "internal")
+            entry.stream = false
             return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid, dialect: dialect), status: 502)
         }
     }
 
     /// Writes the request's log line and counts it.
-    func complete(_ entry: [String: JSONValue], status: Int, started: ContinuousClock.Instant) {
+    func complete(_ entry: RequestLog, status: Int, started: ContinuousClock.Instant) {
         var entry = entry
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        entry["status"] = .number(Double(status))
-        entry["latency_ms"] = .number((seconds * 1000).rounded())
-        log(JSONValue.object(entry).jsonText)
+        entry.status = status
+        log(entry.jsonLine(latencyMS: seconds * 1000))
         metrics.request(
-            model: entry["model"]?.stringValue ?? "", key: entry["key_id"]?.stringValue ?? "",
-            status: status, seconds: seconds, tokens: entry["tokens"]?.int, cost: entry["cost_usd"]?.numberValue,
-            error: entry["error_kind"]?.stringValue)
+            model: entry.model ?? "", key: entry.keyID ?? "", status: status, seconds: seconds, tokens: entry.tokens, cost: entry.costUSD,
+            error: entry.errorKind)
     }
 
     /// Admits a request against its key's limits, holding its bound against the key's budgets;
@@ -252,7 +248,7 @@ extension Gateway {
     /// Runs the request, streamed or whole.
     func serve(
         _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: GatewayKey?, requestID: String,
-        reservation: KeyLimits.Reservation?, tally: SpendTally, entry: inout [String: JSONValue]
+        reservation: KeyLimits.Reservation?, tally: SpendTally, entry: inout RequestLog
     ) async throws -> Response {
         let id = dialect.answerID(chat, requestID: requestID)
         let created = Int(Date().timeIntervalSince1970)
@@ -266,9 +262,7 @@ extension Gateway {
             let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
             let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)
             if let reservation { await limits.settle(reservation, tally.total, model: model) }
-            entry["model_used"] = .string(model)
-            entry["tokens"] = .number(Double(usage.totalTokens))
-            entry["cost_usd"] = cost.map(JSONValue.number) ?? .null
+            entry.served(model: model, tokens: usage.totalTokens, cost: cost)
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[Self.modelHeader] = model
@@ -293,7 +287,7 @@ extension Gateway {
         headers[Self.modelHeader] = chat.model
         let model = chat.model, includeUsage = chat.includeUsage
         let promptTokens = TokenEstimate.promptTokens(system: chat.system, messages: chat.messages, format: chat.format, tools: chat.tools)
-        entry["stream"] = true
+        entry.stream = true
         let logged = entry, streamStarted = ContinuousClock.now
         return Response(
             status: .ok, headers: headers,
@@ -323,8 +317,7 @@ extension Gateway {
                     _ = await run.result
                     if let reservation { await limits.settle(reservation, tally.total, model: model) }
                     var final = logged
-                    final["error"] = "the client disconnected"
-                    final["error_kind"] = "client_disconnected"
+                    final.failed("the client disconnected", kind: "client_disconnected")
                     complete(final, status: 499, started: streamStarted)
                     throw error
                 }
@@ -354,32 +347,30 @@ extension Gateway {
                 var final = logged
                 switch outcome {
                 case .success(let served):
-                    final["model_used"] = .string(served.model)
-                    final["tokens"] = .number(Double(served.usage.totalTokens))
-                    final["cost_usd"] = served.cost.map(JSONValue.number) ?? .null
+                    final.served(model: served.model, tokens: served.usage.totalTokens, cost: served.cost)
                 case .failure(let error):
-                    final["error"] = .string("\(error)")
-                    final["error_kind"] = .string((error as? GatewayError)?.code ?? "upstream_error")
+                    final.failed("\(error)", kind: (error as? GatewayError)?.code ?? "upstream_error")
                 }
                 complete(final, status: 200, started: streamStarted)
             })
     }
 
     /// Runs `operation` within the gateway's request timeout; past it, the operation (and its
-    /// upstream request) is cancelled and the client gets a 504.
+    /// upstream request) is cancelled and the client gets a 504. An answer that arrives as
+    /// the deadline fires is still the answer.
     static func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw GatewayError(.timeout, "no answer within the gateway's request timeout (\(limit))")
-            }
-            return value
+        let task = Task { try await operation() }
+        let deadline = Deadlines.shared.add(at: .now + limit) { task.cancel() }
+        let result = await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
         }
+        let timedOut = !Deadlines.shared.remove(deadline)
+        if timedOut, case .failure = result {
+            throw GatewayError(.timeout, "no answer within the gateway's request timeout (\(limit))")
+        }
+        return try result.get()
     }
 
     /// The key of a request as either dialect's clients send it: `Authorization: Bearer …`, or

@@ -252,8 +252,8 @@ public final class PostgresGatewayStore: GatewayStore {
         let rows = try await fetch(
             """
             SELECT outcome, a, b, c FROM prellm_admit(\(key), \(rate?.window), \(rate?.rpm.map(Int64.init)), \(rate?.tpm.map(Int64.init)),
-              \(Int64(rate?.tokens ?? 0)), \(budget?.id), \(budget?.usd), \(budget?.day), \(budget?.month), \(budget?.dayLimit),
-              \(budget?.monthLimit), \(budget?.expires))
+              \(Int64(rate?.tokens ?? 0)), \(budget?.id), \(budget?.usd), \(budget?.day), \(budget?.month),
+              \(budget?.dayLimit.map(Budgets.withSlack)), \(budget?.monthLimit.map(Budgets.withSlack)), \(budget?.expires))
             """, (String, Double, Double, Double).self)
         guard let (outcome, a, b, c) = rows.first else { throw StoreError("prellm_admit returned no row") }
         switch outcome {

@@ -1,12 +1,22 @@
 import Foundation
 import PrellmRuntime
+import Synchronization
 
-/// The embedded store: one SQLite file, WAL mode, survives restarts. A hold and a settlement
-/// are each one `BEGIN IMMEDIATE` transaction, so processes sharing the file (and the tasks of
-/// one) take them one at a time.
+/// The embedded store: one SQLite file, WAL mode, survives restarts. Admissions and
+/// settlements run in `BEGIN IMMEDIATE` transactions, so processes sharing the file take them
+/// one at a time; those that arrive together in one process share one transaction (a group
+/// commit), each still answered only once it is committed.
 public final class SQLiteGatewayStore: GatewayStore {
     private let db: SQLiteDatabase
     private let queue = DispatchQueue(label: "prellm.store.sqlite")
+    /// Admissions and settlements waiting for the store's thread.
+    private let waiting = Mutex<[Pending]>([])
+
+    /// One admission or settlement and the task that waits for it.
+    enum Pending {
+        case admit(RateAsk?, BudgetAsk?, CheckedContinuation<Result<Admission, StoreError>, Never>)
+        case settle(BudgetHold?, SpendRecord, CheckedContinuation<Result<Void, StoreError>, Never>)
+    }
 
     /// The schema's versions, each a list of statements; a file records the last one applied.
     static let migrations: [[String]] = [
@@ -107,12 +117,65 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission {
-        try await offPool { () throws(StoreError) -> Admission in try self.admitNow(rate: rate, budget: budget) }
+        try await withCheckedContinuation { enqueue(.admit(rate, budget, $0)) }.get()
+    }
+
+    public func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError) {
+        try await withCheckedContinuation { enqueue(.settle(hold, spend, $0)) }.get()
     }
 
     /// The hot path's transactions run on the store's own thread: a SQLite call blocks, and a
     /// blocked thread of the cooperative pool (two of them on a two-core machine) stalls every
-    /// request in the process, not just this one.
+    /// request in the process, not just this one. What arrives while a batch is being written
+    /// waits for the next, so under load each commit carries many requests.
+    private func enqueue(_ p: Pending) {
+        let first = waiting.withLock { w in
+            w.append(p)
+            return w.count == 1
+        }
+        if first { queue.async { self.drain() } }
+    }
+
+    /// Writes everything waiting in one transaction and answers each. Should the batch fail,
+    /// each is written alone, so that one bad write does not fail the others.
+    private func drain() {
+        let batch = waiting.withLock { w in
+            defer { w = [] }
+            return w
+        }
+        guard !batch.isEmpty else { return }
+        if batch.count > 1,
+            let answers = try? db.transaction({ t throws(SQLiteDatabase.Failure) -> [Answer] in
+                var answers: [Answer] = []
+                for p in batch { answers.append(try Self.write(p, t)) }
+                return answers
+            })
+        {
+            for (p, a) in zip(batch, answers) { p.resume(.success(a)) }
+            return
+        }
+        for p in batch {
+            do {
+                p.resume(.success(try db.transaction { t throws(SQLiteDatabase.Failure) -> Answer in try Self.write(p, t) }))
+            } catch {
+                p.resume(.failure(StoreError(error.message)))
+            }
+        }
+    }
+
+    enum Answer {
+        case admission(Admission)
+        case settled
+    }
+
+    static func write(_ p: Pending, _ t: SQLiteDatabase.Transaction) throws(SQLiteDatabase.Failure) -> Answer {
+        switch p {
+        case .admit(let rate, let budget, _): .admission(try admit(rate: rate, budget: budget, t))
+        case .settle(let hold, let spend, _): try settle(hold, spend, t)
+        }
+    }
+
+    /// Runs a synchronous store call on the store's thread.
     func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
         let queue = self.queue
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
@@ -121,29 +184,22 @@ public final class SQLiteGatewayStore: GatewayStore {
         return try result.get()
     }
 
-    func admitNow(rate: RateAsk?, budget: BudgetAsk?) throws(StoreError) -> Admission {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Admission in
-                if let budget {
-                    let (day, month, held) = try Self.budgetState(t, budget)
-                    guard Budgets.fit(budget, daySpent: day, monthSpent: month, held: held) else {
-                        return .overBudget(daySpent: day, monthSpent: month, held: held)
-                    }
-                }
-                if let rate {
-                    let row = try t.rows("SELECT count, tokens FROM rate WHERE key_id = ?1 AND window = ?2", [.text(rate.key), .text(rate.window)])
-                        .first
-                    let count = Int(row?[0]?.number ?? 0), counted = Int(row?[1]?.number ?? 0)
-                    guard rate.fits(count: count, counted: counted) else { return .overRate(requests: count, tokens: counted) }
-                    try Self.count(t, rate)
-                }
-                guard let budget else { return .admitted(nil) }
-                try Self.insertHold(t, budget)
-                return .admitted(BudgetHold(id: budget.id, key: budget.key, usd: budget.usd))
+    static func admit(rate: RateAsk?, budget: BudgetAsk?, _ t: SQLiteDatabase.Transaction) throws(SQLiteDatabase.Failure) -> Admission {
+        if let budget {
+            let (day, month, held) = try Self.budgetState(t, budget)
+            guard Budgets.fit(budget, daySpent: day, monthSpent: month, held: held) else {
+                return .overBudget(daySpent: day, monthSpent: month, held: held)
             }
-        } catch {
-            throw StoreError(error.message)
         }
+        if let rate {
+            let row = try t.rows("SELECT count, tokens FROM rate WHERE key_id = ?1 AND window = ?2", [.text(rate.key), .text(rate.window)]).first
+            let count = Int(row?[0]?.number ?? 0), counted = Int(row?[1]?.number ?? 0)
+            guard rate.fits(count: count, counted: counted) else { return .overRate(requests: count, tokens: counted) }
+            try Self.count(t, rate)
+        }
+        guard let budget else { return .admitted(nil) }
+        try Self.insertHold(t, budget)
+        return .admitted(BudgetHold(id: budget.id, key: budget.key, usd: budget.usd))
     }
 
     /// A key's spend in the ask's day and month, and what its live holds hold.
@@ -171,39 +227,30 @@ public final class SQLiteGatewayStore: GatewayStore {
             [.text(ask.key), .text(ask.window), .integer(Int64(ask.tokens))])
     }
 
-    public func settle(_ hold: BudgetHold?, _ spend: SpendRecord) async throws(StoreError) {
-        try await offPool { () throws(StoreError) -> Void in try self.settleNow(hold, spend) }
-    }
-
-    func settleNow(_ hold: BudgetHold?, _ spend: SpendRecord) throws(StoreError) {
-        do {
-            try db.transaction { t throws(SQLiteDatabase.Failure) -> Void in
-                if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
-                try t.rows(
-                    """
-                    INSERT OR IGNORE INTO usage (key_id, day, month, usd, tokens, at, request_id, model, settlement)
-                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                    """,
-                    [
-                        .text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd), .integer(Int64(spend.tokens)),
-                        .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model), .text(spend.settlement),
-                    ])
-                // Counted in the day's total only if it was not recorded before (a retry).
-                guard try t.rows("SELECT changes()").first?[0]?.number == 1 else { return }
-                try t.rows(
-                    """
-                    INSERT INTO spend_daily (key_id, day, month, usd) VALUES (?1, ?2, ?3, ?4)
-                    ON CONFLICT (key_id, day) DO UPDATE SET usd = usd + ?4
-                    """, [.text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd)])
-                if let window = spend.rateWindow, spend.unusedTokens != 0 {
-                    try t.rows(
-                        "UPDATE rate SET tokens = MAX(0, tokens - ?3) WHERE key_id = ?1 AND window = ?2",
-                        [.text(spend.key), .text(window), .integer(Int64(spend.unusedTokens))])
-                }
-            }
-        } catch {
-            throw StoreError(error.message)
+    static func settle(_ hold: BudgetHold?, _ spend: SpendRecord, _ t: SQLiteDatabase.Transaction) throws(SQLiteDatabase.Failure) -> Answer {
+        if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
+        try t.rows(
+            """
+            INSERT OR IGNORE INTO usage (key_id, day, month, usd, tokens, at, request_id, model, settlement)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            """,
+            [
+                .text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd), .integer(Int64(spend.tokens)),
+                .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model), .text(spend.settlement),
+            ])
+        // Counted in the day's total only if it was not recorded before (a retry).
+        guard try t.rows("SELECT changes()").first?[0]?.number == 1 else { return .settled }
+        try t.rows(
+            """
+            INSERT INTO spend_daily (key_id, day, month, usd) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT (key_id, day) DO UPDATE SET usd = usd + ?4
+            """, [.text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd)])
+        if let window = spend.rateWindow, spend.unusedTokens != 0 {
+            try t.rows(
+                "UPDATE rate SET tokens = MAX(0, tokens - ?3) WHERE key_id = ?1 AND window = ?2",
+                [.text(spend.key), .text(window), .integer(Int64(spend.unusedTokens))])
         }
+        return .settled
     }
 
     public func release(_ hold: BudgetHold) async throws(StoreError) {
@@ -448,6 +495,28 @@ public enum RateWindow {
 /// must fit each budget given.
 enum Budgets {
     static func fit(_ ask: BudgetAsk, daySpent: Double, monthSpent: Double, held: Double) -> Bool {
-        (ask.dayLimit.map { daySpent + held + ask.usd <= $0 } ?? true) && (ask.monthLimit.map { monthSpent + held + ask.usd <= $0 } ?? true)
+        (ask.dayLimit.map { daySpent + held + ask.usd <= withSlack($0) } ?? true)
+            && (ask.monthLimit.map { monthSpent + held + ask.usd <= withSlack($0) } ?? true)
+    }
+
+    /// A limit as the stores compare it: sums of doubles drift by ulps (a hundred $0.01 holds
+    /// add up to a hair over $1.00), and a budget that fits a hundred such requests must admit
+    /// the hundredth. A billionth of a dollar is far below anything billed.
+    static func withSlack(_ limit: Double) -> Double { limit + 1e-9 }
+}
+
+extension SQLiteGatewayStore.Pending {
+    /// Answers the waiting task (an admission's answer to an admission, a settlement's to a
+    /// settlement: `write` gives each its own kind).
+    func resume(_ result: Result<SQLiteGatewayStore.Answer, StoreError>) {
+        switch self {
+        case .admit(_, _, let c):
+            c.resume(
+                returning: result.map { a in
+                    guard case .admission(let admission) = a else { preconditionFailure("an admission answered as a settlement") }
+                    return admission
+                })
+        case .settle(_, _, let c): c.resume(returning: result.map { _ in () })
+        }
     }
 }

@@ -172,10 +172,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
     @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
     func run() async throws {
-        finish(
-            await ServeCommand.run(
-                config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment,
-                log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }))
+        // A log reader that went away must not kill the gateway (a write then fails instead).
+        signal(SIGPIPE, SIG_IGN)
+        // Written from a thread of its own: a slow reader of stderr must not stall requests.
+        let log = LogWriter(fd: 2)
+        let out = await ServeCommand.run(
+            config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment, log: log.write)
+        log.flush()
+        finish(out)
     }
 }
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The gateway's hot path, in one run: direct to the upstream, `prellm serve` without keys, the
+# same with a key that has rpm, tpm and a daily budget (every request admitted, held, settled
+# and written to the SQLite ledger), and the LiteLLM proxy; with wrk (closed loop, c=1, 8, 64)
+# and gw-load (open loop, fixed offered rates), then a soak of the keyed gateway at a fixed rate
+# with its resident memory sampled every 10 s. See Benchmarks/README.md ("Gateway hot path").
+# Needs nginx and wrk (apt-get install nginx-light wrk); LITELLM=0 skips LiteLLM.
+#   WRK_SECONDS=10 RATES="1000" SECONDS_PER_RATE=10 SOAK_SECONDS=600 Benchmarks/gateway/hotpath.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+wrk_secs=${WRK_SECONDS:-10}
+rates=${RATES:-"1000"}
+secs=${SECONDS_PER_RATE:-10}
+soak=${SOAK_SECONDS:-600}
+soak_rate=${SOAK_RATE:-1000}
+conns=${CONNECTIONS:-"1 8 64"}
+litellm=${LITELLM:-1}
+mkdir -p out
+swift build -c release --product gw-load >/dev/null
+(cd ../.. && swift build -c release --product prellm >/dev/null)
+if [ "$litellm" = 1 ] && [ ! -x .venv/bin/litellm ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q 'litellm[proxy]'
+fi
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
+trap cleanup EXIT
+for port in 18080 18081 18082 18083; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
+done
+nginx -c "$PWD/nginx.conf"
+
+key=sk-bench-0123456789abcdef0123456789abcdef
+keyhash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+rm -f out/hot-open.sqlite* out/hot-keyed.sqlite*
+cat > out/hot-open.yaml <<YAML
+prellm: 1
+server: {port: 18081}
+models:
+  fast: openai/gpt-4o-mini
+store: {path: hot-open.sqlite}
+YAML
+cat > out/hot-keyed.yaml <<YAML
+prellm: 1
+server: {port: 18083}
+models:
+  fast: openai/gpt-4o-mini
+keys:
+  - {id: bench, hash: "sha256:$keyhash", rpm: 100000000, tpm: 1000000000000, usd_per_day: 1000000}
+store: {path: hot-keyed.sqlite}
+YAML
+serve() { OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench ../../.build/release/prellm serve --config "$1" 2>/dev/null & pids+=($!); }
+serve out/hot-open.yaml; open_pid=$!
+serve out/hot-keyed.yaml; keyed_pid=$!
+ports="18081 18083"
+if [ "$litellm" = 1 ]; then
+  cat > out/litellm.yaml <<YAML
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:18080/v1", api_key: sk-bench}
+litellm_settings: {set_verbose: false}
+general_settings: {master_key: $key}
+YAML
+  .venv/bin/litellm --config out/litellm.yaml --host 127.0.0.1 --port 18082 --num_workers 1 >out/litellm.log 2>&1 &
+  pids+=($!)
+fi
+for port in $ports; do
+  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+done
+if [ "$litellm" = 1 ]; then
+  for _ in $(seq 1 120); do curl -fs http://127.0.0.1:18082/health/liveliness >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+paths="direct prellm prellm+key"
+[ "$litellm" = 1 ] && paths="$paths litellm"
+url() { case $1 in direct) echo http://127.0.0.1:18080/v1/chat/completions ;; prellm) echo http://127.0.0.1:18081/v1/chat/completions ;;
+  prellm+key) echo http://127.0.0.1:18083/v1/chat/completions ;; litellm) echo http://127.0.0.1:18082/v1/chat/completions ;; esac; }
+keyed() { [ "$1" = prellm+key ] || [ "$1" = litellm ]; }
+hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+echo "wrk, closed loop, $wrk_secs s per row (one wrk thread):"
+echo
+echo "| c | path | req/s | p50 ms | p99 ms | p50 added | p99 added | errors |"
+echo "|---|---|---|---|---|---|---|---|"
+for c in $conns; do
+  direct=""
+  for path in $paths; do
+    k=""; keyed "$path" && k=$key
+    r=$(PRELLM_BENCH_KEY=$k wrk -t1 -c"$c" -d"${wrk_secs}s" -s post.lua "$(url "$path")" | tail -1)
+    [ "$path" = direct ] && direct=$r
+    python3 - "$c" "$path" "$direct" "$r" <<'PY'
+import json, sys
+c, path, d, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+added = "– | –" if path == "direct" else f"{r['p50_ms'] - d['p50_ms']:.3f} | {r['p99_ms'] - d['p99_ms']:.3f}"
+print(f"| {c} | {path} | {r['rps']:,.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {added} | {r['errors']} |")
+PY
+  done
+done
+echo
+echo "gw-load, open loop, $secs s per rate:"
+echo
+echo "| rate (req/s) | path | achieved (req/s) | p50 ms | p99 ms | p50 added | p99 added | errors | dropped |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for rate in $rates; do
+  direct=$(.build/release/gw-load "$(url direct)" --rate "$rate" --seconds "$secs")
+  python3 row.py "$rate" direct "$direct"
+  for path in $paths; do
+    [ "$path" = direct ] && continue
+    h=(); keyed "$path" && h=(--header "Authorization: Bearer $key")
+    r=$(.build/release/gw-load "$(url "$path")" --rate "$rate" --seconds "$secs" "${h[@]}")
+    python3 row.py "$rate" "$path" "$direct" "$r"
+  done
+done
+echo
+echo "peak RSS after the runs: prellm $(hwm $open_pid) MB, prellm+key $(hwm $keyed_pid) MB"
+if [ "$soak" -gt 0 ]; then
+  echo
+  echo "soak: prellm+key at $soak_rate req/s for $soak s, resident MB every 10 s:"
+  .build/release/gw-load "$(url prellm+key)" --rate "$soak_rate" --seconds "$soak" --header "Authorization: Bearer $key" > out/soak.json &
+  load=$!
+  series=""
+  while kill -0 $load 2>/dev/null; do series="$series $(rss $keyed_pid)"; sleep 10; done
+  echo "$series"
+  echo "soak result: $(cat out/soak.json); peak RSS $(hwm $keyed_pid) MB"
+fi
