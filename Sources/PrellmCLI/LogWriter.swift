@@ -12,6 +12,8 @@ public final class LogWriter: Sendable {
         var dropped = 0
         /// The thread is writing a batch (so the buffer is empty but not yet on the descriptor).
         var writing = false
+        /// The thread found nothing to write and waits to be woken.
+        var idle = true
     }
 
     private let state = Mutex(State())
@@ -35,10 +37,11 @@ public final class LogWriter: Sendable {
                 s.dropped += 1
                 return false
             }
-            let wasIdle = s.pending.isEmpty
             s.pending.append(contentsOf: line.utf8)
             s.pending.append(0x0A)
-            return wasIdle
+            // Only a waiting thread is woken: one busy writing comes back for the line itself.
+            defer { s.idle = false }
+            return s.idle
         }
         if signal { wake.signal() }
     }
@@ -57,7 +60,12 @@ public final class LogWriter: Sendable {
     private func run() {
         while true {
             wake.wait()
-            while let batch = take() { writeAll(batch) }
+            while let batch = take() {
+                writeAll(batch)
+                // Lines gather for a moment, so that a busy gateway costs a write every few
+                // milliseconds rather than a wake-up and a write per request.
+                usleep(2000)
+            }
         }
     }
 
@@ -74,6 +82,7 @@ public final class LogWriter: Sendable {
             batch += s.pending
             s.pending = []
             s.writing = !batch.isEmpty
+            if batch.isEmpty { s.idle = true }
             return batch.isEmpty ? nil : batch
         }
     }

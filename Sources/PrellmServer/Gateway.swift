@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Prellm
 import PrellmCompiler
 import PrellmProviderKit
@@ -126,6 +128,15 @@ public final class Gateway: Sendable {
             routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
         contextBox = baseContext
+    }
+
+    /// Runs the process's Swift tasks on the gateway's event loops instead of a thread pool of
+    /// their own: a request then no longer hops from the thread that read it to another that
+    /// handles it and back to write the answer. Called once, by `prellm serve`, before it
+    /// starts anything else; nothing the gateway runs may block a thread (SQLite and the HTTP
+    /// client have threads of their own).
+    public static func runTasksOnEventLoops() {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// Whether any `provider/model` may be asked for, besides the configured names.

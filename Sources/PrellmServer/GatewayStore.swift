@@ -199,8 +199,38 @@ public struct StoredResponse: Sendable, Equatable {
 /// The ledger's periods: a UTC day ("2026-11-24") and its month ("2026-11").
 public enum UsagePeriod {
     public static func of(_ date: Date) -> (day: String, month: String) {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-        return (day, String(day.prefix(7)))
+        let t = UTCTime(date)
+        let month = UTCTime.digits(t.year, 4) + "-" + UTCTime.digits(t.month, 2)
+        return (month + "-" + UTCTime.digits(t.day, 2), month)
+    }
+}
+
+/// A date's UTC calendar fields, by integer arithmetic (Hinnant's days-to-civil): every
+/// keyed request names its day, month and minute, and a Calendar with a time zone was a
+/// few percent of the request's cost.
+struct UTCTime {
+    var year: Int, month: Int, day: Int, hour: Int, minute: Int
+
+    init(_ date: Date) {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let inDay = seconds - days * 86_400
+        hour = inDay / 3600
+        minute = inDay % 3600 / 60
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        day = doy - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    }
+
+    /// `n` with leading zeros to `width` digits.
+    static func digits(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 }

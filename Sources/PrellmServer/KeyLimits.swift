@@ -27,11 +27,12 @@ final class KeyLimits: Sendable {
         /// unused tokens are given back there).
         var tokenWindow: String?
         /// Unique to this request's settlement (the ledger records it once).
-        var settlement = UUID().uuidString
+        var settlement = UniqueID.next()
     }
 
     let store: any GatewayStore
-    private let unsettled = Mutex<(pending: [Unsettled], retrying: Bool)>(([], false))
+    /// Writes waiting for the store, and how many of them a retry is writing now.
+    private let unsettled = Mutex<(pending: [Unsettled], retrying: Bool, writing: Int)>(([], false, 0))
     /// When expired holds were last released (seconds since 1970).
     private let lastSweep = Mutex<Double>(0)
     /// How long a hold lasts if its request never settles (a replica that died): the longest a
@@ -75,7 +76,7 @@ final class KeyLimits: Sendable {
         let budget =
             budgeted
             ? BudgetAsk(
-                key: id, id: requestID + "-" + UUID().uuidString.prefix(8), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
+                key: id, id: requestID + "-" + UniqueID.next(), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
                 monthLimit: key.usdPerMonth,
                 expires: now.addingTimeInterval(Double(holdLifetime.components.seconds) + Double(holdLifetime.components.attoseconds) / 1e18))
             : nil
@@ -194,13 +195,16 @@ final class KeyLimits: Sendable {
     }
 
     /// Settlements waiting for the store (for tests and the log).
-    var unsettledCount: Int { unsettled.withLock { $0.pending.count } }
+    var unsettledCount: Int { unsettled.withLock { $0.pending.count + $0.writing } }
 
     private func retryUnsettled() async {
         while true {
             try? await Task.sleep(for: .seconds(1))
             let batch = unsettled.withLock { s in
-                defer { s.pending = [] }
+                defer {
+                    s.writing = s.pending.count
+                    s.pending = []
+                }
                 return s.pending
             }
             var left: [Unsettled] = []
@@ -213,6 +217,7 @@ final class KeyLimits: Sendable {
             }
             let done = unsettled.withLock { s in
                 s.pending = left + s.pending
+                s.writing = 0
                 if s.pending.isEmpty { s.retrying = false }
                 return s.pending.isEmpty
             }

@@ -174,6 +174,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // A log reader that went away must not kill the gateway (a write then fails instead).
         signal(SIGPIPE, SIG_IGN)
+        Gateway.runTasksOnEventLoops()
         // Written from a thread of its own: a slow reader of stderr must not stall requests.
         let log = LogWriter(fd: 2)
         let out = await ServeCommand.run(

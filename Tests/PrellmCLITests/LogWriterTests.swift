@@ -40,9 +40,11 @@ import Testing
         #expect(lines.count > 1000)
         #expect(lines.count < 20_000)
         #expect(lines.allSatisfy { $0 == line[...] || $0.hasPrefix(#"{"level":"warn","message":""#) })
-        let dropped = try #require(lines.first { $0.contains("log lines were dropped") })
-        let count = try #require(Int(dropped.split(separator: "\"")[7].split(separator: " ")[0]))
-        #expect(count + lines.count - 1 == 20_000)
+        // Drops are reported as the reader catches up, perhaps in several lines.
+        let reports = lines.filter { $0.contains("log lines were dropped") }
+        #expect(!reports.isEmpty)
+        let dropped = reports.compactMap { Int($0.split(separator: "\"")[7].split(separator: " ")[0]) }.reduce(0, +)
+        #expect(dropped + lines.count - reports.count == 20_000)
     }
 
     @Test func flushWaitsForEveryLine() throws {

@@ -158,3 +158,30 @@ import Testing
         #expect(parsed["stream"] == .bool(true))
     }
 }
+
+/// The integer calendar gives what Foundation's UTC calendar gives, for any date in four
+/// centuries either side, and the stores' day, month and minute strings are unchanged.
+@Suite struct UTCTimeTests {
+    @Test func utcFieldsMatchFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var g = SystemRandomNumberGenerator()
+        let edges: [Double] = [0, -1, 86_399, 86_400, 951_782_400, 951_868_800, 4_107_542_400, -2_208_988_800, 1_798_761_599]
+        for t in edges + (0..<20_000).map({ _ in Double(Int64.random(in: -12_000_000_000...20_000_000_000, using: &g)) }) {
+            let date = Date(timeIntervalSince1970: t + 0.25)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+            let u = UTCTime(date)
+            let expected = [c.year!, c.month!, c.day!, c.hour!, c.minute!]
+            if [u.year, u.month, u.day, u.hour, u.minute] != expected { Issue.record("at \(t): \(u), expected \(expected)") }
+        }
+        let date = Date(timeIntervalSince1970: 1_764_547_200 + 3_723)  // 2025-12-01T01:02:03Z
+        let period = UsagePeriod.of(date)
+        #expect(period.day == "2025-12-01" && period.month == "2025-12")
+        #expect(RateWindow.of(date) == "2025-12-01T01:02")
+    }
+
+    @Test func idsAreUnique() {
+        let ids = (0..<10_000).map { _ in UniqueID.next() }
+        #expect(Set(ids).count == ids.count)
+    }
+}
