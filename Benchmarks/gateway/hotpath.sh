@@ -15,9 +15,13 @@ soak=${SOAK_SECONDS:-600}
 soak_rate=${SOAK_RATE:-1000}
 conns=${CONNECTIONS:-"1 8 64"}
 litellm=${LITELLM:-1}
+# LiteLLM is offered fixed rates up to this one; past the rate it collapses at there is nothing to compare.
+litellm_max=${LITELLM_MAX_RATE:-1000}
+# Another build to measure (an A/B against the previous one: see ab.sh).
+bin=${PRELLM_BIN:-../../.build/release/prellm}
 mkdir -p out
 swift build -c release --product gw-load >/dev/null
-(cd ../.. && swift build -c release --product prellm >/dev/null)
+[ -n "${PRELLM_BIN:-}" ] || (cd ../.. && swift build -c release --product prellm >/dev/null)
 if [ "$litellm" = 1 ] && [ ! -x .venv/bin/litellm ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q 'litellm[proxy]'
@@ -49,7 +53,7 @@ keys:
   - {id: bench, hash: "sha256:$keyhash", rpm: 100000000, tpm: 1000000000000, usd_per_day: 1000000}
 store: {path: hot-keyed.sqlite}
 YAML
-serve() { OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench ../../.build/release/prellm serve --config "$1" 2>/dev/null & pids+=($!); }
+serve() { OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench "$bin" serve --config "$1" 2>/dev/null & pids+=($!); }
 serve out/hot-open.yaml; open_pid=$!
 serve out/hot-keyed.yaml; keyed_pid=$!
 ports="18081 18083"
@@ -106,6 +110,7 @@ for rate in $rates; do
   python3 row.py "$rate" direct "$direct"
   for path in $paths; do
     [ "$path" = direct ] && continue
+    [ "$path" = litellm ] && [ "$rate" -gt "$litellm_max" ] && continue
     h=(); keyed "$path" && h=(--header "Authorization: Bearer $key")
     r=$(.build/release/gw-load "$(url "$path")" --rate "$rate" --seconds "$secs" "${h[@]}")
     python3 row.py "$rate" "$path" "$direct" "$r"

@@ -76,45 +76,16 @@ public final class SQLiteGatewayStore: GatewayStore {
             // is, at each checkpoint), so it survives the gateway's crash but not the machine's
             // power loss; flushing each of a request's three commits held one process under
             // 250 requests a second.
-            // No checkpoint inside a commit: one copies the WAL into the file and flushes it to
-            // disk, which held the request whose commit crossed the threshold for milliseconds
-            // (the p99 of a keyed request). A thread of the store's checkpoints instead.
             db = try SQLiteDatabase(
                 path: path, what: "the store",
                 schema: [
-                    "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0",
+                    "PRAGMA synchronous=NORMAL",
                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
                 ])
-            checkpointer = try Checkpointer(path: path)
         } catch {
             throw StoreError(error.message)
         }
         try Self.migrate(db, path: path)
-    }
-
-    private let checkpointer: Checkpointer
-
-    deinit { checkpointer.stop() }
-
-    /// Copies the WAL into the database file every second, on a connection and a thread of its
-    /// own, without blocking writers (a passive checkpoint); ends with the store.
-    final class Checkpointer: Sendable {
-        private let db: SQLiteDatabase
-        private let stopped = Atomic<Bool>(false)
-
-        init(path: String) throws(SQLiteDatabase.Failure) {
-            db = try SQLiteDatabase(path: path, what: "the store", schema: [])
-            let thread = Thread { [self] in
-                while !self.stopped.load(ordering: .relaxed) {
-                    Thread.sleep(forTimeInterval: 1)
-                    _ = try? self.db.rows("PRAGMA wal_checkpoint(PASSIVE)")
-                }
-            }
-            thread.name = "prellm-checkpoint"
-            thread.start()
-        }
-
-        func stop() { stopped.store(true, ordering: .relaxed) }
     }
 
     /// Applies the migrations the file lacks, each in one transaction; refuses a file that a
@@ -286,68 +257,82 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func release(_ hold: BudgetHold) async throws(StoreError) {
-        try rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)])
+        try await offPool { [self] () throws(StoreError) -> Void in
+            try rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)])
+        }
     }
 
     public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> [BudgetHold] in
-                let rows = try t.rows("SELECT id, key_id, usd FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
-                try t.rows("DELETE FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
-                // Past minutes' request counts are no longer read.
-                try t.rows("DELETE FROM rate WHERE window < ?1", [.text(RateWindow.of(now.addingTimeInterval(-120)))])
-                return rows.compactMap { r in
-                    guard let id = r[0]?.text, let key = r[1]?.text, let usd = r[2]?.number else { return nil }
-                    return BudgetHold(id: id, key: key, usd: usd)
+        try await offPool { [self] () throws(StoreError) -> [BudgetHold] in
+            do throws(SQLiteDatabase.Failure) {
+                return try db.transaction { t throws(SQLiteDatabase.Failure) -> [BudgetHold] in
+                    let rows = try t.rows("SELECT id, key_id, usd FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
+                    try t.rows("DELETE FROM holds WHERE expires <= ?1", [.real(now.timeIntervalSince1970)])
+                    // Past minutes' request counts are no longer read.
+                    try t.rows("DELETE FROM rate WHERE window < ?1", [.text(RateWindow.of(now.addingTimeInterval(-120)))])
+                    return rows.compactMap { r in
+                        guard let id = r[0]?.text, let key = r[1]?.text, let usd = r[2]?.number else { return nil }
+                        return BudgetHold(id: id, key: key, usd: usd)
+                    }
                 }
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
         }
     }
 
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {
-        let rows = try rows(
-            """
-            SELECT key_id, model, day, COUNT(*), SUM(tokens), SUM(usd) FROM usage WHERE day >= ?1 AND (?2 = '' OR key_id = ?2)
-            GROUP BY key_id, model, day ORDER BY day, key_id, model
-            """, [.text(day), .text(key ?? "")])
-        return rows.compactMap { r in
-            guard let k = r[0]?.text, let m = r[1]?.text, let d = r[2]?.text, let n = r[3]?.number, let t = r[4]?.number, let u = r[5]?.number
-            else { return nil }
-            return UsageRow(key: k, model: m, day: d, requests: Int(n), tokens: Int(t), usd: u)
+        try await offPool { [self] () throws(StoreError) -> [UsageRow] in
+            let rows = try rows(
+                """
+                SELECT key_id, model, day, COUNT(*), SUM(tokens), SUM(usd) FROM usage WHERE day >= ?1 AND (?2 = '' OR key_id = ?2)
+                GROUP BY key_id, model, day ORDER BY day, key_id, model
+                """, [.text(day), .text(key ?? "")])
+            return rows.compactMap { r in
+                guard let k = r[0]?.text, let m = r[1]?.text, let d = r[2]?.text, let n = r[3]?.number, let t = r[4]?.number, let u = r[5]?.number
+                else { return nil }
+                return UsageRow(key: k, model: m, day: d, requests: Int(n), tokens: Int(t), usd: u)
+            }
         }
     }
 
     public func spent(key: String, day: String, month: String) async throws(StoreError) -> (day: Double, month: Double) {
-        let row = try rows(
-            Self.spentSQL,
-            [.text(key), .text(day), .text(month)]
-        ).first
-        return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
+        try await offPool { [self] () throws(StoreError) -> (day: Double, month: Double) in
+            let row = try rows(
+                Self.spentSQL,
+                [.text(key), .text(day), .text(month)]
+            ).first
+            return (row?[0]?.number ?? 0, row?[1]?.number ?? 0)
+        }
     }
 
     public func save(_ r: StoredResponse) async throws(StoreError) {
-        try rows("DELETE FROM responses WHERE expires <= ?1", [.real(Date().timeIntervalSince1970)])
-        try rows(
-            "INSERT INTO responses (id, key_id, object, conversation, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
-            [.text(r.id), .text(r.keyID), .text(r.object), .text(r.conversation), .real(r.expires.timeIntervalSince1970)])
+        try await offPool { [self] () throws(StoreError) -> Void in
+            try rows("DELETE FROM responses WHERE expires <= ?1", [.real(Date().timeIntervalSince1970)])
+            try rows(
+                "INSERT INTO responses (id, key_id, object, conversation, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+                [.text(r.id), .text(r.keyID), .text(r.object), .text(r.conversation), .real(r.expires.timeIntervalSince1970)])
+        }
     }
 
     public func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse? {
-        let row = try rows(
-            "SELECT object, conversation, expires FROM responses WHERE id = ?1 AND key_id = ?2 AND expires > ?3",
-            [.text(id), .text(keyID), .real(now.timeIntervalSince1970)]
-        ).first
-        guard let row, let object = row[0]?.text, let conversation = row[1]?.text, let expires = row[2]?.number else { return nil }
-        return StoredResponse(id: id, keyID: keyID, object: object, conversation: conversation, expires: Date(timeIntervalSince1970: expires))
+        try await offPool { [self] () throws(StoreError) -> StoredResponse? in
+            let row = try rows(
+                "SELECT object, conversation, expires FROM responses WHERE id = ?1 AND key_id = ?2 AND expires > ?3",
+                [.text(id), .text(keyID), .real(now.timeIntervalSince1970)]
+            ).first
+            guard let row, let object = row[0]?.text, let conversation = row[1]?.text, let expires = row[2]?.number else { return nil }
+            return StoredResponse(id: id, keyID: keyID, object: object, conversation: conversation, expires: Date(timeIntervalSince1970: expires))
+        }
     }
 
     public func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool {
-        // A read, then the delete: RETURNING needs SQLite 3.35, which some supported systems lack.
-        let found = try rows("SELECT 1 FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
-        try rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
-        return !found.isEmpty
+        try await offPool { [self] () throws(StoreError) -> Bool in
+            // A read, then the delete: RETURNING needs SQLite 3.35, which some supported systems lack.
+            let found = try rows("SELECT 1 FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
+            try rows("DELETE FROM responses WHERE id = ?1 AND key_id = ?2", [.text(id), .text(keyID)])
+            return !found.isEmpty
+        }
     }
 
     public func isReachable() async -> Bool {
@@ -364,122 +349,134 @@ public final class SQLiteGatewayStore: GatewayStore {
 
 extension SQLiteGatewayStore {
     public func keys() async throws(StoreError) -> [StoredKey] {
-        typealias Rows = [[SQLiteDatabase.Value?]]
-        let read: (revoked: Rows, secrets: Rows, keys: Rows)
-        do {
-            // One transaction, so that a key and its secrets are read as of one moment.
-            read = try db.transaction { t throws(SQLiteDatabase.Failure) -> (Rows, Rows, Rows) in
-                (
-                    try t.rows("SELECT key_id FROM revoked"), try t.rows("SELECT hash, key_id, expires FROM key_secrets ORDER BY hash"),
-                    try t.rows("SELECT id, definition, config_hash FROM keys ORDER BY id")
-                )
+        try await offPool { [self] () throws(StoreError) -> [StoredKey] in
+            typealias Rows = [[SQLiteDatabase.Value?]]
+            let read: (revoked: Rows, secrets: Rows, keys: Rows)
+            do throws(SQLiteDatabase.Failure) {
+                // One transaction, so that a key and its secrets are read as of one moment.
+                read = try db.transaction { t throws(SQLiteDatabase.Failure) -> (Rows, Rows, Rows) in
+                    (
+                        try t.rows("SELECT key_id FROM revoked"), try t.rows("SELECT hash, key_id, expires FROM key_secrets ORDER BY hash"),
+                        try t.rows("SELECT id, definition, config_hash FROM keys ORDER BY id")
+                    )
+                }
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
+            let revoked = Set(read.revoked.compactMap { $0[0]?.text })
+            var secrets: [String: [KeySecret]] = [:]
+            for r in read.secrets {
+                guard let hash = r[0]?.text, let id = r[1]?.text else { continue }
+                secrets[id, default: []].append(KeySecret(hash: hash, expires: r[2]?.number.map { Date(timeIntervalSince1970: $0) }))
+            }
+            var out: [StoredKey] = []
+            for r in read.keys {
+                guard let id = r[0]?.text, let definition = r[1]?.text, let configHash = r[2]?.text else { continue }
+                let key = try GatewayKey(id: id, definition: definition)
+                out.append(StoredKey(key: key, secrets: secrets[id] ?? [], revoked: revoked.contains(id), fromConfig: !configHash.isEmpty))
+            }
+            return out
         }
-        let revoked = Set(read.revoked.compactMap { $0[0]?.text })
-        var secrets: [String: [KeySecret]] = [:]
-        for r in read.secrets {
-            guard let hash = r[0]?.text, let id = r[1]?.text else { continue }
-            secrets[id, default: []].append(KeySecret(hash: hash, expires: r[2]?.number.map { Date(timeIntervalSince1970: $0) }))
-        }
-        var out: [StoredKey] = []
-        for r in read.keys {
-            guard let id = r[0]?.text, let definition = r[1]?.text, let configHash = r[2]?.text else { continue }
-            let key = try GatewayKey(id: id, definition: definition)
-            out.append(StoredKey(key: key, secrets: secrets[id] ?? [], revoked: revoked.contains(id), fromConfig: !configHash.isEmpty))
-        }
-        return out
     }
 
     public func syncConfigKeys(_ keys: [ConfigKey]) async throws(StoreError) {
-        let result: Result<Void, StoreError>
-        do {
-            result = try db.transaction { t throws(SQLiteDatabase.Failure) -> Result<Void, StoreError> in
-                var changed = false
-                for ck in keys {
-                    let id = ck.key.id, definition = ck.key.definition
-                    let row = try t.rows("SELECT definition, config_hash FROM keys WHERE id = ?1", [.text(id)]).first
-                    guard let row else {
-                        try t.rows(
-                            "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, ?3, ?4)",
-                            [.text(id), .text(definition), .text(ck.hash), .real(Date().timeIntervalSince1970)])
-                        try t.rows("INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
-                        changed = true
-                        continue
+        try await offPool { [self] () throws(StoreError) -> Void in
+            let result: Result<Void, StoreError>
+            do throws(SQLiteDatabase.Failure) {
+                result = try db.transaction { t throws(SQLiteDatabase.Failure) -> Result<Void, StoreError> in
+                    var changed = false
+                    for ck in keys {
+                        let id = ck.key.id, definition = ck.key.definition
+                        let row = try t.rows("SELECT definition, config_hash FROM keys WHERE id = ?1", [.text(id)]).first
+                        guard let row else {
+                            try t.rows(
+                                "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, ?3, ?4)",
+                                [.text(id), .text(definition), .text(ck.hash), .real(Date().timeIntervalSince1970)])
+                            try t.rows(
+                                "INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
+                            changed = true
+                            continue
+                        }
+                        let configHash = row[1]?.text ?? ""
+                        if configHash.isEmpty { return .failure(KeyRules.takenByCreate(id)) }
+                        if row[0]?.text != definition {
+                            try t.rows("UPDATE keys SET definition = ?2 WHERE id = ?1", [.text(id), .text(definition)])
+                            changed = true
+                        }
+                        if configHash != ck.hash {
+                            // The config's hash was changed: the new one replaces the old.
+                            try t.rows("DELETE FROM key_secrets WHERE hash = ?1", [.text(configHash)])
+                            try t.rows(
+                                "INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
+                            try t.rows("UPDATE keys SET config_hash = ?2 WHERE id = ?1", [.text(id), .text(ck.hash)])
+                            changed = true
+                        }
                     }
-                    let configHash = row[1]?.text ?? ""
-                    if configHash.isEmpty { return .failure(KeyRules.takenByCreate(id)) }
-                    if row[0]?.text != definition {
-                        try t.rows("UPDATE keys SET definition = ?2 WHERE id = ?1", [.text(id), .text(definition)])
+                    let configured = Set(keys.map(\.key.id))
+                    for r in try t.rows("SELECT id FROM keys WHERE config_hash != ''") {
+                        guard let id = r[0]?.text, !configured.contains(id) else { continue }
+                        try t.rows("DELETE FROM key_secrets WHERE key_id = ?1", [.text(id)])
+                        try t.rows("DELETE FROM keys WHERE id = ?1", [.text(id)])
                         changed = true
                     }
-                    if configHash != ck.hash {
-                        // The config's hash was changed: the new one replaces the old.
-                        try t.rows("DELETE FROM key_secrets WHERE hash = ?1", [.text(configHash)])
-                        try t.rows("INSERT OR REPLACE INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(ck.hash), .text(id)])
-                        try t.rows("UPDATE keys SET config_hash = ?2 WHERE id = ?1", [.text(id), .text(ck.hash)])
-                        changed = true
-                    }
+                    if changed { try t.rows("UPDATE keys_version SET version = version + 1") }
+                    return .success(())
                 }
-                let configured = Set(keys.map(\.key.id))
-                for r in try t.rows("SELECT id FROM keys WHERE config_hash != ''") {
-                    guard let id = r[0]?.text, !configured.contains(id) else { continue }
-                    try t.rows("DELETE FROM key_secrets WHERE key_id = ?1", [.text(id)])
-                    try t.rows("DELETE FROM keys WHERE id = ?1", [.text(id)])
-                    changed = true
-                }
-                if changed { try t.rows("UPDATE keys_version SET version = version + 1") }
-                return .success(())
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
+            try result.get()
         }
-        try result.get()
     }
 
     public func createKey(_ key: GatewayKey, hash: String) async throws(StoreError) -> Bool {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
-                guard try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key.id)]).isEmpty else { return false }
-                try t.rows(
-                    "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, '', ?3)",
-                    [.text(key.id), .text(key.definition), .real(Date().timeIntervalSince1970)])
-                try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(key.id)])
-                try t.rows("UPDATE keys_version SET version = version + 1")
-                return true
+        try await offPool { [self] () throws(StoreError) -> Bool in
+            do throws(SQLiteDatabase.Failure) {
+                return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                    guard try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key.id)]).isEmpty else { return false }
+                    try t.rows(
+                        "INSERT INTO keys (id, definition, config_hash, created) VALUES (?1, ?2, '', ?3)",
+                        [.text(key.id), .text(key.definition), .real(Date().timeIntervalSince1970)])
+                    try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(key.id)])
+                    try t.rows("UPDATE keys_version SET version = version + 1")
+                    return true
+                }
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
         }
     }
 
     public func rotateKey(id: String, hash: String, overlapEnds: Date) async throws(StoreError) -> Bool {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
-                guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(id)])).isEmpty else { return false }
-                let end = overlapEnds.timeIntervalSince1970
-                try t.rows(
-                    "UPDATE key_secrets SET expires = MIN(COALESCE(expires, ?2), ?2) WHERE key_id = ?1", [.text(id), .real(end)])
-                try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(id)])
-                try t.rows("UPDATE keys_version SET version = version + 1")
-                return true
+        try await offPool { [self] () throws(StoreError) -> Bool in
+            do throws(SQLiteDatabase.Failure) {
+                return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                    guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(id)])).isEmpty else { return false }
+                    let end = overlapEnds.timeIntervalSince1970
+                    try t.rows(
+                        "UPDATE key_secrets SET expires = MIN(COALESCE(expires, ?2), ?2) WHERE key_id = ?1", [.text(id), .real(end)])
+                    try t.rows("INSERT INTO key_secrets (hash, key_id, expires) VALUES (?1, ?2, NULL)", [.text(hash), .text(id)])
+                    try t.rows("UPDATE keys_version SET version = version + 1")
+                    return true
+                }
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
         }
     }
 
     public func revoke(key: String) async throws(StoreError) -> Bool {
-        do {
-            return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
-                guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key)])).isEmpty else { return false }
-                try t.rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
-                try t.rows("UPDATE keys_version SET version = version + 1")
-                return true
+        try await offPool { [self] () throws(StoreError) -> Bool in
+            do throws(SQLiteDatabase.Failure) {
+                return try db.transaction { t throws(SQLiteDatabase.Failure) -> Bool in
+                    guard !(try t.rows("SELECT 1 FROM keys WHERE id = ?1", [.text(key)])).isEmpty else { return false }
+                    try t.rows("INSERT OR REPLACE INTO revoked (key_id, at) VALUES (?1, ?2)", [.text(key), .real(Date().timeIntervalSince1970)])
+                    try t.rows("UPDATE keys_version SET version = version + 1")
+                    return true
+                }
+            } catch {
+                throw StoreError(error.message)
             }
-        } catch {
-            throw StoreError(error.message)
         }
     }
 

@@ -83,6 +83,24 @@ import Testing
         #expect(results.filter { $0.0 != "same" && !$0.1 }.isEmpty)
     }
 
+    /// The write-ahead log is checkpointed and restarted as the store writes: a gateway that
+    /// settles requests all day keeps a log of a few megabytes, not one that grows with the day
+    /// (and, mapped into memory, the process with it).
+    @Test func theWriteAheadLogStaysBounded() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-wal-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteGatewayStore(path: path)
+        let (day, month) = UsagePeriod.of(Date())
+        // One at a time, so that each is a transaction of its own (the most log frames).
+        for n in 0..<3000 {
+            let record = SpendRecord(
+                key: "k\(n % 7)", requestID: "r\(n)", model: "m", day: day, month: month, usd: 0.001, tokens: 1, settlement: "s\(n)")
+            try await store.settle(nil, record)
+        }
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(wal < 16 << 20, "the WAL holds \(wal) bytes after 3,000 settlements")
+        #expect(try await store.usage(since: day, key: nil).map(\.requests).reduce(0, +) == 3000)
+    }
+
     @Test func theRequestTimeoutStillFires() async throws {
         let started = ContinuousClock.now
         await #expect(throws: GatewayError.self) {
