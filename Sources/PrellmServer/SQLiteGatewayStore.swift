@@ -336,7 +336,9 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func isReachable() async -> Bool {
-        (try? db.rows("SELECT 1")) != nil
+        (try? await offPool { [db] () throws(StoreError) -> Void in
+            do throws(SQLiteDatabase.Failure) { try db.rows("SELECT 1") } catch { throw StoreError(error.message) }
+        }) != nil
     }
 
     @discardableResult
@@ -484,15 +486,15 @@ extension SQLiteGatewayStore {
     /// the file, at the cost of no disk read — and then the keys' version, so that spend written
     /// by other processes does not reload the keys.
     public func watchKeys(_ changed: @escaping @Sendable () async -> Void) async {
-        func version() -> (data: Double, keys: Double)? {
+        // Read on the store's thread, as every SQLite call is: never on an event loop.
+        let version: @Sendable () throws(StoreError) -> (data: Double, keys: Double)? = { [db] in
             guard let data = try? db.rows("PRAGMA data_version").first?[0]?.number else { return nil }
             return (data, (try? db.rows("SELECT version FROM keys_version").first?[0]?.number) ?? 0)
         }
-        var last = version()
+        var last = try? await offPool(version)
         while (try? await Task.sleep(for: .milliseconds(250))) != nil {
-            guard let data = try? db.rows("PRAGMA data_version").first?[0]?.number, data != last?.data else { continue }
-            let now = version()
-            if now?.keys != last?.keys { await changed() }
+            guard let now = try? await offPool(version), now.data != last?.data else { continue }
+            if now.keys != last?.keys { await changed() }
             last = now
         }
     }
