@@ -22,16 +22,10 @@ bin=${PRELLM_BIN:-../../.build/release/prellm}
 mkdir -p out
 swift build -c release --product gw-load >/dev/null
 [ -n "${PRELLM_BIN:-}" ] || (cd ../.. && swift build -c release --product prellm >/dev/null)
-if [ "$litellm" = 1 ] && [ ! -x .venv/bin/litellm ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q 'litellm[proxy]'
-fi
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
-trap cleanup EXIT
-for port in 18080 18081 18082 18083; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
-done
+source ./common.sh
+[ "$litellm" = 1 ] && install_litellm
+trap stop_started EXIT
+refuse_used_ports 18080 18081 18082 18083
 nginx -c "$PWD/nginx.conf"
 
 key=sk-bench-0123456789abcdef0123456789abcdef
@@ -56,31 +50,15 @@ YAML
 serve() { OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench "$bin" serve --config "$1" 2>/dev/null & pids+=($!); }
 serve out/hot-open.yaml; open_pid=$!
 serve out/hot-keyed.yaml; keyed_pid=$!
-ports="18081 18083"
-if [ "$litellm" = 1 ]; then
-  cat > out/litellm.yaml <<YAML
-model_list:
-  - model_name: fast
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:18080/v1", api_key: sk-bench}
-litellm_settings: {set_verbose: false}
-general_settings: {master_key: $key}
-YAML
-  .venv/bin/litellm --config out/litellm.yaml --host 127.0.0.1 --port 18082 --num_workers 1 >out/litellm.log 2>&1 &
-  pids+=($!)
-fi
-for port in $ports; do
-  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-done
-if [ "$litellm" = 1 ]; then
-  for _ in $(seq 1 120); do curl -fs http://127.0.0.1:18082/health/liveliness >/dev/null 2>&1 && break; sleep 0.5; done
-fi
+[ "$litellm" = 1 ] && start_litellm "$key"
+wait_for http://127.0.0.1:18081/healthz
+wait_for http://127.0.0.1:18083/healthz
+[ "$litellm" = 1 ] && wait_for http://127.0.0.1:18082/health/liveliness
 paths="direct prellm prellm+key"
 [ "$litellm" = 1 ] && paths="$paths litellm"
 url() { case $1 in direct) echo http://127.0.0.1:18080/v1/chat/completions ;; prellm) echo http://127.0.0.1:18081/v1/chat/completions ;;
   prellm+key) echo http://127.0.0.1:18083/v1/chat/completions ;; litellm) echo http://127.0.0.1:18082/v1/chat/completions ;; esac; }
 keyed() { [ "$1" = prellm+key ] || [ "$1" = litellm ]; }
-hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
-rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 echo "wrk, closed loop, $wrk_secs s per row (one wrk thread):"
 echo
@@ -92,12 +70,7 @@ for c in $conns; do
     k=""; keyed "$path" && k=$key
     r=$(PRELLM_BENCH_KEY=$k wrk -t1 -c"$c" -d"${wrk_secs}s" -s post.lua "$(url "$path")" | tail -1)
     [ "$path" = direct ] && direct=$r
-    python3 - "$c" "$path" "$direct" "$r" <<'PY'
-import json, sys
-c, path, d, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-added = "– | –" if path == "direct" else f"{r['p50_ms'] - d['p50_ms']:.3f} | {r['p99_ms'] - d['p99_ms']:.3f}"
-print(f"| {c} | {path} | {r['rps']:,.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {added} | {r['errors']} |")
-PY
+    if [ "$path" = direct ]; then python3 row.py --wrk "$c" direct "$r"; else python3 row.py --wrk "$c" "$path" "$direct" "$r"; fi
   done
 done
 echo

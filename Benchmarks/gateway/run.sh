@@ -13,19 +13,12 @@ secs=${SECONDS_PER_RATE:-5}
 mkdir -p out
 swift build -c release --product gw-load >/dev/null
 (cd ../.. && swift build -c release --product prellm >/dev/null)
-if [ ! -x .venv/bin/litellm ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q 'litellm[proxy]'
-fi
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
-trap cleanup EXIT
+source ./common.sh
+install_litellm
+trap stop_started EXIT
 nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true
 sleep 0.5
-# Another run (or anything else) on these ports would measure itself, not the gateways.
-for port in 18080 18081 18082; do
-  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
-done
+refuse_used_ports 18080 18081 18082
 nginx -c "$PWD/nginx.conf"
 
 # Both gateways check a key on every request, as they would in production.
@@ -42,22 +35,9 @@ store: {path: prellm-store.sqlite}
 YAML
 OPENAI_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=sk-bench ../../.build/release/prellm serve --config out/prellm.yaml 2>/dev/null &
 pids+=($!); prellm_pid=$!
-cat > out/litellm.yaml <<YAML
-model_list:
-  - model_name: fast
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:18080/v1", api_key: sk-bench}
-litellm_settings: {set_verbose: false}
-general_settings: {master_key: $key}
-YAML
-.venv/bin/litellm --config out/litellm.yaml --host 127.0.0.1 --port 18082 --num_workers 1 >out/litellm.log 2>&1 &
-pids+=($!); litellm_pid=$!
-for url in http://127.0.0.1:18081/healthz http://127.0.0.1:18082/health/liveliness; do
-  for _ in $(seq 1 120); do
-    if curl -fs "$url" >/dev/null 2>&1; then break; fi
-    sleep 0.5
-  done
-done
-hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+start_litellm "$key"
+wait_for http://127.0.0.1:18081/healthz
+wait_for http://127.0.0.1:18082/health/liveliness
 echo "| rate (req/s) | path | achieved (req/s) | p50 ms | p99 ms | p50 added | p99 added | errors | dropped |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for rate in $rates; do

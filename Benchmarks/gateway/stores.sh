@@ -18,17 +18,14 @@ swift build -c release --product gw-load >/dev/null
 pgdir=$(mktemp -d /tmp/prellm-bench-pg.XXXXXX)
 asowner=()
 if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; asowner=(runuser -u postgres --); fi
-pids=()
+source ./common.sh
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true
+  stop_started
   "${asowner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
   rm -rf "$pgdir"
 }
 trap cleanup EXIT
-for port in 18080 18081 18083 18084 18085 18090; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use: stop what listens there first" >&2; exit 2; fi
-done
+refuse_used_ports 18080 18081 18083 18084 18085 18090
 nginx -c "$PWD/nginx.conf"
 "${asowner[@]}" "$pgbin/initdb" -D "$pgdir/data" -U prellm -A trust >/dev/null
 "${asowner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
@@ -56,10 +53,7 @@ serve out/stores-sqlite.yaml; sqlite_pid=$!
 serve out/stores-pg-18083.yaml; pg_pid=$!
 serve out/stores-pg-18084.yaml
 serve out/stores-pg-18085.yaml
-for port in 18081 18083 18084 18085; do
-  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-done
-hwm() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+for port in 18081 18083 18084 18085; do wait_for "http://127.0.0.1:$port/healthz"; done
 load() { .build/release/gw-load "$@" --rate "$rate" --seconds "$secs" --header "Authorization: Bearer $key"; }
 echo "| rate (req/s) | path | achieved (req/s) | p50 ms | p99 ms | p50 added | p99 added | errors | dropped |"
 echo "|---|---|---|---|---|---|---|---|---|"
