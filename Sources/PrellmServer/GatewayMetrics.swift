@@ -40,6 +40,14 @@ public final class GatewayMetrics: RunEventSink {
     struct State {
         var counters: [String: [Labels: Double]] = [:]  // metric → labels → value
         var histograms: [String: [Labels: Histogram]] = [:]
+
+        mutating func add(_ metric: String, _ labels: Labels, _ v: Double = 1) {
+            counters[metric, default: [:]][labels, default: 0] += v
+        }
+
+        mutating func observe(_ metric: String, _ labels: Labels, _ v: Double) {
+            histograms[metric, default: [:]][labels, default: Histogram()].observe(v)
+        }
     }
 
     private let state = Mutex(State())
@@ -60,21 +68,22 @@ public final class GatewayMetrics: RunEventSink {
     }
 
     func add(_ metric: String, _ labels: Labels, _ v: Double = 1) {
-        state.withLock { $0.counters[metric, default: [:]][labels, default: 0] += v }
+        state.withLock { $0.add(metric, labels, v) }
     }
 
     func observe(_ metric: String, _ labels: Labels, _ v: Double) {
-        state.withLock { $0.histograms[metric, default: [:]][labels, default: Histogram()].observe(v) }
+        state.withLock { $0.observe(metric, labels, v) }
     }
 
+    /// A request's series, counted under one lock.
     func request(model: String, key: String, status: Int, seconds: Double, tokens: Int?, cost: Double?, error: String?) {
         let byKey = Labels(model: model, key: key)
         state.withLock { s in
-            s.counters["prellm_requests_total", default: [:]][Labels(model: model, key: key, status: String(status)), default: 0] += 1
-            s.histograms["prellm_request_duration_seconds", default: [:]][Labels(model: model), default: Histogram()].observe(seconds)
-            if let tokens { s.counters["prellm_tokens_total", default: [:]][byKey, default: 0] += Double(tokens) }
-            if let cost { s.counters["prellm_cost_usd_total", default: [:]][byKey, default: 0] += cost }
-            if let error { s.counters["prellm_errors_total", default: [:]][Labels(kind: error), default: 0] += 1 }
+            s.add("prellm_requests_total", Labels(model: model, key: key, status: String(status)))
+            s.observe("prellm_request_duration_seconds", Labels(model: model), seconds)
+            if let tokens { s.add("prellm_tokens_total", byKey, Double(tokens)) }
+            if let cost { s.add("prellm_cost_usd_total", byKey, cost) }
+            if let error { s.add("prellm_errors_total", Labels(kind: error)) }
         }
     }
 

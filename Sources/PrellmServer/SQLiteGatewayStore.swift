@@ -336,9 +336,7 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     public func isReachable() async -> Bool {
-        (try? await offPool { [db] () throws(StoreError) -> Void in
-            do throws(SQLiteDatabase.Failure) { try db.rows("SELECT 1") } catch { throw StoreError(error.message) }
-        }) != nil
+        (try? await offPool { [self] () throws(StoreError) -> Void in try rows("SELECT 1") }) != nil
     }
 
     @discardableResult
