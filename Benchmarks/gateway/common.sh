@@ -14,7 +14,12 @@ refuse_used_ports() {
 }
 
 # Waits (up to a minute) until URL answers 2xx.
-wait_for() { for _ in $(seq 1 120); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.5; done; }
+# A server that does not answer within a minute ends the run: its rows would be all errors.
+wait_for() {
+  for _ in $(seq 1 120); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.5; done
+  echo "$1 did not answer within 60 s" >&2
+  return 1
+}
 
 # LiteLLM from PyPI into .venv, on first use.
 install_litellm() {

@@ -214,19 +214,18 @@ public final class PostgresGatewayStore: GatewayStore {
 
     /// The migrations this database lacks, each in one transaction.
     func migrate() async throws(StoreError) {
-        try await run("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)", deadline: Self.startDeadline)
-        // Two replicas starting at once: the lock makes one migrate and the other find it done.
-        do {
-            try await client.withTransaction(logger: Self.logger) { connection in
-                try await Self.migrate(connection)
-            }
-        } catch {
-            throw Self.failure(error)
+        let client = self.client
+        try await Self.bounded(Self.startDeadline) {
+            try await client.withTransaction(logger: Self.logger) { connection in try await Self.migrate(connection) }
         }
     }
 
     static func migrate(_ connection: PostgresConnection) async throws {
+        // Replicas starting at once on a new database: the lock makes one migrate and the others
+        // find it done. It comes before the version table is created, because two concurrent
+        // CREATE TABLE IF NOT EXISTS can both pass the check and one then fails.
         try await connection.query("SELECT pg_advisory_xact_lock(7208554001)", logger: Self.logger)
+        try await connection.query("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)", logger: Self.logger)
         let rows = try await connection.query("SELECT version FROM prellm_schema", logger: Self.logger)
         var version = 0
         var seen = false

@@ -62,6 +62,20 @@ import Testing
         try await RateChecks.exact(stores)
     }
 
+    /// Replicas started together on a new database: one migrates, the others wait for it and
+    /// find the schema current (two creating the version table at once failed one of them).
+    @Test func replicasStartingTogetherOnANewDatabaseAllStart() async throws {
+        guard let pg = try server() else { return }
+        for _ in 0..<3 {
+            let url = try pg.database()
+            let started = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<4 { group.addTask { await (try PostgresGatewayStore.connect(url)).isReachable() } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(started == 4)
+        }
+    }
+
     @Test func migrationsRunOnceAndANewerSchemaIsRefused() async throws {
         guard let pg = try server() else { return }
         let url = try pg.database()
