@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import PrellmSchema
 import Synchronization
 
 /// The store that gateway replicas share: PostgreSQL through postgres-nio (`store.url`).
@@ -10,10 +11,12 @@ import Synchronization
 /// request in its minute, and inserts the hold only if every budget and limit still holds — one
 /// round trip, and no two replicas can interleave inside it (each of its statements reads after
 /// the lock is taken). Settling (`prellm_settle_once`) takes the same lock, so an admission never
-/// sees a request's cost in neither the holds nor the spend.
+/// sees a request's cost in neither the holds nor the spend. Admissions and settlements that
+/// arrive while others are with the database go together (`PostgresWriteBatcher`).
 public final class PostgresGatewayStore: GatewayStore {
     let client: PostgresClient
     private let runner: Task<Void, Never>
+    let batcher: PostgresWriteBatcher
 
     /// The schema's versions. Each is applied in one transaction with its version row, so a
     /// migration either finished or left nothing behind.
@@ -172,11 +175,50 @@ public final class PostgresGatewayStore: GatewayStore {
             $$
             """,
         ],
+        [
+            // Several admissions and settlements in one call and one transaction (a group
+            // commit): each key's lock is taken once, in the order of the locks' ids so that two
+            // replicas' batches cannot deadlock, settlements before admissions, and the commit
+            // waits for the WAL flush once. No write has a subtransaction of its own: past 64 in
+            // one transaction every other session's snapshots slow down (the subtransaction
+            // cache overflows). A batch that fails is written again one write at a time, so that
+            // one bad write fails only itself. Answers carry the write's place in the array.
+            """
+            CREATE FUNCTION prellm_batch(p_writes jsonb)
+            RETURNS TABLE (i integer, outcome text, a double precision, b double precision, c double precision)
+            LANGUAGE plpgsql AS $$
+            DECLARE w jsonb; n integer; flush boolean := false; sync text := current_setting('synchronous_commit');
+            BEGIN
+              FOR w, n IN SELECT e.v, e.o::integer FROM jsonb_array_elements(p_writes) WITH ORDINALITY AS e(v, o)
+                ORDER BY hashtextextended('prellm:' || (e.v->>'key'), 0), e.v->>'key', e.v->>'kind' DESC, e.o
+              LOOP
+                i := n; a := 0; b := 0; c := 0;
+                IF w->>'kind' = 'settle' THEN
+                  PERFORM prellm_settle_once(w->>'settlement', w->>'hold', w->>'key', w->>'request', w->>'model', w->>'day',
+                    w->>'month', (w->>'usd')::double precision, (w->>'tokens')::bigint, w->>'window', (w->>'unused')::bigint);
+                  outcome := 'settled';
+                  flush := true;
+                ELSE
+                  SELECT x.outcome, x.a, x.b, x.c INTO outcome, a, b, c FROM prellm_admit(w->>'key', w->>'window', (w->>'rpm')::bigint,
+                    (w->>'tpm')::bigint, (w->>'tokens')::bigint, w->>'hold', (w->>'usd')::double precision, w->>'day', w->>'month',
+                    (w->>'day_limit')::double precision, (w->>'month_limit')::double precision,
+                    to_timestamp((w->>'expires')::double precision)) x;
+                END IF;
+                RETURN NEXT;
+              END LOOP;
+              -- prellm_admit turns the flush off for its transaction; settlements wait for it
+              -- (as the database's own setting says).
+              IF flush THEN PERFORM set_config('synchronous_commit', sync, true); END IF;
+            END $$
+            """
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
         self.client = client
         self.runner = runner
+        let client = self.client
+        batcher = PostgresWriteBatcher { writes in await Self.write(writes, client) }
     }
 
     deinit { runner.cancel() }
@@ -247,27 +289,104 @@ public final class PostgresGatewayStore: GatewayStore {
     static let logger = Logger(label: "prellm.store.postgres")
 
     public func admit(rate: RateAsk?, budget: BudgetAsk?) async throws(StoreError) -> Admission {
+        guard case .admission(let a) = try await batcher.submit(.admit(rate, budget)).get() else {
+            throw StoreError("an admission was answered as a settlement")
+        }
+        return a
+    }
+
+    public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
+        _ = try await batcher.submit(.settle(hold, s)).get()
+    }
+
+    /// Writes what the batcher gives: one write as its own statement, several as one call of
+    /// `prellm_batch`; each is answered on its own.
+    static func write(_ writes: [PostgresWriteBatcher.Write], _ client: PostgresClient) async -> [Result<PostgresWriteBatcher.Answer, StoreError>] {
+        guard writes.count > 1 else { return await writes.asyncMap { await writeAlone($0, client) } }
+        let call: BatchCall
+        do { call = try await callBatch(writes, client) } catch {
+            // The call may or may not have landed (a connection lost, the deadline): written
+            // again, admissions would count twice. Each caller decides, as for a write alone.
+            return writes.map { _ in .failure(error) }
+        }
+        guard case .answered(let rows) = call else {
+            // The database refused the batch, so none of it landed: one bad write fails alone.
+            return await writes.asyncMap { await writeAlone($0, client) }
+        }
+        var answers = writes.map { _ in Result<PostgresWriteBatcher.Answer, StoreError>.failure(StoreError("prellm_batch did not answer a write")) }
+        for (i, outcome, a, b, c) in rows where writes.indices.contains(i - 1) {
+            guard case .admit(_, let budget) = writes[i - 1] else {
+                answers[i - 1] = .success(.settled)
+                continue
+            }
+            answers[i - 1] = .success(.admission(Self.admission(outcome, a, b, c, budget: budget)))
+        }
+        return answers
+    }
+
+    static func writeAlone(_ write: PostgresWriteBatcher.Write, _ client: PostgresClient) async -> Result<PostgresWriteBatcher.Answer, StoreError> {
+        do {
+            switch write {
+            case .admit(let rate, let budget): return .success(.admission(try await admitAlone(rate: rate, budget: budget, client)))
+            case .settle(let hold, let spend):
+                try await settleAlone(hold, spend, client)
+                return .success(.settled)
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// One call of `prellm_batch`, within the statement deadline.
+    static func callBatch(_ writes: [PostgresWriteBatcher.Write], _ client: PostgresClient) async throws(StoreError) -> BatchCall {
+        let batch = JSONValue.array(writes.map(\.json)).jsonText
+        return try await bounded(deadline) { () async throws -> BatchCall in
+            do {
+                var rows: [(Int, String, Double, Double, Double)] = []
+                let q: PostgresQuery = "SELECT i, outcome, a, b, c FROM prellm_batch(\(batch)::jsonb)"
+                for try await row in try await client.query(q, logger: logger).decode((Int, String, Double, Double, Double).self) {
+                    rows.append(row)
+                }
+                return .answered(rows)
+            } catch let e as PSQLError where e.serverInfo != nil {
+                return .refused
+            }
+        }
+    }
+
+    /// How the database took a batch: answered every write, or refused the call (an error in
+    /// one write aborts the transaction, so nothing of it was written).
+    enum BatchCall: Sendable {
+        case answered([(Int, String, Double, Double, Double)])
+        case refused
+    }
+
+    static func admission(_ outcome: String, _ a: Double, _ b: Double, _ c: Double, budget: BudgetAsk?) -> Admission {
+        switch outcome {
+        case "admitted": .admitted(budget.map { BudgetHold(id: $0.id, key: $0.key, usd: $0.usd) })
+        case "rate": .overRate(requests: Int(a), tokens: Int(b))
+        default: .overBudget(daySpent: a, monthSpent: b, held: c)
+        }
+    }
+
+    static func admitAlone(rate: RateAsk?, budget: BudgetAsk?, _ client: PostgresClient) async throws(StoreError) -> Admission {
         let key = rate?.key ?? budget?.key ?? ""
         let rows = try await fetch(
             """
             SELECT outcome, a, b, c FROM prellm_admit(\(key), \(rate?.window), \(rate?.rpm.map(Int64.init)), \(rate?.tpm.map(Int64.init)),
               \(Int64(rate?.tokens ?? 0)), \(budget?.id), \(budget?.usd), \(budget?.day), \(budget?.month),
               \(budget?.dayLimit.map(Budgets.withSlack)), \(budget?.monthLimit.map(Budgets.withSlack)), \(budget?.expires))
-            """, (String, Double, Double, Double).self)
+            """, (String, Double, Double, Double).self, client)
         guard let (outcome, a, b, c) = rows.first else { throw StoreError("prellm_admit returned no row") }
-        switch outcome {
-        case "admitted": return .admitted(budget.map { BudgetHold(id: $0.id, key: $0.key, usd: $0.usd) })
-        case "rate": return .overRate(requests: Int(a), tokens: Int(b))
-        default: return .overBudget(daySpent: a, monthSpent: b, held: c)
-        }
+        return Self.admission(outcome, a, b, c, budget: budget)
     }
 
-    public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
+    static func settleAlone(_ hold: BudgetHold?, _ s: SpendRecord, _ client: PostgresClient) async throws(StoreError) {
         try await run(
             """
             SELECT prellm_settle_once(\(s.settlement), \(hold?.id), \(s.key), \(s.requestID), \(s.model), \(s.day), \(s.month), \(s.usd),
               \(Int64(s.tokens)), \(s.rateWindow), \(Int64(s.unusedTokens)))
-            """)
+            """, client)
     }
 
     public func release(_ hold: BudgetHold) async throws(StoreError) {
@@ -342,8 +461,13 @@ public final class PostgresGatewayStore: GatewayStore {
     func fetch<each Column: PostgresDecodable & Sendable>(
         _ q: PostgresQuery, _ types: (repeat each Column).Type
     ) async throws(StoreError) -> [(repeat each Column)] {
-        let client = self.client
-        return try await Self.bounded(Self.deadline) {
+        try await Self.fetch(q, types, client)
+    }
+
+    static func fetch<each Column: PostgresDecodable & Sendable>(
+        _ q: PostgresQuery, _ types: (repeat each Column).Type, _ client: PostgresClient
+    ) async throws(StoreError) -> [(repeat each Column)] {
+        try await bounded(deadline) {
             var out: [(repeat each Column)] = []
             for try await row in try await client.query(q, logger: Self.logger).decode(types) { out.append(row) }
             return out
@@ -351,8 +475,11 @@ public final class PostgresGatewayStore: GatewayStore {
     }
 
     func run(_ q: PostgresQuery, deadline: Duration = deadline) async throws(StoreError) {
-        let client = self.client
-        try await Self.bounded(deadline) {
+        try await Self.run(q, deadline: deadline, client)
+    }
+
+    static func run(_ q: PostgresQuery, deadline: Duration = deadline, _ client: PostgresClient) async throws(StoreError) {
+        try await bounded(deadline) {
             let rows = try await client.query(q, logger: Self.logger)
             for try await _ in rows {}
         }
@@ -588,5 +715,15 @@ final class DeadlineRace<T: Sendable>: Sendable {
         work?.cancel()
         timer?.cancel()
         continuation.resume(returning: result)
+    }
+}
+
+extension Array {
+    /// The elements transformed in order, one at a time.
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(count)
+        for e in self { out.append(await transform(e)) }
+        return out
     }
 }
