@@ -15,6 +15,7 @@ extension Gateway {
 
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: SecurityHeaders())
         router.add(middleware: UnknownRoute())
         if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
@@ -155,7 +156,7 @@ extension Gateway {
             }
             return finish(response, status: 200)
         } catch let e as GatewayError {
-            entry.failed(e.message, kind: e.code ?? e.type)
+            entry.failed(e.detail, kind: e.code ?? e.type)
             entry.stream = false
             return finish(Self.error(e, requestID: rid, dialect: dialect), status: e.status)
         } catch {

@@ -12,20 +12,25 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     public var kind: Kind
+    /// What the client is told: `detail` without the addresses of the network behind the
+    /// gateway (`Redaction`).
     public var message: String
+    /// The whole message, for the gateway's log.
+    public var detail: String
     public var param: String?
     public var code: String?
     public var retryAfter: Duration?
 
     init(_ kind: Kind, _ message: String, param: String? = nil, code: String? = nil, retryAfter: Duration? = nil) {
         self.kind = kind
-        self.message = message
+        self.message = Redaction.forClient(message)
+        self.detail = message
         self.param = param
         self.code = code
         self.retryAfter = retryAfter
     }
 
-    public var description: String { message }
+    public var description: String { detail }
 
     var status: Int {
         switch kind {
