@@ -177,7 +177,7 @@ public final class PostgresGatewayStore: GatewayStore {
         ],
         [
             // Several admissions and settlements in one call and one transaction (a group
-            // commit): each key's lock is taken once, in the order of the locks' ids so that two
+            // commit): the keys' locks are all taken first, in the order of their ids so that two
             // replicas' batches cannot deadlock, settlements before admissions, and the commit
             // waits for the WAL flush once. No write has a subtransaction of its own: past 64 in
             // one transaction every other session's snapshots slow down (the subtransaction
@@ -189,6 +189,10 @@ public final class PostgresGatewayStore: GatewayStore {
             LANGUAGE plpgsql AS $$
             DECLARE w jsonb; n integer; flush boolean := false; sync text := current_setting('synchronous_commit');
             BEGIN
+              -- Every key's lock first, in one global order: a rate-only admission takes no
+              -- lock of its own, and its minute's row must not be where two batches cross.
+              PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('prellm:' || (e.v->>'key'), 0) AS h
+                FROM jsonb_array_elements(p_writes) AS e(v) ORDER BY 1) AS locks;
               FOR w, n IN SELECT e.v, e.o::integer FROM jsonb_array_elements(p_writes) WITH ORDINALITY AS e(v, o)
                 ORDER BY hashtextextended('prellm:' || (e.v->>'key'), 0), e.v->>'key', e.v->>'kind' DESC, e.o
               LOOP
@@ -266,6 +270,10 @@ public final class PostgresGatewayStore: GatewayStore {
         // Replicas starting at once on a new database: the lock makes one migrate and the others
         // find it done. It comes before the version table is created, because two concurrent
         // CREATE TABLE IF NOT EXISTS can both pass the check and one then fails.
+        // Read committed whatever the database's default: under repeatable read the snapshot
+        // would be taken before the lock is granted, and a replica that waited would not see
+        // the schema the other one just migrated.
+        try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: Self.logger)
         try await connection.query("SELECT pg_advisory_xact_lock(7208554001)", logger: Self.logger)
         try await connection.query("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)", logger: Self.logger)
         let rows = try await connection.query("SELECT version FROM prellm_schema", logger: Self.logger)
@@ -348,10 +356,19 @@ public final class PostgresGatewayStore: GatewayStore {
                     rows.append(row)
                 }
                 return .answered(rows)
-            } catch let e as PSQLError where e.serverInfo != nil {
+            } catch let e as PSQLError where e.serverInfo.flatMap({ $0[.sqlState] }).map(Self.writeAlone(after:)) == true {
                 return .refused
             }
         }
+    }
+
+    /// Whether a batch that failed with `sqlState` is written again one write at a time: when
+    /// one write's data or a constraint failed it (classes 22, 23), or it lost a deadlock or
+    /// serialization race (40). Either way the transaction rolled back, so nothing of it
+    /// landed. Any other error (a cancelled statement, a server starting or out of
+    /// connections) would fail each write again: each fails at once instead.
+    static func writeAlone(after sqlState: String) -> Bool {
+        sqlState.hasPrefix("22") || sqlState.hasPrefix("23") || sqlState.hasPrefix("40")
     }
 
     /// How the database took a batch: answered every write, or refused the call (an error in
@@ -395,8 +412,19 @@ public final class PostgresGatewayStore: GatewayStore {
 
     public func releaseExpired(now: Date) async throws(StoreError) -> [BudgetHold] {
         // Past minutes' request counts are no longer read.
-        try await run("DELETE FROM prellm_rate WHERE window_start < \(RateWindow.of(now.addingTimeInterval(-120)))")
-        let rows = try await fetch("DELETE FROM prellm_holds WHERE expires <= \(now) RETURNING id, key_id, usd", (String, String, Double).self)
+        // Rows a batch has locked are left for the next sweep (SKIP LOCKED): a sweep that
+        // waited for them while holding others could close a cycle with that batch.
+        let stale = RateWindow.of(now.addingTimeInterval(-120))
+        try await run(
+            """
+            DELETE FROM prellm_rate WHERE (key_id, window_start) IN
+              (SELECT key_id, window_start FROM prellm_rate WHERE window_start < \(stale) FOR UPDATE SKIP LOCKED)
+            """)
+        let rows = try await fetch(
+            """
+            DELETE FROM prellm_holds WHERE id IN (SELECT id FROM prellm_holds WHERE expires <= \(now) FOR UPDATE SKIP LOCKED)
+              RETURNING id, key_id, usd
+            """, (String, String, Double).self)
         return rows.map { BudgetHold(id: $0.0, key: $0.1, usd: $0.2) }
     }
 

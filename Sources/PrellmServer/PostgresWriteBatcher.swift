@@ -39,6 +39,9 @@ final class PostgresWriteBatcher: Sendable {
     /// commits, yet a hot key's writes are not spread thin over calls that queue for its lock.
     let slots: Int
     private let send: Send
+    /// The most writes one call carries: after a stall, a backlog goes in several calls rather
+    /// than one transaction holding every key's lock under one statement deadline.
+    static let largestBatch = 256
 
     /// `send` answers each of the writes it is given, in their order.
     init(slots: Int = 2, send: @escaping Send) {
@@ -88,9 +91,10 @@ final class PostgresWriteBatcher: Sendable {
     private func drain() async {
         while true {
             let batch = state.withLock { s in
-                defer { s.waiting = [] }
                 if s.waiting.isEmpty { s.inFlight -= 1 }
-                return s.waiting
+                let taken = Array(s.waiting.prefix(Self.largestBatch))
+                s.waiting.removeFirst(taken.count)
+                return taken
             }
             guard !batch.isEmpty else { return }
             let answers = await send(batch.map(\.write))
@@ -98,7 +102,9 @@ final class PostgresWriteBatcher: Sendable {
                 s.calls += 1
                 s.writes += batch.count
             }
-            for (w, a) in zip(batch, answers) { w.continuation.resume(returning: a) }
+            for (i, w) in batch.enumerated() {
+                w.continuation.resume(returning: i < answers.count ? answers[i] : .failure(StoreError("the store did not answer this write")))
+            }
         }
     }
 }

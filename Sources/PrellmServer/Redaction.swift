@@ -6,13 +6,24 @@ enum Redaction {
     /// `text` with URLs' scheme and host, curl's "to HOST port N" and "host: NAME", and IPv4
     /// and bracketed IPv6 addresses taken out.
     static func forClient(_ text: String) -> String {
-        guard text.contains("://") || text.contains("port ") || text.contains("host") || containsAddress(text) else { return text }
+        guard text.contains("://") || markers.contains(where: { text.contains($0.marker) }) || containsAddress(text) else { return text }
         var s = withoutURLs(text)
-        s = without(s, after: "Failed to connect to ", upTo: " port ", thenDigits: true, replacement: "Failed to connect")
-        s = without(s, after: "Could not resolve host: ", upTo: nil, thenDigits: false, replacement: "Could not resolve the host")
-        s = withoutAddresses(s)
-        return s
+        for m in markers { s = without(s, after: m.marker, upTo: m.stop, thenDigits: m.stop == " port ", replacement: m.replacement) }
+        return withoutAddresses(s)
     }
+
+    /// Where curl, PostgreSQL and common upstream servers name a host in their messages, and
+    /// what is written instead: the text after each marker, up to `stop` (or the next space).
+    static let markers: [(marker: String, stop: String?, replacement: String)] = [
+        ("Failed to connect to ", " port ", "Failed to connect"),
+        ("Could not resolve host: ", nil, "Could not resolve the host"),
+        ("Could not resolve proxy: ", nil, "Could not resolve the proxy"),
+        ("in connection to ", nil, "in connection to the upstream"),
+        ("connect to host ", nil, "connect to host [host]"),
+        ("host name '", "'", "host name '[host]'"),
+        ("host name \"", "\"", "host name \"[host]\""),
+        ("host='", "'", "host='[host]'"),
+    ]
 
     /// `scheme://host[:port]` as "the upstream" (a path after it is dropped too: it may hold a
     /// key in its query).
@@ -86,13 +97,23 @@ enum Redaction {
         var j = i
         if b[i] == UInt8(ascii: "[") {
             j += 1
-            var colons = 0
-            while j < b.count, isHexByte(b[j]) || b[j] == UInt8(ascii: ":") || b[j] == UInt8(ascii: ".") {
-                if b[j] == UInt8(ascii: ":") { colons += 1 }
+            let colons = ipv6(b, &j)
+            // A zone ("%eth0") may follow.
+            if colons >= 2, j < b.count, b[j] == UInt8(ascii: "%") {
                 j += 1
+                while j < b.count, isHostByte(b[j]) { j += 1 }
             }
             guard colons >= 2, j < b.count, b[j] == UInt8(ascii: "]") else { return nil }
             return port(b, after: j + 1)
+        }
+        if isHexByte(b[i]) || b[i] == UInt8(ascii: ":") {
+            // Unbracketed IPv6 only with "::", so that a time (12:34:56) is left alone.
+            var k = i
+            if ipv6(b, &k) >= 2, b[i..<k].indices.contains(where: { $0 + 1 < k && b[$0] == UInt8(ascii: ":") && b[$0 + 1] == UInt8(ascii: ":") }),
+                k == b.count || !isHostByte(b[k])
+            {
+                return k
+            }
         }
         for part in 0..<4 {
             let digitsStart = j
@@ -103,8 +124,20 @@ enum Redaction {
                 j += 1
             }
         }
-        guard j == b.count || !isHostByte(b[j]) || b[j] == UInt8(ascii: ":") else { return nil }
+        // A sentence's full stop after the address is not part of it.
+        let stop = j < b.count && b[j] == UInt8(ascii: ".") && (j + 1 == b.count || !isHostByte(b[j + 1]))
+        guard j == b.count || !isHostByte(b[j]) || stop else { return nil }
         return port(b, after: j)
+    }
+
+    /// Scans hex digits, colons and dots from `j`; returns how many colons.
+    static func ipv6(_ b: [UInt8], _ j: inout Int) -> Int {
+        var colons = 0
+        while j < b.count, isHexByte(b[j]) || b[j] == UInt8(ascii: ":") || b[j] == UInt8(ascii: ".") {
+            if b[j] == UInt8(ascii: ":") { colons += 1 }
+            j += 1
+        }
+        return colons
     }
 
     static func port(_ b: [UInt8], after j: Int) -> Int {
@@ -125,5 +158,5 @@ enum Redaction {
     static func isSchemeByte(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: "+")
     }
-    static func isURLEnd(_ c: Character) -> Bool { c == " " || c == "\"" || c == "'" || c == ")" || c == "," || c == ";" || c == "\n" }
+    static func isURLEnd(_ c: Character) -> Bool { c.isWhitespace || "\"'(),;<>[]{}".contains(c) }
 }

@@ -29,6 +29,14 @@ import Testing
             "ollama/llama3.1:8b failed; version 1.2.3 costs $0.01 for 10.5 tokens"
         ),
         ("the request has 3 messages", "the request has 3 messages"),
+        ("Could not resolve proxy: proxy.corp", "Could not resolve the proxy"),
+        ("SSL_ERROR_SYSCALL in connection to gpu-a.internal:443 (ok)", "SSL_ERROR_SYSCALL in connection to the upstream (ok)"),
+        ("HTTPConnectionPool(host='gpu-a.internal', port=8000): failed", "HTTPConnectionPool(host='[host]', port=8000): failed"),
+        ("Cannot connect to host gpu-a.internal:8000 ssl:default", "Cannot connect to host [host] ssl:default"),
+        ("connect to fd00::7 failed at 12:34:56", "connect to [address] failed at 12:34:56"),
+        ("[fe80::1%eth0]:8080 is down", "[address] is down"),
+        ("the upstream is 10.0.0.5.", "the upstream is [address]."),
+        ("see <http://10.1.2.3:80/x> now", "see <the upstream> now"),
     ])
     func upstreamMessagesLoseTheirAddresses(_ message: String, _ client: String) {
         #expect(Redaction.forClient(message) == client)
