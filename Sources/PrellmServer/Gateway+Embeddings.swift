@@ -44,20 +44,22 @@ extension Gateway {
 
     func handleEmbeddings(_ request: Request) async -> Response {
         let started = ContinuousClock.now
-        func seconds() -> Double {
-            let d = ContinuousClock.now - started
-            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        }
+        let requestID = UUID().uuidString.lowercased()
+        // One log line and one count per request, as for chat: the log keeps an upstream
+        // failure's whole message, the client gets it without addresses.
+        var entry = RequestLog(requestID: requestID, path: "/v1/embeddings")
         do {
             let key = try await authenticate(request)
+            entry.keyChecked = true
+            entry.keyID = key?.id
             let ask = try Self.parseEmbeddings(try await body(of: request))
+            entry.model = ask.model
             try authorize(key, model: ask.model)
             guard case .route(let route) = try target(ask.model) else {
                 throw GatewayError(.badRequest, "'\(ask.model)' is a workflow; embeddings come from a model", param: "model")
             }
             let estimate = ask.inputs.reduce(0) { $0 + $1.utf8.count / TokenEstimate.bytesPerToken + 1 }
             let price = route.models.compactMap { baseContext.models.price(for: $0) }.map(\.input).max()
-            let requestID = UUID().uuidString.lowercased()
             var reservation: KeyLimits.Reservation?
             if let key {
                 reservation = try await limits.admit(
@@ -72,16 +74,20 @@ extension Gateway {
             let tokens = response.usage?.inputTokens ?? estimate
             let usd = baseContext.models.price(for: model).map { $0.input * Double(tokens) / 1e6 }
             if let reservation { await limits.settle(reservation, .init(tokens: tokens, usd: usd), model: model) }
-            metrics.request(model: model, key: key?.id ?? "-", status: 200, seconds: seconds(), tokens: tokens, cost: usd, error: nil)
+            entry.served(model: model, tokens: tokens, cost: usd)
+            complete(entry, status: 200, started: started)
             var headers = HTTPFields()
             headers[Self.modelHeader] = model
             if let usd { headers[HTTPField.Name("x-prellm-cost-usd")!] = JSONValue.number(usd).jsonText }
             return Self.json(200, Self.embeddingsBody(response, ask: ask, tokens: tokens), headers: headers)
         } catch let e as GatewayError {
-            metrics.request(model: "-", key: "-", status: e.status, seconds: seconds(), tokens: nil, cost: nil, error: e.code ?? e.type)
-            return Self.error(e, requestID: nil)
+            entry.failed(e.detail, kind: e.code ?? e.type)
+            complete(entry, status: e.status, started: started)
+            return Self.error(e, requestID: requestID)
         } catch {
-            return Self.error(GatewayError(.internal, "\(error)"), requestID: nil)
+            entry.failed("\(error)", kind: "internal")
+            complete(entry, status: 500, started: started)
+            return Self.error(GatewayError(.internal, "\(error)"), requestID: requestID)
         }
     }
 

@@ -49,7 +49,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-redact-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("prellm.yaml").path
-        try "prellm: 1\nserver: {host: 127.0.0.1, port: 0}\nmodels:\n  fast: openai/gpt-4o-mini\n".write(
+        try "prellm: 1\nserver: {host: 127.0.0.1, port: 0}\nmodels:\n  fast: openai/gpt-4o-mini\n  embed: openai/text-embedding-3-small\n".write(
             toFile: path, atomically: true, encoding: .utf8)
         let result = WorkflowCompiler().compile(path: path)
         let config = try #require(result.config, "\(result.diagnostics)")
@@ -71,6 +71,15 @@ import Testing
             #expect(lines.withLock { $0 }.contains { $0.contains("127.0.0.1:1") }, "the log keeps the address")
             #expect(r.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
             #expect(r.headers[.server] == nil)
+
+            // Embeddings too: the client's copy without the address, the log line with it.
+            lines.withLock { $0 = [] }
+            let embedded = try await client.execute(
+                uri: "/v1/embeddings", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"model": "embed", "input": "Hi"}"#))
+            #expect(embedded.status == .badGateway)
+            #expect(!String(buffer: embedded.body).contains("127.0.0.1"), "\(String(buffer: embedded.body))")
+            #expect(lines.withLock { $0 }.contains { $0.contains("127.0.0.1:1") && $0.contains("/v1/embeddings") })
 
             let unknown = try await client.execute(uri: "/v2/nothing", method: .get)
             #expect(unknown.status == .notFound)
