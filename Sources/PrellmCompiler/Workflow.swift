@@ -52,7 +52,7 @@ public struct Workflow: Sendable {
     }
 
     public enum RoutingPolicy: String, Sendable, CaseIterable {
-        case single, fallback, roundRobin = "round_robin", weighted, cheapest, fastest
+        case single, fallback, roundRobin = "round_robin", weighted, cheapest, fastest, leastBusy = "least_busy"
     }
 
     public struct ModelParameters: Sendable, Hashable {

@@ -13,6 +13,7 @@ extension ModelRouter {
             let reservation = try begin(call, t, retry: retry, &state, ledger: ledger)
             let started = context.clock.now
             let result: Result<ChatResponse, any Error>
+            context.routing.started(t.model)
             do {
                 // The common case awaits the provider directly: no timer task, no stream to fold.
                 if call.deadline == nil, call.route.parameters.timeout == nil, !call.stream {
@@ -27,6 +28,7 @@ extension ModelRouter {
             } catch {
                 result = .failure(error)
             }
+            context.routing.ended(t.model)
             switch try conclude(call, t, result, reservation, started: started, retry: &retry, &state, ledger: ledger) {
             case .answered(let outcome): return outcome
             case .giveUp: return nil

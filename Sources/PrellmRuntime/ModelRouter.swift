@@ -68,6 +68,10 @@ public struct ModelRouter: Sendable {
         case .fastest:
             func ms(_ m: Workflow.ModelChoice) -> Double { context.routing.latency(m.id) ?? 0 }  // unmeasured models go first
             return r.choices.enumerated().sorted { (ms($0.element), $0.offset) < (ms($1.element), $1.offset) }.map(\.element)
+        case .leastBusy:
+            // Fewest attempts in flight; ties by the latency average (unmeasured first), then order.
+            let busy = r.choices.map { (context.routing.inFlight($0.id), context.routing.latency($0.id) ?? 0) }
+            return r.choices.indices.sorted { (busy[$0].0, busy[$0].1, $0) < (busy[$1].0, busy[$1].1, $1) }.map { r.choices[$0] }
         }
     }
 

@@ -2,7 +2,8 @@ import PrellmProviderKit
 import Synchronization
 
 /// RoutingState is shared by every run in a process: round-robin counters, moving averages of
-/// latency (for `fastest`) and a circuit breaker per provider+model.
+/// latency (for `fastest`), the calls in flight per model (for `least_busy`) and a circuit
+/// breaker per provider+model.
 public final class RoutingState: Sendable {
     struct Breaker {
         var consecutiveFailures = 0
@@ -12,7 +13,8 @@ public final class RoutingState: Sendable {
         var probeSentAt: ContinuousClock.Instant?
     }
 
-    private let state = Mutex<(counters: [String: Int], latency: [String: Double], breakers: [String: Breaker])>(([:], [:], [:]))
+    private let state = Mutex<(counters: [String: Int], latency: [String: Double], breakers: [String: Breaker], inFlight: [String: Int])>(
+        ([:], [:], [:], [:]))
 
     public init() {}
 
@@ -30,6 +32,19 @@ public final class RoutingState: Sendable {
     }
 
     func latency(_ model: String) -> Double? { state.withLock { $0.latency[model] } }
+
+    /// An attempt on `model` was sent; `ended` when its answer or error is in.
+    public func started(_ model: String) { state.withLock { $0.inFlight[model, default: 0] += 1 } }
+
+    public func ended(_ model: String) {
+        state.withLock { s in
+            let n = s.inFlight[model, default: 1] - 1
+            s.inFlight[model] = n > 0 ? n : nil
+        }
+    }
+
+    /// Attempts on `model` in flight now, across every run of the process.
+    public func inFlight(_ model: String) -> Int { state.withLock { $0.inFlight[model] ?? 0 } }
 
     /// Whether a call may go to the model: closed, or open and past its cooldown with no probe
     /// out (half-open: this call is the probe; its result closes or reopens the breaker).

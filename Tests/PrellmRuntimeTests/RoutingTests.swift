@@ -71,6 +71,38 @@ import Testing
         #expect(try await run(w, p, routing: routing).output == "C")
     }
 
+    @Test func leastBusyPicksTheModelWithFewestCallsInFlight() async throws {
+        let p = ScriptedProvider(["openai/a": [.text("A")], "openai/b": [.text("B")], "openai/c": [.text("C")]])
+        let w = Self.workflow("least_busy", "[openai/a, openai/b, openai/c]")
+        let routing = RoutingState()
+        routing.started("openai/a")
+        routing.started("openai/a")
+        routing.started("openai/b")
+        #expect(try await run(w, p, routing: routing).output == "C")
+        // b and c one each: the tie goes to the lower latency average (c measured 0 ms now).
+        routing.started("openai/c")
+        routing.recordLatency("openai/b", ms: 900)
+        #expect(try await run(w, p, routing: routing).output == "C")
+        // Each attempt gave its count back.
+        let counts: [Int] = ["openai/a", "openai/b", "openai/c"].map(routing.inFlight)
+        #expect(counts == [2, 1, 1])
+    }
+
+    /// A call waiting on one model makes the next go to the other; once it ends (here
+    /// cancelled), its count is given back.
+    @Test func aCallInFlightCountsUntilItEnds() async throws {
+        let p = ScriptedProvider(["openai/a": [.hang, .text("A")], "openai/b": [.text("B")]])
+        let w = Self.workflow("least_busy", "[openai/a, openai/b]")
+        let routing = RoutingState()
+        let hanging = Task { try await run(w, p, routing: routing) }
+        for _ in 0..<500 where routing.inFlight("openai/a") == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(routing.inFlight("openai/a") == 1)
+        #expect(try await run(w, p, routing: routing).output == "B")
+        hanging.cancel()
+        _ = try? await hanging.value
+        #expect(routing.inFlight("openai/a") == 0 && routing.inFlight("openai/b") == 0)
+    }
+
     @Test func circuitBreakerOpensAndHalfOpensAfterTheCooldown() async throws {
         let failing = ProviderError(provider: "openai", kind: .server, status: 500, message: "down")
         let p = ScriptedProvider(["openai/a": [.error(failing)], "openai/b": [.text("B")]])
