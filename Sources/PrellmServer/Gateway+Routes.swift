@@ -78,19 +78,29 @@ extension Gateway {
     /// `x-prellm-token-count` header says which (`provider` or `estimate`); never a fixed zero,
     /// which would stop a client from compacting its context.
     func handleCountTokens(_ request: Request) async -> Response {
+        let started = ContinuousClock.now
+        let requestID = UUID().uuidString.lowercased()
+        var entry = RequestLog(requestID: requestID, path: "/v1/messages/count_tokens")
         do {
             let key = try await authenticate(request)
+            entry.keyChecked = true
+            entry.keyID = key?.id
             let chat = try MessagesWire.parse(try await body(of: request), maxMessages: config.server.maxMessages, counting: true)
+            entry.model = chat.model
             try authorize(key, model: chat.model)
             let (count, source) = try await countTokens(chat, target: try target(chat.model))
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             headers[Self.tokenCountHeader] = source
+            complete(entry, status: 200, started: started)
             return Response(
                 status: .ok, headers: headers,
                 body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["input_tokens": .number(Double(count))]).jsonText)))
         } catch {
-            return Self.error(error, requestID: nil, dialect: .anthropic)
+            // The log keeps an upstream failure's whole message; the client gets it redacted.
+            entry.failed(error.detail, kind: error.code ?? error.type)
+            complete(entry, status: error.status, started: started)
+            return Self.error(error, requestID: requestID, dialect: .anthropic)
         }
     }
 
