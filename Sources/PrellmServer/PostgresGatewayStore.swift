@@ -181,8 +181,9 @@ public final class PostgresGatewayStore: GatewayStore {
             // replicas' batches cannot deadlock, settlements before admissions, and the commit
             // waits for the WAL flush once. No write has a subtransaction of its own: past 64 in
             // one transaction every other session's snapshots slow down (the subtransaction
-            // cache overflows). A batch that fails is written again one write at a time, so that
-            // one bad write fails only itself. Answers carry the write's place in the array.
+            // cache overflows). A batch refused for one write (`writeAlone(after:)`) is written
+            // again one write at a time, so that a bad write fails only itself. Answers carry the
+            // write's place in the array.
             """
             CREATE FUNCTION prellm_batch(p_writes jsonb)
             RETURNS TABLE (i integer, outcome text, a double precision, b double precision, c double precision)
