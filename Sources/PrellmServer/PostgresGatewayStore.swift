@@ -178,12 +178,12 @@ public final class PostgresGatewayStore: GatewayStore {
         [
             // Several admissions and settlements in one call and one transaction (a group
             // commit): the keys' locks are all taken first, in the order of their ids so that two
-            // replicas' batches cannot deadlock, settlements before admissions, and the commit
-            // waits for the WAL flush once. No write has a subtransaction of its own: past 64 in
-            // one transaction every other session's snapshots slow down (the subtransaction
-            // cache overflows). A batch refused for one write (`writeAlone(after:)`) is written
-            // again one write at a time, so that a bad write fails only itself. Answers carry the
-            // write's place in the array.
+            // replicas' batches cannot deadlock; then settlements before admissions, each kind in
+            // arrival order; and the commit waits for the WAL flush once. No write has a
+            // subtransaction of its own: past 64 in one transaction every other session's
+            // snapshots slow down (the subtransaction cache overflows). A batch refused for one
+            // write (`retriedAlone(after:)`) is written again one write at a time, so that a bad
+            // write fails only itself. Answers carry the write's place in the array.
             """
             CREATE FUNCTION prellm_batch(p_writes jsonb)
             RETURNS TABLE (i integer, outcome text, a double precision, b double precision, c double precision)
@@ -195,7 +195,7 @@ public final class PostgresGatewayStore: GatewayStore {
               PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended('prellm:' || (e.v->>'key'), 0) AS h
                 FROM jsonb_array_elements(p_writes) AS e(v) ORDER BY 1) AS locks;
               FOR w, n IN SELECT e.v, e.o::integer FROM jsonb_array_elements(p_writes) WITH ORDINALITY AS e(v, o)
-                ORDER BY hashtextextended('prellm:' || (e.v->>'key'), 0), e.v->>'key', e.v->>'kind' DESC, e.o
+                ORDER BY e.v->>'kind' DESC, e.o
               LOOP
                 i := n; a := 0; b := 0; c := 0;
                 IF w->>'kind' = 'settle' THEN
@@ -222,7 +222,6 @@ public final class PostgresGatewayStore: GatewayStore {
     init(client: PostgresClient, runner: Task<Void, Never>) {
         self.client = client
         self.runner = runner
-        let client = self.client
         batcher = PostgresWriteBatcher { writes in await Self.write(writes, client) }
     }
 
@@ -268,13 +267,13 @@ public final class PostgresGatewayStore: GatewayStore {
     }
 
     static func migrate(_ connection: PostgresConnection) async throws {
-        // Replicas starting at once on a new database: the lock makes one migrate and the others
-        // find it done. It comes before the version table is created, because two concurrent
-        // CREATE TABLE IF NOT EXISTS can both pass the check and one then fails.
         // Read committed whatever the database's default: under repeatable read the snapshot
         // would be taken before the lock is granted, and a replica that waited would not see
         // the schema the other one just migrated.
         try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: Self.logger)
+        // Replicas starting at once on a new database: the lock makes one migrate and the others
+        // find it done. It comes before the version table is created, because two concurrent
+        // CREATE TABLE IF NOT EXISTS can both pass the check and one then fails.
         try await connection.query("SELECT pg_advisory_xact_lock(7208554001)", logger: Self.logger)
         try await connection.query("CREATE TABLE IF NOT EXISTS prellm_schema (version integer NOT NULL)", logger: Self.logger)
         let rows = try await connection.query("SELECT version FROM prellm_schema", logger: Self.logger)
@@ -311,7 +310,7 @@ public final class PostgresGatewayStore: GatewayStore {
     /// Writes what the batcher gives: one write as its own statement, several as one call of
     /// `prellm_batch`; each is answered on its own.
     static func write(_ writes: [PostgresWriteBatcher.Write], _ client: PostgresClient) async -> [Result<PostgresWriteBatcher.Answer, StoreError>] {
-        guard writes.count > 1 else { return await writes.asyncMap { await writeAlone($0, client) } }
+        guard writes.count > 1 else { return await writeEachAlone(writes, client) }
         let call: BatchCall
         do { call = try await callBatch(writes, client) } catch {
             // The call may or may not have landed (a connection lost, the deadline): written
@@ -320,7 +319,7 @@ public final class PostgresGatewayStore: GatewayStore {
         }
         guard case .answered(let rows) = call else {
             // The database refused the batch, so none of it landed: one bad write fails alone.
-            return await writes.asyncMap { await writeAlone($0, client) }
+            return await writeEachAlone(writes, client)
         }
         var answers = writes.map { _ in Result<PostgresWriteBatcher.Answer, StoreError>.failure(StoreError("prellm_batch did not answer a write")) }
         for (i, outcome, a, b, c) in rows where writes.indices.contains(i - 1) {
@@ -333,17 +332,24 @@ public final class PostgresGatewayStore: GatewayStore {
         return answers
     }
 
-    static func writeAlone(_ write: PostgresWriteBatcher.Write, _ client: PostgresClient) async -> Result<PostgresWriteBatcher.Answer, StoreError> {
-        do {
-            switch write {
-            case .admit(let rate, let budget): return .success(.admission(try await admitAlone(rate: rate, budget: budget, client)))
-            case .settle(let hold, let spend):
-                try await settleAlone(hold, spend, client)
-                return .success(.settled)
+    /// Each write as its own statement, one after another.
+    static func writeEachAlone(
+        _ writes: [PostgresWriteBatcher.Write], _ client: PostgresClient
+    ) async -> [Result<PostgresWriteBatcher.Answer, StoreError>] {
+        var answers: [Result<PostgresWriteBatcher.Answer, StoreError>] = []
+        for write in writes {
+            do {
+                switch write {
+                case .admit(let rate, let budget): answers.append(.success(.admission(try await admitAlone(rate: rate, budget: budget, client))))
+                case .settle(let hold, let spend):
+                    try await settleAlone(hold, spend, client)
+                    answers.append(.success(.settled))
+                }
+            } catch {
+                answers.append(.failure(error))
             }
-        } catch {
-            return .failure(error)
         }
+        return answers
     }
 
     /// One call of `prellm_batch`, within the statement deadline.
@@ -357,7 +363,7 @@ public final class PostgresGatewayStore: GatewayStore {
                     rows.append(row)
                 }
                 return .answered(rows)
-            } catch let e as PSQLError where e.serverInfo.flatMap({ $0[.sqlState] }).map(Self.writeAlone(after:)) == true {
+            } catch let e as PSQLError where e.serverInfo.flatMap({ $0[.sqlState] }).map(Self.retriedAlone(after:)) == true {
                 return .refused
             }
         }
@@ -368,7 +374,7 @@ public final class PostgresGatewayStore: GatewayStore {
     /// serialization race (40). Either way the transaction rolled back, so nothing of it
     /// landed. Any other error (a cancelled statement, a server starting or out of
     /// connections) would fail each write again: each fails at once instead.
-    static func writeAlone(after sqlState: String) -> Bool {
+    static func retriedAlone(after sqlState: String) -> Bool {
         sqlState.hasPrefix("22") || sqlState.hasPrefix("23") || sqlState.hasPrefix("40")
     }
 
@@ -744,15 +750,5 @@ final class DeadlineRace<T: Sendable>: Sendable {
         work?.cancel()
         timer?.cancel()
         continuation.resume(returning: result)
-    }
-}
-
-extension Array {
-    /// The elements transformed in order, one at a time.
-    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
-        var out: [T] = []
-        out.reserveCapacity(count)
-        for e in self { out.append(await transform(e)) }
-        return out
     }
 }

@@ -56,11 +56,7 @@ final class PostgresWriteBatcher: Sendable {
             return true
         }
         if alone {
-            let answer = await send([write])[0]
-            state.withLock { s in
-                s.calls += 1
-                s.writes += 1
-            }
+            let answer = await sendCounted([write])[0]
             handOver()
             return answer
         }
@@ -73,6 +69,16 @@ final class PostgresWriteBatcher: Sendable {
             }
             if start { Task { await self.drain() } }
         }
+    }
+
+    /// `send`, counted in `sent`.
+    private func sendCounted(_ writes: [Write]) async -> [Result<Answer, StoreError>] {
+        let answers = await send(writes)
+        state.withLock { s in
+            s.calls += 1
+            s.writes += writes.count
+        }
+        return answers
     }
 
     /// The calls sent and the writes they carried, so far.
@@ -97,11 +103,7 @@ final class PostgresWriteBatcher: Sendable {
                 return taken
             }
             guard !batch.isEmpty else { return }
-            let answers = await send(batch.map(\.write))
-            state.withLock { s in
-                s.calls += 1
-                s.writes += batch.count
-            }
+            let answers = await sendCounted(batch.map(\.write))
             for (i, w) in batch.enumerated() {
                 w.continuation.resume(returning: i < answers.count ? answers[i] : .failure(StoreError("the store did not answer this write")))
             }

@@ -144,8 +144,8 @@ import Testing
         let name = String(url.split(separator: "/").last!.split(separator: "?").first!)
         let deadlocks = try await a.fetch("SELECT deadlocks FROM pg_stat_database WHERE datname = \(name)", Int.self)
         #expect(deadlocks == [0])
-        #expect(PostgresGatewayStore.writeAlone(after: "23505") && PostgresGatewayStore.writeAlone(after: "40P01"))
-        #expect(!PostgresGatewayStore.writeAlone(after: "57014") && !PostgresGatewayStore.writeAlone(after: "53300"))
+        #expect(PostgresGatewayStore.retriedAlone(after: "23505") && PostgresGatewayStore.retriedAlone(after: "40P01"))
+        #expect(!PostgresGatewayStore.retriedAlone(after: "57014") && !PostgresGatewayStore.retriedAlone(after: "53300"))
     }
 
     /// Three replicas' stores, 600 requests at once over six keys whose budgets each afford
