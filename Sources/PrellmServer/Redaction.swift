@@ -3,26 +3,27 @@
 /// 10.0.0.5 port 8000 …", a database at 10.0.0.7): the gateway's log keeps it whole, a client
 /// gets it without the endpoints, host names and addresses of the network behind the gateway.
 enum Redaction {
-    /// `text` with URLs' scheme and host, curl's "to HOST port N" and "host: NAME", and IPv4
-    /// and bracketed IPv6 addresses taken out.
+    /// `text` with URLs' scheme and host, the host names that `markers` find, and IPv4 and
+    /// IPv6 addresses taken out.
     static func forClient(_ text: String) -> String {
         guard text.contains("://") || markers.contains(where: { text.contains($0.marker) }) || containsAddress(text) else { return text }
         var s = withoutURLs(text)
-        for m in markers { s = without(s, after: m.marker, upTo: m.stop, thenDigits: m.stop == " port ", replacement: m.replacement) }
+        for m in markers { s = without(s, after: m.marker, upTo: m.stop, thenDigits: m.thenDigits, replacement: m.replacement) }
         return withoutAddresses(s)
     }
 
     /// Where curl, PostgreSQL and common upstream servers name a host in their messages, and
-    /// what is written instead: the text after each marker, up to `stop` (or the next space).
-    static let markers: [(marker: String, stop: String?, replacement: String)] = [
-        ("Failed to connect to ", " port ", "Failed to connect"),
-        ("Could not resolve host: ", nil, "Could not resolve the host"),
-        ("Could not resolve proxy: ", nil, "Could not resolve the proxy"),
-        ("in connection to ", nil, "in connection to the upstream"),
-        ("connect to host ", nil, "connect to host [host]"),
-        ("host name '", "'", "host name '[host]'"),
-        ("host name \"", "\"", "host name \"[host]\""),
-        ("host='", "'", "host='[host]'"),
+    /// what is written instead: the text after each marker, up to `stop` and the digits after
+    /// it when `thenDigits` (curl's "HOST port 8000"), or up to the next space.
+    static let markers: [(marker: String, stop: String?, thenDigits: Bool, replacement: String)] = [
+        ("Failed to connect to ", " port ", true, "Failed to connect"),
+        ("Could not resolve host: ", nil, false, "Could not resolve the host"),
+        ("Could not resolve proxy: ", nil, false, "Could not resolve the proxy"),
+        ("in connection to ", nil, false, "in connection to the upstream"),
+        ("connect to host ", nil, false, "connect to host [host]"),
+        ("host name '", "'", false, "host name '[host]'"),
+        ("host name \"", "\"", false, "host name \"[host]\""),
+        ("host='", "'", false, "host='[host]'"),
     ]
 
     /// `scheme://host[:port]` as "the upstream" (a path after it is dropped too: it may hold a
@@ -70,7 +71,8 @@ enum Redaction {
         return out + rest
     }
 
-    /// Dotted-quad IPv4 addresses (with a port) and `[…]` IPv6 ones as "[address]".
+    /// Dotted-quad IPv4 addresses and `[…]` IPv6 ones (each with a port), and unbracketed IPv6
+    /// ones with "::", as "[address]".
     static func withoutAddresses(_ text: String) -> String {
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
