@@ -50,8 +50,7 @@ extension Gateway {
         var entry = RequestLog(requestID: requestID, path: "/v1/embeddings")
         do {
             let key = try await authenticate(request)
-            entry.keyChecked = true
-            entry.keyID = key?.id
+            entry.authenticated(as: key)
             let ask = try Self.parseEmbeddings(try await body(of: request))
             entry.model = ask.model
             try authorize(key, model: ask.model)
@@ -81,7 +80,7 @@ extension Gateway {
             if let usd { headers[HTTPField.Name("x-prellm-cost-usd")!] = JSONValue.number(usd).jsonText }
             return Self.json(200, Self.embeddingsBody(response, ask: ask, tokens: tokens), headers: headers)
         } catch let e as GatewayError {
-            entry.failed(e.detail, kind: e.code ?? e.type)
+            entry.failed(e)
             complete(entry, status: e.status, started: started)
             return Self.error(e, requestID: requestID)
         } catch {

@@ -83,8 +83,7 @@ extension Gateway {
         var entry = RequestLog(requestID: requestID, path: "/v1/messages/count_tokens")
         do {
             let key = try await authenticate(request)
-            entry.keyChecked = true
-            entry.keyID = key?.id
+            entry.authenticated(as: key)
             let chat = try MessagesWire.parse(try await body(of: request), maxMessages: config.server.maxMessages, counting: true)
             entry.model = chat.model
             try authorize(key, model: chat.model)
@@ -98,7 +97,7 @@ extension Gateway {
                 body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(["input_tokens": .number(Double(count))]).jsonText)))
         } catch {
             // The log keeps an upstream failure's whole message; the client gets it redacted.
-            entry.failed(error.detail, kind: error.code ?? error.type)
+            entry.failed(error)
             complete(entry, status: error.status, started: started)
             return Self.error(error, requestID: requestID, dialect: .anthropic)
         }
@@ -146,8 +145,7 @@ extension Gateway {
         }
         do {
             let key = try await authenticate(request)
-            entry.keyChecked = true
-            entry.keyID = key?.id
+            entry.authenticated(as: key)
             var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
             try await continueTurn(&chat, key: key)
             entry.model = chat.model
@@ -166,7 +164,7 @@ extension Gateway {
             }
             return finish(response, status: 200)
         } catch let e as GatewayError {
-            entry.failed(e.detail, kind: e.code ?? e.type)
+            entry.failed(e)
             entry.stream = false
             return finish(Self.error(e, requestID: rid, dialect: dialect), status: e.status)
         } catch {

@@ -38,6 +38,16 @@ struct RequestLog: Sendable {
         errorKind = kind
     }
 
+    /// A refused or failed request: the log keeps the whole message (the client's copy is
+    /// redacted), and its kind is the error's code.
+    mutating func failed(_ e: GatewayError) { failed(e.detail, kind: e.code ?? e.type) }
+
+    /// The request's key was checked: `key`, or nil on a gateway without keys.
+    mutating func authenticated(as key: GatewayKey?) {
+        keyChecked = true
+        keyID = key?.id
+    }
+
     /// The log line, with the request's latency.
     func jsonLine(latencyMS: Double) -> String {
         var out = "{"
