@@ -1,8 +1,15 @@
 # What the gateway benchmarks share (sourced by run.sh, hotpath.sh and stores.sh, from this
-# directory): the processes they start and stop, the port check, waiting for a server, the
-# LiteLLM proxy, and reading a process's memory.
+# directory): the gateway binary, the processes they start and stop, the port check, waiting
+# for a server, the LiteLLM proxy, and reading a process's memory.
 
 pids=()
+
+# The gateway to measure: PRELLM_BIN (another build's binary, for an A/B against the previous
+# build: see ab.sh), else this tree's release build, built first. Sets bin.
+gateway_binary() {
+  bin=${PRELLM_BIN:-../../.build/release/prellm}
+  [ -n "${PRELLM_BIN:-}" ] || (cd ../.. && swift build -c release --product prellm >/dev/null)
+}
 # Stops what the script started; a script with more to stop defines its own and calls this.
 stop_started() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$PWD/nginx.conf" -s stop 2>/dev/null || true; }
 
@@ -13,8 +20,8 @@ refuse_used_ports() {
   done
 }
 
-# Waits (up to a minute) until URL answers 2xx.
-# A server that does not answer within a minute ends the run: its rows would be all errors.
+# Waits (up to a minute) until URL answers 2xx; a server that does not ends the run, since its
+# rows would be all errors.
 wait_for() {
   for _ in $(seq 1 120); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.5; done
   echo "$1 did not answer within 60 s" >&2

@@ -17,12 +17,10 @@ conns=${CONNECTIONS:-"1 8 64"}
 litellm=${LITELLM:-1}
 # LiteLLM is offered fixed rates up to this one; past the rate it collapses at there is nothing to compare.
 litellm_max=${LITELLM_MAX_RATE:-1000}
-# Another build to measure (an A/B against the previous one: see ab.sh).
-bin=${PRELLM_BIN:-../../.build/release/prellm}
+source ./common.sh
 mkdir -p out
 swift build -c release --product gw-load >/dev/null
-[ -n "${PRELLM_BIN:-}" ] || (cd ../.. && swift build -c release --product prellm >/dev/null)
-source ./common.sh
+gateway_binary
 [ "$litellm" = 1 ] && install_litellm
 trap stop_started EXIT
 refuse_used_ports 18080 18081 18082 18083

@@ -16,14 +16,12 @@ rates=${RATES:-"100 1000 2000 3000"}
 secs=${SECONDS_PER_RATE:-5}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mkdir -p out
+source ./common.sh
 swift build -c release --product gw-load >/dev/null
-# PRELLM_BIN: another build's binary (an A/B against the previous build), else this tree's.
-bin=${PRELLM_BIN:-../../.build/release/prellm}
-[ -n "${PRELLM_BIN:-}" ] || (cd ../.. && swift build -c release --product prellm >/dev/null)
+gateway_binary
 pgdir=$(mktemp -d /tmp/prellm-bench-pg.XXXXXX)
 asowner=()
 if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; asowner=(runuser -u postgres --); fi
-source ./common.sh
 cleanup() {
   stop_started
   "${asowner[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
