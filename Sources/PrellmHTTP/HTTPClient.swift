@@ -196,7 +196,10 @@ public final class HTTPClient: @unchecked Sendable {
         _ = r.url.withCString { prellm_easy_setopt_ptr(h, CURLOPT_URL, $0) }
         _ = prellm_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         _ = prellm_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        _ = prellm_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
+        // PIPEWAIT lets concurrent requests to an HTTP/2 host share one connection, but over
+        // cleartext (HTTP/1.1 here: 2TLS) it makes each request wait for a connection that can
+        // never multiplex, so requests to a local model server ran one after another.
+        _ = prellm_easy_setopt_long(h, CURLOPT_PIPEWAIT, r.url.utf8.starts(with: "https:".utf8) ? 1 : 0)
         _ = prellm_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = "".withCString { prellm_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, $0) }
         if let connect = r.timeouts.connect {

@@ -157,4 +157,49 @@ import Testing
         }
         #expect(server.requests.count == 50)
     }
+
+    /// Local model servers speak plain HTTP/1.1: concurrent slow requests to one of them must
+    /// each get a connection, not queue behind the first (waiting to multiplex on a connection
+    /// that never can).
+    @Test func concurrentSlowRequestsToOneHTTP1HostRunSideBySide() async throws {
+        let server = try StandInServer { _, w in
+            w.pause(1_500)
+            w.respond(body: "{}")
+        }
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask { _ = try await client.send(HTTPRequest(url: server.baseURL)) }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - started
+        // One after another would take 12 s; side by side about 1.5 s.
+        #expect(elapsed < .seconds(4), "8 concurrent 1.5 s requests took \(elapsed)")
+    }
+
+    @Test func concurrentSlowStreamsToOneHTTP1HostRunSideBySide() async throws {
+        let server = try StandInServer { _, w in
+            w.startChunked()
+            for _ in 0..<3 {
+                w.chunk("data: {}\n\n")
+                w.pause(500)
+            }
+            w.end()
+        }
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let r = try await client.stream(HTTPRequest(url: server.baseURL))
+                    var n = 0
+                    for try await chunk in r.body { n += chunk.count }
+                    return n
+                }
+            }
+            for try await n in group { #expect(n > 0) }
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(4), "8 concurrent 1.5 s streams took \(elapsed)")
+    }
 }
