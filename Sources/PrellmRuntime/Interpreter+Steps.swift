@@ -226,7 +226,7 @@ extension Interpreter {
             let outcome = try await router.call(call, ledger: ledger)
             total = total.map { $0.adding(outcome) } ?? outcome
             if site.item == nil { frame.state[site.index].answer = ModelAnswer(text: outcome.response.text, finish: outcome.response.finishReason) }
-            switch try judge(outcome, ask.contract, attempt: attempt, site, frame: frame, context: context) {
+            switch try await judge(outcome, ask.contract, attempt: attempt, site, frame: frame, context: context) {
             case .valid(let value): return (value, site.record(step, total, context))
             case .invalid(let problems): messages += [.assistant(outcome.response.text), .user(PromptText.structuredReask(problems))]
             }
@@ -239,18 +239,23 @@ extension Interpreter {
         case invalid([String])
     }
 
-    /// A structured answer, parsed toward its contract and checked; the last attempt's failure,
-    /// or a truncated answer, ends the step.
+    /// A structured answer, parsed toward its contract and checked (off the cooperative pool when
+    /// it is large); the last attempt's failure, or a truncated answer, ends the step.
     func judge(
         _ outcome: CallOutcome, _ contract: CompiledContract, attempt: Int, _ site: CallSite, frame: Frame,
         context: RunContext
-    ) throws(RunError) -> Judgement {
+    ) async throws(RunError) -> Judgement {
+        let text = outcome.response.text
+        let (parsed, checked) = await OffPool.run(bytes: text.utf8.count) { () -> (SchemaAlignedParser.Result?, [String]) in
+            guard let parsed = SchemaAlignedParser.parse(text, schema: contract.schema) else { return (nil, []) }
+            return (parsed, contract.problems(parsed.value))
+        }
         var problems: [String]
-        if let parsed = SchemaAlignedParser.parse(outcome.response.text, schema: contract.schema) {
+        if let parsed {
             if !parsed.repairs.isEmpty {
                 context.events?.record(.repaired(traceID: frame.traceID, step: site.path, repairs: parsed.repairs))
             }
-            problems = contract.problems(parsed.value)
+            problems = checked
             if problems.isEmpty { return .valid(parsed.value) }
         } else {
             problems = ["the answer is not JSON"]

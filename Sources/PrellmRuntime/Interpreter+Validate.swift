@@ -9,9 +9,9 @@ extension Interpreter {
     func validate(
         _ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame, ledger: RunLedger, context: RunContext,
         started: ContinuousClock.Instant
-    ) throws(RunError) -> Int? {
+    ) async throws(RunError) -> Int? {
         let i = step.index, path = frame.prefix + step.id
-        let problems = try check(step, v, &frame)
+        let problems = try await check(step, v, &frame)
         let used = frame.state[i].validations
         if problems.isEmpty {
             ledger.add(
@@ -54,17 +54,21 @@ extension Interpreter {
     /// The problems with a validate step's value: contract errors with their JSON pointers,
     /// then failed assertions. A text value is parsed toward the contract first. On success the
     /// value becomes the step's output.
-    func check(_ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame) throws(RunError) -> [String] {
+    func check(_ step: CompiledStep, _ v: ValidateStep, _ frame: inout Frame) async throws(RunError) -> [String] {
         var value: JSONValue
         do { value = try renderer.value(v.value, frame.scope) } catch {
             throw RunError(.evaluation, "'value': \(error.message)", step: step.id)
         }
         var problems: [String] = []
         if let contract = v.contract {
-            if case .string(let text) = value, !contract.wantsText, let parsed = SchemaAlignedParser.parse(text, schema: contract.schema) {
-                value = parsed.value
+            let given = value
+            (value, problems) = await OffPool.run(bytes: Self.size(of: given)) { () -> (JSONValue, [String]) in
+                var value = given
+                if case .string(let text) = value, !contract.wantsText, let parsed = SchemaAlignedParser.parse(text, schema: contract.schema) {
+                    value = parsed.value
+                }
+                return (value, contract.problems(value))
             }
-            problems = contract.problems(value)
         }
         if problems.isEmpty, !v.asserts.isEmpty {
             var scope = frame.scope
@@ -79,5 +83,16 @@ extension Interpreter {
         }
         if problems.isEmpty { frame.scope.steps[step.index] = value }
         return problems
+    }
+
+    /// A cheap upper-bound-ish measure of a value's size, to decide whether checking it is worth
+    /// moving off the cooperative pool: strings by their bytes, containers by their elements.
+    static func size(of value: JSONValue) -> Int {
+        switch value {
+        case .string(let s): s.utf8.count
+        case .array(let a): a.count * 8
+        case .object(let o): o.count * 16
+        default: 8
+        }
     }
 }

@@ -154,7 +154,7 @@ public struct Interpreter: Sendable {
             enclosing: enclosing)
         var i = 0
         while i < program.steps.count {
-            if let next = try steer(i, &frame, ledger: ledger, context: context) {
+            if let next = try await steer(i, &frame, ledger: ledger, context: context) {
                 i = next
                 continue
             }
@@ -186,10 +186,10 @@ public struct Interpreter: Sendable {
         return error
     }
 
-    /// Everything about step `i` that needs no await: the run's limits, the guard, a route's
+    /// Everything about step `i` that calls no model: the run's limits, the guard, a route's
     /// choice, a validate step's verdict. Returns where control goes, or nil when the step is
     /// one that computes a value (`perform`).
-    func steer(_ i: Int, _ frame: inout Frame, ledger: RunLedger, context: RunContext) throws(RunError) -> Int? {
+    func steer(_ i: Int, _ frame: inout Frame, ledger: RunLedger, context: RunContext) async throws(RunError) -> Int? {
         if Task.isCancelled { throw RunError(.cancelled, "the run was interrupted") }
         let step = program.steps[i], path = frame.prefix + step.id
         for e in frame.enclosing { if let (at, error) = e.deadline, context.clock.now >= at { throw error.at(path) } }
@@ -220,7 +220,7 @@ public struct Interpreter: Sendable {
             progress(context, path, .done, started: started, detail: "→ \(name)")
             return target ?? program.steps.count
         case .validate(let v):
-            return try validate(step, v, &frame, ledger: ledger, context: context, started: started) ?? position(step.next)
+            return try await validate(step, v, &frame, ledger: ledger, context: context, started: started) ?? position(step.next)
         case .classify, .extract, .pattern, .call, .transform, .map, .use:
             return nil
         }

@@ -28,8 +28,10 @@ public enum SchemaAlignedParser {
         } else if let fenced = fencedBlock(trimmed), let v = strictOrTolerant(fenced, &repairs) {
             repairs.insert("extracted JSON from a fenced code block", at: 0)
             value = v
-        } else if let span = firstBalanced(trimmed), let v = strictOrTolerant(span.text, &repairs) {
-            if span.text.count < trimmed.count { repairs.insert("extracted the first JSON value from the surrounding text", at: 0) }
+        } else if let span = firstBalanced(trimmed), let v = strictOrTolerant(span, &repairs) {
+            if span.unicodeScalars.count < trimmed.unicodeScalars.count {
+                repairs.insert("extracted the first JSON value from the surrounding text", at: 0)
+            }
             value = v
         } else if let v = strictOrTolerant(trimmed, &repairs) {
             value = v
@@ -56,38 +58,43 @@ public enum SchemaAlignedParser {
         return String(rest[..<close.lowerBound]).trimmingCharacters(in: [" ", "\n", "\t", "\r"])
     }
 
-    /// The first `{…}` or `[…]` whose brackets balance, ignoring brackets inside strings.
-    static func firstBalanced(_ text: String) -> (text: String, start: String.Index)? {
+    /// The first `{…}` or `[…]` whose brackets balance, ignoring brackets inside strings (quotes
+    /// count from the first bracket on, so prose like "Here's" before it does not open a string).
+    ///
+    /// One pass with a stack of unclosed brackets: when the stack empties, the first bracket has
+    /// closed; otherwise the first-opened bracket that closed by the end is the answer. Trying
+    /// each `{` or `[` in turn would scan to the end once per bracket — an answer of 200,000 `[`
+    /// took minutes.
+    static func firstBalanced(_ text: String) -> String? {
         let scalars = Array(text.unicodeScalars)
-        var i = 0
-        while i < scalars.count {
-            let c = scalars[i]
-            if c == "{" || c == "[" {
-                var depth = 0, j = i
-                var quote: Unicode.Scalar?
-                while j < scalars.count {
-                    let d = scalars[j]
-                    if let q = quote {
-                        if d == "\\" { j += 2; continue }
-                        if d == q { quote = nil }
-                    } else if d == "\"" || d == "'" {
-                        quote = d
-                    } else if d == "{" || d == "[" {
-                        depth += 1
-                    } else if d == "}" || d == "]" {
-                        depth -= 1
-                        if depth == 0 {
-                            var s = String.UnicodeScalarView()
-                            s.append(contentsOf: scalars[i...j])
-                            return (String(s), text.startIndex)
-                        }
-                    }
-                    j += 1
-                }
+        var open: [Int] = []
+        var earliest: ClosedRange<Int>?
+        var quote: Unicode.Scalar?
+        var j = 0
+        while j < scalars.count {
+            let d = scalars[j]
+            if let q = quote {
+                if d == "\\" { j += 2; continue }
+                if d == q { quote = nil }
+            } else if d == "{" || d == "[" {
+                open.append(j)
+            } else if open.isEmpty {
+                // Prose before the first bracket.
+            } else if d == "\"" || d == "'" {
+                quote = d
+            } else if d == "}" || d == "]", let start = open.popLast() {
+                if open.isEmpty { return string(of: scalars[start...j]) }
+                if earliest.map({ start < $0.lowerBound }) ?? true { earliest = start...j }
             }
-            i += 1
+            j += 1
         }
-        return nil
+        return earliest.map { string(of: scalars[$0]) }
+    }
+
+    private static func string(of scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var s = String.UnicodeScalarView()
+        s.append(contentsOf: scalars)
+        return String(s)
     }
 
     // MARK: - Coercion

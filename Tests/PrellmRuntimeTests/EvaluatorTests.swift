@@ -1,5 +1,5 @@
 import PrellmCompiler
-import PrellmRuntime
+@testable import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
 import Testing
@@ -138,6 +138,17 @@ import Testing
                 "/count: converted the string \"42\" to a number", "/tags: wrapped a single value in a list",
                 "/level: matched \"HIGH\" to enum value \"high\"", "/ok: converted the string \"true\" to a boolean",
             ])
+    }
+
+    @Test(arguments: [
+        (#"Here's {"a": "}", "b": [1, {"c": 2}]} and {"d": 3}"#, #"{"a": "}", "b": [1, {"c": 2}]}"#),
+        ("[ [1] [2", "[1]"),  // the first bracket never closes: the first one that does
+        ("{ {\"a\": 1} [2]", #"{"a": 1}"#),
+        ("} ] it's [3]", "[3]"),  // closers and quotes before the first bracket are prose
+        (String(repeating: "[", count: 100_000), nil),
+    ])
+    func firstBalancedValue(_ text: String, _ expected: String?) {
+        #expect(SchemaAlignedParser.firstBalanced(text) == expected)
     }
 
     @Test func givesUpOnProse() {
