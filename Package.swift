@@ -6,7 +6,7 @@ import PackageDescription
 //   PrellmSchema (JSON Schema) and PrellmRegex (PCRE2) are leaves the compiler uses.
 //   PrellmProviderKit (types, no I/O) ← PrellmProviders (wire formats) → PrellmHTTP (libcurl).
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
         .systemLibrary(
@@ -63,11 +64,14 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmServer",
-            dependencies: ["Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                           "PrellmRuntime", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
+                "PrellmRuntime", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .target(
             name: "PrellmTesting",
@@ -75,7 +79,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "PrellmCLI",
-            dependencies: ["Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            dependencies: [
+                "Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
+                "PrellmRuntime",
+            ],
             swiftSettings: strict),
         .target(
             name: "PrellmCommandLine",
@@ -83,7 +90,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
-            dependencies: ["Prellm", "PrellmCLI", "PrellmCommandLine", "PrellmTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Prellm", "PrellmCLI", "PrellmCommandLine", "PrellmTesting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm-run",
@@ -97,8 +106,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmServerTests",
-            dependencies: ["PrellmServer", "PrellmCLI", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
-                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "PrellmServer", "PrellmCLI", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmTests",
@@ -115,8 +126,10 @@ let package = Package(
             exclude: ["testdata"], swiftSettings: strict),
         .testTarget(
             name: "PrellmCLITests",
-            dependencies: ["PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmTesting", "ProviderStandIn",
-                           "prellm", "prellm-run"],
+            dependencies: [
+                "PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmTesting", "ProviderStandIn",
+                "prellm", "prellm-run",
+            ],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

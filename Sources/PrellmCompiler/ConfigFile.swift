@@ -38,6 +38,15 @@ public struct ConfigFile: Sendable {
         public var maxBodyBytes = 4 << 20
         public var maxMessages = 512
         public var requestTimeout: Duration = .seconds(600)
+        /// A client's time to send a request's head once its first byte arrived, and the whole
+        /// body after it; a kept-alive connection's time between requests. A client that sends
+        /// a byte a second must not keep a connection (and a file descriptor) for as long as it
+        /// likes.
+        public var headerTimeout: Duration = .seconds(10)
+        public var bodyTimeout: Duration = .seconds(60)
+        public var idleTimeout: Duration = .seconds(75)
+        /// Open client connections past this are answered 503 and closed at once.
+        public var maxConnections = 4096
         public var allowRemoteWithoutKeys = false
         /// Origins browsers may call from (`*` for any); empty sends no CORS headers.
         public var cors: [String] = []
@@ -190,10 +199,21 @@ struct ConfigDecoder {
 
     /// `limits:` bounds every request: body size, message count, time.
     mutating func limits(_ node: YAMLNode, into s: inout ConfigFile.Server) {
-        guard let f = d.fields(node, "'limits'", allowed: ["max_body_bytes", "max_messages", "request_timeout"]) else { return }
+        guard
+            let f = d.fields(
+                node, "'limits'",
+                allowed: [
+                    "max_body_bytes", "max_messages", "request_timeout", "header_timeout", "body_timeout", "idle_timeout",
+                    "max_connections",
+                ])
+        else { return }
         if let v = f["max_body_bytes"], let n = d.int(v, "'max_body_bytes'", min: 1024, max: 1 << 30) { s.maxBodyBytes = n }
         if let v = f["max_messages"], let n = d.int(v, "'max_messages'", min: 1, max: 100_000) { s.maxMessages = n }
         if let v = f["request_timeout"], let t = d.duration(v, "'request_timeout'") { s.requestTimeout = t }
+        if let v = f["header_timeout"], let t = d.duration(v, "'header_timeout'") { s.headerTimeout = t }
+        if let v = f["body_timeout"], let t = d.duration(v, "'body_timeout'") { s.bodyTimeout = t }
+        if let v = f["idle_timeout"], let t = d.duration(v, "'idle_timeout'") { s.idleTimeout = t }
+        if let v = f["max_connections"], let n = d.int(v, "'max_connections'", min: 1, max: 1_000_000) { s.maxConnections = n }
     }
 
     mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {

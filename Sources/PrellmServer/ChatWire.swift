@@ -34,7 +34,8 @@ enum ChatWire {
         do { json = try JSONParser.parse(bytes: body) } catch {
             throw GatewayError(.badRequest, "the body is not valid JSON: \(error)")
         }
-        guard json.objectValue != nil else { throw GatewayError(.badRequest, "the body must be a JSON object") }
+        guard let fields = json.objectValue else { throw GatewayError(.badRequest, "the body must be a JSON object") }
+        try refuseUnknown(fields)
         guard let model = json["model"]?.stringValue, !model.isEmpty else {
             throw GatewayError(.badRequest, "'model' is required", param: "model")
         }
@@ -62,7 +63,7 @@ enum ChatWire {
                         arguments: $0["function"]?["arguments"]?.stringValue ?? "")
                 }
                 messages.append(ChatMessage(role: .assistant, content: parts, toolCalls: calls))
-            case "tool": messages.append(ChatMessage(role: .tool, content: parts, toolCallID: m["tool_call_id"]?.stringValue))
+            case "tool": messages.append(ChatMessage(role: .tool, content: parts, toolCallID: try toolCallID(m, at: i, after: messages)))
             default: throw GatewayError(.badRequest, "messages[\(i)].role must be system, user, assistant or tool", param: "messages")
             }
         }
@@ -180,6 +181,38 @@ enum ChatWire {
     /// Parameters the gateway cannot pass on, with the value that means "not used". Sent with any
     /// other value they are refused by name: dropping them would change the answer silently.
     /// (Parameters that do not change the answer — `user`, `metadata`, `store` — pass unremarked.)
+    /// Every field of OpenAI's CreateChatCompletionRequest; OpenAI answers 400 to any other, so
+    /// a misspelt `max_token` is an error here too rather than silently ignored.
+    static let known: Set<String> = [
+        "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs", "max_completion_tokens",
+        "max_tokens", "messages", "metadata", "modalities", "model", "moderation", "n", "parallel_tool_calls", "prediction",
+        "presence_penalty", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning_effort",
+        "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream", "stream_options",
+        "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity", "web_search_options",
+    ]
+
+    static func refuseUnknown(_ fields: [String: JSONValue]) throws(GatewayError) {
+        guard let unknown = fields.keys.filter({ !known.contains($0) }).min() else { return }
+        throw GatewayError(.badRequest, "Unrecognized request argument supplied: \(unknown)", param: unknown)
+    }
+
+    /// A tool message's `tool_call_id`: required, and one of the calls the assistant messages
+    /// before it made (OpenAI refuses both otherwise, and the upstream would too).
+    static func toolCallID(_ m: JSONValue, at i: Int, after earlier: [ChatMessage]) throws(GatewayError) -> String {
+        guard let id = m["tool_call_id"]?.stringValue else {
+            throw GatewayError(
+                .badRequest, "Missing required parameter: 'messages[\(i)].tool_call_id'.", param: "messages[\(i)].tool_call_id",
+                code: "missing_required_parameter")
+        }
+        guard earlier.contains(where: { $0.role == .assistant && $0.toolCalls.contains { $0.id == id } }) else {
+            throw GatewayError(
+                .badRequest,
+                "Invalid parameter: messages[\(i)] has role 'tool' and tool_call_id '\(id)', but no assistant message before it made that call.",
+                param: "messages[\(i)].tool_call_id")
+        }
+        return id
+    }
+
     static let unsupported: [(name: String, neutral: [JSONValue])] = [
         ("presence_penalty", [.number(0)]), ("frequency_penalty", [.number(0)]), ("logit_bias", [.object([:])]),
         ("logprobs", [.bool(false)]), ("top_logprobs", [.number(0)]), ("seed", []), ("reasoning_effort", []),

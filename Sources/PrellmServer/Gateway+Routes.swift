@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import HummingbirdCore
+import NIOCore
 import Hummingbird
 import PrellmCompiler
 import PrellmProviderKit
@@ -123,8 +125,12 @@ extension Gateway {
     }
 
     public func makeApplication() -> some ApplicationProtocol {
-        Application(
+        let s = config.server
+        let limits = ConnectionLimits(header: s.headerTimeout, body: s.bodyTimeout, idle: s.idleTimeout, maxConnections: s.maxConnections)
+        let census = ConnectionCensus(max: s.maxConnections)
+        return Application(
             router: makeRouter(),
+            server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits, census: census) },
             configuration: .init(
                 address: .hostname(config.server.host, port: config.server.port),
                 serverName: "prellm"))
@@ -388,11 +394,14 @@ extension Gateway {
         try await authenticate(request.headers[.authorization] ?? request.headers[Self.apiKeyHeader].map { "Bearer " + $0 })
     }
 
-    /// A request's body, refused past the configured size.
+    /// A request's body, refused past the configured size (413); a body that ends before its
+    /// Content-Length or has a bad chunk is malformed (400).
     func body(of request: Request) async throws(GatewayError) -> [UInt8] {
         var request = request
-        do { return Array(try await request.collectBody(upTo: config.server.maxBodyBytes).readableBytesView) } catch {
+        do { return Array(try await request.collectBody(upTo: config.server.maxBodyBytes).readableBytesView) } catch is NIOTooManyBytesError {
             throw GatewayError(.tooLarge, "the request body is larger than \(config.server.maxBodyBytes) bytes")
+        } catch {
+            throw GatewayError(.badRequest, "the request body is malformed or ended early: \(error)")
         }
     }
 

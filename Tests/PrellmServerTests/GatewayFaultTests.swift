@@ -68,3 +68,148 @@ import Testing
         #expect(standIn.requests.count == 20, "two attempts per request")
     }
 }
+
+/// Clients that are slow, idle, many or malformed, against `prellm serve` with short limits.
+@Suite struct SlowClientTests {
+    static func served(_ limits: String) async throws -> ServedGateway {
+        try await ServedGateway(environment: ["PATH": "/usr/bin:/bin"]) { port in
+            "prellm: 1\nserver: {host: 127.0.0.1, port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\nlimits: \(limits)\n"
+        }
+    }
+
+    @Test func aClientDrippingItsHeadIsAnswered408() async throws {
+        let gateway = try await Self.served("{header_timeout: 1s}")
+        defer { gateway.stop() }
+        let c = try RawClient(port: gateway.port)
+        let started = ContinuousClock.now
+        let answer = try await c.drip("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "a", count: 40), everyMs: 100)
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+        #expect(answer.contains("request_timeout"))
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
+    @Test func aClientDrippingItsBodyIsAnswered408() async throws {
+        let gateway = try await Self.served("{body_timeout: 1s}")
+        defer { gateway.stop() }
+        let c = try RawClient(port: gateway.port)
+        c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
+        let answer = try await c.drip(String(repeating: " ", count: 40), everyMs: 100)
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
+        #expect(answer.contains("its body"))
+    }
+
+    @Test func anIdleConnectionIsClosed() async throws {
+        let gateway = try await Self.served("{idle_timeout: 1s}")
+        defer { gateway.stop() }
+        let c = try RawClient(port: gateway.port)
+        let started = ContinuousClock.now
+        let answer = c.readToEnd(timeout: .seconds(5))
+        #expect(answer == "", "an idle connection is closed without an answer")
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(900) && waited < .seconds(4), "closed after \(waited)")
+    }
+
+    @Test func connectionsPastTheCapAreRefusedWith503() async throws {
+        let gateway = try await Self.served("{max_connections: 3, idle_timeout: 30s}")
+        defer { gateway.stop() }
+        // /healthz's own probe connection may still be open: fill up to the cap and one more.
+        var held: [RawClient] = []
+        var refusal = ""
+        for _ in 0..<4 {
+            let c = try RawClient(port: gateway.port)
+            c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = c.readHead(timeout: .seconds(3))
+            held.append(c)
+            if head.hasPrefix("HTTP/1.1 503") {
+                refusal = head + c.readToEnd(timeout: .seconds(3))
+                break
+            }
+            #expect(head.hasPrefix("HTTP/1.1 200"), "\(head)")
+        }
+        #expect(refusal.contains("too_many_connections"), "no refusal past the cap: \(refusal)")
+        #expect(refusal.contains("Retry-After: 1"))
+        held.forEach { $0.close() }
+        // The closed connections leave the census: a new one is served.
+        try await Task.sleep(for: .milliseconds(300))
+        let again = try await HTTPClient.shared.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(gateway.port)/healthz"))
+        #expect(again.head.status == 200)
+    }
+
+    /// A body shorter than its Content-Length, or with a bad chunk size, is a bad request (400),
+    /// not one too large (413).
+    @Test(arguments: [
+        "Content-Length: 200\r\n\r\n{\"model\": \"fast\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    ])
+    func aMalformedBodyIs400(_ rest: String) async throws {
+        let gateway = try await Self.served("{body_timeout: 10s}")
+        defer { gateway.stop() }
+        let c = try RawClient(port: gateway.port)
+        c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + rest)
+        c.shutdownWrite()
+        let answer = c.readToEnd(timeout: .seconds(5))
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+        #expect(!answer.contains("larger than"))
+    }
+}
+
+/// A client speaking raw bytes over a loopback socket.
+final class RawClient: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw StandInError("cannot connect to \(port)") }
+    }
+
+    deinit { close() }
+
+    func close() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    func send(_ text: String) {
+        _ = text.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Sends `text` a byte at a time until the server answers or closes; returns the answer.
+    func drip(_ text: String, everyMs: Int) async throws -> String {
+        for byte in text.utf8 {
+            var b = byte
+            if Glibc.send(fd, &b, 1, Int32(MSG_NOSIGNAL)) <= 0 { break }
+            let got = readToEnd(timeout: .milliseconds(everyMs))
+            if !got.isEmpty { return got + readToEnd(timeout: .seconds(2)) }
+        }
+        return readToEnd(timeout: .seconds(5))
+    }
+
+    /// What arrives until the server closes, or until nothing has come for `timeout`.
+    func readToEnd(timeout: Duration) -> String {
+        var out: [UInt8] = []
+        while let chunk = read(timeout: timeout), !chunk.isEmpty { out += chunk }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A response's head (through its blank line) and whatever came with it.
+    func readHead(timeout: Duration) -> String {
+        var out: [UInt8] = []
+        while !String(decoding: out, as: UTF8.self).contains("\r\n\r\n"), let chunk = read(timeout: timeout), !chunk.isEmpty { out += chunk }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// One read: nil when nothing came in time, empty at the end of the stream.
+    private func read(timeout: Duration) -> [UInt8]? {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        guard poll(&p, 1, ms) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n <= 0 ? [] : Array(buffer[0..<n])
+    }
+}

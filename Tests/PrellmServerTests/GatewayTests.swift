@@ -405,6 +405,15 @@ import Testing
             #"{"model": "fast", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]}"#,
             "unsupported content part type 'input_audio'"
         ),
+        (#"{"model": "fast", "foo_bar": 1, "messages": [{"role": "user", "content": "Hi"}]}"#, "Unrecognized request argument supplied: foo_bar"),
+        (
+            #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "content": "18C"}]}"#,
+            "Missing required parameter: 'messages[1].tool_call_id'"
+        ),
+        (
+            #"{"model": "fast", "messages": [{"role": "user", "content": "Hi"}, {"role": "tool", "tool_call_id": "call_9", "content": "18C"}]}"#,
+            "no assistant message before it made that call"
+        ),
     ])
     func malformedRequestsAreRefusedByName(body: String, message: String) async throws {
         let error = try await refused("/v1/chat/completions", body)["error"]
