@@ -51,12 +51,22 @@ public final class FileTrace: RunEventSink {
 
 extension ModelCatalog {
     /// The catalog with the prices that model aliases give (`price: {input, output}`), for each
-    /// of their models.
+    /// of their models, where a call names the model itself rather than an alias. A call through
+    /// an alias is priced by that alias (`ModelRoute.price(of:lookup:)`), in its reservation and
+    /// its bill alike; a model that two aliases price differently keeps the catalog's price for
+    /// calls that name it directly, since neither alias's price is more its own than the other's
+    /// (and which alias came last in the file must not decide a bill).
     public func overriding(pricesIn routes: [ModelRoute]) -> ModelCatalog {
         var prices: [String: ModelPrice] = [:]
+        var disputed: Set<String> = []
         for route in routes {
-            if let price = route.price { for m in route.models { prices[m] = price } }
+            guard let price = route.price else { continue }
+            for m in route.models {
+                if let other = prices[m], other != price { disputed.insert(m) }
+                prices[m] = price
+            }
         }
+        for m in disputed { prices[m] = nil }
         return overriding(prices: prices)
     }
 }

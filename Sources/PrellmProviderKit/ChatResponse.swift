@@ -78,6 +78,29 @@ public struct Usage: Sendable, Equatable, Hashable {
     }
 
     public var totalTokens: Int { inputTokens + outputTokens }
+
+    /// Why a provider's usage report cannot be true of a request whose prompt is at most
+    /// `promptBound` tokens and whose answer at most `maxTokens`, or nil when it can: counts
+    /// are never negative, cached input is part of the input, and neither count is far past
+    /// the request's bound (twice it and a thousand tokens more: room for a tokenizer's own
+    /// framing and for images, whose size is an estimate). Trusting such a report once drove a
+    /// key's ledger to −$3,000, after which its budget admitted everything.
+    public static func implausibility(of u: Usage, promptBound: Int, maxTokens: Int) -> String? {
+        func ceiling(_ n: Int) -> Int { n > Int.max / 4 ? Int.max : 2 * n + 1_000 }
+        if u.inputTokens < 0 || u.outputTokens < 0 || (u.cachedInputTokens ?? 0) < 0 {
+            return "the provider reported negative usage (\(u.inputTokens) input, \(u.outputTokens) output tokens)"
+        }
+        if let cached = u.cachedInputTokens, cached > u.inputTokens {
+            return "the provider reported \(cached) cached input tokens of \(u.inputTokens) input tokens"
+        }
+        if u.inputTokens > ceiling(promptBound) {
+            return "the provider reported \(u.inputTokens) input tokens for a prompt of at most \(promptBound)"
+        }
+        if u.outputTokens > ceiling(maxTokens) {
+            return "the provider reported \(u.outputTokens) output tokens for an answer of at most \(maxTokens)"
+        }
+        return nil
+    }
 }
 
 extension Array where Element == ChatDelta {

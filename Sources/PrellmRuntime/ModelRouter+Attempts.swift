@@ -70,6 +70,12 @@ extension ModelRouter {
         let latency = context.clock.now - started
         switch result {
         case .success(let response):
+            if let report = response.usage, let problem = Usage.implausibility(of: report, promptBound: state.estimate, maxTokens: state.maxTokens) {
+                chargeWorstCase(
+                    call, t, reservation, Usage(inputTokens: state.estimate, outputTokens: state.maxTokens), attempt: attempt, ledger: ledger)
+                let error = ProviderError(provider: t.provider.name, kind: .invalidResponse, message: problem)
+                return try failed(call, t, error, latency: latency, retry: &retry, &state)
+            }
             context.routing.recordLatency(t.model, ms: Double(latency.milliseconds))
             if let breaker { context.routing.recordResult(t.model, success: true, now: context.clock.now, threshold: breaker.failures) }
             // A provider that reports no usage is charged the estimate, not nothing; never more
@@ -97,6 +103,13 @@ extension ModelRouter {
             ledger.release(reservation)
             return try failed(call, t, error, latency: latency, retry: &retry, &state)
         }
+    }
+
+    /// An answer whose usage report cannot be true was billed for something, but what, it does
+    /// not say: the attempt is charged the worst case it was reserved at, never less.
+    func chargeWorstCase(_ call: Call, _ t: Target, _ reservation: RunLedger.Reservation, _ worst: Usage, attempt: Int, ledger: RunLedger) {
+        _ = ledger.settle(reservation, usage: worst, price: t.price)
+        emit(call, t.model, attempt, .charged(usage: worst, costUSD: t.price?.cost(of: worst)))
     }
 
     /// A failed attempt: a deadline ends the call, a stream cut after text was shown ends it, a

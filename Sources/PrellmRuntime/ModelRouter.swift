@@ -114,7 +114,7 @@ public struct ModelRouter: Sendable {
         let model = choice.id
         let caps = context.models.capabilities(for: model)
         if let reason = skipReason(
-            caps, needsJSON: call.format != .text, images: state.hasImages, estimate: state.estimate, maxTokens: state.maxTokens)
+            caps, needsJSON: call.format != .text, images: state.hasImages, estimate: state.likely, maxTokens: state.maxTokens)
         {
             return skip(call, model, reason, &state)
         }
@@ -196,7 +196,10 @@ public struct ModelRouter: Sendable {
         /// Models × (1 + retries): what CostBound prices.
         let limit: Int
         let maxTokens: Int
+        /// The prompt's bound in tokens: what is reserved and priced.
         let estimate: Int
+        /// The prompt's likely count: what is checked against a context window.
+        let likely: Int
         var count = 0
         var retries = 0
         var fallbacks = 0
@@ -215,6 +218,8 @@ public struct ModelRouter: Sendable {
             limit = call.route.choices.count * (1 + retries)
             maxTokens = call.overrides.maxTokens ?? call.route.maxTokens
             estimate = TokenEstimate.promptTokens(system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
+            likely = TokenEstimate.likelyPromptTokens(
+                system: call.system, messages: call.messages, format: call.format, tools: call.overrides.tools)
             hasImages = call.messages.contains { m in m.content.contains { if case .text = $0 { false } else { true } } }
         }
 

@@ -63,12 +63,13 @@ import Testing
                     call: {model: m, prompt: "{{ item }}"}
                     retry: 0
             """
-        // Each call: a 1-byte prompt is 5 tokens (1 + 4 for its turn), plus 100 out: $0.000105 at $1/M.
+        // Each call: a 1-byte prompt is at most 6 tokens (1 + 1 + 4 for its turn), plus 100 out:
+        // $0.000106 at $1/M.
         let (r, provider) = try await Self.runSlow(w, ["items": .array((0..<20).map { _ in "a" })])
         #expect(provider.made == 5)
         #expect(r.error?.kind == .budgetExceeded, "\(String(describing: r.error))")
         #expect((r.costUSD ?? 1) <= 0.00055)
-        #expect(abs((r.costUSD ?? 0) - 5 * 0.000105) < 1e-12)
+        #expect(abs((r.costUSD ?? 0) - 5 * 0.000106) < 1e-12)
     }
 
     /// The plan of a map, an import and a validate re-ask, with its bound written out per step,
