@@ -37,7 +37,9 @@ public final class HTTPClient: @unchecked Sendable {
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    public init(maxConnectionsPerHost: Int = 64) {
+    /// `caBundle` is the file of certificates to trust; nil reads `SSL_CERT_FILE` or
+    /// `CURL_CA_BUNDLE`, else the system's.
+    public init(maxConnectionsPerHost: Int = 64, caBundle: String? = nil) {
         _ = Self.globalInit
         multi = curl_multi_init()!
         _ = prellm_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
@@ -45,7 +47,7 @@ public final class HTTPClient: @unchecked Sendable {
         // libcurl ignores these variables itself; the curl tool honours them, and so do we, so
         // that users behind TLS-inspecting proxies are not stuck.
         let env = ProcessInfo.processInfo.environment
-        caBundle = env["SSL_CERT_FILE"] ?? env["CURL_CA_BUNDLE"]
+        self.caBundle = caBundle ?? env["SSL_CERT_FILE"] ?? env["CURL_CA_BUNDLE"]
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "prellm-curl"
         self.thread = thread
