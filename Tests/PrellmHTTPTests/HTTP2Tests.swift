@@ -14,7 +14,7 @@ import Testing
             print("skipped: nginx is not installed (apt-get install nginx-light)")
             return
         }
-        let inFlight = HTTPClientTests.InFlight()
+        let inFlight = InFlight()
         let upstream = try StandInServer { _, w in
             inFlight.enter()
             defer { inFlight.leave() }

@@ -159,18 +159,6 @@ import Testing
         #expect(server.requests.count == 50)
     }
 
-    /// The most requests a stand-in had in hand at once.
-    final class InFlight: Sendable {
-        private let state = Mutex((now: 0, most: 0))
-        func enter() {
-            state.withLock {
-                $0.now += 1; $0.most = max($0.most, $0.now)
-            }
-        }
-        func leave() { state.withLock { $0.now -= 1 } }
-        var most: Int { state.withLock { $0.most } }
-    }
-
     /// Local model servers speak plain HTTP/1.1: concurrent slow requests to one of them must
     /// each get a connection, not queue behind the first (waiting to multiplex on a connection
     /// that never can). Counted at the server, not timed: the server had all 8 at once.

@@ -1,6 +1,7 @@
 import Foundation
 import PrellmHTTP
 import ProviderStandIn
+import Synchronization
 import Testing
 
 /// Faults a hostile model answer or client can cause, against `prellm serve` as a process: the
@@ -49,8 +50,7 @@ import Testing
         let hostile = try await Self.probeHealth(base, while: "workflow/hostile")
         // The 90th percentile, not the worst: the tests share two cores with other suites, and
         // one probe can lose a scheduling slice.
-        let p90 = { (d: [Duration]) in d[d.count * 9 / 10] }
-        #expect(p90(hostile) < p90(control) + .milliseconds(50), "/healthz with hostile answers: \(hostile); control: \(control)")
+        #expect(Self.p90(hostile) < Self.p90(control) + .milliseconds(50), "/healthz with hostile answers: \(hostile); control: \(control)")
         #expect(hostile.last! < .seconds(1), "/healthz: \(hostile)")
         #expect(standIn.requests.count == 40, "two attempts per request")
     }
@@ -70,6 +70,14 @@ import Testing
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
         }
+        let latencies = try await healthLatencies(base)
+        let ended = try await statuses.value
+        #expect(ended.allSatisfy { $0 == 502 }, "statuses: \(ended)")
+        return latencies
+    }
+
+    /// Forty `/healthz` probes 25 ms apart; their latencies, sorted.
+    static func healthLatencies(_ base: String) async throws -> [Duration] {
         var latencies: [Duration] = []
         let clock = ContinuousClock()
         while latencies.count < 40 {
@@ -79,9 +87,70 @@ import Testing
             latencies.append(clock.now - started)
             try await Task.sleep(for: .milliseconds(25))
         }
-        let ended = try await statuses.value
-        #expect(ended.allSatisfy { $0 == 502 }, "statuses: \(ended)")
         return latencies.sorted()
+    }
+
+    static func p90(_ sorted: [Duration]) -> Duration { sorted[sorted.count * 9 / 10] }
+
+    /// Ten concurrent 2-second requests through the gateway to one HTTP/1.1 upstream: all ten
+    /// are at the upstream at once (they queued one behind another), and `/healthz` stays as
+    /// fast as on an idle gateway.
+    @Test func slowUpstreamRequestsRunSideBySideAndHealthStaysFast() async throws {
+        let inFlight = InFlight()
+        let slow: ScriptedStandIn.Responder = { request, w in
+            inFlight.enter()
+            defer { inFlight.leave() }
+            w.pause(2_000)
+            Reply.openAI("ok")(request, w)
+        }
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [slow]])
+        let gateway = try await ServedGateway(environment: standIn.environment) { port in
+            "prellm: 1\nserver: {host: 127.0.0.1, port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\n"
+        }
+        defer { gateway.stop() }
+        let base = "http://127.0.0.1:\(gateway.port)"
+        let idle = try await Self.healthLatencies(base)
+        let body = Array(#"{"model": "fast", "messages": [{"role": "user", "content": "go"}]}"#.utf8)
+        let statuses = Task {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        let request = HTTPRequest(url: base + "/v1/chat/completions", headers: [("Content-Type", "application/json")], body: body)
+                        return try await HTTPClient.shared.send(request).head.status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+        }
+        let busy = try await Self.healthLatencies(base)
+        #expect(try await statuses.value == Array(repeating: 200, count: 10))
+        #expect(inFlight.most == 10, "at most \(inFlight.most) of 10 requests were at the upstream at once")
+        #expect(Self.p90(busy) < Self.p90(idle) + .milliseconds(50), "/healthz busy: \(busy); idle: \(idle)")
+    }
+
+    /// 200 clients each dripping a request head, and 200 idle connections: `/healthz` stays as
+    /// fast as on an idle gateway, and the guard closes them all in time.
+    @Test func slowAndIdleClientsDoNotSlowHealth() async throws {
+        let gateway = try await ServedGateway(environment: ["PATH": "/usr/bin:/bin"]) { port in
+            "prellm: 1\nserver: {host: 127.0.0.1, port: \(port)}\nmodels:\n  fast: openai/gpt-4o-mini\nlimits: {header_timeout: 2s, idle_timeout: 2s}\n"
+        }
+        defer { gateway.stop() }
+        let base = "http://127.0.0.1:\(gateway.port)"
+        let idle = try await Self.healthLatencies(base)
+        var clients: [RawClient] = []
+        for i in 0..<400 {
+            let c = try RawClient(port: gateway.port)
+            if i % 2 == 0 { c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n") }
+            clients.append(c)
+        }
+        let busy = try await Self.healthLatencies(base)
+        #expect(Self.p90(busy) < Self.p90(idle) + .milliseconds(50), "/healthz busy: \(busy); idle: \(idle)")
+        try await Task.sleep(for: .seconds(2))
+        // Every connection was closed by the gateway: a 408 for the dripping ones, nothing for
+        // the idle ones, then the end of the stream.
+        var answered = 0
+        for c in clients where c.readToEnd(timeout: .seconds(3)).hasPrefix("HTTP/1.1 408") { answered += 1 }
+        #expect(answered == 200)
     }
 }
 
