@@ -41,6 +41,16 @@ import Testing
         #expect(WireRules.refusal(for: request("/v1/chat/completions", reasoning))?.body.contains("Use 'max_completion_tokens' instead") == true)
     }
 
+    /// A field CreateChatCompletionRequest does not define, as OpenAI's spec lists them.
+    @Test func theOpenAIStandInRefusesUnknownFields() throws {
+        try #require(WireRules.openAIChatFields != nil, "../shared/suites/openai-openapi is not beside the repository")
+        let typo = #"{"model":"gpt-4o","max_token":10,"messages":[{"role":"user","content":"hi"}]}"#
+        #expect(
+            WireRules.refusal(for: request("/v1/chat/completions", typo))?.body.contains("Unrecognized request argument supplied: max_token") == true)
+        let fine = #"{"model":"gpt-4o","max_completion_tokens":10,"seed":1,"messages":[{"role":"user","content":"hi"}]}"#
+        #expect(WireRules.refusal(for: request("/v1/chat/completions", fine)) == nil)
+    }
+
     @Test func theAnthropicAndOllamaStandInsRefuseWhatTheirAPIsRefuse() {
         let empty = #"{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":""}]}]}"#
         #expect(WireRules.refusal(for: request("/v1/messages", empty))?.body.contains("text content blocks must be non-empty") == true)

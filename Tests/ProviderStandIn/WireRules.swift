@@ -1,3 +1,4 @@
+import Foundation
 import PrellmSchema
 
 /// What the real APIs refuse, so that the stand-ins refuse it too (a stand-in that accepts
@@ -76,6 +77,9 @@ public enum WireRules {
     static let reasoningPrefixes = ["o1", "o3", "o4", "gpt-5"]
 
     static func openAI(_ body: JSONValue) -> String? {
+        if let fields = body.objectValue, let known = openAIChatFields, let unknown = fields.keys.filter({ !known.contains($0) }).min() {
+            return "Unrecognized request argument supplied: \(unknown)"
+        }
         if let problem = openAIToolPairing(body["messages"]?.arrayValue ?? []) { return problem }
         let model = body["model"]?.stringValue ?? ""
         if reasoningPrefixes.contains(where: model.hasPrefix), !model.contains("chat") {
@@ -97,6 +101,26 @@ public enum WireRules {
         }
         return nil
     }
+
+    /// The fields of CreateChatCompletionRequest in OpenAI's OpenAPI spec (`../shared/suites`),
+    /// with those of the schemas it is made of (`allOf`); nil where the spec is not beside the
+    /// repository.
+    public static let openAIChatFields: Set<String>? = {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/suites/openai-openapi/responses-chat-embeddings-subset.json")
+        guard let text = try? String(contentsOf: spec, encoding: .utf8), let json = try? JSONParser.parse(text),
+            let schemas = json["components"]?["schemas"]
+        else { return nil }
+        var fields: Set<String> = []
+        func collect(_ s: JSONValue?) {
+            guard let s else { return }
+            if let ref = s["$ref"]?.stringValue { return collect(schemas[String(ref.split(separator: "/").last ?? "")]) }
+            for part in s["allOf"]?.arrayValue ?? [] { collect(part) }
+            fields.formUnion(s["properties"]?.objectValue?.keys ?? [:].keys)
+        }
+        collect(schemas["CreateChatCompletionRequest"])
+        return fields.isEmpty ? nil : fields
+    }()
 
     /// Tool messages answer the calls of the assistant message before them, all of them, and
     /// nothing else (OpenAI's messages, typo included).
