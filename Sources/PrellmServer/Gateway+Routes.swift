@@ -131,9 +131,8 @@ extension Gateway {
         return Application(
             router: makeRouter(),
             server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits, census: census) },
-            configuration: .init(
-                address: .hostname(config.server.host, port: config.server.port),
-                serverName: "prellm"))
+            // No server name: an answer does not say what the gateway runs on.
+            configuration: .init(address: .hostname(config.server.host, port: config.server.port)))
     }
 
     static let apiKeyHeader = HTTPField.Name("x-api-key")!

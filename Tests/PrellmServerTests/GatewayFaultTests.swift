@@ -235,6 +235,7 @@ import Testing
         let answer = c.readToEnd(timeout: .seconds(5))
         #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
         #expect(!answer.contains("larger than"))
+        #expect(!answer.lowercased().contains("\r\nserver:"), "no Server header: \(answer)")
     }
 }
 
