@@ -58,7 +58,9 @@ extension Gateway {
                 throw GatewayError(.badRequest, "'\(ask.model)' is a workflow; embeddings come from a model", param: "model")
             }
             let estimate = ask.inputs.reduce(0) { $0 + $1.utf8.count / TokenEstimate.bytesPerToken + 1 }
-            let price = route.models.compactMap { baseContext.models.price(for: $0) }.map(\.input).max()
+            // Priced by the alias the request named, as chat is (`ModelRoute.price(of:lookup:)`).
+            let lookup = baseContext.models.price(for:)
+            let price = route.models.compactMap { route.price(of: $0, lookup: lookup) }.map(\.input).max()
             var reservation: KeyLimits.Reservation?
             if let key {
                 reservation = try await limits.admit(
@@ -70,8 +72,15 @@ extension Gateway {
                 throw error
             }
             let (response, model) = outcome
+            let unitPrice = route.price(of: model, lookup: lookup)?.input
+            if let usage = response.usage, let problem = Usage.implausibility(of: usage, promptBound: estimate, maxTokens: 0) {
+                // Billed for something the report does not say: charged the reservation's worst case.
+                let usd = unitPrice.map { $0 * Double(estimate) / 1e6 }
+                if let reservation { await limits.settle(reservation, .init(tokens: estimate, usd: usd), model: model) }
+                throw GatewayError(.upstream, "\(model): \(problem)", code: "invalid_response")
+            }
             let tokens = response.usage?.inputTokens ?? estimate
-            let usd = baseContext.models.price(for: model).map { $0.input * Double(tokens) / 1e6 }
+            let usd = unitPrice.map { $0 * Double(tokens) / 1e6 }
             if let reservation { await limits.settle(reservation, .init(tokens: tokens, usd: usd), model: model) }
             entry.served(model: model, tokens: tokens, cost: usd)
             complete(entry, status: 200, started: started)

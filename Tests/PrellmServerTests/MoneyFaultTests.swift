@@ -108,4 +108,26 @@ import Testing
         let expected = 21 * alias.price / 1e6
         #expect(abs(total - expected) < 1e-12, "billed \(total), not 21 tokens at $\(alias.price)/M")
     }
+
+    /// Embeddings too: a negative usage report is refused and charged the reservation's worst
+    /// case (6 tokens for "hello": 5 bytes and 1), at the alias's price.
+    @Test func negativeEmbeddingUsageIsRefusedAndChargedAtTheWorstCase() async throws {
+        let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.openAIEmbeddings(dimensions: 3, promptTokens: -5)]])
+        let store = Self.storePath()
+        let app = Application(
+            router: try gateway(
+                standIn, models: "  embed: {use: openai/text-embedding-3-small, price: {input: 1000, output: 0}}",
+                limits: "usd_per_day: 1", store: store
+            ).makeRouter())
+        let status = try await app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/embeddings", method: .post,
+                headers: [.contentType: "application/json", .authorization: "Bearer \(Self.key)"],
+                body: ByteBuffer(string: #"{"model": "embed", "input": "hello"}"#)
+            ).status
+        }
+        #expect(status == .badGateway)
+        let total = try await spent(store)
+        #expect(abs(total - 6 * 1000 / 1e6) < 1e-12, "charged \(total)")
+    }
 }
