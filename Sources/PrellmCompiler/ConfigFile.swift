@@ -29,6 +29,17 @@ public struct ConfigFile: Sendable {
         public var firstTokenTimeout: Duration?
         public var idleTimeout: Duration?
         public var totalTimeout: Duration?
+        /// Active health checks of the endpoint (`health:`), nil when off.
+        public var health: HealthCheck?
+    }
+
+    /// `health: {interval: 10s, path: /models, timeout: 2s}` on a provider, or `health: true`
+    /// for these defaults and the wire format's own path (nil here).
+    public struct HealthCheck: Sendable {
+        public var interval: Duration = .seconds(10)
+        public var timeout: Duration = .seconds(2)
+        public var path: String?
+        public init() {}
     }
 
     /// The gateway's listening address and request bounds (`prellm serve`).
@@ -55,6 +66,9 @@ public struct ConfigFile: Sendable {
         /// Whether clients may name any `provider/model` (`server.provider_models`); nil: yes
         /// when no model names are configured, no when some are.
         public var providerModels: Bool?
+        /// `GET /v1/models` leaves out a model name whose every model is on a provider failing
+        /// its health check (`server.hide_unhealthy`).
+        public var hideUnhealthy = false
     }
 
     /// A served workflow, and which of its inputs the last user message and the system
@@ -182,11 +196,13 @@ struct ConfigDecoder {
         return config
     }
 
-    static let providerKeys = ["base_url", "api_key_env", "api_key_file", "headers", "timeouts"]
+    static let providerKeys = ["base_url", "api_key_env", "api_key_file", "headers", "timeouts", "health"]
 
     mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
         var s = ConfigFile.Server()
-        guard let f = d.fields(node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models"])
+        guard
+            let f = d.fields(
+                node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models", "hide_unhealthy"])
         else { return s }
         if let v = f["cors"], let list = d.list(v, "'cors'") { s.cors = list.compactMap { d.string($0, "an origin") } }
         if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
@@ -194,6 +210,7 @@ struct ConfigDecoder {
         if let v = f["allow_remote_without_keys"], let b = d.bool(v, "'allow_remote_without_keys'") { s.allowRemoteWithoutKeys = b }
         if let v = f["provider_models"], let b = d.bool(v, "'provider_models'") { s.providerModels = b }
         if let v = f["log_prompts"], let b = d.bool(v, "'log_prompts'") { s.logPrompts = b }
+        if let v = f["hide_unhealthy"], let b = d.bool(v, "'hide_unhealthy'") { s.hideUnhealthy = b }
         return s
     }
 
@@ -280,6 +297,20 @@ struct ConfigDecoder {
             s.idleTimeout = t["idle"].flatMap { d.duration($0, "'idle'") }
             s.totalTimeout = t["total"].flatMap { d.duration($0, "'total'") }
         }
+        if let v = f["health"] { s.health = health(v) }
         return s
+    }
+
+    mutating func health(_ node: YAMLNode) -> ConfigFile.HealthCheck? {
+        var h = ConfigFile.HealthCheck()
+        if node.scalar != nil { return d.bool(node, "'health'") == true ? h : nil }
+        guard let f = d.fields(node, "'health'", allowed: ["interval", "timeout", "path"]) else { return nil }
+        if let v = f["interval"], let t = d.duration(v, "'interval'") { h.interval = t }
+        if let v = f["timeout"], let t = d.duration(v, "'timeout'") { h.timeout = t }
+        if let v = f["path"], let path = d.string(v, "'path'") {
+            if !path.hasPrefix("/") { d.bag.add(.badValue, v.span, "'path' must start with /, found '\(path)'") }
+            h.path = path
+        }
+        return h
     }
 }

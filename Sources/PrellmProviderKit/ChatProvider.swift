@@ -18,6 +18,15 @@ public protocol TokenCounting: Sendable {
     func countTokens(_ request: ChatRequest) async throws(ProviderError) -> Int
 }
 
+/// A provider whose endpoint can be asked whether it answers, for the gateway's active health
+/// checks: a cheap authenticated GET that lists models.
+public protocol HealthProbing: Sendable {
+    /// The path probed when the config names none, below the provider's base URL.
+    var defaultHealthPath: String { get }
+    /// Throws unless `path` answers 2xx within `timeout`.
+    func probe(path: String, timeout: Duration) async throws(ProviderError)
+}
+
 /// What a model can do, for the compiler and the router to read.
 public struct ModelCapabilities: Sendable, Equatable, Hashable {
     public var contextWindow: Int?

@@ -248,3 +248,12 @@ public struct AnthropicMessagesProvider: ChatProvider, TokenCounting {
         return (kind, message)
     }
 }
+
+extension AnthropicMessagesProvider: HealthProbing {
+    /// The model list: answers only when the server is up and the key is accepted.
+    public var defaultHealthPath: String { "/v1/models" }
+
+    public func probe(path: String, timeout: Duration) async throws(ProviderError) {
+        try await transport.probe(path: path, headers: headers, timeout: timeout)
+    }
+}

@@ -243,3 +243,12 @@ public struct GeminiProvider: ChatProvider, TokenCounting, EmbeddingProvider {
         return (kind, message)
     }
 }
+
+extension GeminiProvider: HealthProbing {
+    /// The model list: answers only when the server is up and the key is accepted.
+    public var defaultHealthPath: String { "/v1beta/models" }
+
+    public func probe(path: String, timeout: Duration) async throws(ProviderError) {
+        try await transport.probe(path: path, headers: headers, timeout: timeout)
+    }
+}

@@ -178,3 +178,12 @@ public struct OllamaChatProvider: ChatProvider, EmbeddingProvider {
         return (kind, message.contains("not found") && status == 404 ? message + " (pull it with: ollama pull <model>)" : message)
     }
 }
+
+extension OllamaChatProvider: HealthProbing {
+    /// The local models: answers only when the server is up and the key is accepted.
+    public var defaultHealthPath: String { "/api/tags" }
+
+    public func probe(path: String, timeout: Duration) async throws(ProviderError) {
+        try await transport.probe(path: path, headers: headers, timeout: timeout)
+    }
+}

@@ -306,3 +306,12 @@ public struct OpenAIStreamDecoder: Sendable {
         isDone = done
     }
 }
+
+extension OpenAIChatProvider: HealthProbing {
+    /// The model list: answers only when the server is up and the key is accepted.
+    public var defaultHealthPath: String { "/models" }
+
+    public func probe(path: String, timeout: Duration) async throws(ProviderError) {
+        try await transport.probe(path: path, headers: headers, timeout: timeout)
+    }
+}

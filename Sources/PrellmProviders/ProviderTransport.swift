@@ -25,6 +25,16 @@ struct ProviderTransport: Sendable {
         return HTTPRequest(method: "POST", url: configuration.baseURL + path, headers: all, body: Array(body.jsonText.utf8), timeouts: timeouts)
     }
 
+    /// A health probe: GET `path` with the provider's headers; any 2xx within `timeout` passes.
+    func probe(path: String, headers: [(name: String, value: String)], timeout: Duration) async throws(ProviderError) {
+        let request = HTTPRequest(
+            method: "GET", url: configuration.baseURL + path, headers: headers + configuration.extraHeaders,
+            timeouts: HTTPTimeouts(connect: timeout, firstByte: timeout, idle: nil, total: timeout), maxBodyBytes: 4 << 20)
+        let response: HTTPResponse
+        do { response = try await client.send(request) } catch { throw normalize(error) }
+        guard (200..<300).contains(response.head.status) else { throw failure(response.head, response.body) }
+    }
+
     /// Sends a request and returns the parsed JSON body of a successful response.
     func send(_ request: HTTPRequest) async throws(ProviderError) -> JSONValue {
         let response: HTTPResponse

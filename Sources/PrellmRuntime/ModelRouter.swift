@@ -112,6 +112,9 @@ public struct ModelRouter: Sendable {
     /// What to do with one model of the route: skip it, answer from the cache, or send to it.
     func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
         let model = choice.id
+        if let slash = model.firstIndex(of: "/"), let failure = context.routing.probeFailure(String(model[..<slash])) {
+            return skip(call, model, "its endpoint is failing its health check (\(failure))", &state)
+        }
         let caps = context.models.capabilities(for: model)
         if let reason = skipReason(
             caps, needsJSON: call.format != .text, images: state.hasImages, estimate: state.likely, maxTokens: state.maxTokens)

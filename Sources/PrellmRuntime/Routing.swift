@@ -43,6 +43,16 @@ public final class RoutingState: Sendable {
         }
     }
 
+    /// Providers whose endpoint is failing its active health check, with why; a model of one is
+    /// skipped by every route until the check passes again (the gateway's health monitor sets
+    /// this; a breaker still opens on passive failures).
+    private let failingProbes = Mutex<[String: String]>([:])
+
+    public func setProbe(_ provider: String, failure: String?) { failingProbes.withLock { $0[provider] = failure } }
+
+    /// Why `provider`'s endpoint is out of the routes, or nil when it is in.
+    public func probeFailure(_ provider: String) -> String? { failingProbes.withLock { $0[provider] } }
+
     /// Attempts on `model` in flight now, across every run of the process.
     public func inFlight(_ model: String) -> Int { state.withLock { $0.inFlight[model] ?? 0 } }
 

@@ -21,16 +21,12 @@ extension Gateway {
         router.add(middleware: UnknownRoute())
         if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
-        router.get("/readyz") { [self] _, _ in
-            await store.isReachable()
-                ? Self.json(200, .object(["status": "ready", "models": .number(Double(modelNames.count))]))
-                : Self.json(503, .object(["status": "store unreachable"]))
-        }
+        router.get("/readyz") { [self] request, _ in await readiness(deep: request.uri.queryParameters["deep"] == "1") }
         router.get("/v1/models") { [self] request, _ in
             do throws(GatewayError) { _ = try await authenticate(request) } catch {
                 return Self.error(error, requestID: nil)
             }
-            return Self.json(200, .object(["object": "list", "data": .array(modelNames.map(Self.modelObject))]))
+            return Self.json(200, .object(["object": "list", "data": .array(listedModelNames.map(Self.modelObject))]))
         }
         // `models.retrieve`: one served model by name (a name may hold '/' or ':').
         router.get("/v1/models/**") { [self] request, context in
@@ -117,6 +113,27 @@ extension Gateway {
         ask.responseFormat = chat.format
         do { return (try await counter.countTokens(ask), "provider") } catch {
             throw GatewayError(error.kind == .rateLimit ? .rateLimited : .upstream, error.message, retryAfter: error.retryAfter)
+        }
+    }
+
+    /// Ready when the store answers; with `deep`, also each health-checked upstream's state, and
+    /// not ready when every one of them is failing.
+    func readiness(deep: Bool) async -> Response {
+        guard await store.isReachable() else { return Self.json(503, .object(["status": "store unreachable"])) }
+        var body: [String: JSONValue] = ["status": "ready", "models": .number(Double(modelNames.count))]
+        guard deep, let health else { return Self.json(200, .object(body)) }
+        body["upstreams"] = health.report
+        if health.allFailing { body["status"] = "every upstream is failing" }
+        return Self.json(health.allFailing ? 503 : 200, .object(body))
+    }
+
+    /// The names `/v1/models` lists: all of them, or with `server.hide_unhealthy` not those
+    /// whose every model is on a provider failing its health check.
+    var listedModelNames: [String] {
+        guard config.server.hideUnhealthy, let health else { return modelNames }
+        return modelNames.filter { name in
+            guard let route = routes[name] else { return true }
+            return !route.models.allSatisfy(health.isFailing)
         }
     }
 

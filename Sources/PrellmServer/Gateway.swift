@@ -46,6 +46,8 @@ public final class Gateway: Sendable {
     let limits: KeyLimits
     let keys: KeyDirectory
     public let metrics: GatewayMetrics
+    /// Active health checks of the providers that ask for them (`providers.NAME.health`).
+    let health: HealthMonitor?
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -109,15 +111,12 @@ public final class Gateway: Sendable {
                 contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
-        let overrides = config.providerOverrides
+        let directory = ProviderDirectory(environment: environment, overrides: config.providerOverrides)
         var baseContext: RunContext
         if let context {
             baseContext = context
         } else {
-            var c = RunContext(
-                models: CatalogModelAccess(
-                    directory: ProviderDirectory(environment: environment, overrides: overrides),
-                    catalog: catalog, program: nil))
+            var c = RunContext(models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil))
             // A gateway forwards each request: identical requests are not answered from a cache
             // unless a later config option asks for it.
             c.cache = nil
@@ -128,6 +127,24 @@ public final class Gateway: Sendable {
             routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
         contextBox = baseContext
+        health = try Self.healthMonitor(config, directory, routing: baseContext.routing)
+    }
+
+    /// The monitor of the providers whose config asks for health checks; nil when none does.
+    static func healthMonitor(_ config: ConfigFile, _ directory: ProviderDirectory, routing: RoutingState) throws(StartupError) -> HealthMonitor? {
+        var upstreams: [HealthMonitor.Upstream] = []
+        for p in config.providers {
+            guard let check = p.health else { continue }
+            let provider: any ChatProvider
+            do { provider = try directory.provider(named: p.name.value) } catch {
+                throw StartupError(message: "provider '\(p.name.value)' has health checks but cannot be set up: \(error.message)")
+            }
+            guard let probe = provider as? any HealthProbing else {
+                throw StartupError(message: "provider '\(p.name.value)' cannot be health-checked")
+            }
+            upstreams.append(.init(name: p.name.value, probe: probe, path: check.path ?? probe.defaultHealthPath, check: check))
+        }
+        return upstreams.isEmpty ? nil : HealthMonitor(upstreams: upstreams, routing: routing)
     }
 
     /// Runs the process's Swift tasks on the gateway's event loops instead of a thread pool of

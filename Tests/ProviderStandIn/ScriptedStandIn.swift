@@ -15,9 +15,14 @@ public final class ScriptedStandIn: @unchecked Sendable {
 
     public let server: StandInServer
 
-    public init(_ scripts: [String: [Responder]]) throws {
+    public init(_ scripts: [String: [Responder]], port: Int = 0) throws {
         let box = Scripts(scripts)
-        server = try StandInServer { request, writer in
+        server = try StandInServer(port: port) { request, writer in
+            // The model lists each API serves (what a health check asks for).
+            if request.method == "GET", let list = Self.modelList(request.path) {
+                writer.respond(body: list)
+                return
+            }
             // First what the real API would refuse, whatever the script says.
             if let (status, body) = WireRules.refusal(for: request) {
                 writer.error(status: status, body: body)
@@ -40,6 +45,16 @@ public final class ScriptedStandIn: @unchecked Sendable {
 
     public var baseURL: String { server.baseURL }
     public var requests: [RecordedRequest] { server.requests }
+
+    /// A list of no models in the shape of the API `path` belongs to, or nil.
+    static func modelList(_ path: String) -> String? {
+        switch path.split(separator: "?").first.map(String.init) ?? path {
+        case "/v1/models": #"{"object":"list","data":[],"has_more":false}"#
+        case "/v1beta/models": #"{"models":[]}"#
+        case "/api/tags": #"{"models":[]}"#
+        default: nil
+        }
+    }
 
     static func model(of r: RecordedRequest) -> String {
         if let range = r.path.range(of: "/models/"), let colon = r.path[range.upperBound...].firstIndex(of: ":") {

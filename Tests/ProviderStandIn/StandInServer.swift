@@ -22,7 +22,9 @@ public final class StandInServer: @unchecked Sendable {
     private let connections = Mutex<[Int32]>([])
     private let stopped = Atomic<Bool>(false)
 
-    public init(handler: @escaping Handler) throws {
+    /// `port` 0 takes a free one; a given port lets a test stop a server and start it again
+    /// where its clients expect it.
+    public init(port wanted: Int = 0, handler: @escaping Handler) throws {
         self.handler = handler
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw StandInError("socket() failed") }
@@ -30,7 +32,7 @@ public final class StandInServer: @unchecked Sendable {
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
+        addr.sin_port = in_port_t(UInt16(wanted).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
