@@ -19,10 +19,10 @@ extension Evaluation {
         case .string(let s): string(o, s, at: at, keyword: keyword, into: &r)
         case .array(let a):
             if let m = o["maxItems"]?.numberValue, Double(a.count) > m {
-                fail(&r, at, keyword + "/maxItems", "array has \(a.count) items; at most \(Int(m)) are allowed")
+                fail(&r, at, keyword + "/maxItems", "array has \(a.count) items; at most \(JSONValue.format(m)) are allowed")
             }
             if let m = o["minItems"]?.numberValue, Double(a.count) < m {
-                fail(&r, at, keyword + "/minItems", "array has \(a.count) items; at least \(Int(m)) are required")
+                fail(&r, at, keyword + "/minItems", "array has \(a.count) items; at least \(JSONValue.format(m)) are required")
             }
             if o["uniqueItems"] == .bool(true) {
                 var seen = Set<JSONValue>()
@@ -38,10 +38,10 @@ extension Evaluation {
                 }
             }
             if let m = o["maxProperties"]?.numberValue, Double(obj.count) > m {
-                fail(&r, at, keyword + "/maxProperties", "object has \(obj.count) properties; at most \(Int(m)) are allowed")
+                fail(&r, at, keyword + "/maxProperties", "object has \(obj.count) properties; at most \(JSONValue.format(m)) are allowed")
             }
             if let m = o["minProperties"]?.numberValue, Double(obj.count) < m {
-                fail(&r, at, keyword + "/minProperties", "object has \(obj.count) properties; at least \(Int(m)) are required")
+                fail(&r, at, keyword + "/minProperties", "object has \(obj.count) properties; at least \(JSONValue.format(m)) are required")
             }
             if let deps = o["dependentRequired"]?.objectValue {
                 for (name, needs) in deps where obj[name] != nil {
@@ -78,10 +78,10 @@ extension Evaluation {
         let needsLength = o["maxLength"] != nil || o["minLength"] != nil
         let length = needsLength ? s.unicodeScalars.count : 0
         if let m = o["maxLength"]?.numberValue, Double(length) > m {
-            fail(&r, at, keyword + "/maxLength", "string has \(length) characters; at most \(Int(m)) are allowed")
+            fail(&r, at, keyword + "/maxLength", "string has \(length) characters; at most \(JSONValue.format(m)) are allowed")
         }
         if let m = o["minLength"]?.numberValue, Double(length) < m {
-            fail(&r, at, keyword + "/minLength", "string has \(length) characters; at least \(Int(m)) are required")
+            fail(&r, at, keyword + "/minLength", "string has \(length) characters; at least \(JSONValue.format(m)) are required")
         }
         if let p = o["pattern"]?.stringValue {
             if let re = schema.regexes.regex(p) {

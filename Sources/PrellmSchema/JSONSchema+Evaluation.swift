@@ -310,16 +310,19 @@ struct Evaluation {
             }
             r.containsItems.formUnion(matches)
             let validating = !schema.noValidation.contains(base)
-            let minimum = validating ? (o["minContains"]?.numberValue).map { Int($0) } ?? 1 : 1
-            if matches.count < minimum {
+            // Compared as a Double: a schema may say 1e300, which no Int holds.
+            let minimum = validating ? o["minContains"]?.numberValue ?? 1 : 1
+            if Double(matches.count) < minimum {
                 fail(
                     &r, at, keyword + "/contains",
                     minimum == 1
                         ? "array contains no item that matches 'contains'"
-                        : "array contains \(matches.count) matching items; at least \(minimum) are required")
+                        : "array contains \(matches.count) matching items; at least \(JSONValue.format(minimum)) are required")
             }
             if validating, let maximum = o["maxContains"]?.numberValue, Double(matches.count) > maximum {
-                fail(&r, at, keyword + "/maxContains", "array contains \(matches.count) matching items; at most \(Int(maximum)) are allowed")
+                fail(
+                    &r, at, keyword + "/maxContains",
+                    "array contains \(matches.count) matching items; at most \(JSONValue.format(maximum)) are allowed")
             }
         }
         if let unevaluated = o["unevaluatedItems"], !r.allItems {

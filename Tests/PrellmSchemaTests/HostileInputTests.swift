@@ -1,0 +1,26 @@
+import PrellmSchema
+import Testing
+
+/// Schemas and data written to break the validator: numbers no Int holds, keywords with
+/// values the meta-schema forbids, and inputs that make naive checks quadratic or exponential.
+@Suite struct HostileInputTests {
+    static func errors(_ schema: String, _ data: String) throws -> [ValidationError] {
+        try JSONSchema(JSONParser.parse(schema)).validate(JSONParser.parse(data))
+    }
+
+    /// Each count keyword with a bound no Int holds: the message used to convert it with
+    /// `Int(_:)`, which traps; now it is printed as the number the schema wrote.
+    @Test(arguments: [
+        (#"{"minLength": 1e300}"#, #""a""#, "string has 1 characters; at least 1e+300 are required"),
+        (#"{"maxLength": -1e300}"#, #""a""#, "string has 1 characters; at most -1e+300 are allowed"),
+        (#"{"maxItems": -1e300}"#, "[1]", "array has 1 items; at most -1e+300 are allowed"),
+        (#"{"minItems": 1e19}"#, "[1]", "array has 1 items; at least 10000000000000000000 are required"),
+        (#"{"minProperties": 1e20}"#, #"{"a": 1}"#, "object has 1 properties; at least 100000000000000000000 are required"),
+        (#"{"maxProperties": -1e20}"#, #"{"a": 1}"#, "object has 1 properties; at most -100000000000000000000 are allowed"),
+        (#"{"contains": true, "minContains": 1e19}"#, "[1]", "array contains 1 matching items; at least 10000000000000000000 are required"),
+        (#"{"contains": true, "maxContains": -1e19}"#, "[1]", "array contains 1 matching items; at most -10000000000000000000 are allowed"),
+    ])
+    func countsBeyondIntAreReportedNotTrapped(schema: String, data: String, message: String) throws {
+        #expect(try Self.errors(schema, data).map(\.message) == [message])
+    }
+}
