@@ -24,3 +24,23 @@ import Testing
         #expect(try Self.errors(schema, data).map(\.message) == [message])
     }
 }
+
+@Suite struct OutOfRangeNumberTests {
+    /// `1e999` used to become infinity: printed as null ("null is greater than the maximum")
+    /// and equal to every other overflowing literal (`{"enum": [1e400]}` accepted `1e401`).
+    /// The error points at the number's first character.
+    @Test(arguments: [
+        ("1e999", 1), ("[1, -1e400]", 5), (#"{"enum": [1e400]}"#, 11), ("1" + String(repeating: "0", count: 400), 1),
+    ])
+    func overflowingNumbersAreParseErrors(text: String, column: Int) throws {
+        let error = try #require(throws: JSONParser.ParseError.self) { try JSONParser.parse(text) }
+        #expect(error.message.contains("is outside the range of a 64-bit float"))
+        #expect(error.line == 1 && error.column == column)
+    }
+
+    /// Tiny and merely long numbers still parse: only overflow is refused.
+    @Test func underflowAndLongMantissasStillParse() throws {
+        #expect(try JSONParser.parse("1e-400") == .number(0))
+        #expect(try JSONParser.parse("1.7976931348623157e308") == .number(.greatestFiniteMagnitude))
+    }
+}
