@@ -44,3 +44,39 @@ import Testing
         #expect(try JSONParser.parse("1.7976931348623157e308") == .number(.greatestFiniteMagnitude))
     }
 }
+
+@Suite struct KeywordRuleTests {
+    static func problems(_ schema: String) throws -> [String] {
+        try JSONSchema(JSONParser.parse(schema)).keywordProblems().map(\.description)
+    }
+
+    /// Values the meta-schema forbids, which validation used to accept silently (or, for
+    /// `minLength: 1.5`, report as "1 characters; at least 1 are required").
+    @Test(arguments: [
+        (#"{"multipleOf": 0}"#, "at '/': 'multipleOf' must be greater than 0, found 0"),
+        (#"{"minLength": -1}"#, "at '/': 'minLength' must be a non-negative integer, found -1"),
+        (#"{"minLength": 1.5}"#, "at '/': 'minLength' must be a non-negative integer, found 1.5"),
+        (#"{"minLength": 1e300}"#, "at '/': 'minLength' must be at most 2^53 (9007199254740992), found 1e+300"),
+        (#"{"properties": {"a/b": {"maxItems": "3"}}}"#, #"at '/properties/a~1b': 'maxItems' must be a non-negative integer, found "3""#),
+        (#"{"items": {"minimum": null}}"#, "at '/items': 'minimum' must be a number, found null"),
+        (#"{"type": ["string", "text"]}"#, "at '/': 'type' 'text' is not a type (one of array, boolean, integer, null, number, object, string)"),
+        (#"{"required": ["a", "a"]}"#, #"at '/': 'required' lists a name twice: ["a","a"]"#),
+        (#"{"enum": 3}"#, "at '/': 'enum' must be a list of values, found 3"),
+        (#"{"anyOf": []}"#, "at '/': 'anyOf' must be a non-empty list of schemas, found []"),
+        (#"{"allOf": [3]}"#, "at '/allOf/0': 'allOf' needs a schema (an object or true/false), found 3"),
+        (#"{"pattern": "("}"#, "at '/': 'pattern' '(' is not a valid pattern"),
+        (#"{"dependentRequired": {"a": [1]}}"#, "at '/': 'dependentRequired' entry 'a' must be a list of property names, found [1]"),
+    ])
+    func forbiddenValuesAreSchemaErrors(schema: String, problem: String) throws {
+        #expect(try Self.problems(schema) == [problem])
+    }
+
+    /// Edge values the meta-schema allows stay allowed: 2.0 is an integer, 0 a count.
+    @Test func allowedValuesPass() throws {
+        let schema = #"""
+            {"minLength": 2.0, "maxItems": 0, "multipleOf": 0.5, "type": "integer", "required": [], "enum": [],
+             "$defs": {"a": {"uniqueItems": false, "minContains": 9007199254740992}}, "patternProperties": {"^x-": true}}
+            """#
+        #expect(try Self.problems(schema) == [])
+    }
+}
