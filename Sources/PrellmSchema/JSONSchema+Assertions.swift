@@ -8,8 +8,8 @@ extension Evaluation {
                 fail(&r, at, keyword + "/type", "expected \(allowed.joined(separator: " or ")), found \(actual)")
             }
         }
-        if let values = o["enum"]?.arrayValue, !values.contains(inst) {
-            fail(&r, at, keyword + "/enum", "value \(Self.short(inst)) is not one of \(values.map(Self.short).joined(separator: ", "))")
+        if let values = o["enum"]?.arrayValue, !enumContains(values, inst, keyword: keyword + "/enum") {
+            fail(&r, at, keyword + "/enum", "value \(Self.short(inst)) is not one of \(Self.listed(values))")
         }
         if let c = o["const"], c != inst {
             fail(&r, at, keyword + "/const", "value must be \(Self.short(c))")
@@ -90,6 +90,25 @@ extension Evaluation {
                 fail(&r, at, keyword + "/pattern", "invalid pattern '\(p)'")
             }
         }
+    }
+
+    /// Membership in an `enum`: a linear scan for a few values, else a set built once per
+    /// validation, so `items: {enum: …}` over many items costs one hash per item rather than
+    /// a scan of every value. Sets are found by keyword path; two schemas can share a path
+    /// (property names are not escaped in it), so a hit counts only for the same list, which
+    /// `==` confirms at once when both share the schema's storage.
+    mutating func enumContains(_ values: [JSONValue], _ inst: JSONValue, keyword: String) -> Bool {
+        guard values.count > 16 else { return values.contains(inst) }
+        if let cached = enumSets[keyword], cached.values == values { return cached.set.contains(inst) }
+        let set = Set(values)
+        enumSets[keyword] = (values, set)
+        return set.contains(inst)
+    }
+
+    /// Up to ten values of a list, and how many more: a message stays readable for any enum.
+    static func listed(_ values: [JSONValue]) -> String {
+        let shown = values.prefix(10).map(short).joined(separator: ", ")
+        return values.count > 10 ? shown + ", … (\(values.count) values)" : shown
     }
 
     static func short(_ v: JSONValue) -> String {

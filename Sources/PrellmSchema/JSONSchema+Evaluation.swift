@@ -46,6 +46,8 @@ struct Evaluation {
     /// Resolved `$ref`s: parsing and resolving a URI costs more than the rest of a typical
     /// subschema's evaluation, and the same few references are followed over and over.
     var resolved: [RefKey: JSONSchema.Located?] = [:]
+    /// Large `enum`s as sets, by keyword location (see `enumContains`).
+    var enumSets: [String: (values: [JSONValue], set: Set<JSONValue>)] = [:]
 
     mutating func resolve(_ ref: String, _ base: String) -> JSONSchema.Located? {
         let key = RefKey(ref: ref, base: base)

@@ -80,3 +80,53 @@ import Testing
         #expect(try Self.problems(schema) == [])
     }
 }
+
+/// Checks whose naive form is quadratic in the instance. Each runs well under a second once
+/// linear; quadratic, each took 10 s or more (debug build).
+@Suite struct QuadraticPathTests {
+    static let clock = ContinuousClock()
+
+    static func timed(_ schema: JSONValue, _ data: JSONValue) -> (errors: [ValidationError], seconds: Double) {
+        let s = JSONSchema(schema)
+        let start = clock.now
+        let errors = s.validate(data)
+        let d = clock.now - start
+        return (errors, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+
+    @Test func uniqueItemsOverManySmallObjectsIsLinear() {
+        let items = (0..<30_000).map { JSONValue.object(["a": .number(Double($0)), "b": .string("\($0)")]) }
+        let (valid, seconds) = Self.timed(.object(["uniqueItems": true]), .array(items))
+        #expect(valid.isEmpty)
+        #expect(seconds < 3, "uniqueItems over 30,000 objects took \(seconds) s")
+        let (repeated, _) = Self.timed(.object(["uniqueItems": true]), .array(items + [items[12_345]]))
+        #expect(repeated.map(\.message) == ["item 30000 repeats an earlier item; items must be unique"])
+    }
+
+    @Test func uniqueItemsOverStringsWithALongSharedPrefixIsLinear() {
+        let prefix = String(repeating: "p", count: 64)
+        let items = (0..<30_000).map { JSONValue.string(prefix + "\($0)") }
+        let (errors, seconds) = Self.timed(.object(["uniqueItems": true]), .array(items))
+        #expect(errors.isEmpty)
+        #expect(seconds < 3, "uniqueItems over 30,000 strings took \(seconds) s")
+    }
+
+    @Test func largeEnumOverManyItemsIsLinear() {
+        let values = (0..<20_000).map { JSONValue.number(Double($0)) }
+        let schema = JSONValue.object(["items": .object(["enum": .array(values)])])
+        let (errors, seconds) = Self.timed(schema, .array(values.reversed() + [.number(-1)]))
+        #expect(errors.map(\.message) == ["value -1 is not one of 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (20000 values)"])
+        #expect(seconds < 3, "items.enum of 20,000 values over 20,000 items took \(seconds) s")
+    }
+
+    /// Two schemas at one keyword path (`properties` names are not escaped in it) keep their
+    /// own enums: the cached set of one must not answer for the other.
+    @Test func enumsThatShareAKeywordPathStayApart() throws {
+        let first = (0..<20).map { "\($0)" }.map { "\"\($0)\"" }.joined(separator: ",")
+        let second = (20..<40).map { "\"\($0)\"" }.joined(separator: ",")
+        let schema = try JSONParser.parse(
+            #"{"properties": {"a": {"properties": {"b": {"enum": [\#(first)]}}}, "a/properties/b": {"enum": [\#(second)]}}}"#)
+        let data = try JSONParser.parse(#"{"a": {"b": "1"}, "a/properties/b": "1"}"#)
+        #expect(JSONSchema(schema).validate(data).map(\.instanceLocation) == ["/a~1properties~1b"])
+    }
+}
