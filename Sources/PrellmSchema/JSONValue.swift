@@ -31,7 +31,11 @@ public enum JSONValue: Sendable, Hashable {
         case .number(let n): h.combine(n)
         // Every byte and every member counts: a hash of a prefix or of the size alone made
         // `uniqueItems` and `enum` quadratic over values that share them.
-        case .string(let s): h.combine(s.utf8.count); for b in s.utf8 { h.combine(b) }
+        case .string(let s):
+            h.combine(s.utf8.count)
+            if s.utf8.withContiguousStorageIfAvailable({ h.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+                for b in s.utf8 { h.combine(b) }
+            }
         case .array(let a): h.combine(a.count); for v in a { h.combine(v) }
         case .object(let o):
             h.combine(o.count)
