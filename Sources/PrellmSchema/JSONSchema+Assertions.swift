@@ -1,3 +1,5 @@
+import PrellmRegex
+
 /// The validation vocabulary: keywords that assert on the instance itself.
 extension Evaluation {
     mutating func validateAssertions(_ o: [String: JSONValue], _ inst: JSONValue, at: String, keyword: String, into r: inout Result) {
@@ -85,11 +87,31 @@ extension Evaluation {
         }
         if let p = o["pattern"]?.stringValue {
             if let re = schema.regexes.regex(p) {
-                if !re.matches(s) { fail(&r, at, keyword + "/pattern", "string does not match the pattern '\(p)'") }
+                if search(re, p, s, at: at, keyword: keyword + "/pattern", into: &r) == .noMatch {
+                    fail(&r, at, keyword + "/pattern", "string does not match the pattern '\(p)'")
+                }
             } else {
                 fail(&r, at, keyword + "/pattern", "invalid pattern '\(p)'")
             }
         }
+    }
+
+    /// A search for a schema pattern; one that stops at PCRE2's limits is a validation error
+    /// naming the pattern, since its answer is unknown. After the first such stop the pattern
+    /// is not run again in this validation: 2,000 hostile strings cost one search's limit, not
+    /// 2,000 of them.
+    mutating func search(
+        _ re: PCRERegex, _ pattern: String, _ text: String, at: String, keyword: String, into r: inout Result
+    ) -> PCRERegex.SearchResult {
+        let outcome = exhaustedPatterns.contains(pattern) ? .tooComplex : re.search(text)
+        if outcome == .tooComplex {
+            exhaustedPatterns.insert(pattern)
+            fail(
+                &r, at, keyword,
+                "the pattern '\(pattern)' needs more than \(PCRERegex.matchLimit) backtracking steps on this value; "
+                    + "rewrite it without nested or overlapping repetition")
+        }
+        return outcome
     }
 
     /// Membership in an `enum`: a linear scan for a few values, else a set built once per

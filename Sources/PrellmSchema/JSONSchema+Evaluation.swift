@@ -48,6 +48,8 @@ struct Evaluation {
     var resolved: [RefKey: JSONSchema.Located?] = [:]
     /// Large `enum`s as sets, by keyword location (see `enumContains`).
     var enumSets: [String: (values: [JSONValue], set: Set<JSONValue>)] = [:]
+    /// Patterns that hit PCRE2's limits in this validation (see `search`).
+    var exhaustedPatterns: Set<String> = []
 
     mutating func resolve(_ ref: String, _ base: String) -> JSONSchema.Located? {
         let key = RefKey(ref: ref, base: base)
@@ -230,9 +232,10 @@ struct Evaluation {
                     fail(&r, at, keyword + "/patternProperties", "invalid pattern '\(pattern)'")
                     continue
                 }
-                for (name, v) in obj where re.matches(name) {
+                let here = keyword + "/patternProperties/" + pattern
+                for (name, v) in obj where search(re, pattern, name, at: at + "/" + Self.escape(name), keyword: here, into: &r) == .match {
                     matchedByPattern.insert(name)
-                    let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/patternProperties/" + pattern)
+                    let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: here)
                     if !sub.valid { r.valid = false }
                     r.properties.insert(name)
                 }

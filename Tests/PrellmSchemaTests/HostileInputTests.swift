@@ -1,3 +1,4 @@
+import PrellmRegex
 import PrellmSchema
 import Testing
 
@@ -128,5 +129,49 @@ import Testing
             #"{"properties": {"a": {"properties": {"b": {"enum": [\#(first)]}}}, "a/properties/b": {"enum": [\#(second)]}}}"#)
         let data = try JSONParser.parse(#"{"a": {"b": "1"}, "a/properties/b": "1"}"#)
         #expect(JSONSchema(schema).validate(data).map(\.instanceLocation) == ["/a~1properties~1b"])
+    }
+}
+
+/// Patterns with exponential backtracking: each search stops at PCRE2's match limit and
+/// becomes an error naming the pattern, instead of running to the default limit (10x higher)
+/// for every string and then reading as "does not match".
+@Suite struct BacktrackingPatternTests {
+    static let hostile = String(repeating: "a", count: 30) + "b"
+
+    @Test func searchSaysWhenItStoppedAtTheLimit() throws {
+        let re = try PCRERegex("^(a+)+$")
+        #expect(re.search(Self.hostile) == .tooComplex)
+        #expect(re.search("aaa") == .match)
+        #expect(re.search("b") == .noMatch)
+    }
+
+    @Test func patternOverManyStringsIsAnErrorNamingIt() {
+        let schema = JSONValue.object(["items": .object(["pattern": "^(a+)+$"])])
+        let (errors, seconds) = QuadraticPathTests.timed(schema, .array(Array(repeating: .string(Self.hostile), count: 2_000)))
+        #expect(errors.count == 64)
+        #expect(
+            errors.first?.message
+                == "the pattern '^(a+)+$' needs more than 1000000 backtracking steps on this value; rewrite it without nested or overlapping repetition"
+        )
+        #expect(errors.first?.instanceLocation == "/0" && errors.first?.keywordLocation == "/items/pattern")
+        #expect(seconds < 10, "2,000 hostile strings took \(seconds) s")
+    }
+
+    @Test func patternPropertiesOverManyKeysIsAnErrorNamingIt() {
+        let keys = (0..<2_000).map { (Self.hostile + "\($0)", JSONValue.number(1)) }
+        let schema = JSONValue.object(["patternProperties": .object(["(a|a)*$": false])])
+        let (errors, seconds) = QuadraticPathTests.timed(schema, .object(Dictionary(uniqueKeysWithValues: keys)))
+        #expect(!errors.isEmpty)
+        #expect(errors.allSatisfy { $0.message.hasPrefix("the pattern '(a|a)*$' needs more than") })
+        #expect(errors.allSatisfy { $0.keywordLocation == "/patternProperties/(a|a)*$" })
+        #expect(seconds < 10, "2,000 hostile keys took \(seconds) s")
+    }
+
+    /// Ordinary patterns on long strings stay under the limits. This one used to run out of
+    /// the JIT's stack and read as "does not match".
+    @Test func ordinaryPatternsOnLongStringsStillMatch() {
+        let long = String(repeating: "ab1-", count: 50_000)
+        let errors = JSONSchema(.object(["pattern": "^([a-z]+[0-9]-)+$"])).validate(.string(long))
+        #expect(errors.isEmpty)
     }
 }
