@@ -59,6 +59,50 @@ struct Evaluation {
         return target
     }
 
+    struct MemoKey: Hashable {
+        var ref: RefKey
+        var at: String
+        var name: Bool
+    }
+    struct Memo {
+        var result: Result
+        var errors: [ValidationError]
+        var keyword: String
+    }
+    /// `$ref` results by target and instance location (see `evalReference`).
+    var memo: [MemoKey: Memo] = [:]
+    static let maxMemo = 100_000
+    /// How often the depth or step limit stopped an evaluation: a result cut short by them
+    /// depends on where it was reached, so it is not remembered.
+    var limitsHit = 0
+    /// True while `propertyNames` checks names, which share their values' instance locations.
+    var checkingName = false
+
+    /// A `$ref`'s target evaluated once per instance location: `allOf: [$ref: a, $ref: a]` at
+    /// every level of a chain is exponential unless the second visit reuses the first's
+    /// result and errors (their keyword locations moved to the second's path). With dynamic
+    /// anchors a result also depends on the dynamic scope, so those schemas are not memoised.
+    mutating func evalReference(_ target: JSONSchema.Located, _ ref: RefKey, _ inst: JSONValue, at: String, keyword: String) -> Result {
+        guard schema.dynamicAnchors.isEmpty else { return eval(target.schema, inst, base: target.base, at: at, keyword: keyword) }
+        let key = MemoKey(ref: ref, at: at, name: checkingName)
+        if let m = memo[key] {
+            keep(
+                m.errors.map { e in
+                    var e = e
+                    e.keywordLocation = keyword + e.keywordLocation.dropFirst(m.keyword.count)
+                    return e
+                })
+            return m.result
+        }
+        let saved = errors.count, limits = limitsHit
+        let r = eval(target.schema, inst, base: target.base, at: at, keyword: keyword)
+        // Errors capped inside would be replayed short; limits make the result path-dependent.
+        if limitsHit == limits, errors.count < Self.maxErrors, memo.count < Self.maxMemo {
+            memo[key] = Memo(result: r, errors: Array(errors[saved...]), keyword: keyword)
+        }
+        return r
+    }
+
     mutating func fail(_ result: inout Result, _ at: String, _ keyword: String, _ message: @autoclosure () -> String) {
         result.valid = false
         if collect, errors.count < Self.maxErrors {
@@ -94,6 +138,7 @@ struct Evaluation {
         let o = s.objectValue!
         steps += 1
         if steps > Self.maxSteps {
+            limitsHit += 1
             // Every evaluation after the limit fails without work; `validate` reports why.
             r.valid = false
             return r
@@ -101,6 +146,7 @@ struct Evaluation {
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth {
+            limitsHit += 1
             fail(&r, at, keyword, "schema references nest more than \(Self.maxDepth) levels (a $ref cycle?)")
             return r
         }
@@ -114,7 +160,7 @@ struct Evaluation {
 
         if let ref = o["$ref"]?.stringValue {
             if let target = resolve(ref, base) {
-                let sub = eval(target.schema, inst, base: target.base, at: at, keyword: keyword + "/$ref")
+                let sub = evalReference(target, RefKey(ref: ref, base: base), inst, at: at, keyword: keyword + "/$ref")
                 if !sub.valid { r.valid = false }
                 r.merge(sub)
             } else {
@@ -260,6 +306,10 @@ struct Evaluation {
             }
         }
         if let names = o["propertyNames"] {
+            // The name is checked at its value's location: a different instance there.
+            let outer = checkingName
+            checkingName = true
+            defer { checkingName = outer }
             for name in obj.keys {
                 let sub = eval(names, .string(name), base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/propertyNames")
                 if !sub.valid { r.valid = false }

@@ -175,3 +175,44 @@ import Testing
         #expect(errors.isEmpty)
     }
 }
+
+/// Schemas that branch at every level: evaluated naively they are exponential, and the step
+/// budget used to give up on them ("takes too long to check") after seconds.
+@Suite struct BranchingReferenceTests {
+    /// 24 levels of `allOf: [$ref: next, $ref: next]`: 2^24 evaluations unless the second
+    /// visit of each level reuses the first.
+    static func chain(levels: Int, leaf: JSONValue) -> JSONValue {
+        var defs: [String: JSONValue] = ["d\(levels)": leaf]
+        for i in 0..<levels {
+            let next = JSONValue.object(["$ref": .string("#/$defs/d\(i + 1)")])
+            defs["d\(i)"] = .object(["allOf": .array([next, next])])
+        }
+        return .object(["$ref": "#/$defs/d0", "$defs": .object(defs)])
+    }
+
+    @Test func branchingChainIsCheckedNotAbandoned() {
+        let schema = JSONSchema(Self.chain(levels: 24, leaf: .object(["type": "integer"])))
+        let (valid, seconds) = QuadraticPathTests.timed(Self.chain(levels: 24, leaf: .object(["type": "integer"])), .number(1))
+        #expect(valid.isEmpty)
+        #expect(seconds < 5, "24 branching levels took \(seconds) s")
+        #expect(schema.isValid(.number(1)))
+        #expect(!schema.isValid(.string("x")))
+    }
+
+    /// An error found once is reported on every path that reaches it, with that path's keyword location.
+    @Test func rememberedErrorsKeepTheirPaths() {
+        let errors = JSONSchema(Self.chain(levels: 2, leaf: .object(["type": "integer"]))).validate(.string("x"))
+        let paths = Set(errors.map(\.keywordLocation))
+        #expect(errors.count == 4 && paths.count == 4)
+        #expect(paths.contains("/$ref/allOf/1/$ref/allOf/1/$ref/type"))
+        #expect(errors.allSatisfy { $0.message == "expected integer, found string" })
+    }
+
+    /// `propertyNames` checks a name at its value's location; the value's result must not answer for it.
+    @Test func propertyNamesAreNotConfusedWithValues() throws {
+        let schema = try JSONParser.parse(
+            ##"{"$defs": {"s": {"type": "string"}}, "additionalProperties": {"$ref": "#/$defs/s"}, "propertyNames": {"$ref": "#/$defs/s"}}"##)
+        let errors = JSONSchema(schema).validate(try JSONParser.parse(#"{"b": 1}"#))
+        #expect(errors.map(\.keywordLocation) == ["/additionalProperties/$ref/type"])
+    }
+}
