@@ -155,7 +155,10 @@ struct Evaluation {
         if let id = o["$id"]?.stringValue {
             base = URIReference.split(URIReference.resolve(id, against: base)).base
         }
-        dynamicScope.append(base)
+        // Only where the resource changes: `$dynamicRef` looks for the outermost scope with its
+        // anchor, which a repeat of the scope before cannot change, and a scan of every level
+        // made each `$dynamicRef` cost the depth.
+        if dynamicScope.last != base { dynamicScope.append(base) }
         defer { dynamicScope.removeSubrange(scopeCount...) }
 
         if let ref = o["$ref"]?.stringValue {
@@ -168,9 +171,9 @@ struct Evaluation {
             }
         }
         if let ref = o["$dynamicRef"]?.stringValue {
-            let uri = URIReference.resolve(ref, against: base)
-            if var target = schema.lookup(uri) {
-                let fragment = URIReference.split(uri).fragment ?? ""
+            // Resolved through the cache like `$ref`; resolving keeps the reference's fragment.
+            if var target = resolve(ref, base) {
+                let fragment = URIReference.split(ref).fragment ?? ""
                 if !fragment.isEmpty, !fragment.hasPrefix("/"), target.schema["$dynamicAnchor"]?.stringValue == fragment {
                     for scope in dynamicScope where schema.dynamicAnchors.contains(scope + "#" + fragment) {
                         if let outer = schema.anchors[scope + "#" + fragment] { target = outer; break }
