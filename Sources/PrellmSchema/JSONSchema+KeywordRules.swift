@@ -85,7 +85,8 @@ extension JSONSchema {
     func validationRule(_ keyword: String, _ v: JSONValue) -> String? {
         if Self.countKeywords.contains(keyword) { return Self.countRule(keyword, v) }
         if Self.numberKeywords.contains(keyword) {
-            guard case .number(let n) = v else { return "'\(keyword)' must be a number, found \(Self.shown(v))" }
+            // Infinity passes a Double comparison but is no JSON number: a YAML schema's 1e400.
+            guard case .number(let n) = v, n.isFinite else { return "'\(keyword)' must be a number, found \(Self.shown(v))" }
             return keyword == "multipleOf" && n <= 0 ? "'multipleOf' must be greater than 0, found \(Self.shown(v))" : nil
         }
         switch keyword {
@@ -129,5 +130,9 @@ extension JSONSchema {
         return Set(items).count == items.count ? nil : "\(what) lists a name twice: \(shown(v))"
     }
 
-    static func shown(_ v: JSONValue) -> String { Evaluation.short(v) }
+    static func shown(_ v: JSONValue) -> String {
+        // JSON text would print infinity as null.
+        if case .number(let n) = v, n.isInfinite { return n > 0 ? "infinity" : "-infinity" }
+        return Evaluation.short(v)
+    }
 }

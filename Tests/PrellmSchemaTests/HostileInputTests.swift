@@ -72,6 +72,17 @@ import Testing
         #expect(try Self.problems(schema) == [problem])
     }
 
+    /// A schema read from YAML can hold infinity (`1e400`), which JSON cannot; as a bound it
+    /// would compare, so it is refused like any other non-number.
+    @Test func infiniteBoundsAreSchemaErrors() {
+        let problems = JSONSchema(.object(["maximum": .number(.infinity), "minLength": .number(-.infinity)])).keywordProblems()
+        #expect(
+            problems.map(\.description) == [
+                "at '/': 'maximum' must be a number, found infinity",
+                "at '/': 'minLength' must be a non-negative integer, found -infinity",
+            ])
+    }
+
     /// Edge values the meta-schema allows stay allowed: 2.0 is an integer, 0 a count.
     @Test func allowedValuesPass() throws {
         let schema = #"""
