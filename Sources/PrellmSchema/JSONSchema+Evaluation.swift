@@ -45,22 +45,23 @@ struct Evaluation {
     }
     /// Resolved `$ref`s: parsing and resolving a URI costs more than the rest of a typical
     /// subschema's evaluation, and the same few references are followed over and over.
-    var resolved: [RefKey: JSONSchema.Located?] = [:]
+    var resolved: [RefKey: (target: JSONSchema.Located, id: Int)?] = [:]
     /// Large `enum`s as sets, by keyword location (see `enumContains`).
     var enumSets: [String: (values: [JSONValue], set: Set<JSONValue>)] = [:]
     /// Patterns that hit PCRE2's limits in this validation (see `search`).
     var exhaustedPatterns: Set<String> = []
 
-    mutating func resolve(_ ref: String, _ base: String) -> JSONSchema.Located? {
+    /// The target of a reference and a number for it (for the memo's keys).
+    mutating func resolve(_ ref: String, _ base: String) -> (target: JSONSchema.Located, id: Int)? {
         let key = RefKey(ref: ref, base: base)
         if let hit = resolved[key] { return hit }
-        let target = schema.lookup(URIReference.resolve(ref, against: base))
-        resolved[key] = target
-        return target
+        let found = schema.lookup(URIReference.resolve(ref, against: base)).map { ($0, resolved.count) }
+        resolved[key] = found
+        return found
     }
 
     struct MemoKey: Hashable {
-        var ref: RefKey
+        var ref: Int
         var at: String
         var name: Bool
     }
@@ -71,6 +72,9 @@ struct Evaluation {
     }
     /// `$ref` results by target and instance location (see `evalReference`).
     var memo: [MemoKey: Memo] = [:]
+    /// Visits made once: only a second visit is remembered, so data that reaches each
+    /// reference once per location (the usual case) pays one small set insertion, not a memo.
+    var visited: Set<MemoKey> = []
     static let maxMemo = 100_000
     /// How often the depth or step limit stopped an evaluation: a result cut short by them
     /// depends on where it was reached, so it is not remembered.
@@ -82,7 +86,7 @@ struct Evaluation {
     /// every level of a chain is exponential unless the second visit reuses the first's
     /// result and errors (their keyword locations moved to the second's path). With dynamic
     /// anchors a result also depends on the dynamic scope, so those schemas are not memoised.
-    mutating func evalReference(_ target: JSONSchema.Located, _ ref: RefKey, _ inst: JSONValue, at: String, keyword: String) -> Result {
+    mutating func evalReference(_ target: JSONSchema.Located, _ ref: Int, _ inst: JSONValue, at: String, keyword: String) -> Result {
         guard schema.dynamicAnchors.isEmpty else { return eval(target.schema, inst, base: target.base, at: at, keyword: keyword) }
         let key = MemoKey(ref: ref, at: at, name: checkingName)
         if let m = memo[key] {
@@ -94,6 +98,7 @@ struct Evaluation {
                 })
             return m.result
         }
+        if visited.insert(key).inserted { return eval(target.schema, inst, base: target.base, at: at, keyword: keyword) }
         let saved = errors.count, limits = limitsHit
         let r = eval(target.schema, inst, base: target.base, at: at, keyword: keyword)
         // Errors capped inside would be replayed short; limits make the result path-dependent.
@@ -162,8 +167,8 @@ struct Evaluation {
         defer { dynamicScope.removeSubrange(scopeCount...) }
 
         if let ref = o["$ref"]?.stringValue {
-            if let target = resolve(ref, base) {
-                let sub = evalReference(target, RefKey(ref: ref, base: base), inst, at: at, keyword: keyword + "/$ref")
+            if let (target, id) = resolve(ref, base) {
+                let sub = evalReference(target, id, inst, at: at, keyword: keyword + "/$ref")
                 if !sub.valid { r.valid = false }
                 r.merge(sub)
             } else {
@@ -172,7 +177,7 @@ struct Evaluation {
         }
         if let ref = o["$dynamicRef"]?.stringValue {
             // Resolved through the cache like `$ref`; resolving keeps the reference's fragment.
-            if var target = resolve(ref, base) {
+            if var target = resolve(ref, base)?.target {
                 let fragment = URIReference.split(ref).fragment ?? ""
                 if !fragment.isEmpty, !fragment.hasPrefix("/"), target.schema["$dynamicAnchor"]?.stringValue == fragment {
                     for scope in dynamicScope where schema.dynamicAnchors.contains(scope + "#" + fragment) {
