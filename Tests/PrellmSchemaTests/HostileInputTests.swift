@@ -210,6 +210,14 @@ import Testing
         #expect(!schema.isValid(.string("x")))
     }
 
+    /// A self-referring dynamic anchor is a cycle that reads no input; the message names the
+    /// keyword that closes it (it said `$ref` for a `$dynamicRef`).
+    @Test func aDynamicReferenceCycleNamesItsKeyword() throws {
+        let schema = try JSONParser.parse(##"{"$dynamicAnchor":"m","anyOf":[{"$dynamicRef":"#m"},{"$dynamicRef":"#m"}]}"##)
+        let cycle = try #require(JSONSchema(schema).referenceCycle())
+        #expect(cycle.message == "$dynamicRef '#m' leads back to itself without reading into the value, so checking would never end")
+    }
+
     /// An error found once is reported on every path that reaches it, with that path's keyword location.
     @Test func rememberedErrorsKeepTheirPaths() {
         let errors = JSONSchema(Self.chain(levels: 2, leaf: .object(["type": "integer"]))).validate(.string("x"))
