@@ -35,6 +35,14 @@ public enum ValidateCommand {
             out.stderr += "prellm validate: \(path): $ref '\(ref)' at '\(at.isEmpty ? "/" : at)' does not resolve\n"
             return nil
         }
+        // Checked before any data: `minLength: -1` or `multipleOf: 0` would otherwise pass
+        // every value without a word.
+        let problems = schema.keywordProblems()
+        if !problems.isEmpty {
+            for p in problems.prefix(20) { out.stderr += "prellm validate: \(path): \(p)\n" }
+            if problems.count > 20 { out.stderr += "prellm validate: \(path): \(problems.count - 20) more schema errors\n" }
+            return nil
+        }
         if let cycle = schema.referenceCycle() {
             out.stderr += "prellm validate: \(path): at '\(cycle.at.isEmpty ? "/" : cycle.at)': \(cycle.message)\n"
             return nil

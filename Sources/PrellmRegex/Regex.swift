@@ -13,7 +13,23 @@ public final class PCRERegex: @unchecked Sendable {
         public var description: String { "\(message) at offset \(offset)" }
     }
 
+    /// How a search ended: a match, none, or a stop at PCRE2's limits, where the answer is unknown.
+    public enum SearchResult: Sendable, Equatable {
+        case match, noMatch, tooComplex
+    }
+
+    /// Backtracking steps one search may take (PCRE2's default is 10,000,000). A pattern such
+    /// as `^(a+)+$` is exponential in the subject's length; at this limit a hostile subject
+    /// costs a few milliseconds, not seconds, and ordinary patterns stay far below it.
+    public static let matchLimit: UInt32 = 1_000_000
+    /// Nested backtracking points one search may hold (interpreter only; the JIT has its own
+    /// stack). A group repeated once per few characters nests once per repetition, so this
+    /// allows a megabyte-long subject; PCRE2's heap limit (20 MB) bounds the memory.
+    public static let depthLimit: UInt32 = 1_000_000
+
     private let code: OpaquePointer
+    /// The limits above; read-only once made, so shared by concurrent matches.
+    private let context: OpaquePointer?
     public let pattern: String
     /// Named groups in the order of their group numbers.
     public let groupNames: [(name: String, number: Int)]
@@ -33,11 +49,19 @@ public final class PCRERegex: @unchecked Sendable {
             throw CompileError(message: Self.message(for: errorCode), offset: errorOffset)
         }
         code = compiled
+        context = pcre2_match_context_create_8(nil)
+        if let context {
+            pcre2_set_match_limit_8(context, Self.matchLimit)
+            pcre2_set_depth_limit_8(context, Self.depthLimit)
+        }
         isJITCompiled = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
         groupNames = Self.readNames(compiled)
     }
 
-    deinit { pcre2_code_free_8(code) }
+    deinit {
+        pcre2_match_context_free_8(context)
+        pcre2_code_free_8(code)
+    }
 
     static func message(for code: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
@@ -64,15 +88,36 @@ public final class PCRERegex: @unchecked Sendable {
         return names.sorted { $0.1 < $1.1 }
     }
 
-    /// True when the pattern matches anywhere in `text` (search semantics, like ECMA-262 `test`).
-    public func matches(_ text: String) -> Bool {
+    /// True when the pattern matches anywhere in `text` (search semantics, like ECMA-262 `test`);
+    /// false too when the search stops at the limits (see `search` to tell the two apart).
+    public func matches(_ text: String) -> Bool { search(text) == .match }
+
+    /// Whether the pattern matches anywhere in `text`, or `.tooComplex` when the search hit
+    /// PCRE2's match, depth or heap limit (or the JIT's stack) before it could tell.
+    public func search(_ text: String) -> SearchResult {
         var text = text
-        return text.withUTF8 { buf in
-            guard let md = pcre2_match_data_create_from_pattern_8(code, nil) else { return false }
+        let rc = text.withUTF8 { buf -> Int32 in
+            guard let md = pcre2_match_data_create_from_pattern_8(code, nil) else { return PCRE2_ERROR_NOMEMORY }
             defer { pcre2_match_data_free_8(md) }
-            return pcre2_match_8(code, buf.baseAddress ?? UnsafePointer(bitPattern: 1), buf.count, 0, 0, md, nil) >= 0
+            return run(buf.baseAddress ?? UnsafePointer(bitPattern: 1)!, buf.count, from: 0, md)
         }
+        if rc >= 0 { return .match }
+        return Self.limitErrors.contains(rc) ? .tooComplex : .noMatch
     }
+
+    /// One pcre2_match from `start`, under the limits.
+    private func run(_ subject: UnsafePointer<UInt8>, _ length: Int, from start: Int, _ md: OpaquePointer) -> Int32 {
+        let rc = pcre2_match_8(code, subject, length, start, 0, md, context)
+        // The JIT's default stack (32 KB) runs out after a few thousand repetitions of a
+        // capturing group — on a valid 20 KB string; the interpreter's frames are on the heap,
+        // bounded by the depth and heap limits.
+        guard rc == PCRE2_ERROR_JIT_STACKLIMIT else { return rc }
+        return pcre2_match_8(code, subject, length, start, PCRE2_NO_JIT, md, context)
+    }
+
+    static let limitErrors: Set<Int32> = [
+        PCRE2_ERROR_MATCHLIMIT, PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT, PCRE2_ERROR_JIT_STACKLIMIT, PCRE2_ERROR_NOMEMORY,
+    ]
 
     /// Every match in `text`, each as the named groups that took part in it, plus `match`, the
     /// whole matched text (a group named `match` is overwritten by it).
@@ -85,7 +130,7 @@ public final class PCRERegex: @unchecked Sendable {
             var results: [[String: String]] = []
             var start = 0
             while start <= buf.count, results.count < limit {
-                let rc = pcre2_match_8(code, subject, buf.count, start, 0, md, nil)
+                let rc = run(subject, buf.count, from: start, md)
                 if rc < 0 { break }
                 let ovector = pcre2_get_ovector_pointer_8(md)!
                 var groups: [String: String] = [:]

@@ -128,7 +128,14 @@ public struct JSONParser {
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard digits(&self) > 0 else { throw error("expected digits in the exponent") }
         }
-        guard let d = Double(String(decoding: b[start..<i], as: UTF8.self)) else { throw error("invalid number") }
+        let text = String(decoding: b[start..<i], as: UTF8.self)
+        guard let d = Double(text) else { throw error("invalid number") }
+        // Double(_:) rounds an overflowing literal to infinity, which every 1e400 and 1e401
+        // would then equal and which prints as null: refuse it here, where it can be named.
+        guard d.isFinite else {
+            i = start
+            throw error("number \(text.prefix(40)) is outside the range of a 64-bit float (about ±1.8e308)")
+        }
         return .number(d)
     }
 

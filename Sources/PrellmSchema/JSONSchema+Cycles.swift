@@ -6,11 +6,13 @@ public struct ReferenceCycle: Sendable, Hashable {
     /// The JSON pointer of the schema that holds it.
     public var at: String
     public var tooDeep: Bool
+    /// `$ref` or `$dynamicRef`: which keyword holds `ref`.
+    public var keyword = "$ref"
 
     public var message: String {
         tooDeep
             ? "references here chain more than \(Evaluation.maxDepth) schemas deep without reading into the value"
-            : "$ref '\(ref)' leads back to itself without reading into the value, so checking would never end"
+            : "\(keyword) '\(ref)' leads back to itself without reading into the value, so checking would never end"
     }
 }
 
@@ -32,6 +34,7 @@ extension JSONSchema {
     public func referenceCycle() -> ReferenceCycle? {
         var state: [String: Bool] = [:]  // false: on the current path; true: done, no cycle below
         var found: (String, String)?
+        var foundKeyword = "$ref"
         var depth = 0, tooDeep = false
 
         func visit(_ s: JSONValue, base: String, id: String, at: String) {
@@ -56,7 +59,10 @@ extension JSONSchema {
                 let uri = URIReference.resolve(ref, against: base)
                 guard let target = lookup(uri) else { continue }
                 visit(target.schema, base: target.base, id: uri, at: pointer(uri) ?? at)
-                if let f = found, f.0.isEmpty { found = (ref, at) }
+                if let f = found, f.0.isEmpty {
+                    found = (ref, at)
+                    foundKeyword = key
+                }
                 if found != nil { return }
             }
             for k in Self.inPlaceKeywords {
@@ -92,6 +98,6 @@ extension JSONSchema {
             return URIReference.percentDecode(fragment)
         }
         entries(root, base: rootBase, at: "")
-        return found.map { ReferenceCycle(ref: $0.0, at: $0.1, tooDeep: tooDeep) }
+        return found.map { ReferenceCycle(ref: $0.0, at: $0.1, tooDeep: tooDeep, keyword: foundKeyword) }
     }
 }

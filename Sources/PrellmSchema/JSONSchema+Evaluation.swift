@@ -45,14 +45,67 @@ struct Evaluation {
     }
     /// Resolved `$ref`s: parsing and resolving a URI costs more than the rest of a typical
     /// subschema's evaluation, and the same few references are followed over and over.
-    var resolved: [RefKey: JSONSchema.Located?] = [:]
+    var resolved: [RefKey: (target: JSONSchema.Located, id: Int)?] = [:]
+    /// Large `enum`s as sets, by keyword location (see `enumContains`).
+    var enumSets: [String: (values: [JSONValue], set: Set<JSONValue>)] = [:]
+    /// Patterns that hit PCRE2's limits in this validation (see `search`).
+    var exhaustedPatterns: Set<String> = []
 
-    mutating func resolve(_ ref: String, _ base: String) -> JSONSchema.Located? {
+    /// The target of a reference and a number for it (for the memo's keys).
+    mutating func resolve(_ ref: String, _ base: String) -> (target: JSONSchema.Located, id: Int)? {
         let key = RefKey(ref: ref, base: base)
         if let hit = resolved[key] { return hit }
-        let target = schema.lookup(URIReference.resolve(ref, against: base))
-        resolved[key] = target
-        return target
+        let found = schema.lookup(URIReference.resolve(ref, against: base)).map { ($0, resolved.count) }
+        resolved[key] = found
+        return found
+    }
+
+    struct MemoKey: Hashable {
+        var ref: Int
+        var at: String
+        var name: Bool
+    }
+    struct Memo {
+        var result: Result
+        var errors: [ValidationError]
+        var keyword: String
+    }
+    /// `$ref` results by target and instance location (see `evalReference`).
+    var memo: [MemoKey: Memo] = [:]
+    /// Visits made once: only a second visit is remembered, so data that reaches each
+    /// reference once per location (the usual case) pays one small set insertion, not a memo.
+    var visited: Set<MemoKey> = []
+    static let maxMemo = 100_000
+    /// How often the depth or step limit stopped an evaluation: a result cut short by them
+    /// depends on where it was reached, so it is not remembered.
+    var limitsHit = 0
+    /// True while `propertyNames` checks names, which share their values' instance locations.
+    var checkingName = false
+
+    /// A `$ref`'s target evaluated once per instance location: `allOf: [$ref: a, $ref: a]` at
+    /// every level of a chain is exponential unless the second visit reuses the first's
+    /// result and errors (their keyword locations moved to the second's path). With dynamic
+    /// anchors a result also depends on the dynamic scope, so those schemas are not memoised.
+    mutating func evalReference(_ target: JSONSchema.Located, _ ref: Int, _ inst: JSONValue, at: String, keyword: String) -> Result {
+        guard schema.dynamicAnchors.isEmpty else { return eval(target.schema, inst, base: target.base, at: at, keyword: keyword) }
+        let key = MemoKey(ref: ref, at: at, name: checkingName)
+        if let m = memo[key] {
+            keep(
+                m.errors.map { e in
+                    var e = e
+                    e.keywordLocation = keyword + e.keywordLocation.dropFirst(m.keyword.count)
+                    return e
+                })
+            return m.result
+        }
+        if visited.insert(key).inserted { return eval(target.schema, inst, base: target.base, at: at, keyword: keyword) }
+        let saved = errors.count, limits = limitsHit
+        let r = eval(target.schema, inst, base: target.base, at: at, keyword: keyword)
+        // Errors capped inside would be replayed short; limits make the result path-dependent.
+        if limitsHit == limits, errors.count < Self.maxErrors, memo.count < Self.maxMemo {
+            memo[key] = Memo(result: r, errors: Array(errors[saved...]), keyword: keyword)
+        }
+        return r
     }
 
     mutating func fail(_ result: inout Result, _ at: String, _ keyword: String, _ message: @autoclosure () -> String) {
@@ -90,6 +143,7 @@ struct Evaluation {
         let o = s.objectValue!
         steps += 1
         if steps > Self.maxSteps {
+            limitsHit += 1
             // Every evaluation after the limit fails without work; `validate` reports why.
             r.valid = false
             return r
@@ -97,6 +151,7 @@ struct Evaluation {
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth {
+            limitsHit += 1
             fail(&r, at, keyword, "schema references nest more than \(Self.maxDepth) levels (a $ref cycle?)")
             return r
         }
@@ -105,12 +160,15 @@ struct Evaluation {
         if let id = o["$id"]?.stringValue {
             base = URIReference.split(URIReference.resolve(id, against: base)).base
         }
-        dynamicScope.append(base)
+        // Only where the resource changes: `$dynamicRef` looks for the outermost scope with its
+        // anchor, which a repeat of the scope before cannot change, and a scan of every level
+        // made each `$dynamicRef` cost the depth.
+        if dynamicScope.last != base { dynamicScope.append(base) }
         defer { dynamicScope.removeSubrange(scopeCount...) }
 
         if let ref = o["$ref"]?.stringValue {
-            if let target = resolve(ref, base) {
-                let sub = eval(target.schema, inst, base: target.base, at: at, keyword: keyword + "/$ref")
+            if let (target, id) = resolve(ref, base) {
+                let sub = evalReference(target, id, inst, at: at, keyword: keyword + "/$ref")
                 if !sub.valid { r.valid = false }
                 r.merge(sub)
             } else {
@@ -118,9 +176,9 @@ struct Evaluation {
             }
         }
         if let ref = o["$dynamicRef"]?.stringValue {
-            let uri = URIReference.resolve(ref, against: base)
-            if var target = schema.lookup(uri) {
-                let fragment = URIReference.split(uri).fragment ?? ""
+            // Resolved through the cache like `$ref`; resolving keeps the reference's fragment.
+            if var target = resolve(ref, base)?.target {
+                let fragment = URIReference.split(ref).fragment ?? ""
                 if !fragment.isEmpty, !fragment.hasPrefix("/"), target.schema["$dynamicAnchor"]?.stringValue == fragment {
                     for scope in dynamicScope where schema.dynamicAnchors.contains(scope + "#" + fragment) {
                         if let outer = schema.anchors[scope + "#" + fragment] { target = outer; break }
@@ -228,9 +286,10 @@ struct Evaluation {
                     fail(&r, at, keyword + "/patternProperties", "invalid pattern '\(pattern)'")
                     continue
                 }
-                for (name, v) in obj where re.matches(name) {
+                let here = keyword + "/patternProperties/" + pattern
+                for (name, v) in obj where search(re, pattern, name, at: at + "/" + Self.escape(name), keyword: here, into: &r) == .match {
                     matchedByPattern.insert(name)
-                    let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/patternProperties/" + pattern)
+                    let sub = eval(s, v, base: base, at: at + "/" + Self.escape(name), keyword: here)
                     if !sub.valid { r.valid = false }
                     r.properties.insert(name)
                 }
@@ -255,6 +314,10 @@ struct Evaluation {
             }
         }
         if let names = o["propertyNames"] {
+            // The name is checked at its value's location: a different instance there.
+            let outer = checkingName
+            checkingName = true
+            defer { checkingName = outer }
             for name in obj.keys {
                 let sub = eval(names, .string(name), base: base, at: at + "/" + Self.escape(name), keyword: keyword + "/propertyNames")
                 if !sub.valid { r.valid = false }
@@ -310,16 +373,19 @@ struct Evaluation {
             }
             r.containsItems.formUnion(matches)
             let validating = !schema.noValidation.contains(base)
-            let minimum = validating ? (o["minContains"]?.numberValue).map { Int($0) } ?? 1 : 1
-            if matches.count < minimum {
+            // Compared as a Double: a schema may say 1e300, which no Int holds.
+            let minimum = validating ? o["minContains"]?.numberValue ?? 1 : 1
+            if Double(matches.count) < minimum {
                 fail(
                     &r, at, keyword + "/contains",
                     minimum == 1
                         ? "array contains no item that matches 'contains'"
-                        : "array contains \(matches.count) matching items; at least \(minimum) are required")
+                        : "array contains \(matches.count) matching items; at least \(JSONValue.format(minimum)) are required")
             }
             if validating, let maximum = o["maxContains"]?.numberValue, Double(matches.count) > maximum {
-                fail(&r, at, keyword + "/maxContains", "array contains \(matches.count) matching items; at most \(Int(maximum)) are allowed")
+                fail(
+                    &r, at, keyword + "/maxContains",
+                    "array contains \(matches.count) matching items; at most \(JSONValue.format(maximum)) are allowed")
             }
         }
         if let unevaluated = o["unevaluatedItems"], !r.allItems {

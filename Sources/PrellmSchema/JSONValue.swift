@@ -29,9 +29,26 @@ public enum JSONValue: Sendable, Hashable {
         case .null: h.combine(0)
         case .bool(let b): h.combine(b)
         case .number(let n): h.combine(n)
-        case .string(let s): h.combine(s.utf8.count); for b in s.utf8.prefix(32) { h.combine(b) }
+        // Every byte and every member counts: a hash of a prefix or of the size alone made
+        // `uniqueItems` and `enum` quadratic over values that share them.
+        case .string(let s):
+            h.combine(s.utf8.count)
+            if s.utf8.withContiguousStorageIfAvailable({ h.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+                for b in s.utf8 { h.combine(b) }
+            }
         case .array(let a): h.combine(a.count); for v in a { h.combine(v) }
-        case .object(let o): h.combine(o.count)
+        case .object(let o):
+            h.combine(o.count)
+            // Members in any order: the sum of their hashes. Keys hash as Strings because
+            // `==` looks them up in a Dictionary, which compares them as Strings.
+            var sum = 0
+            for (k, v) in o {
+                var member = Hasher()
+                member.combine(k)
+                member.combine(v)
+                sum &+= member.finalize()
+            }
+            h.combine(sum)
         }
     }
 

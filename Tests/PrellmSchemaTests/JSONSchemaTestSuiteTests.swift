@@ -54,6 +54,10 @@ import Testing
                 if let cycle = schema.referenceCycle() {
                     failed.append("\(file): \(group["description"]?.stringValue ?? ""): called a $ref cycle ('\(cycle.ref)' at '\(cycle.at)')")
                 }
+                // Every suite schema is valid under the meta-schema, so none may break a keyword rule.
+                if let problem = schema.keywordProblems().first {
+                    failed.append("\(file): \(group["description"]?.stringValue ?? ""): keyword rule broken \(problem)")
+                }
                 for test in group["tests"]?.arrayValue ?? [] {
                     let name = "\(file): \(group["description"]?.stringValue ?? "") / \(test["description"]?.stringValue ?? "")"
                     if Self.exclusions.contains(name) { excluded += 1; continue }
