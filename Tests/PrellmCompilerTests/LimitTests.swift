@@ -101,6 +101,17 @@ import Testing
         #expect(hint.hasSuffix("w15.yaml:3:9: this import makes a chain of 17 workflows; the limit is 16"), "\(hint)")
     }
 
+    /// Every duration field and `prellm keys --overlap` share one parser: the longest duration
+    /// it takes is a century, and anything longer (up to infinity) is refused, not trapped on.
+    @Test func durationBound() {
+        #expect(DurationSyntax.parse("36500d") == .seconds(36_500 * 86_400))
+        #expect(DurationSyntax.parse("36500d1ms") == nil)
+        #expect(DurationSyntax.parse("10000000000000000s") == nil)
+        #expect(DurationSyntax.parse(String(repeating: "9", count: 400) + "s") == nil)
+        let r = compile("prellm: 1\nsteps:\n  - id: a\n    transform: hi\n    timeout: 36500d1ms\n")
+        #expect(errors(r) == ["5:14 PL104 'timeout' must be at most 36500d (100 years), found '36500d1ms'"])
+    }
+
     @Test func aReferenceCycleThatReadsNothingIsAnError() {
         let r = compile(
             "prellm: 1\ninputs:\n  q: {anyOf: [{$ref: '#'}, {$ref: '#'}], default: 1}\nsteps:\n  - id: a\n    transform: \"{{ inputs.q }}\"\n")
