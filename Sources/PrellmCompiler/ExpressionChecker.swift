@@ -27,8 +27,14 @@ struct ExpressionChecker {
     /// Where an expression is evaluated: before step `step` runs (nil: at the end, for `output`).
     struct Point {
         var step: Int?
-        var must: Set<Int>
-        var may: Set<Int>
+        /// Shared by every point: what has run where (FlowAnalysis).
+        var facts: FlowFacts
+
+        var position: Int { step ?? facts.end }
+        /// Step `k` has run on every path to this point.
+        func must(_ k: Int) -> Bool { facts.mustHaveRun(k, before: position) }
+        /// Step `k` has run on some path to this point.
+        func may(_ k: Int) -> Bool { facts.mayHaveRun(k, before: position) }
     }
 
     struct Local {
@@ -378,7 +384,7 @@ struct ExpressionChecker {
         let here = point.step.map { "step '\(env.steps[$0].id.value)'" } ?? "the output"
         if point.step == k {
             report(.readBeforeRun, range, "step '\(name)' reads its own output", hint: "a step can read only steps that ran before it")
-        } else if !point.may.contains(k) {
+        } else if !point.may(k) {
             if let s = point.step, k > s {
                 report(
                     .readBeforeRun, range, "step '\(name)' is read by \(here) before it runs",
@@ -390,7 +396,7 @@ struct ExpressionChecker {
                     hint: "it runs on another branch of a route",
                     related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
             }
-        } else if !point.must.contains(k), !scope.allowSkipped, !scope.guarded.contains(k) {
+        } else if !point.must(k), !scope.allowSkipped, !scope.guarded.contains(k) {
             report(
                 .maybeSkipped, range, "step '\(name)' may have been skipped on the way to \(here)",
                 hint: "guard the read with has(\(name)) or give a fallback: {{ \(name) | default(\"…\") }}")
