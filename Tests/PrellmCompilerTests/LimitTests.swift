@@ -2,6 +2,7 @@ import Foundation
 import PrellmCompiler
 import PrellmSchema
 import PrellmSyntax
+import Synchronization
 import Testing
 
 /// Every bound on nesting holds exactly where it says: a file at the limit compiles, one level
@@ -38,6 +39,64 @@ import Testing
     @Test func aChainOfThousandsOfTermsIsAnErrorNotACrash() {
         let r = compile(guardChain(5_570))
         #expect(r.diagnostics.map(\.code) == [.expressionSyntax])
+    }
+
+    /// Every shape of flat chain that builds a deep tree, as the text of a workflow whose tree is
+    /// `height` levels deep: operators in `if:` and in templates, `.field` and `['key']` chains.
+    static func chains(height: Int) -> [String: String] {
+        let head = "prellm: 1\ninputs:\n  a: boolean\n  s: string\n  o: object\nsteps:\n  - id: x\n"
+        // `inputs.a` is two levels; each further operand of a chain adds one, as does each `.q`.
+        func chain(_ op: String, _ operand: String) -> String {
+            Array(repeating: operand, count: height - 1).joined(separator: " \(op) ")
+        }
+        let path = String(repeating: ".q", count: height - 2)
+        let keys = String(repeating: "['q']", count: height - 2)
+        return [
+            "&& in if": head + "    if: \"\(chain("&&", "inputs.a"))\"\n    transform: hi\noutput: \"{{ x | default('') }}\"\n",
+            "|| in if": head + "    if: \"\(chain("||", "inputs.a"))\"\n    transform: hi\noutput: \"{{ x | default('') }}\"\n",
+            "&& in a template": head + "    transform: \"{{ \(chain("&&", "inputs.a")) }}\"\n",
+            "+ in a template": head + "    transform: \"{{ \(chain("+", "inputs.s")) }}\"\n",
+            ".field chain": head + "    transform: \"{{ inputs.o\(path) | default('') }}\"\n",
+            "['key'] chain": head + "    transform: \"{{ inputs.o\(keys) | default('') }}\"\n",
+        ]
+    }
+
+    /// Compiles each text on a thread with a 512 KB stack (a secondary thread's size on
+    /// macOS, and far less than a test thread's here): at the limit, the type checker of a
+    /// debug build recursed through 12 KB of stack per level, 1.5 MB in all.
+    func compileOnASmallStack(_ texts: [String: String]) -> [String: [String]] {
+        let results = Results()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            for (name, text) in texts { results.add(name, errors(compile(text))) }
+            done.signal()
+        }
+        thread.stackSize = 512 * 1024
+        thread.start()
+        done.wait()
+        return results.all
+    }
+
+    final class Results: Sendable {
+        let errors = Mutex<[String: [String]]>([:])
+        func add(_ name: String, _ e: [String]) { errors.withLock { $0[name] = e } }
+        var all: [String: [String]] { errors.withLock { $0 } }
+    }
+
+    @Test func everyChainShapeCompilesAtTheLimitOnASmallStack() {
+        let results = compileOnASmallStack(Self.chains(height: ExprParser.maxHeight))
+        #expect(results.count == 6)
+        for (shape, errors) in results { #expect(errors.isEmpty, "\(shape): \(errors)") }
+    }
+
+    @Test func everyChainShapeIsAnErrorOnePastTheLimit() {
+        for (shape, text) in Self.chains(height: ExprParser.maxHeight + 1) {
+            let r = compile(text)
+            #expect(
+                r.diagnostics.map(\.code) == [.expressionSyntax]
+                    && r.diagnostics.first?.message.hasPrefix("the expression is more than 128 levels deep") == true,
+                "\(shape): \(errors(r))")
+        }
     }
 
     func nestedIfs(_ depth: Int) -> String {
