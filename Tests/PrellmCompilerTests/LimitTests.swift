@@ -100,7 +100,7 @@ import Testing
     }
 
     /// Parentheses nest the parser's own recursion, bounded apart from the tree's height; at
-    /// the limit a debug build's parser takes about 1.4 MB of stack (21 KB per level).
+    /// the limit a debug build's parser takes about 1 MB of stack (15 KB per level).
     @Test func parenthesesNesting() {
         func nested(_ depth: Int) -> String {
             let e = String(repeating: "(", count: depth) + "inputs.s" + String(repeating: ")", count: depth)
