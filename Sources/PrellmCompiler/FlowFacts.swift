@@ -1,6 +1,6 @@
 /// FlowFacts answers FlowAnalysis's two questions about a point of the step graph (a step, or
 /// `end`): has step `k` run on every path to it, and on some path? It keeps no set of steps
-/// per point: such sets grow with the square of the step count (10,000 chained steps kept 50
+/// per point: such sets grow with the square of the step count (10,000 chained steps kept 100
 /// million step numbers, 1.6 GB).
 ///
 /// - Every path: the steps that have run on every path to `t` are the strict dominators of `t`
