@@ -2,7 +2,6 @@ import Foundation
 import PrellmCompiler
 import PrellmSchema
 import PrellmSyntax
-import Synchronization
 import Testing
 
 /// Every bound on nesting holds exactly where it says: a file at the limit compiles, one level
@@ -64,27 +63,21 @@ import Testing
     /// Compiles each text on a thread with a 512 KB stack (a secondary thread's size on
     /// macOS, and far less than a test thread's here): at the limit, the type checker of a
     /// debug build recursed through 12 KB of stack per level, 1.5 MB in all.
-    func compileOnASmallStack(_ texts: [String: String]) -> [String: [String]] {
-        let results = Results()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            for (name, text) in texts { results.add(name, errors(compile(text))) }
-            done.signal()
+    func compileOnASmallStack(_ texts: [String: String]) async -> [String: [String]] {
+        // The test waits without holding one of the few threads other tests run on.
+        await withCheckedContinuation { done in
+            let thread = Thread {
+                var results: [String: [String]] = [:]
+                for (name, text) in texts { results[name] = errors(compile(text)) }
+                done.resume(returning: results)
+            }
+            thread.stackSize = 512 * 1024
+            thread.start()
         }
-        thread.stackSize = 512 * 1024
-        thread.start()
-        done.wait()
-        return results.all
     }
 
-    final class Results: Sendable {
-        let errors = Mutex<[String: [String]]>([:])
-        func add(_ name: String, _ e: [String]) { errors.withLock { $0[name] = e } }
-        var all: [String: [String]] { errors.withLock { $0 } }
-    }
-
-    @Test func everyChainShapeCompilesAtTheLimitOnASmallStack() {
-        let results = compileOnASmallStack(Self.chains(height: ExprParser.maxHeight))
+    @Test func everyChainShapeCompilesAtTheLimitOnASmallStack() async {
+        let results = await compileOnASmallStack(Self.chains(height: ExprParser.maxHeight))
         #expect(results.count == 6)
         for (shape, errors) in results { #expect(errors.isEmpty, "\(shape): \(errors)") }
     }
