@@ -108,6 +108,13 @@ struct Decoder {
         switch node.resolved {
         case .int(let i): value = i
         case .float(let d) where d.rounded() == d && abs(d) < 1e15: value = Int(d)
+        case .float(let d) where d.rounded() == d:
+            tooLarge(d, node, what, min: min, max: max)
+            return nil
+        case .string(let s) where node.scalar?.style == .plain && Self.isDigits(s):
+            // Digits past Int's range, which YAML leaves a string: too large, not malformed.
+            tooLarge(Double(s) ?? .infinity, node, what, min: min, max: max)
+            return nil
         case .string(let s) where node.scalar?.style != .plain:
             bag.add(
                 .wrongType, node.span, "\(what) must be a number, found a string",
@@ -120,6 +127,24 @@ struct Decoder {
         if let min, value < min { bag.add(.badNumber, node.span, "\(what) must be at least \(min), found \(value)"); return nil }
         if let max, value > max { bag.add(.badNumber, node.span, "\(what) must be at most \(max), found \(value)"); return nil }
         return value
+    }
+
+    /// Reports a whole number too large for Int (`1e300`, twenty digits), by the bound it breaks.
+    mutating func tooLarge(_ d: Double, _ node: YAMLNode, _ what: String, min: Int?, max: Int?) {
+        let text = node.scalar!.value
+        if d > 0, let max {
+            bag.add(.badNumber, node.span, "\(what) must be at most \(max), found '\(text)'")
+        } else if d < 0, let min {
+            bag.add(.badNumber, node.span, "\(what) must be at least \(min), found '\(text)'")
+        } else {
+            bag.add(.badNumber, node.span, "\(what) is too \(d > 0 ? "large" : "small") for a whole number, found '\(text)'")
+        }
+    }
+
+    /// An optional sign, then decimal digits.
+    static func isDigits(_ s: String) -> Bool {
+        let digits = s.utf8.drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
+        return !digits.isEmpty && s.utf8.count - digits.count <= 1 && digits.allSatisfy { $0 >= 48 && $0 <= 57 }
     }
 
     mutating func number(_ node: YAMLNode, _ what: String, min: Double? = nil, max: Double? = nil) -> Double? {
@@ -155,7 +180,12 @@ struct Decoder {
             bag.add(.wrongType, node.span, "\(what) must be a duration such as 30s, found \(node.kindName)")
             return nil
         }
-        let parsed = Self.parseDuration(text)
+        let seconds = Self.durationSeconds(text)
+        if let seconds, seconds > Self.longestDuration.seconds {
+            bag.add(.badDuration, node.span, "\(what) must be at most \(Self.longestDurationText), found '\(text)'")
+            return nil
+        }
+        let parsed = seconds.map(Self.duration(seconds:))
         if let d = parsed, d > .zero { return d }
         if parsed == .zero {
             let hint =
@@ -178,7 +208,27 @@ struct Decoder {
         return nil
     }
 
+    /// The longest duration any field takes. Past it a number of milliseconds overflows Int64
+    /// (a trap, not an error) and the runtime's deadline and backoff arithmetic overflows
+    /// Duration; a century is longer than anything a workflow or a server waits for.
+    static let longestDuration = Duration.seconds(36_500 * 86_400)
+    static let longestDurationText = "36500d (100 years)"
+
+    /// A duration, or nil when the text is not one or is longer than `longestDuration`.
     static func parseDuration(_ text: String) -> Duration? {
+        guard let seconds = durationSeconds(text), seconds <= longestDuration.seconds else { return nil }
+        return duration(seconds: seconds)
+    }
+
+    /// Whole milliseconds; `seconds` must be at most `longestDuration`, which keeps the
+    /// conversion to Int64 in range.
+    static func duration(seconds: Double) -> Duration {
+        .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// What a duration's text adds up to, in seconds, unchecked: it may be huge or infinite
+    /// (`10000000000000000s`, 400 digits).
+    static func durationSeconds(_ text: String) -> Double? {
         let b = Array(text.utf8)
         guard !b.isEmpty else { return nil }
         var i = 0
@@ -198,7 +248,7 @@ struct Decoder {
             default: return nil
             }
         }
-        return .milliseconds(Int64((total * 1000).rounded()))
+        return total
     }
 
     /// US dollars: a non-negative number, or a string such as `$0.50`.

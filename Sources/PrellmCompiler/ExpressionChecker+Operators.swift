@@ -3,19 +3,36 @@ import PrellmSyntax
 
 /// Operators and functions of the expression language, with their typing rules.
 extension ExpressionChecker {
+    /// Types both sides, then the operator. The rules are in `operate`, which runs once both
+    /// sides are typed, so its frame is not on the stack while a chain of operators recurses.
     mutating func binary(_ op: Expr.BinaryOp, _ l: Expr, _ r: Expr, _ scope: Scope) -> Typed {
-        if op == .and || op == .or {
-            let lt = type(l, scope)
-            expectBool(lt.type, l, what: "the left side of '\(op.rawValue)'")
-            var inner = scope
-            if op == .and { inner.guarded.formUnion(guards(l)) }
-            let rt = type(r, inner)
-            expectBool(rt.type, r, what: "the right side of '\(op.rawValue)'")
-            return Typed(type: .bool, expr: .binary(op, lt.expr, rt.expr))
-        }
         let left = type(l, scope), right = type(r, scope)
-        let lt = left.type, rt = right.type
-        func typed(_ t: ValueType) -> Typed { Typed(type: t, expr: .binary(op, left.expr, right.expr)) }
+        return Typed(type: operate(op, left.type, right.type, l, r), expr: .binary(op, left.expr, right.expr))
+    }
+
+    /// `&&` and `||`: both sides are booleans; the right side of `&&` is guarded by the left.
+    mutating func logical(_ op: Expr.BinaryOp, _ l: Expr, _ r: Expr, _ scope: Scope) -> Typed {
+        let lt = type(l, scope)
+        expectSide(lt.type, l, "left", op)
+        let rt = type(r, op == .and ? guarded(scope, by: l) : scope)
+        expectSide(rt.type, r, "right", op)
+        return Typed(type: .bool, expr: .binary(op, lt.expr, rt.expr))
+    }
+
+    /// Kept out of `logical`, which recurses: its message is built only here.
+    mutating func expectSide(_ t: ValueType, _ e: Expr, _ side: String, _ op: Expr.BinaryOp) {
+        expectBool(t, e, what: "the \(side) side of '\(op.rawValue)'")
+    }
+
+    /// The scope inside the true side of `c`: the steps `c` tests with `has` are known to be there.
+    func guarded(_ scope: Scope, by c: Expr) -> Scope {
+        var inner = scope
+        inner.guarded.formUnion(guards(c))
+        return inner
+    }
+
+    /// The type `l op r` has, given the types of its sides; reports what cannot be.
+    mutating func operate(_ op: Expr.BinaryOp, _ lt: ValueType, _ rt: ValueType, _ l: Expr, _ r: Expr) -> ValueType {
         switch op {
         case .eq, .ne:
             if !lt.isComparable(with: rt) {
@@ -24,7 +41,7 @@ extension ExpressionChecker {
                 checkLabel(lt, l, against: r)
                 checkLabel(rt, r, against: l)
             }
-            return typed(.bool)
+            return .bool
         case .lt, .le, .gt, .ge:
             let ok =
                 (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
@@ -37,7 +54,7 @@ extension ExpressionChecker {
                     .typeMismatch, l.range.lowerBound..<r.range.upperBound,
                     "'\(op.rawValue)' compares two numbers or two strings, found \(lt.phrase) and \(rt.phrase)", hint: hint)
             }
-            return typed(.bool)
+            return .bool
         case .in:
             switch rt {
             case .array(let el):
@@ -54,28 +71,28 @@ extension ExpressionChecker {
             default:
                 report(.typeMismatch, r.range, "'in' needs a list, an object or a string on its right, found \(rt.article)")
             }
-            return typed(.bool)
+            return .bool
         case .add:
             switch (lt, rt) {
-            case (.any, _), (_, .any): return typed(lt == .any ? rt == .any ? .any : rt : lt)
-            case (.int, .int): return typed(.int)
-            case _ where lt.isNumeric && rt.isNumeric: return typed(.number)
-            case (.string, .string): return typed(.string)
-            case (.array(let a), .array(let b)): return typed(.array(a.joined(with: b)))
+            case (.any, _), (_, .any): return lt == .any ? rt == .any ? .any : rt : lt
+            case (.int, .int): return .int
+            case _ where lt.isNumeric && rt.isNumeric: return .number
+            case (.string, .string): return .string
+            case (.array(let a), .array(let b)): return .array(a.joined(with: b))
             default:
                 report(
                     .typeMismatch, l.range.lowerBound..<r.range.upperBound, "cannot add \(lt.phrase) and \(rt.phrase)",
                     hint: lt.isStringLike || rt.isStringLike ? "convert with string(…)" : nil)
-                return typed(.any)
+                return .any
             }
         default:
             let ok = (lt.isNumeric || lt == .any) && (rt.isNumeric || rt == .any)
             if !ok {
                 report(
                     .typeMismatch, l.range.lowerBound..<r.range.upperBound, "'\(op.rawValue)' needs numbers, found \(lt.article) and \(rt.article)")
-                return typed(.any)
+                return .any
             }
-            return typed(lt == .int && rt == .int && op != .div ? .int : .number)
+            return lt == .int && rt == .int && op != .div ? .int : .number
         }
     }
 

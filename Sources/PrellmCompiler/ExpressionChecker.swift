@@ -27,8 +27,14 @@ struct ExpressionChecker {
     /// Where an expression is evaluated: before step `step` runs (nil: at the end, for `output`).
     struct Point {
         var step: Int?
-        var must: Set<Int>
-        var may: Set<Int>
+        /// Shared by every point: what has run where (FlowAnalysis).
+        var facts: FlowFacts
+
+        var position: Int { step ?? facts.end }
+        /// Step `k` has run on every path to this point.
+        func must(_ k: Int) -> Bool { facts.mustHaveRun(k, before: position) }
+        /// Step `k` has run on some path to this point.
+        func may(_ k: Int) -> Bool { facts.mayHaveRun(k, before: position) }
     }
 
     struct Local {
@@ -272,89 +278,116 @@ struct ExpressionChecker {
 
     // MARK: - Expressions
 
+    /// Types an expression. Every case is its own function: this one recurses once per level
+    /// of the tree, and a debug build gives a function one stack slot for every local of every
+    /// case, so a switch that did the work inline took 7 KB of stack per level.
     mutating func type(_ e: Expr, _ scope: Scope) -> Typed {
         switch e.kind {
-        case .literal(let l):
-            switch l {
-            case .null: return Typed(type: .null, expr: .constant(.null))
-            case .bool(let b): return Typed(type: .bool, expr: .constant(.bool(b)))
-            case .int(let i): return Typed(type: .int, expr: .constant(.number(Double(i))))
-            case .double(let d): return Typed(type: .number, expr: .constant(.number(d)))
-            case .string(let s): return Typed(type: .string, expr: .constant(.string(s)))
+        case .literal(let l): Self.literal(l)
+        case .identifier(let name): resolve(name, e.range, scope)
+        case .member(let target, let name, let nameRange): member(target, name, nameRange, scope)
+        case .index(let target, let i): index(target, i, scope)
+        case .call(let target, let name, let nameRange, let args): call(target, name, nameRange, args, e, scope)
+        case .unary(let op, let x): unary(op, x, scope)
+        case .binary(let op, let l, let r): op == .and || op == .or ? logical(op, l, r, scope) : binary(op, l, r, scope)
+        case .conditional(let c, let a, let b): conditional(c, a, b, scope)
+        case .list(let items): list(items, scope)
+        case .map(let entries): map(entries, scope)
+        }
+    }
+
+    static func literal(_ l: Expr.Literal) -> Typed {
+        switch l {
+        case .null: Typed(type: .null, expr: .constant(.null))
+        case .bool(let b): Typed(type: .bool, expr: .constant(.bool(b)))
+        case .int(let i): Typed(type: .int, expr: .constant(.number(Double(i))))
+        case .double(let d): Typed(type: .number, expr: .constant(.number(d)))
+        case .string(let s): Typed(type: .string, expr: .constant(.string(s)))
+        }
+    }
+
+    mutating func member(_ target: Expr, _ name: String, _ nameRange: Range<Int>, _ scope: Scope) -> Typed {
+        if case .identifier("inputs") = target.kind, scope.locals["inputs"] == nil { return input(name, nameRange) }
+        let base = type(target, scope)
+        return Typed(type: field(of: base.type, name, nameRange, target), expr: .field(base.expr, name))
+    }
+
+    mutating func input(_ name: String, _ nameRange: Range<Int>) -> Typed {
+        if let t = env.inputs.fields[name], let i = env.inputIndex[name] {
+            readInputs.insert(name)
+            return Typed(type: t, expr: .input(i))
+        }
+        report(
+            .unknownInput, nameRange, "unknown input '\(name)'",
+            hint: Spelling.hint(name, in: env.inputs.order)
+                ?? (env.inputs.order.isEmpty ? "declare it under 'inputs:'" : "inputs are \(env.inputs.order.joined(separator: ", "))"))
+        return Typed(type: .any, expr: .constant(.null))
+    }
+
+    mutating func index(_ target: Expr, _ i: Expr, _ scope: Scope) -> Typed {
+        let base = type(target, scope)
+        let it = type(i, scope)
+        return Typed(type: indexed(base.type, by: it.type, target, i), expr: .index(base.expr, it.expr))
+    }
+
+    /// The type of `target[i]`, once both are typed.
+    mutating func indexed(_ base: ValueType, by it: ValueType, _ target: Expr, _ i: Expr) -> ValueType {
+        switch base {
+        case .array(let el):
+            if !(it == .int || it == .any) {
+                report(.typeMismatch, i.range, "a list index must be an integer, found \(it.article)")
             }
-        case .identifier(let name):
-            return resolve(name, e.range, scope)
-        case .member(let target, let name, let nameRange):
-            if case .identifier("inputs") = target.kind, scope.locals["inputs"] == nil {
-                if let t = env.inputs.fields[name], let i = env.inputIndex[name] {
-                    readInputs.insert(name)
-                    return Typed(type: t, expr: .input(i))
-                }
-                report(
-                    .unknownInput, nameRange, "unknown input '\(name)'",
-                    hint: Spelling.hint(name, in: env.inputs.order)
-                        ?? (env.inputs.order.isEmpty ? "declare it under 'inputs:'" : "inputs are \(env.inputs.order.joined(separator: ", "))"))
-                return Typed(type: .any, expr: .constant(.null))
+            return el
+        case .object(let o):
+            if case .literal(.string(let key)) = i.kind {
+                return field(of: base, key, i.range, target)
             }
-            let base = type(target, scope)
-            return Typed(type: field(of: base.type, name, nameRange, target), expr: .field(base.expr, name))
-        case .index(let target, let i):
-            let base = type(target, scope)
-            let it = type(i, scope)
-            let result: ValueType
-            switch base.type {
-            case .array(let el):
-                if !(it.type == .int || it.type == .any) {
-                    report(.typeMismatch, i.range, "a list index must be an integer, found \(it.type.article)")
-                }
-                result = el
-            case .object(let o):
-                if case .literal(.string(let key)) = i.kind {
-                    result = field(of: base.type, key, i.range, target)
-                } else {
-                    if !(it.type.isStringLike || it.type == .any) {
-                        report(.typeMismatch, i.range, "an object key must be a string, found \(it.type.article)")
-                    }
-                    result = o.extra ?? .any
-                }
-            case .any: result = .any
-            default:
-                report(.typeMismatch, target.range, "\(describe(target)) is \(base.type.article) and cannot be indexed")
-                result = .any
+            if !(it.isStringLike || it == .any) {
+                report(.typeMismatch, i.range, "an object key must be a string, found \(it.article)")
             }
-            return Typed(type: result, expr: .index(base.expr, it.expr))
-        case .call(let target, let name, let nameRange, let args):
-            return call(target, name, nameRange, args, e, scope)
-        case .unary(.not, let x):
-            let t = type(x, scope)
+            return o.extra ?? .any
+        case .any: return .any
+        default:
+            report(.typeMismatch, target.range, "\(describe(target)) is \(base.article) and cannot be indexed")
+            return .any
+        }
+    }
+
+    mutating func unary(_ op: Expr.UnaryOp, _ x: Expr, _ scope: Scope) -> Typed {
+        let t = type(x, scope)
+        switch op {
+        case .not:
             expectBool(t.type, x, what: "'!'")
             return Typed(type: .bool, expr: .not(t.expr))
-        case .unary(.negate, let x):
-            let t = type(x, scope)
+        case .negate:
             if !(t.type.isNumeric || t.type == .any) { report(.typeMismatch, x.range, "'-' needs a number, found \(t.type.article)") }
             return Typed(type: t.type == .any ? .number : t.type, expr: .negate(t.expr))
-        case .binary(let op, let l, let r):
-            return binary(op, l, r, scope)
-        case .conditional(let c, let a, let b):
-            let ct = type(c, scope)
-            expectBool(ct.type, c, what: "the condition of '?:'")
-            var inner = scope
-            inner.guarded.formUnion(guards(c))
-            let at = type(a, inner), bt = type(b, scope)
-            return Typed(type: at.type.joined(with: bt.type), expr: .conditional(ct.expr, at.expr, bt.expr))
-        case .list(let items):
-            let typed = items.map { type($0, scope) }
-            let element = typed.dropFirst().reduce(typed.first?.type ?? .any) { $0.joined(with: $1.type) }
-            return Typed(type: .array(element), expr: .list(typed.map(\.expr)))
-        case .map(let entries):
-            var checked: [(key: CheckedExpr, value: CheckedExpr)] = []
-            for (k, v) in entries {
-                let kt = type(k, scope)
-                if !(kt.type.isStringLike || kt.type == .any) { report(.typeMismatch, k.range, "map keys must be strings, found \(kt.type.article)") }
-                checked.append((kt.expr, type(v, scope).expr))
-            }
-            return Typed(type: .object(.init(fields: [], extra: .any)), expr: .map(checked))
         }
+    }
+
+    mutating func conditional(_ c: Expr, _ a: Expr, _ b: Expr, _ scope: Scope) -> Typed {
+        let ct = type(c, scope)
+        expectBool(ct.type, c, what: "the condition of '?:'")
+        var inner = scope
+        inner.guarded.formUnion(guards(c))
+        let at = type(a, inner), bt = type(b, scope)
+        return Typed(type: at.type.joined(with: bt.type), expr: .conditional(ct.expr, at.expr, bt.expr))
+    }
+
+    mutating func list(_ items: [Expr], _ scope: Scope) -> Typed {
+        let typed = items.map { type($0, scope) }
+        let element = typed.dropFirst().reduce(typed.first?.type ?? .any) { $0.joined(with: $1.type) }
+        return Typed(type: .array(element), expr: .list(typed.map(\.expr)))
+    }
+
+    mutating func map(_ entries: [(key: Expr, value: Expr)], _ scope: Scope) -> Typed {
+        var checked: [(key: CheckedExpr, value: CheckedExpr)] = []
+        for (k, v) in entries {
+            let kt = type(k, scope)
+            if !(kt.type.isStringLike || kt.type == .any) { report(.typeMismatch, k.range, "map keys must be strings, found \(kt.type.article)") }
+            checked.append((kt.expr, type(v, scope).expr))
+        }
+        return Typed(type: .object(.init(fields: [], extra: .any)), expr: .map(checked))
     }
 
     mutating func resolve(_ name: String, _ range: Range<Int>, _ scope: Scope) -> Typed {
@@ -378,7 +411,7 @@ struct ExpressionChecker {
         let here = point.step.map { "step '\(env.steps[$0].id.value)'" } ?? "the output"
         if point.step == k {
             report(.readBeforeRun, range, "step '\(name)' reads its own output", hint: "a step can read only steps that ran before it")
-        } else if !point.may.contains(k) {
+        } else if !point.may(k) {
             if let s = point.step, k > s {
                 report(
                     .readBeforeRun, range, "step '\(name)' is read by \(here) before it runs",
@@ -390,7 +423,7 @@ struct ExpressionChecker {
                     hint: "it runs on another branch of a route",
                     related: [.init(file: bag.file, span: env.steps[k].id.span, message: "'\(name)' is defined here")])
             }
-        } else if !point.must.contains(k), !scope.allowSkipped, !scope.guarded.contains(k) {
+        } else if !point.must(k), !scope.allowSkipped, !scope.guarded.contains(k) {
             report(
                 .maybeSkipped, range, "step '\(name)' may have been skipped on the way to \(here)",
                 hint: "guard the read with has(\(name)) or give a fallback: {{ \(name) | default(\"…\") }}")

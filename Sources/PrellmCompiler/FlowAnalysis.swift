@@ -11,6 +11,7 @@ import PrellmSyntax
 /// - `may`: steps that have run on some path to it (union).
 /// A read of a step outside `may` is a read before it runs (PL204); inside `may` but not
 /// `must`, the step may have been skipped (PL205). `end` is the point `output` is read at.
+/// The two are kept as FlowFacts (a dominator tree and ranges of steps), not as sets.
 struct FlowAnalysis {
     struct Edge: Hashable {
         enum Kind: String { case next, branch, otherwise = "else", skip, retry }
@@ -24,18 +25,15 @@ struct FlowAnalysis {
     let steps: [Step]
     let index: [String: Int]
     var edges: [Edge] = []
-    var must: [Set<Int>]
-    var may: [Set<Int>]
-    var reached: [Bool]
+    var facts: FlowFacts
 
     var end: Int { steps.count }
+    var reached: [Bool] { facts.reached }
 
     init(steps: [Step], index: [String: Int], bag: inout DiagnosticBag) {
         self.steps = steps
         self.index = index
-        must = Array(repeating: [], count: steps.count + 1)
-        may = Array(repeating: [], count: steps.count + 1)
-        reached = Array(repeating: false, count: steps.count + 1)
+        facts = FlowFacts(guarded: steps.map { $0.options.condition != nil })
         buildEdges(&bag)
         propagate()
         for (i, step) in steps.enumerated() where i > 0 && !reached[i] {
@@ -66,6 +64,7 @@ struct FlowAnalysis {
 
     mutating func buildEdges(_ bag: inout DiagnosticBag) {
         for (i, step) in steps.enumerated() {
+            let firstEdge = edges.count
             var fallsThrough = true
             if case .route(let branches, let otherwise) = step.body {
                 for b in branches {
@@ -88,7 +87,7 @@ struct FlowAnalysis {
             // A guarded step that jumps: when its guard is false it is skipped and the next step
             // in the list runs.
             if step.options.condition != nil, step.options.next != nil || step.kind == .route, i + 1 <= steps.count,
-                !edges.contains(Edge(from: i, to: i + 1, kind: .next))
+                !edges[firstEdge...].contains(Edge(from: i, to: i + 1, kind: .next))
             {
                 edges.append(Edge(from: i, to: i + 1, kind: .skip))
             }
@@ -124,41 +123,45 @@ struct FlowAnalysis {
     /// The steps that can run after step `k` on some path (forward jumps only: a re-ask loop
     /// that runs `k` again is counted by its executions, not here).
     func reachable(after k: Int) -> Set<Int> {
+        let outgoing = forwardEdges()
         var seen: Set<Int> = []
-        var stack = edges.filter { $0.from == k && $0.kind != .retry }.map(\.to)
+        var stack = outgoing[k]
         while let t = stack.popLast() {
             guard t < end, seen.insert(t).inserted else { continue }
-            stack += edges.filter { $0.from == t && $0.kind != .retry }.map(\.to)
+            stack += outgoing[t]
         }
         return seen
     }
 
-    mutating func propagate() {
-        guard !steps.isEmpty else { reached[end] = true; return }
-        reached[0] = true
-        let forward = edges.filter { $0.kind != .retry }
+    /// The targets of each point's forward edges (every edge but `on_fail: retry`).
+    func forwardEdges() -> [[Int]] {
         var outgoing = Array(repeating: [Int](), count: steps.count + 1)
-        for e in forward { outgoing[e.from].append(e.to) }
-        for i in 0..<steps.count where reached[i] {
-            let guarded = steps[i].options.condition != nil
-            let mustOut = guarded ? must[i] : must[i].union([i])
-            let mayOut = may[i].union([i])
-            for t in Set(outgoing[i]) {
-                if reached[t] {
-                    must[t].formIntersection(mustOut)
-                    may[t].formUnion(mayOut)
+        for e in edges where e.kind != .retry { outgoing[e.from].append(e.to) }
+        return outgoing
+    }
+
+    /// One pass in list order: a point's predecessors all come before it, so when a step is
+    /// reached its immediate dominator (where the paths into it last meet) and the steps that
+    /// reach it are final.
+    mutating func propagate() {
+        guard !steps.isEmpty else { facts.reached[end] = true; return }
+        facts.reached[0] = true
+        let outgoing = forwardEdges()
+        var meets: [Int?] = Array(repeating: nil, count: steps.count + 1)
+        for i in 0..<steps.count where facts.reached[i] {
+            if let m = meets[i] { facts.dominators.place(i, under: m) }
+            let reachingOut = facts.reaching[i].inserting(i)
+            for t in outgoing[i] {
+                if facts.reached[t] {
+                    meets[t] = meets[t].map { facts.dominators.meet($0, i) } ?? i
+                    facts.reaching[t] = facts.reaching[t].union(reachingOut)
                 } else {
-                    reached[t] = true
-                    must[t] = mustOut
-                    may[t] = mayOut
+                    facts.reached[t] = true
+                    meets[t] = i
+                    facts.reaching[t] = reachingOut
                 }
             }
         }
-        // Steps no path reaches are reported once; checking their reads against "everything
-        // before" avoids a cascade of follow-on errors.
-        for i in 0..<steps.count where !reached[i] {
-            must[i] = Set(0..<i)
-            may[i] = Set(0..<i)
-        }
+        if let m = meets[end] { facts.dominators.place(end, under: m) }
     }
 }

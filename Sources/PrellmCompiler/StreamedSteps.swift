@@ -21,8 +21,10 @@ enum StreamedSteps {
         }
         let chosen = leaves.filter { leaf in
             guard steps[leaf.step].maxExecutions == 1 else { return false }
-            let beside = flow.may[leaf.step].union(flow.reachable(after: leaf.step))
-            return leaf.guards.allSatisfy { g in g.holds ? g.step == leaf.step : g.step != leaf.step && !beside.contains(g.step) }
+            // Steps on some path through the leaf: before it, or after it.
+            let after = flow.reachable(after: leaf.step)
+            func beside(_ s: Int) -> Bool { flow.facts.mayHaveRun(s, before: leaf.step) || after.contains(s) }
+            return leaf.guards.allSatisfy { g in g.holds ? g.step == leaf.step : g.step != leaf.step && !beside(g.step) }
         }
         return Set(chosen.map(\.step))
     }

@@ -49,7 +49,7 @@ struct WorkflowChecker {
         var exprs = ExpressionChecker(env: env, bag: bag)
         var compiled: [CompiledStep] = []
         for (i, step) in steps.enumerated() {
-            let scope = ExpressionChecker.Scope(point: .init(step: i, must: flow.must[i], may: flow.may[i]))
+            let scope = ExpressionChecker.Scope(point: .init(step: i, facts: flow.facts))
             let built = build(step, at: i, scope, &exprs, index: index)
             exprs.env.stepTypes[i] = built.type
             if built.condition == nil, case .transform(let t) = built.payload, case .literal(let text, _) = t.template.body {
@@ -57,14 +57,14 @@ struct WorkflowChecker {
             }
             compiled.append(built)
         }
-        let endScope = ExpressionChecker.Scope(point: .init(step: nil, must: flow.must[flow.end], may: flow.may[flow.end]))
+        let endScope = ExpressionChecker.Scope(point: .init(step: nil, facts: flow.facts))
         var outputType = ValueType.any
         var output: CompiledTemplate?
         if let text = workflow.output {
             (outputType, output) = exprs.checkTemplate(text, endScope)
         } else if let last = steps.indices.last {
             outputType = exprs.env.stepTypes[last]
-            if flow.reached[flow.end], !flow.must[flow.end].contains(last) {
+            if flow.reached[flow.end], !flow.facts.mustHaveRun(last, before: flow.end) {
                 exprs.bag.add(
                     .maybeSkipped, steps[last].id.span,
                     "the workflow has no 'output', and its last step '\(steps[last].id.value)' does not run on every path",

@@ -195,34 +195,46 @@ public struct ExprParser {
         return try member()
     }
 
+    /// A primary and its postfix chain. The parser recurses through here at every level of
+    /// parentheses, so each postfix form is its own function: a debug build gives a function
+    /// a stack slot for every local of every branch.
     mutating func member() throws(ExprError) -> Expr {
         var e = try primary()
         while true {
             if isPunct(".") {
-                try advance()
-                guard case .identifier(let name) = token.kind else {
-                    throw ExprError(range: token.range, message: "expected a field name after '.', found \(describe(token))")
-                }
-                let nameRange = token.range
-                try advance()
-                if isPunct("(") {
-                    try advance()
-                    let args = try arguments(closing: ")")
-                    e = try bounded(
-                        Expr(.call(target: e, name: name, nameRange: nameRange, args: args), e.range.lowerBound..<lexerOffset), at: nameRange)
-                } else {
-                    e = try bounded(Expr(.member(e, name: name, nameRange: nameRange), e.range.lowerBound..<nameRange.upperBound), at: nameRange)
-                }
+                e = try field(of: e)
             } else if isPunct("[") {
-                try advance()
-                let i = try expr()
-                let close = token.range.upperBound
-                try expect("]")
-                e = try bounded(Expr(.index(e, i), e.range.lowerBound..<close), at: i.range)
+                e = try subscripted(e)
             } else {
                 return e
             }
         }
+    }
+
+    /// `.name` or `.name(args)` after `e`.
+    mutating func field(of e: Expr) throws(ExprError) -> Expr {
+        try advance()
+        guard case .identifier(let name) = token.kind else {
+            throw ExprError(range: token.range, message: "expected a field name after '.', found \(describe(token))")
+        }
+        let nameRange = token.range
+        try advance()
+        guard isPunct("(") else {
+            return try bounded(Expr(.member(e, name: name, nameRange: nameRange), e.range.lowerBound..<nameRange.upperBound), at: nameRange)
+        }
+        try advance()
+        let args = try arguments(closing: ")")
+        return try bounded(
+            Expr(.call(target: e, name: name, nameRange: nameRange, args: args), e.range.lowerBound..<lexerOffset), at: nameRange)
+    }
+
+    /// `[i]` after `e`.
+    mutating func subscripted(_ e: Expr) throws(ExprError) -> Expr {
+        try advance()
+        let i = try expr()
+        let close = token.range.upperBound
+        try expect("]")
+        return try bounded(Expr(.index(e, i), e.range.lowerBound..<close), at: i.range)
     }
 
     /// The node, unless it makes the tree deeper than `maxHeight`: then an error at the part
@@ -265,48 +277,58 @@ public struct ExprParser {
         case .int(let v): try advance(); return Expr(.literal(.int(v)), t.range)
         case .double(let v): try advance(); return Expr(.literal(.double(v)), t.range)
         case .string(let s): try advance(); return Expr(.literal(.string(s)), t.range)
-        case .identifier(let name):
-            try advance()
-            switch name {
-            case "true": return Expr(.literal(.bool(true)), t.range)
-            case "false": return Expr(.literal(.bool(false)), t.range)
-            case "null": return Expr(.literal(.null), t.range)
-            case "in": throw ExprError(range: t.range, message: "unexpected 'in'")
-            default: break
-            }
-            if isPunct("(") {
-                try advance()
-                let args = try arguments(closing: ")")
-                return Expr(.call(target: nil, name: name, nameRange: t.range, args: args), t.range.lowerBound..<lastEnd)
-            }
-            return Expr(.identifier(name), t.range)
-        case .punct("("):
-            try advance()
-            let e = try expr()
-            let close = token.range.upperBound
-            try expect(")")
-            return Expr(e.kind, t.range.lowerBound..<close)
+        case .identifier(let name): return try named(name, t.range)
+        case .punct("("): return try parenthesized(t.range)
         case .punct("["):
             try advance()
             let items = try arguments(closing: "]")
             return Expr(.list(items), t.range.lowerBound..<lastEnd)
-        case .punct("{"):
-            try advance()
-            var entries: [(key: Expr, value: Expr)] = []
-            while !isPunct("}") {
-                let k = try expr()
-                try expect(":")
-                let v = try expr()
-                entries.append((k, v))
-                if isPunct(",") { try advance() } else { break }
-            }
-            let close = token.range.upperBound
-            try expect("}")
-            return Expr(.map(entries), t.range.lowerBound..<close)
+        case .punct("{"): return try mapLiteral(t.range)
         case .end:
             throw ExprError(range: t.range, message: "the expression ends too early")
         default:
             throw ExprError(range: t.range, message: "unexpected \(describe(t))")
         }
+    }
+
+    /// A literal word, a name, or a call `name(args)`.
+    mutating func named(_ name: String, _ range: Range<Int>) throws(ExprError) -> Expr {
+        try advance()
+        switch name {
+        case "true": return Expr(.literal(.bool(true)), range)
+        case "false": return Expr(.literal(.bool(false)), range)
+        case "null": return Expr(.literal(.null), range)
+        case "in": throw ExprError(range: range, message: "unexpected 'in'")
+        default: break
+        }
+        guard isPunct("(") else { return Expr(.identifier(name), range) }
+        try advance()
+        let args = try arguments(closing: ")")
+        return Expr(.call(target: nil, name: name, nameRange: range, args: args), range.lowerBound..<lastEnd)
+    }
+
+    /// `( expr )`, whose range takes in the parentheses.
+    mutating func parenthesized(_ open: Range<Int>) throws(ExprError) -> Expr {
+        try advance()
+        let e = try expr()
+        let close = token.range.upperBound
+        try expect(")")
+        return Expr(e.kind, open.lowerBound..<close)
+    }
+
+    /// `{ key: value, … }`.
+    mutating func mapLiteral(_ open: Range<Int>) throws(ExprError) -> Expr {
+        try advance()
+        var entries: [(key: Expr, value: Expr)] = []
+        while !isPunct("}") {
+            let k = try expr()
+            try expect(":")
+            let v = try expr()
+            entries.append((k, v))
+            if isPunct(",") { try advance() } else { break }
+        }
+        let close = token.range.upperBound
+        try expect("}")
+        return Expr(.map(entries), open.lowerBound..<close)
     }
 }

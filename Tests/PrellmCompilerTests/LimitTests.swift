@@ -40,6 +40,71 @@ import Testing
         #expect(r.diagnostics.map(\.code) == [.expressionSyntax])
     }
 
+    /// Every shape of flat chain that builds a deep tree, as the text of a workflow whose tree is
+    /// `height` levels deep: operators in `if:` and in templates, `.field` and `['key']` chains.
+    static func chains(height: Int) -> [String: String] {
+        let head = "prellm: 1\ninputs:\n  a: boolean\n  s: string\n  o: object\nsteps:\n  - id: x\n"
+        // `inputs.a` is two levels; each further operand of a chain adds one, as does each `.q`.
+        func chain(_ op: String, _ operand: String) -> String {
+            Array(repeating: operand, count: height - 1).joined(separator: " \(op) ")
+        }
+        let path = String(repeating: ".q", count: height - 2)
+        let keys = String(repeating: "['q']", count: height - 2)
+        return [
+            "&& in if": head + "    if: \"\(chain("&&", "inputs.a"))\"\n    transform: hi\noutput: \"{{ x | default('') }}\"\n",
+            "|| in if": head + "    if: \"\(chain("||", "inputs.a"))\"\n    transform: hi\noutput: \"{{ x | default('') }}\"\n",
+            "&& in a template": head + "    transform: \"{{ \(chain("&&", "inputs.a")) }}\"\n",
+            "+ in a template": head + "    transform: \"{{ \(chain("+", "inputs.s")) }}\"\n",
+            ".field chain": head + "    transform: \"{{ inputs.o\(path) | default('') }}\"\n",
+            "['key'] chain": head + "    transform: \"{{ inputs.o\(keys) | default('') }}\"\n",
+        ]
+    }
+
+    /// Compiles each text on a thread with a 512 KB stack (a secondary thread's size on
+    /// macOS, and far less than a test thread's here): at the limit, the type checker of a
+    /// debug build recursed through 12 KB of stack per level, 1.5 MB in all.
+    func compileOnASmallStack(_ texts: [String: String]) async -> [String: [String]] {
+        // The test waits without holding one of the few threads other tests run on.
+        await withCheckedContinuation { done in
+            let thread = Thread {
+                var results: [String: [String]] = [:]
+                for (name, text) in texts { results[name] = errors(compile(text)) }
+                done.resume(returning: results)
+            }
+            thread.stackSize = 512 * 1024
+            thread.start()
+        }
+    }
+
+    @Test func everyChainShapeCompilesAtTheLimitOnASmallStack() async {
+        let results = await compileOnASmallStack(Self.chains(height: ExprParser.maxHeight))
+        #expect(results.count == 6)
+        for (shape, errors) in results { #expect(errors.isEmpty, "\(shape): \(errors)") }
+    }
+
+    @Test func everyChainShapeIsAnErrorOnePastTheLimit() {
+        for (shape, text) in Self.chains(height: ExprParser.maxHeight + 1) {
+            let r = compile(text)
+            #expect(
+                r.diagnostics.map(\.code) == [.expressionSyntax]
+                    && r.diagnostics.first?.message.hasPrefix("the expression is more than 128 levels deep") == true,
+                "\(shape): \(errors(r))")
+        }
+    }
+
+    /// Parentheses nest the parser's own recursion, bounded apart from the tree's height; at
+    /// the limit a debug build's parser takes about 1 MB of stack (15 KB per level).
+    @Test func parenthesesNesting() {
+        func nested(_ depth: Int) -> String {
+            let e = String(repeating: "(", count: depth) + "inputs.s" + String(repeating: ")", count: depth)
+            return "prellm: 1\ninputs:\n  s: string\nsteps:\n  - id: x\n    transform: \"{{ \(e) }}\"\n"
+        }
+        // The whole expression is the first level, so 63 parentheses are the most; past them the
+        // error is at what the 64th opens (column 20 is the first parenthesis).
+        #expect(errors(compile(nested(63))).isEmpty)
+        #expect(errors(compile(nested(64))) == ["6:\(20 + 64) PL112 expression nested more than 64 levels deep"])
+    }
+
     func nestedIfs(_ depth: Int) -> String {
         let blocks = String(repeating: "{% if true %}", count: depth) + "x" + String(repeating: "{% endif %}", count: depth)
         return "prellm: 1\nsteps:\n  - id: a\n    transform: \"\(blocks)\"\n"
@@ -99,6 +164,17 @@ import Testing
         #expect(errors(r) == ["3:9 PL705 imported workflow 'w1.yaml' has 1 error"])
         let hint = try #require(r.diagnostics.first?.hint)
         #expect(hint.hasSuffix("w15.yaml:3:9: this import makes a chain of 17 workflows; the limit is 16"), "\(hint)")
+    }
+
+    /// Every duration field and `prellm keys --overlap` share one parser: the longest duration
+    /// it takes is a century, and anything longer (up to infinity) is refused, not trapped on.
+    @Test func durationBound() {
+        #expect(DurationSyntax.parse("36500d") == .seconds(36_500 * 86_400))
+        #expect(DurationSyntax.parse("36500d1ms") == nil)
+        #expect(DurationSyntax.parse("10000000000000000s") == nil)
+        #expect(DurationSyntax.parse(String(repeating: "9", count: 400) + "s") == nil)
+        let r = compile("prellm: 1\nsteps:\n  - id: a\n    transform: hi\n    timeout: 36500d1ms\n")
+        #expect(errors(r) == ["5:14 PL104 'timeout' must be at most 36500d (100 years), found '36500d1ms'"])
     }
 
     @Test func aReferenceCycleThatReadsNothingIsAnError() {
