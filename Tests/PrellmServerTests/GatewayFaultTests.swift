@@ -51,7 +51,7 @@ import Testing
         // The 90th percentile, not the worst: the tests share two cores with other suites, and
         // one probe can lose a scheduling slice.
         #expect(Self.p90(hostile) < Self.p90(control) + .milliseconds(50), "/healthz with hostile answers: \(hostile); control: \(control)")
-        #expect(hostile.last! < .seconds(1), "/healthz: \(hostile)")
+        #expect(hostile.last! < control.last! + .seconds(1), "/healthz: \(hostile); control: \(control)")
         #expect(standIn.requests.count == 40, "two attempts per request")
     }
 
