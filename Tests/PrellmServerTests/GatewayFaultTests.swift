@@ -58,8 +58,17 @@ import Testing
     /// `/healthz`'s latencies, sorted, while ten requests for `model` run; each request must end
     /// in the contract's failure (the answers are not JSON).
     static func probeHealth(_ base: String, while model: String) async throws -> [Duration] {
+        let statuses = tenChats(base, model: model)
+        let latencies = try await healthLatencies(base)
+        let ended = try await statuses.value
+        #expect(ended.allSatisfy { $0 == 502 }, "statuses: \(ended)")
+        return latencies
+    }
+
+    /// Ten concurrent chat requests for `model`, started at once; their statuses when all end.
+    static func tenChats(_ base: String, model: String) -> Task<[Int], any Error> {
         let body = Array(#"{"model": "\#(model)", "messages": [{"role": "user", "content": "go"}]}"#.utf8)
-        let statuses = Task {
+        return Task {
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<10 {
                     group.addTask {
@@ -70,10 +79,6 @@ import Testing
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
         }
-        let latencies = try await healthLatencies(base)
-        let ended = try await statuses.value
-        #expect(ended.allSatisfy { $0 == 502 }, "statuses: \(ended)")
-        return latencies
     }
 
     /// Forty `/healthz` probes 25 ms apart; their latencies, sorted.
@@ -110,18 +115,7 @@ import Testing
         defer { gateway.stop() }
         let base = "http://127.0.0.1:\(gateway.port)"
         let idle = try await Self.healthLatencies(base)
-        let body = Array(#"{"model": "fast", "messages": [{"role": "user", "content": "go"}]}"#.utf8)
-        let statuses = Task {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<10 {
-                    group.addTask {
-                        let request = HTTPRequest(url: base + "/v1/chat/completions", headers: [("Content-Type", "application/json")], body: body)
-                        return try await HTTPClient.shared.send(request).head.status
-                    }
-                }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
-            }
-        }
+        let statuses = Self.tenChats(base, model: "fast")
         let busy = try await Self.healthLatencies(base)
         #expect(try await statuses.value == Array(repeating: 200, count: 10))
         #expect(inFlight.most == 10, "at most \(inFlight.most) of 10 requests were at the upstream at once")
