@@ -18,7 +18,8 @@ extension ConfigFile {
                 timeouts = t
             }
             out[p.name.value] = ProviderDirectory.Override(
-                baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv, apiKeyFile: p.apiKeyFile, headers: p.headers,
+                format: p.format.flatMap(ProviderConfiguration.WireFormat.init(rawValue:)), baseURL: p.baseURL, apiKeyVariable: p.apiKeyEnv,
+                apiKeyFile: p.apiKeyFile, headers: p.headers,
                 timeouts: timeouts, origin: "providers.\(p.name.value) in \(file)")
         }
         return out

@@ -52,9 +52,13 @@ public enum RunCommand {
         _ options: RunOptions, environment: [String: String], write: @escaping @Sendable (String) -> Void,
         progress: @escaping @Sendable (String) -> Void
     ) async -> CommandOutput {
-        await execute(
-            WorkflowCompiler().compile(path: options.file), options, modelOverrides: [:], environment: environment,
-            write: write, progress: progress)
+        // The config's own providers (`gpu-a: {format: openai, …}`) are names the workflow may
+        // use; execute reports a config that does not load.
+        let compiler = WorkflowCompiler()
+        if let path = options.config, let config = ProviderSettings.load(path).0 { compiler.providers = config.providerNames }
+        return await execute(
+            compiler.compile(path: options.file), options, modelOverrides: [:], environment: environment, write: write,
+            progress: progress)
     }
 
     /// Runs a compiled workflow (a file, or a built-in strategy for the one-shot form).

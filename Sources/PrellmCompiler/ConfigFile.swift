@@ -17,10 +17,16 @@ import PrellmSyntax
 ///     timeouts: {connect: 5s, first_token: 60s, idle: 30s, total: 10m}
 ///   ollama:
 ///     base_url: http://gpu-box:11434
+///   gpu-a:                       # a provider of the config's own: any name, a wire format
+///     format: openai
+///     base_url: http://10.0.0.5:8000/v1
 /// ```
 public struct ConfigFile: Sendable {
     public struct ProviderSettings: Sendable {
         public var name: Workflow.Name
+        /// The wire format of a provider the config names itself (`gpu-a: {format: openai, …}`);
+        /// nil for a built-in provider, which has its own.
+        public var format: String?
         public var baseURL: String?
         public var apiKeyEnv: String?
         public var apiKeyFile: String?
@@ -118,6 +124,16 @@ public struct ConfigFile: Sendable {
     static let markers = ["providers", "server", "workflows", "keys", "store", "limits"]
     static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store"]
 
+    /// The providers built in: each has its own wire format, address and key variable.
+    public static let builtinProviders = [
+        "openai", "anthropic", "gemini", "ollama", "openrouter", "vllm", "llamacpp",
+        "lmstudio", "groq", "together", "deepseek", "mistral",
+    ]
+
+    /// The names a `provider/model` may start with under this config: the built-in providers
+    /// and the ones it names itself.
+    public var providerNames: [String] { Self.builtinProviders + providers.filter { $0.format != nil }.map(\.name.value) }
+
     static func isConfig(_ root: YAMLNode) -> Bool {
         root["steps"] == nil && markers.contains { root[$0] != nil }
     }
@@ -133,10 +149,17 @@ struct ConfigDecoder {
         if let v = f["prellm"], v.resolved != .int(1) {
             d.bag.add(.unsupportedVersion, v.span, "'prellm' must be the format version 1, found '\(v.scalar?.value ?? v.kindName)'")
         }
+        // Providers first: the models below may name the ones the config defines.
+        if let v = f["providers"] {
+            for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {
+                if let p = provider(name, node) { config.providers.append(p) }
+            }
+            d.providers += config.providers.filter { $0.format != nil }.map(\.name.value)
+        }
         if let v = f["server"] { config.server = server(v) }
         if let v = f["limits"] { limits(v, into: &config.server) }
         if let v = f["models"] {
-            var w = WorkflowDecoder(source: d.source) { _, _, _ in nil }
+            var w = WorkflowDecoder(source: d.source, providers: d.providers) { _, _, _ in nil }
             w.d = d
             config.models = w.decodeModels(v)
             d = w.d
@@ -188,15 +211,12 @@ struct ConfigDecoder {
             if let t = g["response_ttl"].flatMap({ d.duration($0, "'response_ttl'") }) { config.responseTTL = t }
             if let t = g["hold_margin"].flatMap({ d.duration($0, "'hold_margin'") }) { config.holdMargin = t }
         }
-        if let v = f["providers"] {
-            for (name, node) in d.namedEntries(v, "'providers' must map provider names to settings") {
-                if let p = provider(name, node) { config.providers.append(p) }
-            }
-        }
         return config
     }
 
-    static let providerKeys = ["base_url", "api_key_env", "api_key_file", "headers", "timeouts", "health"]
+    static let providerKeys = ["format", "base_url", "api_key_env", "api_key_file", "headers", "timeouts", "health"]
+    /// What a provider the config names itself may speak (ProviderConfiguration.WireFormat).
+    static let wireFormats = ["openai", "anthropic", "gemini", "ollama"]
 
     mutating func server(_ node: YAMLNode) -> ConfigFile.Server {
         var s = ConfigFile.Server()
@@ -258,11 +278,13 @@ struct ConfigDecoder {
     }
 
     mutating func provider(_ name: Workflow.Name, _ node: YAMLNode) -> ConfigFile.ProviderSettings? {
-        let known = WorkflowDecoder.knownProviders
-        if !known.contains(name.value) {
+        let builtin = WorkflowDecoder.knownProviders.contains(name.value)
+        let format = node["format"]
+        if !builtin, format == nil {
             d.bag.add(
                 .unknownProvider, name.span, "unknown provider '\(name.value)'",
-                hint: Spelling.hint(name.value, in: known) ?? "providers are \(known.joined(separator: ", "))")
+                hint: Spelling.hint(name.value, in: WorkflowDecoder.knownProviders).map { $0 + ", or give '\(name.value)' a 'format'" }
+                    ?? "a provider of your own needs a wire format and an address: \(name.value): {format: openai, base_url: http://…}")
         }
         if let keySpan = node.mapping?.first(where: { $0.key.scalar?.value == "api_key" })?.key.span {
             var diagnostic = Diagnostic(
@@ -275,6 +297,11 @@ struct ConfigDecoder {
             return nil
         }
         var s = ConfigFile.ProviderSettings(name: name, headers: [])
+        if let v = f["format"] { s.format = wireFormat(v, of: name, builtin: builtin) }
+        if s.format != nil, f["base_url"] == nil {
+            d.bag.add(
+                .missingKey, name.span, "provider '\(name.value)' has a 'format' but no 'base_url'", hint: "say where it is: base_url: http://…")
+        }
         if let v = f["base_url"], let url = d.string(v, "'base_url'") {
             if !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 d.bag.add(.badValue, v.span, "'base_url' must start with http:// or https://, found '\(url)'")
@@ -299,6 +326,31 @@ struct ConfigDecoder {
         }
         if let v = f["health"] { s.health = health(v) }
         return s
+    }
+
+    /// The `format` of a provider the config names: one of the wire formats, and only on a
+    /// name of the config's own (a built-in provider's format is fixed).
+    mutating func wireFormat(_ node: YAMLNode, of name: Workflow.Name, builtin: Bool) -> String? {
+        guard let text = d.string(node, "'format'") else { return nil }
+        guard Self.wireFormats.contains(text) else {
+            d.bag.add(
+                .badValue, node.span, "unknown wire format '\(text)'",
+                hint: Spelling.hint(text, in: Self.wireFormats) ?? "formats are \(Self.wireFormats.joined(separator: ", "))")
+            return nil
+        }
+        guard !builtin else {
+            d.bag.add(
+                .badValue, node.span, "'\(name.value)' is a built-in provider with a wire format of its own",
+                hint: "give the endpoint a name of its own to choose its format: my-\(name.value): {format: \(text), base_url: …}")
+            return nil
+        }
+        guard name.value.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }) else {
+            d.bag.add(
+                .badValue, name.span, "provider name '\(name.value)' must be lower-case letters, digits, '-' and '_'",
+                hint: "it starts model names: \(name.value.lowercased())/llama3.1:8b")
+            return nil
+        }
+        return text
     }
 
     mutating func health(_ node: YAMLNode) -> ConfigFile.HealthCheck? {

@@ -9,10 +9,14 @@ import PrellmSyntax
 struct Decoder {
     let source: Source
     var bag: DiagnosticBag
+    /// The provider names a `provider/model` may start with: the built-in ones, and those a
+    /// config file defines (`providers: {gpu-a: {format: openai, …}}`).
+    var providers: [String]
 
-    init(source: Source) {
+    init(source: Source, providers: [String] = WorkflowDecoder.knownProviders) {
         self.source = source
         self.bag = DiagnosticBag(file: source.path)
+        self.providers = providers
     }
 
     /// Fields is a mapping whose keys have been checked against the allowed set.

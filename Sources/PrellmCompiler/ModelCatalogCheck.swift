@@ -11,6 +11,7 @@ import PrellmSyntax
 ///   unless `allow_unpriced: true` or the alias gives a `price`).
 struct ModelCatalogCheck {
     let catalog: ModelCatalog
+    var providers = WorkflowDecoder.knownProviders
 
     /// An alias named as a catalogued model (`gpt-4o: anthropic/claude-haiku-4-5`) takes that
     /// name over: say which one a request for it gets.
@@ -35,7 +36,9 @@ struct ModelCatalogCheck {
             let limit = [step.options.budget.flatMap(Self.limit), runLimit].compactMap { $0 }.min()
             if name.value.contains("/") {
                 var scratch = DiagnosticBag(file: bag.file)  // a malformed string is reported by the checker
-                if let choice = WorkflowDecoder.parseModel(name.value, name.span, into: &scratch) { direct.append((choice, limit)) }
+                if let choice = WorkflowDecoder.parseModel(name.value, name.span, providers: providers, into: &scratch) {
+                    direct.append((choice, limit))
+                }
             } else if let limit {
                 aliasLimits[name.value] = min(aliasLimits[name.value] ?? limit, limit)
             }

@@ -147,7 +147,7 @@ struct StepDecoder {
             }
         }
         if let v = f["budget"] {
-            var w = WorkflowDecoder(source: d.source) { _, _, _ in nil }
+            var w = WorkflowDecoder(source: d.source, providers: d.providers) { _, _, _ in nil }
             w.d = d
             o.budget = w.decodeBudget(v, "a step's 'budget'")
             d = w.d

@@ -207,7 +207,7 @@ extension WorkflowChecker {
     mutating func checkModel(_ name: Workflow.Name?, into exprs: inout ExpressionChecker) -> ModelRoute? {
         guard let name else { return nil }
         if name.value.contains("/") {
-            return WorkflowDecoder.parseModel(name.value, name.span, into: &exprs.bag).map(ModelRoute.init(direct:))
+            return WorkflowDecoder.parseModel(name.value, name.span, providers: providers, into: &exprs.bag).map(ModelRoute.init(direct:))
         }
         if let route = routes[name.value] { return route }
         exprs.bag.add(

@@ -22,9 +22,12 @@ struct WorkflowChecker {
     /// Steps that give the same value on every run (a transform without `{{ }}` and without a
     /// guard), for ConstantCheck.
     var constants: [Int: JSONValue] = [:]
+    /// The provider names a step's `provider/model` may start with.
+    let providers: [String]
 
-    init(workflow: Workflow, bag: DiagnosticBag, imported: [String: CompileResult]) {
+    init(workflow: Workflow, bag: DiagnosticBag, imported: [String: CompileResult], providers: [String] = WorkflowDecoder.knownProviders) {
         self.workflow = workflow
+        self.providers = providers
         self.bag = bag
         self.imported = imported
         contracts = Dictionary(

@@ -35,6 +35,9 @@ public final class WorkflowCompiler {
     public var limits = YAMLReader.Limits()
     /// What the compiler knows of models (names, prices): the built-in `stdlib/models.json`.
     public var catalog = ModelCatalog.builtin
+    /// The provider names a `provider/model` may start with: the built-in ones, and those the
+    /// serving config defines (`providers: {gpu-a: {format: openai, base_url: …}}`).
+    public var providers = ConfigFile.builtinProviders
     /// How many workflows an import chain may pass through (the file itself is the first). A
     /// run recurses once per level, so the chain is bounded like any other nesting.
     public static let maxImportDepth = 16
@@ -95,18 +98,19 @@ public final class WorkflowCompiler {
             return finish(nil, nil, bag)
         }
         if ConfigFile.isConfig(root) {
-            var decoder = ConfigDecoder(d: Decoder(source: source))
+            var decoder = ConfigDecoder(d: Decoder(source: source, providers: providers))
             decoder.d.bag = bag
             let config = decoder.decode(root)
             if !decoder.d.bag.hasErrors {
-                ModelCatalogCheck(catalog: catalog).check(models: config.models, budget: nil, steps: [], into: &decoder.d.bag)
+                ModelCatalogCheck(catalog: catalog, providers: decoder.d.providers).check(
+                    models: config.models, budget: nil, steps: [], into: &decoder.d.bag)
             }
             var result = finish(nil, nil, decoder.d.bag)
             result.config = config
             return result
         }
         var schemaFiles: [String: Source] = [:]
-        var decoder = WorkflowDecoder(source: source) { path, span, bag in
+        var decoder = WorkflowDecoder(source: source, providers: providers) { path, span, bag in
             Self.loadSchemaFile(path, from: source.path, span: span, into: &bag, sources: &schemaFiles)
         }
         decoder.d.bag = bag
@@ -120,7 +124,8 @@ public final class WorkflowCompiler {
         // Past a shape error the rest of the file is still checked, but without the checks
         // that a broken step can mislead (what runs where, what is read).
         let shapeErrors = bag.hasErrors
-        ModelCatalogCheck(catalog: catalog).check(models: workflow.models, budget: workflow.budget, steps: workflow.steps, into: &bag)
+        ModelCatalogCheck(catalog: catalog, providers: providers).check(
+            models: workflow.models, budget: workflow.budget, steps: workflow.steps, into: &bag)
 
         var imported: [String: CompileResult] = [:]
         let here = stack.last ?? source.path
@@ -162,7 +167,7 @@ public final class WorkflowCompiler {
             imported[imp.alias.value] = result
         }
         let before = bag.items.count
-        var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported)
+        var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported, providers: providers)
         var graph = checker.check()
         if shapeErrors { checker.bag.remove(since: before) { Self.flowDependent.contains($0.code) } }
         guard !checker.bag.hasErrors else { return finish(workflow, nil, checker.bag) }

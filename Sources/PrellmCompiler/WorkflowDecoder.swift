@@ -9,17 +9,16 @@ struct WorkflowDecoder {
         "prellm", "name", "description", "inputs", "models", "budget", "contracts",
         "imports", "steps", "output", "tests",
     ]
-    static let knownProviders = [
-        "openai", "anthropic", "gemini", "ollama", "openrouter", "vllm", "llamacpp",
-        "lmstudio", "groq", "together", "deepseek", "mistral",
-    ]
+    static let knownProviders = ConfigFile.builtinProviders
 
     var d: Decoder
     /// Resolves a `$ref` to a file, relative to the workflow: returns the schema or reports why not.
     let loadSchemaFile: (String, Span, inout DiagnosticBag) -> JSONValue?
 
-    init(source: Source, loadSchemaFile: @escaping (String, Span, inout DiagnosticBag) -> JSONValue?) {
-        self.d = Decoder(source: source)
+    init(
+        source: Source, providers: [String] = knownProviders, loadSchemaFile: @escaping (String, Span, inout DiagnosticBag) -> JSONValue?
+    ) {
+        self.d = Decoder(source: source, providers: providers)
         self.loadSchemaFile = loadSchemaFile
     }
 
@@ -218,10 +217,13 @@ struct WorkflowDecoder {
     /// `provider/model`, e.g. `openai/gpt-4o-mini`, `openrouter/meta-llama/llama-3.1-8b-instruct`.
     mutating func modelChoice(_ node: YAMLNode) -> Workflow.ModelChoice? {
         guard let text = d.string(node, "a model") else { return nil }
-        return Self.parseModel(text, node.span, into: &d.bag)
+        return Self.parseModel(text, node.span, providers: d.providers, into: &d.bag)
     }
 
-    static func parseModel(_ text: String, _ span: Span, into bag: inout DiagnosticBag) -> Workflow.ModelChoice? {
+    /// `provider/model` where the provider is one of `providers`, or a diagnostic.
+    static func parseModel(
+        _ text: String, _ span: Span, providers: [String] = knownProviders, into bag: inout DiagnosticBag
+    ) -> Workflow.ModelChoice? {
         guard let slash = text.firstIndex(of: "/") else {
             bag.add(
                 .badModelString, span, "'\(text)' is not of the form provider/model",
@@ -238,10 +240,12 @@ struct WorkflowDecoder {
                 hint: "the provider is lower-case letters and digits; the model has no spaces")
             return nil
         }
-        guard knownProviders.contains(provider) else {
+        guard providers.contains(provider) else {
             bag.add(
                 .unknownProvider, span, "unknown provider '\(provider)'",
-                hint: Spelling.hint(provider, in: knownProviders) ?? "providers are \(knownProviders.joined(separator: ", "))")
+                hint: Spelling.hint(provider, in: providers)
+                    ?? "providers are \(providers.joined(separator: ", ")); a config file can name more (providers: {NAME: {format: openai, base_url: …}})"
+            )
             return nil
         }
         return .init(provider: provider, model: model, weight: nil, span: span)

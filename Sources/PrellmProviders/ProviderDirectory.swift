@@ -9,6 +9,9 @@ public struct ProviderDirectory: Sendable {
     /// What a config file's provider section changes: where the provider is, where its key is
     /// (a variable or a file; never the key itself in a file), extra headers, timeouts.
     public struct Override: Sendable {
+        /// The wire format of a provider the config names itself (`gpu-a: {format: openai}`),
+        /// which then needs `baseURL`; nil for a built-in provider.
+        public var format: ProviderConfiguration.WireFormat?
         public var baseURL: String?
         public var apiKey: String?
         public var apiKeyVariable: String?
@@ -19,9 +22,10 @@ public struct ProviderDirectory: Sendable {
         public var origin: String?
 
         public init(
-            baseURL: String? = nil, apiKey: String? = nil, apiKeyVariable: String? = nil, apiKeyFile: String? = nil,
-            headers: [(name: String, value: String)] = [], timeouts: ProviderTimeouts? = nil, origin: String? = nil
+            format: ProviderConfiguration.WireFormat? = nil, baseURL: String? = nil, apiKey: String? = nil, apiKeyVariable: String? = nil,
+            apiKeyFile: String? = nil, headers: [(name: String, value: String)] = [], timeouts: ProviderTimeouts? = nil, origin: String? = nil
         ) {
+            self.format = format
             self.baseURL = baseURL
             self.apiKey = apiKey
             self.apiKeyVariable = apiKeyVariable
@@ -44,45 +48,33 @@ public struct ProviderDirectory: Sendable {
     }
 
     /// Splits `openrouter/meta-llama/llama-3.1-8b-instruct` into the provider and the model
-    /// (everything after the first slash).
+    /// (everything after the first slash); the provider must be a built-in one.
     public static func split(_ id: String) throws(ProviderError) -> (provider: String, model: String) {
+        try split(id, known: ProviderPreset.all.map(\.name))
+    }
+
+    /// The same, where the provider may also be one the config names (`gpu-a/llama3.1:8b`).
+    public func split(_ id: String) throws(ProviderError) -> (provider: String, model: String) {
+        try Self.split(id, known: ProviderPreset.all.map(\.name) + overrides.filter { $0.value.format != nil }.keys.sorted())
+    }
+
+    static func split(_ id: String, known: [String]) throws(ProviderError) -> (provider: String, model: String) {
         guard let slash = id.firstIndex(of: "/"), slash != id.startIndex, id.index(after: slash) != id.endIndex else {
             throw ProviderError(
                 provider: "prellm", kind: .configuration,
                 message: "'\(id)' is not of the form provider/model, e.g. openai/gpt-4o-mini")
         }
         let provider = String(id[..<slash])
-        guard ProviderPreset.named(provider) != nil else {
+        guard known.contains(provider) else {
             throw ProviderError(
-                provider: provider, kind: .configuration,
-                message: "unknown provider '\(provider)'; known: \(ProviderPreset.all.map(\.name).joined(separator: ", "))")
+                provider: provider, kind: .configuration, message: "unknown provider '\(provider)'; known: \(known.joined(separator: ", "))")
         }
         return (provider, String(id[id.index(after: slash)...]))
     }
 
     public func provider(named name: String) throws(ProviderError) -> any ChatProvider {
-        guard let preset = ProviderPreset.named(name) else {
-            throw ProviderError(provider: name, kind: .configuration, message: "unknown provider '\(name)'")
-        }
+        var config = try configuration(named: name)
         let o = overrides[name]
-        var key = o?.apiKey
-        if key == nil, let variable = o?.apiKeyVariable {
-            key = environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-            if key == nil {
-                throw ProviderError(
-                    provider: name, kind: .configuration,
-                    message: "no API key: set \(variable) (named by \(o?.origin ?? "the config file"))")
-            }
-        }
-        if key == nil, let file = o?.apiKeyFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ProviderError(
-                    provider: name, kind: .configuration,
-                    message: "cannot read the key file \(file) (named by \(o?.origin ?? "the config file"))")
-            }
-            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        var config = try preset.configuration(environment: environment, baseURL: o?.baseURL, apiKey: key)
         config.timeouts = o?.timeouts ?? timeouts
         config.extraHeaders += o?.headers ?? []
         switch config.format {
@@ -93,9 +85,50 @@ public struct ProviderDirectory: Sendable {
         }
     }
 
+    /// Where a provider is and its key: a built-in provider's from the environment with the
+    /// config's overrides; a provider the config names, from the config alone (its key is
+    /// optional: a vLLM or Ollama replica often has none).
+    func configuration(named name: String) throws(ProviderError) -> ProviderConfiguration {
+        let o = overrides[name]
+        let key = try configuredKey(name, o)
+        if let preset = ProviderPreset.named(name) {
+            return try preset.configuration(environment: environment, baseURL: o?.baseURL, apiKey: key)
+        }
+        guard let o, let format = o.format else {
+            throw ProviderError(provider: name, kind: .configuration, message: "unknown provider '\(name)'")
+        }
+        guard let url = o.baseURL else {
+            throw ProviderError(
+                provider: name, kind: .configuration, message: "provider '\(name)' has no base_url (\(o.origin ?? "the config file"))")
+        }
+        return ProviderConfiguration(name: name, format: format, baseURL: url, apiKey: key)
+    }
+
+    /// The key the config points at (a variable or a file), nil when it points at none.
+    func configuredKey(_ name: String, _ o: Override?) throws(ProviderError) -> String? {
+        if let key = o?.apiKey { return key }
+        if let variable = o?.apiKeyVariable {
+            guard let key = environment[variable], !key.isEmpty else {
+                throw ProviderError(
+                    provider: name, kind: .configuration,
+                    message: "no API key: set \(variable) (named by \(o?.origin ?? "the config file"))")
+            }
+            return key
+        }
+        if let file = o?.apiKeyFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ProviderError(
+                    provider: name, kind: .configuration,
+                    message: "cannot read the key file \(file) (named by \(o?.origin ?? "the config file"))")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return nil
+    }
+
     /// The provider for a model string, and the model name to send it.
     public func resolve(_ id: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
-        let (p, m) = try Self.split(id)
+        let (p, m) = try split(id)
         return (try provider(named: p), m)
     }
 }

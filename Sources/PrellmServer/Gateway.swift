@@ -84,6 +84,7 @@ public final class Gateway: Sendable {
         let catalog = ModelCatalog.builtin.overriding(pricesIn: config.models.map(ModelRoute.init))
         let compiler = WorkflowCompiler()
         compiler.catalog = catalog
+        compiler.providers = config.providerNames
         var served: [String: ServedWorkflow] = [:]
         for entry in config.workflows {
             let path = entry.path
@@ -207,7 +208,9 @@ public final class Gateway: Sendable {
     func target(_ model: String) throws(GatewayError) -> Target {
         if model.hasPrefix("workflow/"), let w = workflows[String(model.dropFirst(9))] { return .workflow(w) }
         if let r = routes[model] { return .route(r) }
-        if servesProviderModels, !model.hasPrefix("workflow/"), let r = ModelRoute(naming: model) { return .route(r) }
+        if servesProviderModels, !model.hasPrefix("workflow/"), let r = ModelRoute(naming: model, providers: config.providerNames) {
+            return .route(r)
+        }
         throw GatewayError(.notFound, "the model '\(model)' does not exist", param: "model", code: "model_not_found")
     }
 

@@ -157,6 +157,30 @@ import Testing
         #expect(missing.stderr.contains("no API key: set CORP_OPENAI_KEY (named by providers.openai in "))
     }
 
+    /// A provider the config names itself (`gpu-a: {format: openai, …}`) is a name workflows
+    /// run with `--config` may use; without the config the same workflow does not compile.
+    @Test func aWorkflowRunWithAConfigMayNameTheConfigsOwnProvider() async throws {
+        let server = try StandInServer { _, w in w.stream(CallCommandTests.openAIStream) }
+        defer { server.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("prellm.yaml").path
+        try "prellm: 1\nproviders:\n  gpu-a: {format: openai, base_url: \"\(server.baseURL)/v1\"}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let workflow = dir.appendingPathComponent("hello.yaml").path
+        try "prellm: 1\nsteps:\n  - id: answer\n    call: {model: gpu-a/llama3.1:8b, prompt: Hi}\noutput: \"{{ answer }}\"\n"
+            .write(toFile: workflow, atomically: true, encoding: .utf8)
+        let sink = CallCommandTests.Sink()
+        let out = await RunCommand.run(RunOptions(file: workflow, config: config), environment: [:], write: sink.write, progress: { _ in })
+        #expect(out.exitCode == 0, "\(out.stderr)")
+        #expect(sink.value.hasPrefix("Hello"))
+        #expect(server.requests.first?.bodyText.contains(#""model":"llama3.1:8b""#) == true)
+        let without = await RunCommand.run(RunOptions(file: workflow), environment: [:], write: { _ in }, progress: { _ in })
+        #expect(without.exitCode == 2)
+        #expect(without.stderr.contains("unknown provider 'gpu-a'"))
+    }
+
     @Test func aBrokenConfigIsAUsageError() async {
         let path = LintCommandTests.diagnostics.appendingPathComponent("config-providers.yaml").path
         let out = await CallCommand.run(CallOptions(model: "openai/gpt-4o-mini", text: "Hi", config: path), environment: [:], write: { _ in })

@@ -3,10 +3,11 @@ import PrellmSyntax
 
 extension ModelRoute {
     /// A route to the `provider/model` a caller names directly (a gateway request when no
-    /// aliases are configured); nil when the name is not of that form or the provider is unknown.
-    public convenience init?(naming text: String) {
+    /// aliases are configured); nil when the name is not of that form or the provider is not
+    /// one of `providers`.
+    public convenience init?(naming text: String, providers: [String] = ConfigFile.builtinProviders) {
         var scratch = DiagnosticBag(file: "")
-        guard let choice = WorkflowDecoder.parseModel(text, .unknown, into: &scratch) else { return nil }
+        guard let choice = WorkflowDecoder.parseModel(text, .unknown, providers: providers, into: &scratch) else { return nil }
         self.init(direct: choice)
     }
 

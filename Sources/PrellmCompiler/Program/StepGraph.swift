@@ -59,11 +59,13 @@ public struct StepGraph: Sendable {
     /// The same program with some aliases sending every call to another model (the one-shot
     /// form's `--small` and `--large`). Names that are not aliases of this workflow are ignored;
     /// a replacement that is not `provider/model` is an error.
-    public func replacingModels(_ replacements: [String: String]) throws(ReplacementError) -> StepGraph {
+    public func replacingModels(
+        _ replacements: [String: String], providers: [String] = ConfigFile.builtinProviders
+    ) throws(ReplacementError) -> StepGraph {
         var choices: [String: Workflow.ModelChoice] = [:]
         for (alias, model) in replacements where route(named: alias) != nil {
             var scratch = DiagnosticBag(file: file)
-            guard let choice = WorkflowDecoder.parseModel(model, .unknown, into: &scratch) else {
+            guard let choice = WorkflowDecoder.parseModel(model, .unknown, providers: providers, into: &scratch) else {
                 throw ReplacementError(message: "'\(model)' for '\(alias)': \(scratch.items.first?.message ?? "not a model")")
             }
             choices[alias] = choice
