@@ -100,6 +100,22 @@ public struct ConfigFile: Sendable {
         public var usdPerMonth: Double?
     }
 
+    /// The gateway's answer cache (`cache: {ttl: 10m, scope: key}`): identical requests are
+    /// answered from the store, at no cost, until the answer is `ttl` old.
+    public struct AnswerCache: Sendable {
+        public enum Scope: String, Sendable { case key, global }
+        public var ttl: Duration = .seconds(600)
+        /// `key`: a gateway key reads only the answers its own requests got; `global`: every
+        /// key shares them (for a gateway whose keys all serve one team).
+        public var scope = Scope.key
+        /// Answers larger than this are not kept.
+        public var maxAnswerBytes = 1 << 20
+        public init() {}
+    }
+
+    /// The gateway's answer cache; nil: only workflow steps marked `cache:` are cached.
+    public var cache: AnswerCache?
+
     /// Where the gateway keeps its usage ledger (a SQLite file, relative to the config).
     public var storePath: String?
     /// A PostgreSQL store shared by gateway replicas (`store.url`, `postgres://user@host:5432/db`).
@@ -121,8 +137,8 @@ public struct ConfigFile: Sendable {
     public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
-    static let markers = ["providers", "server", "workflows", "keys", "store", "limits"]
-    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store"]
+    static let markers = ["providers", "server", "workflows", "keys", "store", "limits", "cache"]
+    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store", "cache"]
 
     /// The providers built in: each has its own wire format, address and key variable.
     public static let builtinProviders = [
@@ -157,6 +173,7 @@ struct ConfigDecoder {
             d.providers += config.providers.filter { $0.format != nil }.map(\.name.value)
         }
         if let v = f["server"] { config.server = server(v) }
+        if let v = f["cache"] { config.cache = cache(v) }
         if let v = f["limits"] { limits(v, into: &config.server) }
         if let v = f["models"] {
             var w = WorkflowDecoder(source: d.source, providers: d.providers) { _, _, _ in nil }
@@ -232,6 +249,23 @@ struct ConfigDecoder {
         if let v = f["log_prompts"], let b = d.bool(v, "'log_prompts'") { s.logPrompts = b }
         if let v = f["hide_unhealthy"], let b = d.bool(v, "'hide_unhealthy'") { s.hideUnhealthy = b }
         return s
+    }
+
+    /// `cache: {ttl: 10m, scope: key|global, max_answer_bytes: 1048576}`.
+    mutating func cache(_ node: YAMLNode) -> ConfigFile.AnswerCache? {
+        guard let f = d.fields(node, "'cache'", allowed: ["ttl", "scope", "max_answer_bytes"]) else { return nil }
+        var c = ConfigFile.AnswerCache()
+        if let v = f["ttl"], let t = d.duration(v, "'ttl'") { c.ttl = t }
+        if let v = f["scope"], let text = d.string(v, "'scope'") {
+            if let scope = ConfigFile.AnswerCache.Scope(rawValue: text) {
+                c.scope = scope
+            } else {
+                d.bag.add(
+                    .badValue, v.span, "'scope' must be key or global, found '\(text)'", hint: "key: each gateway key reads only its own answers")
+            }
+        }
+        if let v = f["max_answer_bytes"], let n = d.int(v, "'max_answer_bytes'", min: 1, max: 64 << 20) { c.maxAnswerBytes = n }
+        return c
     }
 
     /// `limits:` bounds every request: body size, message count, time.

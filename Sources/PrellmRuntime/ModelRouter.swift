@@ -90,12 +90,18 @@ public struct ModelRouter: Sendable {
     public func call(_ call: Call, ledger: RunLedger) async throws(RunError) -> CallOutcome {
         var state = Attempts(call)
         for (position, choice) in order(call.route).enumerated() {
-            switch prepare(call, choice, position: position, &state) {
+            guard let target = prepare(call, choice, position: position, &state) else { continue }
+            let hit = await lookup(target)
+            switch admit(call, target, hit: hit, &state) {
             case .skip: continue
-            case .cached(let outcome): return outcome
-            case .send(let target):
+            case .cached(let outcome):
+                replay(call, outcome.response)
+                return outcome
+            case .send:
                 if let outcome = try await attempts(call, target, &state, ledger: ledger) {
-                    if let key = target.cacheKey { context.cache?.put(key, outcome.response, now: context.clock.now, ttl: call.cache?.ttl) }
+                    if let key = target.cacheKey {
+                        await context.cache?.put(key, outcome.response, now: context.clock.now, ttl: call.cache?.ttl)
+                    }
                     return outcome
                 }
             }
@@ -103,28 +109,45 @@ public struct ModelRouter: Sendable {
         throw state.failure(call)
     }
 
-    enum Preparation {
+    enum Admission {
         case skip
         case cached(CallOutcome)
-        case send(Target)
+        case send
     }
 
-    /// What to do with one model of the route: skip it, answer from the cache, or send to it.
-    func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Preparation {
+    /// The cache's answer for the target, if it may answer.
+    func lookup(_ target: Target) async -> ChatResponse? {
+        guard let key = target.cacheKey, let cache = context.cache else { return nil }
+        return await cache.get(key, now: context.clock.now)
+    }
+
+    /// A cached answer to a streamed call goes out as the stream it once was: its text, then
+    /// its tool calls, through the same callbacks an upstream's stream would use.
+    func replay(_ call: Call, _ response: ChatResponse) {
+        guard call.stream else { return }
+        if !response.text.isEmpty { context.onText?(response.text) }
+        for (i, t) in response.toolCalls.enumerated() { context.onToolCall?(i, t.id, t.name, t.arguments) }
+    }
+
+    /// What one model of the route would be sent, or nil when it is skipped (a failing health
+    /// check, no JSON mode, no vision, a prompt that does not fit, no provider).
+    func prepare(_ call: Call, _ choice: Workflow.ModelChoice, position: Int, _ state: inout Attempts) -> Target? {
         let model = choice.id
         if let slash = model.firstIndex(of: "/"), let failure = context.routing.probeFailure(String(model[..<slash])) {
-            return skip(call, model, "its endpoint is failing its health check (\(failure))", &state)
+            skip(call, model, "its endpoint is failing its health check (\(failure))", &state)
+            return nil
         }
         let caps = context.models.capabilities(for: model)
         if let reason = skipReason(
             caps, needsJSON: call.format != .text, images: state.hasImages, estimate: state.likely, maxTokens: state.maxTokens)
         {
-            return skip(call, model, reason, &state)
+            skip(call, model, reason, &state)
+            return nil
         }
         let resolved: (provider: any ChatProvider, model: String)
         do { resolved = try context.models.provider(for: model) } catch {
             state.failures.append("\(model): \(error.message)")
-            return .skip
+            return nil
         }
         let p = call.route.parameters, o = call.overrides
         var request = ChatRequest(
@@ -133,28 +156,32 @@ public struct ModelRouter: Sendable {
             tools: o.tools, toolChoice: o.toolChoice)
         request.reasoning = caps?.reasoning
         request.parallelToolCalls = o.parallelToolCalls
-        let key = call.cache?.enabled != false && context.cache != nil ? Self.cacheKey(model, request) : nil
-        let hit = key.flatMap { context.cache?.get($0, now: context.clock.now) }
+        let key = context.cache?.covers(call.cache) == true ? Self.cacheKey(model, request) : nil
+        return Target(
+            provider: resolved.provider, request: request, model: model, price: price(model, call.route), position: position, cacheKey: key)
+    }
+
+    /// Whether the target is sent to, answered from the cache, or skipped for its breaker.
+    func admit(_ call: Call, _ target: Target, hit: ChatResponse?, _ state: inout Attempts) -> Admission {
+        let model = target.model
         // Asked last, and only when the model is to be sent to: a half-open breaker lets one
         // call through, and that call must reach the model to probe it.
-        if hit == nil, let breaker = p.circuitBreaker, !context.routing.allows(model, now: context.clock.now, cooldown: breaker.cooldown) {
-            return skip(call, model, "its circuit is open", &state)
+        if hit == nil, let breaker = call.route.parameters.circuitBreaker,
+            !context.routing.allows(model, now: context.clock.now, cooldown: breaker.cooldown)
+        {
+            skip(call, model, "its circuit is open", &state)
+            return .skip
         }
-        if position > 0 {
+        if target.position > 0 {
             state.fallbacks += 1
             emit(call, model, state.count + 1, .fellBack(reasons: state.failures))
         }
-        if let hit {
-            emit(call, model, state.count, .cacheHit(text: hit.text))
-            return .cached(
-                CallOutcome(
-                    response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
-                    retries: state.retries, fallbacks: state.fallbacks, cached: true))
-        }
-        return .send(
-            Target(
-                provider: resolved.provider, request: request, model: model, price: price(model, call.route), position: position,
-                cacheKey: key))
+        guard let hit else { return .send }
+        emit(call, model, state.count, .cacheHit(text: hit.text))
+        return .cached(
+            CallOutcome(
+                response: hit, model: model, usage: Usage(inputTokens: 0, outputTokens: 0), cost: 0, attempts: state.count,
+                retries: state.retries, fallbacks: state.fallbacks, cached: true))
     }
 
     /// Why a model cannot take this call, if it cannot.
@@ -168,10 +195,9 @@ public struct ModelRouter: Sendable {
         return nil
     }
 
-    func skip(_ call: Call, _ model: String, _ reason: String, _ state: inout Attempts) -> Preparation {
+    func skip(_ call: Call, _ model: String, _ reason: String, _ state: inout Attempts) {
         state.failures.append("\(model): \(reason)")
         emit(call, model, state.count, .skipped(reason: reason))
-        return .skip
     }
 
     /// What one model of the route is sent. A class: async frames hold a reference, not a copy.

@@ -1,34 +1,70 @@
+import PrellmCompiler
 import PrellmProviderKit
 import PrellmSchema
 import Synchronization
 
+/// Where a ResponseCache keeps its answers beyond the process: a SQLite file (`--cache-file`),
+/// or the gateway's store, which replicas share. A store that cannot be read is a miss, one that
+/// cannot be written loses the answer: the call goes on uncached either way.
+public protocol AnswerStore: Sendable {
+    /// The answer kept under `key` (a ResponseCache's encoding of it), unless it expired.
+    func answer(for key: String) async -> String?
+    /// Keeps an answer under `key` for `ttl`.
+    func keep(_ answer: String, for key: String, ttl: Duration) async
+}
+
 /// A ResponseCache remembers answers by (model, normalised request) for a time: in memory by
-/// default, or in a SQLite file (`--cache-file`) so that answers survive the process. A hit
-/// costs nothing and the trace says so.
+/// default, or in an AnswerStore (a SQLite file, the gateway's store) so that answers survive
+/// the process. A hit costs nothing and the trace says so.
 public final class ResponseCache: Sendable {
     struct Entry { var response: ChatResponse; var expires: ContinuousClock.Instant }
     private let entries = Mutex<[String: Entry]>([:])
-    private let store: SQLiteAnswerStore?
+    private let store: (any AnswerStore)?
     public let defaultTTL: Duration
+    /// Prefixed to every key: a gateway key's id, so that one key never reads another's answers.
+    public let namespace: String
+    /// Whether hits are answered (off: every call goes upstream and its answer is kept, a
+    /// client's `Cache-Control: no-cache`).
+    public let reads: Bool
+    /// Whether only calls whose step asks for it (`cache:`) are cached, rather than every call
+    /// that does not refuse it (`cache: false`).
+    public let onlyMarked: Bool
 
     public init(defaultTTL: Duration = .seconds(3600)) {
         self.defaultTTL = defaultTTL
         self.store = nil
+        self.namespace = ""
+        self.reads = true
+        self.onlyMarked = false
+    }
+
+    /// A cache backed by a store, its keys under `namespace`.
+    public init(store: any AnswerStore, namespace: String = "", defaultTTL: Duration, reads: Bool = true, onlyMarked: Bool = false) {
+        self.store = store
+        self.namespace = namespace
+        self.defaultTTL = defaultTTL
+        self.reads = reads
+        self.onlyMarked = onlyMarked
     }
 
     /// A cache backed by a SQLite file (created if needed). Expiry there is by wall-clock time,
     /// since a monotonic instant means nothing to the next process.
-    public init(
+    public convenience init(
         file: String, defaultTTL: Duration = .seconds(3600), wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now
     )
         throws(SQLiteAnswerStore.StoreError)
     {
-        self.defaultTTL = defaultTTL
-        self.store = try SQLiteAnswerStore(path: file, wallClock: wallClock)
+        self.init(store: try SQLiteAnswerStore(path: file, wallClock: wallClock), defaultTTL: defaultTTL)
     }
 
-    func get(_ key: String, now: ContinuousClock.Instant) -> ChatResponse? {
-        if let store { return store.get(key).flatMap(Self.decode) }
+    /// Whether a call with this step policy is cached at all.
+    func covers(_ policy: Step.CachePolicy?) -> Bool {
+        onlyMarked ? policy?.enabled == true : policy?.enabled != false
+    }
+
+    func get(_ key: String, now: ContinuousClock.Instant) async -> ChatResponse? {
+        guard reads else { return nil }
+        if let store { return await store.answer(for: namespace + key).flatMap(Self.decode) }
         return entries.withLock { e in
             guard let hit = e[key] else { return nil }
             if hit.expires <= now { e[key] = nil; return nil }
@@ -36,9 +72,9 @@ public final class ResponseCache: Sendable {
         }
     }
 
-    func put(_ key: String, _ response: ChatResponse, now: ContinuousClock.Instant, ttl: Duration?) {
+    func put(_ key: String, _ response: ChatResponse, now: ContinuousClock.Instant, ttl: Duration?) async {
         let ttl = ttl ?? defaultTTL
-        if let store { return store.put(key, Self.encode(response).jsonText, ttlSeconds: Double(ttl.milliseconds) / 1000) }
+        if let store { return await store.keep(Self.encode(response).jsonText, for: namespace + key, ttl: ttl) }
         entries.withLock { $0[key] = Entry(response: response, expires: now + ttl) }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// SQLiteAnswerStore keeps cached answers in one table of a SQLite file:
 /// `answers(key TEXT PRIMARY KEY, response TEXT, expires REAL)`, expiry in Unix seconds.
-public final class SQLiteAnswerStore: Sendable {
+public final class SQLiteAnswerStore: AnswerStore {
     public typealias StoreError = SQLiteDatabase.Failure
 
     public static let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -20,6 +20,12 @@ public final class SQLiteAnswerStore: Sendable {
     }
 
     /// The answer stored under `key`, unless it has expired. A store that cannot be read is a miss.
+    public func answer(for key: String) async -> String? { get(key) }
+
+    public func keep(_ answer: String, for key: String, ttl: Duration) async {
+        put(key, answer, ttlSeconds: Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
+    }
+
     func get(_ key: String) -> String? {
         (try? db.rows("SELECT response FROM answers WHERE key = ?1 AND expires > ?2", [.text(key), .real(wallClock())]))?.first?[0]?.text
     }

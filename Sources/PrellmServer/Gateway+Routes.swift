@@ -13,6 +13,7 @@ import PrellmSchema
 extension Gateway {
     static let requestID = HTTPField.Name("x-request-id")!
     static let modelHeader = HTTPField.Name("x-prellm-model")!
+    static let cacheHeader = HTTPField.Name("x-prellm-cache")!
     static let costHeader = HTTPField.Name("x-prellm-cost-usd")!
 
     public func makeRouter() -> Router<BasicRequestContext> {
@@ -176,10 +177,13 @@ extension Gateway {
             try authorize(key, model: chat.model)
             let reservation = try await admit(key, chat, target, requestID: rid)
             let tally = SpendTally(forwardingTo: baseContext.events)
+            let fresh = request.headers[.cacheControl].map(Self.asksForFresh) ?? false
+            let cache = GatewayAnswerCache.forRequest(answers, config: config.cache, keyID: key?.id, fresh: fresh)
             let response: Response
             do {
                 response = try await serve(
-                    chat, target, dialect: dialect, key: key, requestID: rid, reservation: reservation, tally: tally, entry: &entry)
+                    chat, target, dialect: dialect, key: key, requestID: rid, reservation: reservation, tally: tally, cache: cache,
+                    entry: &entry)
             } catch {
                 if let reservation { await limits.settle(reservation, tally.total, model: chat.model) }
                 throw error
@@ -193,6 +197,15 @@ extension Gateway {
             entry.failed("\(error)", kind: "internal")
             entry.stream = false
             return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid, dialect: dialect), status: 502)
+        }
+    }
+
+    /// `Cache-Control: no-cache` (or `no-store`, `max-age=0`): the client wants an answer from
+    /// upstream, not the cache's.
+    static func asksForFresh(_ value: String) -> Bool {
+        value.lowercased().split(separator: ",").contains { d in
+            let d = d.trimmingCharacters(in: .whitespaces)
+            return d == "no-cache" || d == "no-store" || d == "max-age=0"
         }
     }
 
@@ -279,7 +292,7 @@ extension Gateway {
     /// Runs the request, streamed or whole.
     func serve(
         _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: GatewayKey?, requestID: String,
-        reservation: KeyLimits.Reservation?, tally: SpendTally, entry: inout RequestLog
+        reservation: KeyLimits.Reservation?, tally: SpendTally, cache: ResponseCache, entry: inout RequestLog
     ) async throws -> Response {
         let id = dialect.answerID(chat, requestID: requestID)
         let created = Int(Date().timeIntervalSince1970)
@@ -289,6 +302,7 @@ extension Gateway {
         let timeout = config.server.requestTimeout
         var context0 = baseContext
         context0.events = tally
+        context0.cache = cache
         if !chat.stream {
             let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
             let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)
@@ -298,6 +312,7 @@ extension Gateway {
             headers[.contentType] = "application/json"
             headers[Self.modelHeader] = model
             headers[Self.costHeader] = cost.map { "\($0)" } ?? "unknown"
+            if config.cache != nil { headers[Self.cacheHeader] = tally.total.cached ? "hit" : "miss" }
             let body = dialect.whole(id: id, chat: chat, created: created, response: response, usage: usage)
             if let turn = chat.turn { await remember(turn, object: body, output: ResponsesWire.outputItems(response, turn: turn), key: key) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
@@ -309,13 +324,21 @@ extension Gateway {
         context.onToolCall = { continuation.yield(.toolCall(index: $0, id: $1, name: $2, arguments: $3)) }
         let streamContext = context
         let run = Task { () async throws -> Served in
-            defer { continuation.finish() }
+            defer {
+                continuation.finish()
+                tally.ended()
+            }
             return try await Self.bounded(timeout) { try await runner(streamContext) }
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         headers[Self.modelHeader] = chat.model
+        // A model's stream says whether the cache answers it: the router knows before any byte
+        // goes upstream. A workflow's is known only at its end, so its stream does not say.
+        if config.cache != nil, case .route = target, let hit = await tally.firstCall() {
+            headers[Self.cacheHeader] = hit ? "hit" : "miss"
+        }
         let model = chat.model, includeUsage = chat.includeUsage
         let promptTokens = TokenEstimate.promptTokens(system: chat.system, messages: chat.messages, format: chat.format, tools: chat.tools)
         entry.stream = true

@@ -48,6 +48,8 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// Active health checks of the providers that ask for them (`providers.NAME.health`).
     let health: HealthMonitor?
+    /// Answers kept in the store, for the config's `cache:` and workflow steps marked `cache:`.
+    let answers: GatewayAnswerCache
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -117,16 +119,14 @@ public final class Gateway: Sendable {
         if let context {
             baseContext = context
         } else {
-            var c = RunContext(models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil))
-            // A gateway forwards each request: identical requests are not answered from a cache
-            // unless a later config option asks for it.
-            c.cache = nil
-            baseContext = c
+            // Each request gets the cache of its key (GatewayAnswerCache.forRequest).
+            baseContext = RunContext(models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil), cache: nil)
         }
         metrics = GatewayMetrics(
             breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
             routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
+        answers = GatewayAnswerCache(store: self.store, metrics: metrics, maxAnswerBytes: config.cache?.maxAnswerBytes ?? 1 << 20, log: log)
         contextBox = baseContext
         health = try Self.healthMonitor(config, directory, routing: baseContext.routing)
     }

@@ -117,6 +117,8 @@ public final class GatewayMetrics: RunEventSink {
         "prellm_fallbacks_total": ("counter", "Calls that fell back to this model after the ones before it failed or were skipped."),
         "prellm_reservation_overruns_total": ("counter", "Calls whose reported usage was more than they had reserved, by model."),
         "prellm_cache_hits_total": ("counter", "Answers served from the cache."),
+        "prellm_cache_misses_total": ("counter", "Cache lookups that found no answer."),
+        "prellm_cache_stored_bytes_total": ("counter", "Bytes of answers written to the cache."),
         "prellm_request_duration_seconds": ("histogram", "Request latency."),
         "prellm_time_to_first_token_seconds": ("histogram", "Time to the first streamed token."),
     ]

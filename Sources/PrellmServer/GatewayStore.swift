@@ -45,6 +45,12 @@ public protocol GatewayStore: Sendable {
     func storedResponse(id: String, keyID: String, now: Date) async throws(StoreError) -> StoredResponse?
     /// Whether an answer of the key's was there to delete.
     func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool
+    /// The answer cache keeps under `key` (the SHA-256 of its namespace and request), unless
+    /// it has expired.
+    func cachedAnswer(key: String, now: Date) async throws(StoreError) -> String?
+    /// Keeps an answer for the cache until `expires` (replacing one under the same key);
+    /// expired ones are dropped here now and then.
+    func keepAnswer(key: String, answer: String, expires: Date) async throws(StoreError)
 }
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -141,6 +147,8 @@ public struct SpendRecord: Sendable, Equatable {
     /// was counted for but did not use: given back there by the settlement.
     public var rateWindow: String?
     public var unusedTokens = 0
+    /// The cache answered every call the request made: it cost nothing (`usd` and `tokens` 0).
+    public var cached = false
 
     public init(
         key: String, requestID: String, model: String, day: String, month: String, usd: Double, tokens: Int,
@@ -165,8 +173,11 @@ public struct UsageRow: Sendable, Equatable {
     public var requests: Int
     public var tokens: Int
     public var usd: Double
+    /// Of the requests, those the answer cache answered (at no cost).
+    public var cached = 0
 
-    public init(key: String, model: String, day: String, requests: Int, tokens: Int, usd: Double) {
+    public init(key: String, model: String, day: String, requests: Int, tokens: Int, usd: Double, cached: Int = 0) {
+        self.cached = cached
         self.key = key
         self.model = model
         self.day = day

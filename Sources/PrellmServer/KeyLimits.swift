@@ -136,6 +136,7 @@ final class KeyLimits: Sendable {
         var record = SpendRecord(
             key: r.key, requestID: r.requestID, model: model, day: r.day, month: r.month, usd: usd, tokens: spent.tokens,
             settlement: r.settlement)
+        record.cached = spent.cached
         // The tokens counted in the minute but not used go back there, with the settlement.
         if let window = r.tokenWindow {
             record.rateWindow = window

@@ -217,6 +217,13 @@ public final class PostgresGatewayStore: GatewayStore {
             END $$
             """
         ],
+        [
+            // The answer cache (`cache:` in the config) that replicas share, by the SHA-256 of
+            // each answer's key; and in each spend record, whether the cache answered the request.
+            "CREATE TABLE prellm_answer_cache (key text PRIMARY KEY, answer text NOT NULL, expires timestamptz NOT NULL)",
+            "CREATE INDEX prellm_answer_cache_expires ON prellm_answer_cache (expires)",
+            "ALTER TABLE prellm_spend ADD COLUMN cached boolean NOT NULL DEFAULT false",
+        ],
     ]
 
     init(client: PostgresClient, runner: Task<Void, Never>) {
@@ -305,6 +312,22 @@ public final class PostgresGatewayStore: GatewayStore {
 
     public func settle(_ hold: BudgetHold?, _ s: SpendRecord) async throws(StoreError) {
         _ = try await batcher.submit(.settle(hold, s)).get()
+        // Marked after the settlement, not in it: the batched settlement functions stay as they
+        // are, and a crash between the two loses only the mark (the request cost nothing).
+        if s.cached { try await run("UPDATE prellm_spend SET cached = true WHERE settlement = \(s.settlement)") }
+    }
+
+    public func cachedAnswer(key: String, now: Date) async throws(StoreError) -> String? {
+        try await fetch("SELECT answer FROM prellm_answer_cache WHERE key = \(key) AND expires > \(now)", String.self).first
+    }
+
+    public func keepAnswer(key: String, answer: String, expires: Date) async throws(StoreError) {
+        try await run(
+            """
+            INSERT INTO prellm_answer_cache (key, answer, expires) VALUES (\(key), \(answer), \(expires))
+              ON CONFLICT (key) DO UPDATE SET answer = EXCLUDED.answer, expires = EXCLUDED.expires
+            """)
+        if Int.random(in: 0..<64) == 0 { try await run("DELETE FROM prellm_answer_cache WHERE expires <= now()") }
     }
 
     /// Writes what the batcher gives: one write as its own statement, several as one call of
@@ -438,12 +461,12 @@ public final class PostgresGatewayStore: GatewayStore {
     public func usage(since day: String, key: String?) async throws(StoreError) -> [UsageRow] {
         let rows = try await fetch(
             """
-            SELECT key_id, model, day, COUNT(*)::bigint, SUM(tokens)::bigint, SUM(usd) FROM prellm_spend
-              WHERE day >= \(day) AND (\(key ?? "") = '' OR key_id = \(key ?? ""))
+            SELECT key_id, model, day, COUNT(*)::bigint, SUM(tokens)::bigint, SUM(usd), COUNT(*) FILTER (WHERE cached)::bigint
+              FROM prellm_spend WHERE day >= \(day) AND (\(key ?? "") = '' OR key_id = \(key ?? ""))
               GROUP BY key_id, model, day ORDER BY day, key_id, model
-            """, (String, String, String, Int64, Int64, Double).self)
+            """, (String, String, String, Int64, Int64, Double, Int64).self)
         return rows.map {
-            UsageRow(key: $0.0, model: $0.1, day: $0.2, requests: Int($0.3), tokens: Int($0.4), usd: $0.5)
+            UsageRow(key: $0.0, model: $0.1, day: $0.2, requests: Int($0.3), tokens: Int($0.4), usd: $0.5, cached: Int($0.6))
         }
     }
 

@@ -64,6 +64,13 @@ public final class SQLiteGatewayStore: GatewayStore {
             "CREATE INDEX spend_daily_month ON spend_daily (key_id, month)",
             "INSERT INTO spend_daily (key_id, day, month, usd) SELECT key_id, day, month, SUM(usd) FROM usage GROUP BY key_id, day, month",
         ],
+        [
+            // The answer cache (`cache:` in the config), by the SHA-256 of each answer's key; and
+            // in each spend record, whether the cache answered the request.
+            "CREATE TABLE answer_cache (key TEXT PRIMARY KEY, answer TEXT NOT NULL, expires REAL NOT NULL)",
+            "CREATE INDEX answer_cache_expires ON answer_cache (expires)",
+            "ALTER TABLE usage ADD COLUMN cached INTEGER NOT NULL DEFAULT 0",
+        ],
     ]
 
     /// A key's spend in a day (`?2`) and its month (`?3`), in one statement so they agree.
@@ -234,12 +241,13 @@ public final class SQLiteGatewayStore: GatewayStore {
         if let hold { try t.rows("DELETE FROM holds WHERE id = ?1", [.text(hold.id)]) }
         try t.rows(
             """
-            INSERT OR IGNORE INTO usage (key_id, day, month, usd, tokens, at, request_id, model, settlement)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT OR IGNORE INTO usage (key_id, day, month, usd, tokens, at, request_id, model, settlement, cached)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """,
             [
                 .text(spend.key), .text(spend.day), .text(spend.month), .real(spend.usd), .integer(Int64(spend.tokens)),
                 .real(Date().timeIntervalSince1970), .text(spend.requestID), .text(spend.model), .text(spend.settlement),
+                .integer(spend.cached ? 1 : 0),
             ])
         // Counted in the day's total only if it was not recorded before (a retry).
         guard try t.rows("SELECT changes()").first?[0]?.number == 1 else { return .settled }
@@ -285,13 +293,13 @@ public final class SQLiteGatewayStore: GatewayStore {
         try await offPool { [self] () throws(StoreError) -> [UsageRow] in
             let rows = try rows(
                 """
-                SELECT key_id, model, day, COUNT(*), SUM(tokens), SUM(usd) FROM usage WHERE day >= ?1 AND (?2 = '' OR key_id = ?2)
+                SELECT key_id, model, day, COUNT(*), SUM(tokens), SUM(usd), SUM(cached) FROM usage WHERE day >= ?1 AND (?2 = '' OR key_id = ?2)
                 GROUP BY key_id, model, day ORDER BY day, key_id, model
                 """, [.text(day), .text(key ?? "")])
             return rows.compactMap { r in
                 guard let k = r[0]?.text, let m = r[1]?.text, let d = r[2]?.text, let n = r[3]?.number, let t = r[4]?.number, let u = r[5]?.number
                 else { return nil }
-                return UsageRow(key: k, model: m, day: d, requests: Int(n), tokens: Int(t), usd: u)
+                return UsageRow(key: k, model: m, day: d, requests: Int(n), tokens: Int(t), usd: u, cached: Int(r[6]?.number ?? 0))
             }
         }
     }
@@ -337,6 +345,23 @@ public final class SQLiteGatewayStore: GatewayStore {
 
     public func isReachable() async -> Bool {
         (try? await offPool { [self] () throws(StoreError) -> Void in try rows("SELECT 1") }) != nil
+    }
+
+    public func cachedAnswer(key: String, now: Date) async throws(StoreError) -> String? {
+        try await offPool { [self] () throws(StoreError) -> String? in
+            try rows("SELECT answer FROM answer_cache WHERE key = ?1 AND expires > ?2", [.text(key), .real(now.timeIntervalSince1970)])
+                .first?[0]?.text
+        }
+    }
+
+    public func keepAnswer(key: String, answer: String, expires: Date) async throws(StoreError) {
+        try await offPool { [self] () throws(StoreError) -> Void in
+            try rows(
+                "INSERT OR REPLACE INTO answer_cache (key, answer, expires) VALUES (?1, ?2, ?3)",
+                [.text(key), .text(answer), .real(expires.timeIntervalSince1970)])
+            // Expired answers are removed now and then, not on every write.
+            if Int.random(in: 0..<64) == 0 { try rows("DELETE FROM answer_cache WHERE expires <= ?1", [.real(Date().timeIntervalSince1970)]) }
+        }
     }
 
     @discardableResult

@@ -103,4 +103,8 @@ final class FlakyStore: GatewayStore {
         try await base.storedResponse(id: id, keyID: keyID, now: now)
     }
     func deleteResponse(id: String, keyID: String) async throws(StoreError) -> Bool { try await base.deleteResponse(id: id, keyID: keyID) }
+    func cachedAnswer(key: String, now: Date) async throws(StoreError) -> String? { try await base.cachedAnswer(key: key, now: now) }
+    func keepAnswer(key: String, answer: String, expires: Date) async throws(StoreError) {
+        try await base.keepAnswer(key: key, answer: answer, expires: expires)
+    }
 }
