@@ -75,7 +75,17 @@ public struct ConfigFile: Sendable {
         /// `GET /v1/models` leaves out a model name whose every model is on a provider failing
         /// its health check (`server.hide_unhealthy`).
         public var hideUnhealthy = false
+        /// Whose keys a request carries (`server.auth`).
+        public var auth = Auth.gateway
+        /// The model names a client's own provider key may be used for under `auth: hybrid`.
+        public var clientKeyModels: [String] = []
     }
+
+    /// `gateway`: a gateway key, the gateway's provider keys upstream. `client`: the client's
+    /// own provider key, passed upstream (no gateway keys, budgets or spend records; the
+    /// provider bills the client). `hybrid`: a gateway key, or for `client_key_models` a
+    /// provider key passed upstream.
+    public enum Auth: String, Sendable { case gateway, client, hybrid }
 
     /// A served workflow, and which of its inputs the last user message and the system
     /// message fill (nil: `query`, or its one input without a default; and `user_context`).
@@ -239,8 +249,33 @@ struct ConfigDecoder {
         var s = ConfigFile.Server()
         guard
             let f = d.fields(
-                node, "'server'", allowed: ["host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models", "hide_unhealthy"])
+                node, "'server'",
+                allowed: [
+                    "host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models", "hide_unhealthy", "auth",
+                    "client_key_models",
+                ])
         else { return s }
+        if let v = f["auth"], let text = d.string(v, "'auth'") {
+            if let auth = ConfigFile.Auth(rawValue: text) {
+                s.auth = auth
+            } else {
+                d.bag.add(
+                    .badValue, v.span, "'auth' must be gateway, client or hybrid, found '\(text)'",
+                    hint: Spelling.hint(text, in: ["gateway", "client", "hybrid"]) ?? "gateway: requests carry gateway keys")
+            }
+        }
+        if let v = f["client_key_models"], let list = d.list(v, "'client_key_models'") {
+            s.clientKeyModels = list.compactMap { d.string($0, "a model name") }
+            if s.auth != .hybrid {
+                d.bag.add(
+                    .badValue, v.span, "'client_key_models' applies only to auth: hybrid",
+                    hint: "under auth: client every model takes the client's key")
+            }
+        } else if s.auth == .hybrid, let v = f["auth"] {
+            d.bag.add(
+                .missingKey, v.span, "auth: hybrid needs 'client_key_models': the model names a client's own provider key may be used for",
+                hint: "client_key_models: [fast]")
+        }
         if let v = f["cors"], let list = d.list(v, "'cors'") { s.cors = list.compactMap { d.string($0, "an origin") } }
         if let v = f["host"], let h = d.string(v, "'host'") { s.host = h }
         if let v = f["port"], let p = d.int(v, "'port'", min: 0, max: 65535) { s.port = p }

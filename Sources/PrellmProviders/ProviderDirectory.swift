@@ -126,6 +126,20 @@ public struct ProviderDirectory: Sendable {
         return nil
     }
 
+    /// The same directory, with `key` as the key of `provider` (a gateway client's own key):
+    /// no variable or file of the config's is read for it.
+    public func withKey(_ key: String, for provider: String) -> ProviderDirectory {
+        var overrides = self.overrides
+        var o = overrides[provider] ?? Override()
+        o.apiKey = key
+        o.apiKeyVariable = nil
+        o.apiKeyFile = nil
+        overrides[provider] = o
+        var copy = ProviderDirectory(environment: environment, overrides: overrides, client: client)
+        copy.timeouts = timeouts
+        return copy
+    }
+
     /// The provider for a model string, and the model name to send it.
     public func resolve(_ id: String) throws(ProviderError) -> (provider: any ChatProvider, model: String) {
         let (p, m) = try split(id)

@@ -49,7 +49,7 @@ extension Gateway {
         // failure's whole message, the client gets it without addresses.
         var entry = RequestLog(requestID: requestID, path: "/v1/embeddings")
         do {
-            let key = try await authenticate(request)
+            let key = try await gatewayCaller(of: request, for: "/v1/embeddings")
             entry.authenticated(as: key)
             let ask = try Self.parseEmbeddings(try await body(of: request))
             entry.model = ask.model

@@ -81,7 +81,7 @@ extension Gateway {
         let requestID = UUID().uuidString.lowercased()
         var entry = RequestLog(requestID: requestID, path: "/v1/messages/count_tokens")
         do {
-            let key = try await authenticate(request)
+            let key = try await gatewayCaller(of: request, for: "/v1/messages/count_tokens")
             entry.authenticated(as: key)
             let chat = try MessagesWire.parse(try await body(of: request), maxMessages: config.server.maxMessages, counting: true)
             entry.model = chat.model
@@ -166,30 +166,40 @@ extension Gateway {
             if !entry.stream { complete(entry, status: status, started: started) }
             return response
         }
+        var clientKeyed = false
         do {
-            let key = try await authenticate(request)
+            let caller = try await caller(of: request)
+            if case .client = caller { clientKeyed = true }
+            let key = caller.gatewayKey
             entry.authenticated(as: key)
             var chat = try dialect.parse(try await body(of: request), maxMessages: config.server.maxMessages)
-            try await continueTurn(&chat, key: key)
             entry.model = chat.model
-            if config.server.logPrompts { entry.prompt = chat.messages.map(\.text).joined(separator: "\n") }
             let target = try self.target(chat.model)
+            var models: (any ModelAccess)?
+            if case .client(let clientKey) = caller {
+                let provider = try admitClient(chat.model, target)
+                models = ClientKeyAccess(base: baseContext.models, directory: directory, provider: provider, key: clientKey)
+                entry.keyID = "client"
+                try Self.keepNoTurn(&chat)
+            }
+            try await continueTurn(&chat, key: key)
+            if config.server.logPrompts { entry.prompt = chat.messages.map(\.text).joined(separator: "\n") }
             try authorize(key, model: chat.model)
             let reservation = try await admit(key, chat, target, requestID: rid)
             let tally = SpendTally(forwardingTo: baseContext.events)
-            let fresh = request.headers[.cacheControl].map(Self.asksForFresh) ?? false
-            let cache = GatewayAnswerCache.forRequest(answers, config: config.cache, keyID: key?.id, fresh: fresh)
+            let cache = self.cache(for: request, caller: caller)
             let response: Response
             do {
                 response = try await serve(
                     chat, target, dialect: dialect, key: key, requestID: rid, reservation: reservation, tally: tally, cache: cache,
-                    entry: &entry)
+                    models: models, entry: &entry)
             } catch {
                 if let reservation { await limits.settle(reservation, tally.total, model: chat.model) }
                 throw error
             }
             return finish(response, status: 200)
-        } catch let e as GatewayError {
+        } catch var e as GatewayError {
+            if clientKeyed, e.code == "upstream_auth" { e = GatewayError(.unauthorized, e.message, code: "invalid_api_key") }
             entry.failed(e)
             entry.stream = false
             return finish(Self.error(e, requestID: rid, dialect: dialect), status: e.status)
@@ -198,6 +208,27 @@ extension Gateway {
             entry.stream = false
             return finish(Self.error(GatewayError(.upstream, "\(error)"), requestID: rid, dialect: dialect), status: 502)
         }
+    }
+
+    /// The cache a request reads and writes: its gateway key's, or the shared one. A client with
+    /// its own provider key has no namespace of its own (its key must not make one), so it
+    /// reads and writes only a `scope: global` cache.
+    func cache(for request: Request, caller: Caller) -> ResponseCache? {
+        if case .client = caller, config.cache?.scope != .global { return nil }
+        let fresh = request.headers[.cacheControl].map(Self.asksForFresh) ?? false
+        return GatewayAnswerCache.forRequest(answers, config: config.cache, keyID: caller.gatewayKey?.id, fresh: fresh)
+    }
+
+    /// A Responses turn with a client's own key is not kept: kept answers belong to a gateway
+    /// key, and such a client has none.
+    static func keepNoTurn(_ chat: inout ChatWire.Request) throws(GatewayError) {
+        guard chat.turn != nil else { return }
+        if chat.turn?.previousResponseID != nil {
+            throw GatewayError(
+                .badRequest, "responses are not kept for requests with a client's own provider key", param: "previous_response_id",
+                code: "previous_response_not_found")
+        }
+        chat.turn?.store = false
     }
 
     /// `Cache-Control: no-cache` (or `no-store`, `max-age=0`): the client wants an answer from
@@ -292,7 +323,8 @@ extension Gateway {
     /// Runs the request, streamed or whole.
     func serve(
         _ chat: ChatWire.Request, _ target: Target, dialect: Dialect, key: GatewayKey?, requestID: String,
-        reservation: KeyLimits.Reservation?, tally: SpendTally, cache: ResponseCache, entry: inout RequestLog
+        reservation: KeyLimits.Reservation?, tally: SpendTally, cache: ResponseCache?, models: (any ModelAccess)?,
+        entry: inout RequestLog
     ) async throws -> Response {
         let id = dialect.answerID(chat, requestID: requestID)
         let created = Int(Date().timeIntervalSince1970)
@@ -303,6 +335,7 @@ extension Gateway {
         var context0 = baseContext
         context0.events = tally
         context0.cache = cache
+        if let models { context0.models = models }
         if !chat.stream {
             let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
             let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)

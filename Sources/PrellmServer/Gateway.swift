@@ -50,6 +50,8 @@ public final class Gateway: Sendable {
     let health: HealthMonitor?
     /// Answers kept in the store, for the config's `cache:` and workflow steps marked `cache:`.
     let answers: GatewayAnswerCache
+    /// The providers, for requests that bring their own provider key.
+    let directory: ProviderDirectory
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -114,7 +116,9 @@ public final class Gateway: Sendable {
                 contextInput: entry.contextInput ?? (inputs.contains("user_context") ? "user_context" : nil))
         }
         workflows = served
+        try Self.checkClientKeys(config, routes: routes)
         let directory = ProviderDirectory(environment: environment, overrides: config.providerOverrides)
+        self.directory = directory
         var baseContext: RunContext
         if let context {
             baseContext = context
@@ -182,7 +186,8 @@ public final class Gateway: Sendable {
         let snapshot: KeyDirectory.Snapshot
         do { snapshot = try await keys.snapshot() } catch { throw StartupError(message: error.message) }
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(config.server.host)
-        if snapshot.count == 0, !loopback, !config.server.allowRemoteWithoutKeys {
+        // Under auth: client the upstream checks each request's own key.
+        if snapshot.count == 0, !loopback, !config.server.allowRemoteWithoutKeys, config.server.auth != .client {
             throw StartupError(
                 message:
                     "no gateway keys are configured, so the gateway listens on loopback only; set server.host to 127.0.0.1, add keys (prellm keys create), or set server.allow_remote_without_keys: true"

@@ -83,6 +83,9 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
                 return GatewayError(.rateLimited, e.message, code: "rate_limit_exceeded", retryAfter: e.retryAfter)
             }
             if kinds == [.timeout] { return GatewayError(.timeout, e.message, code: "upstream_timeout") }
+            // The upstream refused the key: the gateway's own is a 502 (the client cannot fix
+            // it); a client's own key makes it a 401 (Gateway.handleChat).
+            if kinds == [.auth] { return GatewayError(.upstream, e.message, code: "upstream_auth") }
             return GatewayError(.upstream, e.message, code: "upstream_error")
         case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)
         case .internalError: return GatewayError(.internal, e.message, code: "internal_error")

@@ -81,6 +81,13 @@ final class KeyDirectory: Sendable {
         return entry.key
     }
 
+    /// Whether `presented` is a secret of one of the gateway's keys (revoked or rotated ones
+    /// too): under `auth: hybrid` anything else is taken for a client's provider key.
+    func knows(_ presented: String) async -> Bool {
+        guard let keys = try? await snapshot() else { return true }
+        return keys.byHash[SHA256.hex(presented)] != nil
+    }
+
     /// Reloads whenever the store's keys change, until the directory goes away. The watch holds
     /// the directory weakly, so that it can go.
     private func startWatching() {

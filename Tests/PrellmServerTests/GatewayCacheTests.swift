@@ -7,7 +7,7 @@ import ProviderStandIn
 import Testing
 
 /// The gateway's answer cache, over real sockets: two `prellm serve` replicas on one store
-/// (a SQLite file, and a PostgreSQL server the tests start) share answers; each key reads only
+/// (a SQLite file, and a PostgreSQL server the tests start, in PostgresStoreTests) share answers; each key reads only
 /// its own; `Cache-Control: no-cache` goes upstream; a streamed request replays a kept answer;
 /// errors are never kept; a hit costs nothing and its spend record says so.
 @Suite(.serialized) struct GatewayCacheTests {
@@ -33,14 +33,6 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-cache-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try await Self.exercise(store: "{path: \"\(dir.appendingPathComponent("store.sqlite").path)\"}")
-    }
-
-    @Test func replicasOnOnePostgreSQLDatabaseShareTheCache() async throws {
-        guard let pg = try PostgresServer.available() else {
-            print(PostgresServer.missing)
-            return
-        }
-        try await Self.exercise(store: "{url: \"\(try pg.database())\"}")
     }
 
     static func exercise(store: String) async throws {
@@ -115,6 +107,14 @@ import Testing
         request.body = Array(#"{"model": "\#(model)", "stream": \#(stream), "messages": [{"role": "user", "content": "Hi"}]}"#.utf8)
         let r = try await HTTPClient.shared.send(request)
         return Answer(status: r.head.status, headers: r.head.headers, body: String(decoding: r.body, as: UTF8.self))
+    }
+}
+
+extension PostgresStoreTests {
+    /// In the PostgreSQL suite, which is serialized: one of its tests restarts the server.
+    @Test func replicasOnOnePostgreSQLDatabaseShareTheCache() async throws {
+        guard let pg = try await server() else { return }
+        try await GatewayCacheTests.exercise(store: "{url: \"\(try pg.database())\"}")
     }
 }
 

@@ -53,7 +53,7 @@ enum KeyChecks {
     }
 
     @Test func theSharedStoreKeepsKeys() async throws {
-        guard let pg = try PostgresServer.available() else { print(PostgresServer.missing); return }
+        guard let pg = try await PostgresServer.available() else { print(PostgresServer.missing); return }
         try await KeyChecks.lifecycle(try await PostgresGatewayStore.connect(try pg.database()))
     }
 
@@ -64,7 +64,7 @@ enum KeyChecks {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-watch-\(UUID().uuidString).sqlite").path
             stores = (try SQLiteGatewayStore(path: path), try SQLiteGatewayStore(path: path))
         } else {
-            guard let pg = try PostgresServer.available() else { print(PostgresServer.missing); return }
+            guard let pg = try await PostgresServer.available() else { print(PostgresServer.missing); return }
             let url = try pg.database()
             stores = (try await PostgresGatewayStore.connect(url), try await PostgresGatewayStore.connect(url))
         }

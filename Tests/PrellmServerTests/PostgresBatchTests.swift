@@ -67,7 +67,7 @@ import Testing
     /// the larger hold), and they are recorded. A batch with a write that breaks a constraint
     /// is written again one write at a time: the bad one fails with PostgreSQL's error, alone.
     @Test func aBatchAnswersEachWriteInItsPlace() async throws {
-        guard let pg = try PostgresServer.available() else { return print(PostgresServer.missing) }
+        guard let pg = try await PostgresServer.available() else { return print(PostgresServer.missing) }
         let store = try await PostgresGatewayStore.connect(try pg.database())
         let first = try await store.admit(rate: nil, budget: Self.ask("k", "h0", usd: 0.4, limit: 1))
         guard case .admitted(let h0?) = first else {
@@ -121,7 +121,7 @@ import Testing
     /// proves. A failed batch is written one write at a time only when nothing of it can have
     /// landed and a write alone may succeed.
     @Test func batchesOfTwoReplicasNeverDeadlock() async throws {
-        guard let pg = try PostgresServer.available() else { return print(PostgresServer.missing) }
+        guard let pg = try await PostgresServer.available() else { return print(PostgresServer.missing) }
         let url = try pg.database()
         let a = try await PostgresGatewayStore.connect(url)
         let b = try await PostgresGatewayStore.connect(url)
@@ -152,7 +152,7 @@ import Testing
     /// 25: exactly 25 per key are admitted (batches from different replicas take the keys'
     /// locks in one order, so none deadlocks), and settled together the spend is exact.
     @Test func batchedAdmissionsAcrossReplicasAreExact() async throws {
-        guard let pg = try PostgresServer.available() else { return print(PostgresServer.missing) }
+        guard let pg = try await PostgresServer.available() else { return print(PostgresServer.missing) }
         let url = try pg.database()
         var stores: [PostgresGatewayStore] = []
         for _ in 0..<3 { stores.append(try await PostgresGatewayStore.connect(url)) }

@@ -10,14 +10,14 @@ import Testing
 /// The shared store on a real PostgreSQL server that the tests start: its atomic operations,
 /// its migrations, and three `prellm serve` replicas holding one key to its budget.
 @Suite(.serialized) struct PostgresStoreTests {
-    func server() throws -> PostgresServer? {
-        let s = try PostgresServer.available()
+    func server() async throws -> PostgresServer? {
+        let s = try await PostgresServer.available()
         if s == nil { print(PostgresServer.missing) }
         return s
     }
 
     @Test func holdsSettlesAndReleasesAtomically() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let store = try await PostgresGatewayStore.connect(try pg.database())
         let (day, month) = UsagePeriod.of(Date())
         func ask(_ id: String, _ usd: Double, expires: Date = Date().addingTimeInterval(60)) -> BudgetAsk {
@@ -55,7 +55,7 @@ import Testing
 
     /// Per-minute limits counted by three connections at once: exactly as many requests as fit.
     @Test func rateWindowsAreExactAcrossConnections() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         var stores: [any GatewayStore] = []
         for _ in 0..<3 { stores.append(try await PostgresGatewayStore.connect(url)) }
@@ -65,7 +65,7 @@ import Testing
     /// Replicas started together on a new database: one migrates, the others wait for it and
     /// find the schema current (two creating the version table at once failed one of them).
     @Test func replicasStartingTogetherOnANewDatabaseAllStart() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         for _ in 0..<3 {
             let url = try pg.database()
             let started = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func migrationsRunOnceAndANewerSchemaIsRefused() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         _ = try await PostgresGatewayStore.connect(url)
         let again = try await PostgresGatewayStore.connect(url)
@@ -109,7 +109,7 @@ import Testing
     /// whose budget affords 10: at most 10 are served (one process per replica would each let
     /// 10 through), the spend is their real cost, nothing stays held.
     @Test func threeReplicasHoldAKeyToItsBudget() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         // Each answer costs what was held for it: 1,000 output tokens at $0.60 per million is $0.0006,
         // plus the prompt. A budget of $0.0065 affords 10 and not 11.
@@ -178,7 +178,7 @@ extension PostgresStoreTests {
     /// An rpm limit of 30 across three replicas: at most 30 admitted in a minute, counted in the
     /// store (one upsert per request), the rest refused with Retry-After.
     @Test func threeReplicasShareOneRateLimit() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
         let key = "pk-rpm-0123456789abcdef"
@@ -204,7 +204,7 @@ extension PostgresStoreTests {
     /// A key revoked through the store is refused by every replica at once; a key without
     /// limits still has its spend recorded, which `prellm keys list` reads.
     @Test func aRevocationReachesEveryReplica() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
         let key = "pk-revoke-0123456789abcdef"
@@ -265,7 +265,7 @@ extension PostgresStoreTests {
     /// held until the hold lapses (request_timeout + hold_margin, here 3 s), then another
     /// replica serves the key again, and releases and logs the lapsed hold.
     @Test func aKilledReplicasHoldLapses() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         // The first call stalls (its replica dies meanwhile); the others answer.
         let stall: ScriptedStandIn.Responder = { _, w in
@@ -314,7 +314,7 @@ extension PostgresStoreTests {
     /// PostgreSQL stopped under the gateway: requests get 503 in OpenAI's shape and /readyz
     /// says not ready; started again, the gateway goes on by itself, its spend exact.
     @Test func theGatewayRidesOutADatabaseRestart() async throws {
-        guard let pg = try server() else { return }
+        guard let pg = try await server() else { return }
         let url = try pg.database()
         let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAI("ok", promptTokens: 10, completionTokens: 10)]])
         let key = "pk-restart-0123456789abcdef"

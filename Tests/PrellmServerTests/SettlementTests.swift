@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aSettlementIsRecordedOnceOnTheSharedStore() async throws {
-        guard let pg = try PostgresServer.available() else { print(PostgresServer.missing); return }
+        guard let pg = try await PostgresServer.available() else { print(PostgresServer.missing); return }
         try await Self.idempotent(try await PostgresGatewayStore.connect(try pg.database()))
     }
 
