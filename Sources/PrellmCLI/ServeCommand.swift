@@ -3,11 +3,13 @@ import Hummingbird
 import PrellmCompiler
 import PrellmServer
 
-/// `prellm serve --config prellm.yaml [--host H] [--port P]`: the OpenAI-compatible gateway.
-/// SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
+/// `prellm serve --config prellm.yaml [--host H] [--port P] [--watch]`: the OpenAI-compatible
+/// gateway. SIGTERM and SIGINT stop accepting connections and let requests in flight finish;
+/// SIGHUP (and, with `--watch`, a change to the config, a served workflow or a key file) reads
+/// the config again (ReloadingGateway).
 public enum ServeCommand {
     public static func run(
-        config path: String, host: String?, port: Int?, environment: [String: String],
+        config path: String, host: String?, port: Int?, watch: Bool = false, environment: [String: String],
         log: @escaping @Sendable (String) -> Void
     ) async -> CommandOutput {
         var out = CommandOutput()
@@ -17,8 +19,11 @@ public enum ServeCommand {
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        if let host { config.server.host = host }
-        if let port { config.server.port = port }
+        let adjust: @Sendable (inout ConfigFile) -> Void = { c in
+            if let host { c.server.host = host }
+            if let port { c.server.port = port }
+        }
+        adjust(&config)
         let gateway: Gateway
         do {
             let store = try await Gateway.openStore(config)
@@ -34,10 +39,26 @@ public enum ServeCommand {
             return out
         }
         log(#"{"event":"listening","host":"\#(config.server.host)","port":\#(config.server.port),"models":\#(gateway.modelNames.count)}"#)
-        do { try await gateway.makeApplication().runService() } catch {
+        let reloading = ReloadingGateway(gateway, configPath: path, environment: environment, adjust: adjust, log: log)
+        let hangup = reloadOnHangup(reloading)
+        let watcher = watch ? Task { await reloading.watch() } : nil
+        defer {
+            hangup.cancel()
+            watcher?.cancel()
+        }
+        do { try await reloading.makeApplication().runService() } catch {
             out.stderr = "prellm serve: \(error)\n"
             out.exitCode = CommandOutput.Exit.failure
         }
         return out
+    }
+
+    /// SIGHUP reloads the config, as daemons do.
+    static func reloadOnHangup(_ reloading: ReloadingGateway) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { Task { await reloading.reload() } }
+        source.resume()
+        return source
     }
 }

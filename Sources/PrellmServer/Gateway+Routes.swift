@@ -17,25 +17,35 @@ extension Gateway {
     static let costHeader = HTTPField.Name("x-prellm-cost-usd")!
 
     public func makeRouter() -> Router<BasicRequestContext> {
+        Self.makeRouter(cors: config.server.cors) { self }
+    }
+
+    /// The routes, each answered by the gateway `current` gives when its request arrives: a
+    /// reload swaps the gateway for requests that arrive after it, and those in flight finish
+    /// on the one they started with.
+    static func makeRouter(cors: [String], _ current: @escaping @Sendable () -> Gateway) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: SecurityHeaders())
         router.add(middleware: UnknownRoute())
-        if !config.server.cors.isEmpty { router.add(middleware: CORS(origins: config.server.cors)) }
+        if !cors.isEmpty { router.add(middleware: CORS(origins: cors)) }
         router.get("/healthz") { _, _ in Self.json(200, .object(["status": "ok"])) }
-        router.get("/readyz") { [self] request, _ in await readiness(deep: request.uri.queryParameters["deep"] == "1") }
-        router.get("/v1/models") { [self] request, _ in
-            do throws(GatewayError) { _ = try await authenticate(request) } catch {
+        router.get("/readyz") { request, _ in await current().readiness(deep: request.uri.queryParameters["deep"] == "1") }
+        router.get("/v1/models") { request, _ in
+            let gateway = current()
+            do throws(GatewayError) { _ = try await gateway.authenticate(request) } catch {
                 return Self.error(error, requestID: nil)
             }
-            return Self.json(200, .object(["object": "list", "data": .array(listedModelNames.map(Self.modelObject))]))
+            return Self.json(200, .object(["object": "list", "data": .array(gateway.listedModelNames.map(Self.modelObject))]))
         }
         // `models.retrieve`: one served model by name (a name may hold '/' or ':').
-        router.get("/v1/models/**") { [self] request, context in
-            do throws(GatewayError) { _ = try await authenticate(request) } catch {
+        router.get("/v1/models/**") { request, context in
+            let gateway = current()
+            do throws(GatewayError) { _ = try await gateway.authenticate(request) } catch {
                 return Self.error(error, requestID: nil)
             }
             let id = context.parameters.getCatchAll().joined(separator: "/")
-            guard modelNames.contains(id) || (servesProviderModels && id.contains("/") && (try? target(id)) != nil) else {
+            guard gateway.modelNames.contains(id) || (gateway.servesProviderModels && id.contains("/") && (try? gateway.target(id)) != nil)
+            else {
                 return Self.error(
                     GatewayError(
                         .notFound, "The model '\(id)' does not exist or you do not have access to it.", param: "model", code: "model_not_found"),
@@ -43,31 +53,31 @@ extension Gateway {
             }
             return Self.json(200, Self.modelObject(id))
         }
-        router.post("/v1/chat/completions") { [self] request, _ in
-            await handleChat(request, dialect: .openAI)
+        router.post("/v1/chat/completions") { request, _ in
+            await current().handleChat(request, dialect: .openAI)
         }
-        router.post("/v1/responses") { [self] request, _ in
-            await handleChat(request, dialect: .responses)
+        router.post("/v1/responses") { request, _ in
+            await current().handleChat(request, dialect: .responses)
         }
-        router.get("/v1/responses/:id") { [self] request, context in
-            await retrieveResponse(request, id: context.parameters.get("id") ?? "")
+        router.get("/v1/responses/:id") { request, context in
+            await current().retrieveResponse(request, id: context.parameters.get("id") ?? "")
         }
-        router.delete("/v1/responses/:id") { [self] request, context in
-            await deleteResponse(request, id: context.parameters.get("id") ?? "")
+        router.delete("/v1/responses/:id") { request, context in
+            await current().deleteResponse(request, id: context.parameters.get("id") ?? "")
         }
-        router.post("/v1/messages") { [self] request, _ in
-            await handleChat(request, dialect: .anthropic)
+        router.post("/v1/messages") { request, _ in
+            await current().handleChat(request, dialect: .anthropic)
         }
-        router.post("/v1/embeddings") { [self] request, _ in
-            await handleEmbeddings(request)
+        router.post("/v1/embeddings") { request, _ in
+            await current().handleEmbeddings(request)
         }
-        router.post("/v1/messages/count_tokens") { [self] request, _ in
-            await handleCountTokens(request)
+        router.post("/v1/messages/count_tokens") { request, _ in
+            await current().handleCountTokens(request)
         }
-        router.get("/metrics") { [self] _, _ in
+        router.get("/metrics") { _, _ in
             var h = HTTPFields()
             h[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+            return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: current().metrics.render())))
         }
         return router
     }
@@ -142,15 +152,17 @@ extension Gateway {
         .object(["id": .string(id), "object": "model", "created": .number(0), "owned_by": "prellm"])
     }
 
-    public func makeApplication() -> some ApplicationProtocol {
-        let s = config.server
+    public func makeApplication() -> some ApplicationProtocol { Self.makeApplication(config.server, router: makeRouter()) }
+
+    /// The HTTP server: the connection guard's limits, the address, the router.
+    static func makeApplication(_ s: ConfigFile.Server, router: Router<BasicRequestContext>) -> some ApplicationProtocol {
         let limits = ConnectionLimits(header: s.headerTimeout, body: s.bodyTimeout, idle: s.idleTimeout, maxConnections: s.maxConnections)
         let census = ConnectionCensus(max: s.maxConnections)
         return Application(
-            router: makeRouter(),
+            router: router,
             server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits, census: census) },
             // No server name: an answer does not say what the gateway runs on.
-            configuration: .init(address: .hostname(config.server.host, port: config.server.port)))
+            configuration: .init(address: .hostname(s.host, port: s.port)))
     }
 
     static let apiKeyHeader = HTTPField.Name("x-api-key")!

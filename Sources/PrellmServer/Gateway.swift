@@ -64,11 +64,11 @@ public final class Gateway: Sendable {
     ///     beside the config).
     public init(
         config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        previous: Gateway? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(StartupError) {
         self.config = config
         self.log = log
-        if let store {
+        if let store = store ?? previous?.store {
             self.store = store
         } else {
             do { self.store = try SQLiteGatewayStore(path: Self.defaultStorePath(config)) } catch { throw StartupError(message: error.message) }
@@ -123,12 +123,20 @@ public final class Gateway: Sendable {
         if let context {
             baseContext = context
         } else {
-            // Each request gets the cache of its key (GatewayAnswerCache.forRequest).
-            baseContext = RunContext(models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil), cache: nil)
+            // Each request gets the cache of its key (GatewayAnswerCache.forRequest). A reload
+            // keeps the breakers, latency averages and calls in flight of the gateway before.
+            baseContext = RunContext(
+                models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil),
+                routing: previous?.baseContext.routing ?? RoutingState(), cache: nil)
         }
-        metrics = GatewayMetrics(
-            breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
-            routing: baseContext.routing)
+        let breakers = config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) }
+        if let previous, previous.baseContext.routing === baseContext.routing {
+            // The counters go on across a reload.
+            metrics = previous.metrics
+            metrics.setBreakerModels(breakers)
+        } else {
+            metrics = GatewayMetrics(breakerModels: breakers, routing: baseContext.routing)
+        }
         if baseContext.events == nil { baseContext.events = metrics }
         answers = GatewayAnswerCache(store: self.store, metrics: metrics, maxAnswerBytes: config.cache?.maxAnswerBytes ?? 1 << 20, log: log)
         contextBox = baseContext

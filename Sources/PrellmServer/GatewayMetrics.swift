@@ -51,13 +51,16 @@ public final class GatewayMetrics: RunEventSink {
     }
 
     private let state = Mutex(State())
-    let breakerModels: [String]
+    /// The models with a circuit breaker, whose state is rendered; a reload may change them.
+    let breakers: Mutex<[String]>
     let routing: RoutingState
 
     init(breakerModels: [String], routing: RoutingState) {
-        self.breakerModels = breakerModels
+        self.breakers = Mutex(breakerModels)
         self.routing = routing
     }
+
+    func setBreakerModels(_ models: [String]) { breakers.withLock { $0 = models } }
 
     /// A label value as the Prometheus text format quotes it.
     static func escape(_ value: String) -> String {
@@ -144,7 +147,7 @@ public final class GatewayMetrics: RunEventSink {
             }
         }
         out += "# HELP prellm_circuit_open Whether a model's circuit breaker is open (1) or closed (0).\n# TYPE prellm_circuit_open gauge\n"
-        for m in breakerModels { out += "prellm_circuit_open{\(Labels(model: m).rendered)} \(routing.isOpen(m) ? 1 : 0)\n" }
+        for m in breakers.withLock({ $0 }) { out += "prellm_circuit_open{\(Labels(model: m).rendered)} \(routing.isOpen(m) ? 1 : 0)\n" }
         return out
     }
 

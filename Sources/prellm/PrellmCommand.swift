@@ -171,6 +171,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The config file.") var config: String = "prellm.yaml"
     @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
     @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
+    @Flag(help: "Reload when the config, a served workflow or a provider key file changes (SIGHUP always reloads).") var watch = false
     func run() async throws {
         // A log reader that went away must not kill the gateway (a write then fails instead).
         signal(SIGPIPE, SIG_IGN)
@@ -178,7 +179,7 @@ struct Serve: AsyncParsableCommand {
         // Written from a thread of its own: a slow reader of stderr must not stall requests.
         let log = LogWriter(fd: 2)
         let out = await ServeCommand.run(
-            config: config, host: host, port: port, environment: ProcessInfo.processInfo.environment, log: log.write)
+            config: config, host: host, port: port, watch: watch, environment: ProcessInfo.processInfo.environment, log: log.write)
         log.flush()
         finish(out)
     }

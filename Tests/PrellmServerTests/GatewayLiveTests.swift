@@ -288,7 +288,7 @@ struct ServedGateway {
     /// The log so far.
     var log: String { logged.text }
 
-    init(environment: [String: String], config configBody: (Int) -> String) async throws {
+    init(environment: [String: String], arguments: [String] = [], config configBody: (Int) -> String) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let probe = try StandInServer { _, _ in }
@@ -297,7 +297,7 @@ struct ServedGateway {
         let config = dir.appendingPathComponent("prellm.yaml")
         try configBody(port).write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        process.arguments = ["serve", "--config", config.path]
+        process.arguments = ["serve", "--config", config.path] + arguments
         process.environment = environment
         process.standardError = logged.pipe
         process.standardOutput = Pipe()
@@ -313,6 +313,9 @@ struct ServedGateway {
         process.terminate()
         throw StandInError("the gateway did not start")
     }
+
+    /// The config file the gateway reads (a test rewrites it to see a reload).
+    var configPath: String { dir.appendingPathComponent("prellm.yaml").path }
 
     func stop() {
         if process.isRunning { process.terminate() }
