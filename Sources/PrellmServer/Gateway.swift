@@ -8,6 +8,7 @@ import PrellmProviders
 import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
+import PrellmTelemetry
 
 /// A Gateway is what `prellm serve` serves: the configured model names (routed as in
 /// workflows), each workflow as the model `workflow/<name>`, and the gateway keys. It is built
@@ -48,6 +49,9 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// Active health checks of the providers that ask for them (`providers.NAME.health`).
     let health: HealthMonitor?
+    /// The OpenTelemetry tracer (`OTEL_EXPORTER_OTLP_ENDPOINT`…): a SERVER span per chat
+    /// request, and the runs' spans under it; nil when traces are off.
+    public let tracer: Tracer?
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -60,10 +64,11 @@ public final class Gateway: Sendable {
     ///     beside the config).
     public init(
         config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        tracer: Tracer? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(StartupError) {
         self.config = config
         self.log = log
+        self.tracer = tracer
         if let store {
             self.store = store
         } else {
@@ -126,6 +131,10 @@ public final class Gateway: Sendable {
             breakerModels: config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) },
             routing: baseContext.routing)
         if baseContext.events == nil { baseContext.events = metrics }
+        if let tracer {
+            baseContext.events = FanOut((baseContext.events.map { [$0] } ?? []) + [tracer])
+            baseContext.tracing = tracer
+        }
         contextBox = baseContext
         health = try Self.healthMonitor(config, directory, routing: baseContext.routing)
     }
