@@ -270,3 +270,39 @@ struct InstantClock: RunClock {
         #expect(spans.allSatisfy { $0.traceHigh == parent.traceHigh && $0.traceLow == parent.traceLow })
     }
 }
+
+@Suite struct ExporterTests {
+    /// A collector that is not there (a closed loopback port), batches that never fill on their own.
+    func exporter(queue: Int, log: @escaping @Sendable (String) -> Void) throws -> OTLPExporter {
+        var env = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_BSP_SCHEDULE_DELAY": "600000"]
+        env["OTEL_BSP_MAX_QUEUE_SIZE"] = String(queue)
+        let configuration = try #require(try TelemetryConfiguration.from(environment: env, serviceVersion: "t").get())
+        return OTLPExporter(configuration: configuration, version: "t", log: log)
+    }
+
+    static func span() -> SpanData {
+        SpanData(traceHigh: 1, traceLow: 1, spanID: 1, parentSpanID: 0, name: "s", kind: .internal, start: 1, end: 2)
+    }
+
+    /// Past its buffer the exporter drops and counts; enqueueing never waits for the network.
+    @Test func aFullBufferDropsAndCounts() throws {
+        let e = try exporter(queue: 2) { _ in }
+        let started = ContinuousClock.now
+        for _ in 0..<5 { e.enqueue(Self.span()) }
+        #expect(ContinuousClock.now - started < .milliseconds(100))
+        #expect(e.dropped == 3)
+    }
+
+    /// A collector that is down is said once, however many exports fail.
+    @Test func aFailingExportIsLoggedOnce() async throws {
+        let lines = Mutex<[String]>([])
+        let e = try exporter(queue: 10) { line in lines.withLock { $0.append(line) } }
+        e.enqueue(Self.span())
+        await e.flush(timeout: .seconds(2))
+        e.enqueue(Self.span())
+        await e.shutdown(timeout: .seconds(2))
+        let logged = lines.withLock { $0 }
+        #expect(logged.count == 1)
+        #expect(logged.first?.contains("127.0.0.1:9") == true)
+    }
+}
