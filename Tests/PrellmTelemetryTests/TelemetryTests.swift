@@ -262,6 +262,35 @@ struct InstantClock: RunClock {
         #expect(output.contains("the answer"))
     }
 
+    /// A map's items' attempts hang under the map step's span (their paths are `each[0]`, …).
+    @Test func aMapsAttemptsHangUnderTheMapStep() async throws {
+        let yaml = """
+            prellm: 1
+            inputs:
+              items: {type: array, items: {type: string}, maxItems: 5}
+            steps:
+              - id: each
+                map:
+                  over: "{{ inputs.items }}"
+                  as: it
+                  concurrency: 1
+                  step:
+                    call: {model: openai/gpt-4o-mini, prompt: "{{ it }}"}
+            """
+        let compiled = WorkflowCompiler().compile(source: Source(path: "/tmp/prellm-telemetry-test/m.yaml", text: yaml))
+        #expect(!compiled.hasErrors, "\(DiagnosticRenderer.text(compiled.diagnostics, sources: compiled.sources))")
+        let exporter = MemoryExporter(), tracer = Tracer(exporter: exporter)
+        var context = RunContext(models: FlakyModels(provider: FlakyProvider()), clock: InstantClock(), cache: nil, events: tracer)
+        context.tracing = tracer
+        let result = try await Interpreter(compiled).run(inputs: ["items": .array(["a", "b"])], context: context)
+        #expect(result.error == nil, "\(String(describing: result.error))")
+        let spans = exporter.all
+        let map = try #require(spans.first { $0.name == "step each" })
+        let attempts = spans.filter { $0.kind == .client }
+        #expect(attempts.count == 3)  // the first item's failed try, its retry, the second item
+        #expect(attempts.allSatisfy { $0.parentSpanID == map.spanID })
+    }
+
     @Test func aRunJoinsItsParent() async throws {
         let parent = try #require(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
         let (spans, _) = try await run(capture: false, parent: parent)
