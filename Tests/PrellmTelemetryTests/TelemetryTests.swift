@@ -86,6 +86,15 @@ import Testing
         #expect(TraceContext(traceparent: header) == nil)
     }
 
+    /// The context an attempt carries upstream is not part of what the model answers: two
+    /// requests that differ only in it share a cache entry.
+    @Test func theTraceContextIsOutsideTheCacheKey() {
+        var traced = ChatRequest(model: "m", messages: [.user("hi")])
+        let plain = traced
+        traced.traceContext = TraceContext(traceHigh: 1, traceLow: 2, spanID: 3)
+        #expect(ModelRouter.cacheKey("openai/m", traced) == ModelRouter.cacheKey("openai/m", plain))
+    }
+
     /// A later version may add fields; its first four are read as version 00's.
     @Test func aFutureVersionIsReadAsFarAsItIsKnown() {
         let c = TraceContext(traceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more")
