@@ -58,6 +58,10 @@ let package = Package(
             name: "PrellmRuntime",
             dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "CSQLite"],
             swiftSettings: strict),
+        // Traces over OTLP/HTTP, hand-encoded: a RunEventSink beside the JSONL trace.
+        .target(
+            name: "PrellmTelemetry", dependencies: ["PrellmRuntime", "PrellmProviderKit", "PrellmHTTP", "PrellmSchema"],
+            swiftSettings: strict),
         .target(
             name: "Prellm",
             dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
@@ -66,7 +70,7 @@ let package = Package(
             name: "PrellmServer",
             dependencies: [
                 "Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                "PrellmRuntime", "PrellmTelemetry", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
@@ -81,7 +85,7 @@ let package = Package(
             name: "PrellmCLI",
             dependencies: [
                 "Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime",
+                "PrellmRuntime", "PrellmTelemetry",
             ],
             swiftSettings: strict),
         .target(
@@ -108,6 +112,7 @@ let package = Package(
             name: "PrellmServerTests",
             dependencies: [
                 "PrellmServer", "PrellmCLI", "PrellmSchema", "PrellmHTTP", "PrellmProviders", "PrellmProviderKit", "ProviderStandIn", "prellm",
+                "PrellmTelemetry",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
@@ -118,6 +123,9 @@ let package = Package(
         .testTarget(
             name: "PrellmRuntimeTests",
             dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit", "PrellmTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PrellmTelemetryTests", dependencies: ["PrellmTelemetry", "PrellmRuntime", "PrellmProviderKit", "PrellmCompiler"],
             swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),

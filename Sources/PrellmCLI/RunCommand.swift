@@ -7,6 +7,7 @@ import PrellmProviders
 import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
+import PrellmTelemetry
 
 /// `prellm run FILE` / `prellm-run FILE`: compile, check the inputs, run, and report.
 ///
@@ -120,6 +121,7 @@ public enum RunCommand {
             traceSink = sink
             context.events = sink
         }
+        let telemetry = traced(&context, environment: environment, log: progress)
         let streamed = StreamState()
         let display = ProgressDisplay(interactive: options.interactive, write: progress)
         if !options.json {
@@ -145,6 +147,9 @@ public enum RunCommand {
         display.stop()
         signalSource?.cancel()
         _ = traceSink
+        // The spans go before the process does, but a collector that is down delays the exit
+        // by two seconds at most.
+        await telemetry?.exporter.shutdown(timeout: .seconds(2))
 
         if options.json {
             out.stdout = run.json.prettyJSONText + "\n"
@@ -162,6 +167,22 @@ public enum RunCommand {
             out.exitCode = error.kind == .cancelled ? interrupted : CommandOutput.Exit.failure
         }
         return out
+    }
+
+    /// Adds the OpenTelemetry tracer the environment asks for to the run's sinks; a
+    /// `TRACEPARENT` variable (as a CI job or a parent process sets it) makes the run its child.
+    static func traced(
+        _ context: inout RunContext, environment: [String: String], log: @escaping @Sendable (String) -> Void
+    )
+        -> Telemetry?
+    {
+        guard let telemetry = Telemetry.fromEnvironment(environment, version: PrellmVersion.current, log: { log("prellm: \($0)\n") }) else {
+            return nil
+        }
+        context.events = FanOut((context.events.map { [$0] } ?? []) + [telemetry.tracer])
+        context.tracing = telemetry.tracer
+        context.traceParent = environment["TRACEPARENT"].flatMap(TraceContext.init(traceparent:))
+        return telemetry
     }
 
     final class StreamState: @unchecked Sendable {

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import PrellmCompiler
+import PrellmSchema
 import PrellmServer
+import PrellmTelemetry
 
 /// `prellm serve --config prellm.yaml [--host H] [--port P] [--watch]`: the OpenAI-compatible
 /// gateway. SIGTERM and SIGINT stop accepting connections and let requests in flight finish;
@@ -25,9 +27,12 @@ public enum ServeCommand {
         }
         adjust(&config)
         let gateway: Gateway
+        let telemetry = Telemetry.fromEnvironment(environment, version: PrellmVersion.current) { message in
+            log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "telemetry"]).jsonText)
+        }
         do {
             let store = try await Gateway.openStore(config)
-            gateway = try Gateway(config: config, environment: environment, store: store, log: log)
+            gateway = try Gateway(config: config, environment: environment, store: store, tracer: telemetry?.tracer, log: log)
             try await gateway.prepare()
         } catch let e as StoreError {
             out.stderr = "prellm serve: \(e.message)\n"
@@ -50,6 +55,8 @@ public enum ServeCommand {
             out.stderr = "prellm serve: \(error)\n"
             out.exitCode = CommandOutput.Exit.failure
         }
+        // The last requests' spans go out before the gateway does.
+        await telemetry?.exporter.shutdown(timeout: .seconds(5))
         return out
     }
 

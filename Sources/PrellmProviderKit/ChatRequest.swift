@@ -19,6 +19,9 @@ public struct ChatRequest: Sendable {
     public var reasoning: Bool?
     /// Whether the model may call several tools in one answer (nil: the provider's default).
     public var parallelToolCalls: Bool?
+    /// The attempt span's context, sent upstream as `traceparent` when tracing is on. Not part
+    /// of what the model answers: the cache key (`ModelRouter.cacheKey`) leaves it out.
+    public var traceContext: TraceContext?
 
     public init(
         model: String, system: String? = nil, messages: [ChatMessage], temperature: Double? = nil,

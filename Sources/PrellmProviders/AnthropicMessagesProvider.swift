@@ -30,7 +30,7 @@ public struct AnthropicMessagesProvider: ChatProvider, TokenCounting {
         let json = try await transport.send(
             transport.request(
                 path: "/v1/messages", body: Self.encode(request, stream: false),
-                headers: headers, streaming: false))
+                headers: headers, streaming: false, trace: request.traceContext))
         return try Self.decode(json, request: request, transport: transport)
     }
 
@@ -46,7 +46,8 @@ public struct AnthropicMessagesProvider: ChatProvider, TokenCounting {
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
-        let http = transport.request(path: "/v1/messages", body: Self.encode(request, stream: true), headers: headers, streaming: true)
+        let http = transport.request(
+            path: "/v1/messages", body: Self.encode(request, stream: true), headers: headers, streaming: true, trace: request.traceContext)
         let transport = self.transport
         let forcedJSON = request.responseFormat != .text
         return transport.deltas { out in

@@ -29,7 +29,7 @@ public struct GeminiProvider: ChatProvider, TokenCounting, EmbeddingProvider {
         let json = try await transport.send(
             transport.request(
                 path: Self.path(request.model, stream: false), body: Self.encode(request),
-                headers: headers, streaming: false))
+                headers: headers, streaming: false, trace: request.traceContext))
         if let blocked = json["promptFeedback"]?["blockReason"]?.stringValue, json["candidates"] == nil {
             throw ProviderError(provider: name, kind: .contentFilter, message: "the prompt was blocked (\(blocked))")
         }
@@ -75,7 +75,9 @@ public struct GeminiProvider: ChatProvider, TokenCounting, EmbeddingProvider {
     }
 
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
-        let http = transport.request(path: Self.path(request.model, stream: true), body: Self.encode(request), headers: headers, streaming: true)
+        let http = transport.request(
+            path: Self.path(request.model, stream: true), body: Self.encode(request), headers: headers, streaming: true,
+            trace: request.traceContext)
         let transport = self.transport
         return transport.deltas { out in
             let body = try await transport.open(http)

@@ -21,7 +21,7 @@ public struct OllamaChatProvider: ChatProvider, EmbeddingProvider {
         let json = try await transport.send(
             transport.request(
                 path: "/api/chat", body: try Self.encode(request, stream: false),
-                headers: headers, streaming: false))
+                headers: headers, streaming: false, trace: request.traceContext))
         if let e = json["error"]?.stringValue { throw ProviderError(provider: name, kind: .server, message: transport.redact(e)) }
         var calls = 0
         return Self.deltas(json, toolCallsSoFar: &calls).collected(model: json["model"]?.stringValue ?? request.model)
@@ -32,9 +32,9 @@ public struct OllamaChatProvider: ChatProvider, EmbeddingProvider {
         do { body = try Self.encode(request, stream: true) } catch {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
-        var request = transport.request(path: "/api/chat", body: body, headers: headers, streaming: true)
-        request.headers = request.headers.map { $0.name == "Accept" ? ("Accept", "application/x-ndjson") : $0 }
-        let http = request
+        var prepared = transport.request(path: "/api/chat", body: body, headers: headers, streaming: true, trace: request.traceContext)
+        prepared.headers = prepared.headers.map { $0.name == "Accept" ? ("Accept", "application/x-ndjson") : $0 }
+        let http = prepared
         let transport = self.transport
         return transport.deltas { out in
             let body = try await transport.open(http)

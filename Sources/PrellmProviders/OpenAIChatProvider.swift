@@ -24,7 +24,7 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
         let json = try await transport.send(
             transport.request(
                 path: "/chat/completions", body: Self.encode(request, stream: false, strict: strict),
-                headers: headers, streaming: false))
+                headers: headers, streaming: false, trace: request.traceContext))
         var response = try Self.decode(json, model: request.model, transport: transport)
         if let strict { Self.restore(&response, request, strict) }
         response.notes += Self.reasoningNotes(request)
@@ -34,7 +34,8 @@ public struct OpenAIChatProvider: ChatProvider, EmbeddingProvider {
     public func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> {
         let strict = Self.strictSchema(request)
         let http = transport.request(
-            path: "/chat/completions", body: Self.encode(request, stream: true, strict: strict), headers: headers, streaming: true)
+            path: "/chat/completions", body: Self.encode(request, stream: true, strict: strict), headers: headers, streaming: true,
+            trace: request.traceContext)
         let transport = self.transport
         // An answer whose nulls must be dropped is held back and handed on whole.
         let holdBack = strict?.introducedNulls == true

@@ -14,7 +14,11 @@ struct ProviderTransport: Sendable {
 
     var provider: String { configuration.name }
 
-    func request(path: String, body: JSONValue, headers: [(name: String, value: String)], streaming: Bool) -> HTTPRequest {
+    /// - Parameter trace: the attempt span's context, sent as `traceparent` so an upstream that
+    ///   traces continues the same trace.
+    func request(
+        path: String, body: JSONValue, headers: [(name: String, value: String)], streaming: Bool, trace: TraceContext? = nil
+    ) -> HTTPRequest {
         let t = configuration.timeouts
         let timeouts = HTTPTimeouts(connect: t.connect, firstByte: t.firstToken, idle: streaming ? t.idle : nil, total: t.total)
         var all: [(name: String, value: String)] = [
@@ -22,6 +26,7 @@ struct ProviderTransport: Sendable {
         ]
         all += headers
         all += configuration.extraHeaders
+        if let trace { all.append(("traceparent", trace.traceparent)) }
         return HTTPRequest(method: "POST", url: configuration.baseURL + path, headers: all, body: Array(body.jsonText.utf8), timeouts: timeouts)
     }
 

@@ -17,7 +17,7 @@ extension Interpreter {
             ledger.add(
                 StepRecord(id: path, kind: "validate", status: .ok, latency: context.clock.now - started, attempts: used + 1),
                 output: frame.scope.steps[i] ?? .null)
-            progress(context, path, .done, started: started)
+            progress(context, frame.traceID, path, .done, started: started)
             return nil
         }
         context.events?.record(.invalid(traceID: frame.traceID, step: path, attempt: used + 1, errors: problems))
@@ -27,7 +27,7 @@ extension Interpreter {
             var record = StepRecord(id: path, kind: "validate", status: .failed, latency: context.clock.now - started, attempts: used + 1)
             record.error = error
             ledger.add(record)
-            progress(context, path, .failed, started: started, detail: problems.first)
+            progress(context, frame.traceID, path, .failed, started: started, detail: problems.first)
             throw error
         }
         let retry = onFail.retry, retried = program.steps[retry].id
@@ -46,7 +46,7 @@ extension Interpreter {
         }
         frame.state[retry].reask = [.assistant(previous), .user(PromptText.validationReask(problems))]
         progress(
-            context, path, .retrying, started: started,
+            context, frame.traceID, path, .retrying, started: started,
             detail: "re-asking \(retried): \(problems.count) error\(problems.count == 1 ? "" : "s")")
         return retry
     }

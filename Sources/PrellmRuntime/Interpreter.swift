@@ -71,6 +71,7 @@ public struct Interpreter: Sendable {
         let ledger = RunLedger(budget: program.budget, allowance: allowance, started: started)
         var output: JSONValue = .null
         var failure: RunError?
+        context.events?.record(.run(RunPhaseEvent(traceID: traceID, workflow: program.name, phase: .started(parent: context.traceParent))))
         do {
             let prepared = try prepareInputs(inputs)
             // The run's time budget bounds every call, in imports too; its token and dollar
@@ -85,6 +86,8 @@ public struct Interpreter: Sendable {
             failure = error
         }
         let (usage, cost, records) = ledger.snapshot()
+        context.events?.record(
+            .run(RunPhaseEvent(traceID: traceID, workflow: program.name, phase: .ended(error: failure, usage: usage, costUSD: cost))))
         return RunResult(
             output: output, steps: records, usage: usage, costUSD: cost, traceID: traceID, error: failure,
             elapsed: context.clock.now - started)
@@ -167,7 +170,7 @@ public struct Interpreter: Sendable {
             frame.scope.steps[i] = value
             ledger.add(record, output: value)
             progress(
-                context, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
+                context, frame.traceID, record.id, .done, started: context.clock.now - record.latency, model: record.modelUsed, usage: record.usage,
                 cost: record.costUSD)
             i = position(program.steps[i].next)
         }
@@ -183,6 +186,7 @@ public struct Interpreter: Sendable {
             attempts: 0)
         failed.error = error
         ledger.add(failed)
+        context.events?.record(.step(StepEvent(traceID: frame.traceID, step: failed.id, state: .failed, error: error.message)))
         return error
     }
 
@@ -204,10 +208,10 @@ public struct Interpreter: Sendable {
         if let condition = step.condition, !(try passes(condition, frame.scope, step: path, what: "the 'if' guard")) {
             frame.scope.steps[i] = nil
             ledger.add(StepRecord(id: path, kind: step.kind.rawValue, status: .skipped, latency: .zero, attempts: 0))
-            progress(context, path, .skipped, started: started)
+            progress(context, frame.traceID, path, .skipped, started: started)
             return i + 1
         }
-        progress(context, path, .running, started: started)
+        progress(context, frame.traceID, path, .running, started: started, kind: step.kind.rawValue)
         frame.state[i].started = started
         switch step.payload {
         case .route(let r):
@@ -217,7 +221,7 @@ public struct Interpreter: Sendable {
             ledger.add(
                 StepRecord(id: path, kind: "route", status: .ok, latency: context.clock.now - started, attempts: 1),
                 output: frame.scope.steps[i] ?? .null)
-            progress(context, path, .done, started: started, detail: "→ \(name)")
+            progress(context, frame.traceID, path, .done, started: started, detail: "→ \(name)")
             return target ?? program.steps.count
         case .validate(let v):
             return try await validate(step, v, &frame, ledger: ledger, context: context, started: started) ?? position(step.next)
@@ -260,10 +264,13 @@ public struct Interpreter: Sendable {
         }
     }
 
+    /// Reports a step's progress to the display and, as a typed event, to the run's sinks (a
+    /// tracer's step spans start and end here).
     func progress(
-        _ context: RunContext, _ step: String, _ state: StepProgress.State, started: ContinuousClock.Instant,
-        model: String? = nil, usage: Usage? = nil, cost: Double? = nil, detail: String? = nil
+        _ context: RunContext, _ trace: String, _ step: String, _ state: StepProgress.State, started: ContinuousClock.Instant,
+        kind: String? = nil, model: String? = nil, usage: Usage? = nil, cost: Double? = nil, detail: String? = nil
     ) {
+        context.events?.record(.step(StepEvent(traceID: trace, step: step, kind: kind, state: state, error: state == .failed ? detail : nil)))
         context.onProgress?(
             StepProgress(
                 step: step, state: state, model: model, usage: usage, costUSD: cost,

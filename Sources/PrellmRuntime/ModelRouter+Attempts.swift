@@ -11,18 +11,19 @@ extension ModelRouter {
         var retry = 0
         while true {
             let reservation = try begin(call, t, retry: retry, &state, ledger: ledger)
+            let request = traced(t.request, call, attempt: state.count)
             let started = context.clock.now
             let result: Result<ChatResponse, any Error>
             context.routing.started(t.model)
             do {
                 // The common case awaits the provider directly: no timer task, no stream to fold.
                 if call.deadline == nil, call.route.parameters.timeout == nil, !call.stream {
-                    result = .success(try await t.provider.complete(t.request))
+                    result = .success(try await t.provider.complete(request))
                 } else {
                     let sent = SentCharacters()
                     result = .success(
                         try await withDeadlines(call, started: started, sent: sent) {
-                            try await self.send(t.provider, t.request, stream: call.stream, sent: sent)
+                            try await self.send(t.provider, request, stream: call.stream, sent: sent)
                         })
                 }
             } catch {
@@ -52,6 +53,14 @@ extension ModelRouter {
             emit(call, t.model, state.count, .started(retry: retry, fallback: t.position > 0, promptTokens: state.estimate, prompt: promptText(call)))
         }
         return reservation
+    }
+
+    /// The request with the attempt span's context, when a tracer opened one for it.
+    func traced(_ request: ChatRequest, _ call: Call, attempt: Int) -> ChatRequest {
+        guard let tracing = context.tracing else { return request }
+        var r = request
+        r.traceContext = tracing.context(run: call.traceID, step: call.step, attempt: attempt)
+        return r
     }
 
     enum Conclusion {
@@ -92,7 +101,7 @@ extension ModelRouter {
                 .answered(
                     .init(
                         text: response.text, finish: response.finishReason, usage: usage, costUSD: cost, latency: latency,
-                        notes: response.notes)))
+                        notes: response.notes, responseModel: response.model)))
             emit(call, t.model, attempt, .charged(usage: usage, costUSD: cost))
             if overran { emit(call, t.model, attempt, .overrun(reservedTokens: reservation.tokens, chargedTokens: usage.totalTokens)) }
             return .answered(

@@ -21,6 +21,11 @@ public struct RunContext: Sendable {
     /// Receives one line per step as it starts and ends, for progress display.
     public var onProgress: (@Sendable (StepProgress) -> Void)?
     public var redactPrompts = false
+    /// Gives each model attempt the trace context its request carries upstream (`traceparent`);
+    /// nil when nothing traces.
+    public var tracing: (any AttemptTracing)?
+    /// The span a run's spans are children of (the gateway's request span); nil starts a trace.
+    public var traceParent: TraceContext?
     /// Answers that stand in for the top-level program's model steps, by step position (a
     /// test's `mocks`): such a step gives its answer without a call, free and offline.
     public var mocks: [Int: JSONValue] = [:]
@@ -36,6 +41,13 @@ public struct RunContext: Sendable {
         self.cache = cache
         self.events = events
     }
+}
+
+/// AttemptTracing is the one thing the router asks of a tracer rather than tells it: the
+/// context of the span it opened for an attempt (on that attempt's `started` event), so the
+/// provider request carries it as `traceparent`.
+public protocol AttemptTracing: Sendable {
+    func context(run traceID: String, step: String, attempt: Int) -> TraceContext?
 }
 
 /// ModelAccess resolves `provider/model` to a provider, and knows prices and capabilities.

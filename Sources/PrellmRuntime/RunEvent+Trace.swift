@@ -19,6 +19,9 @@ extension RunEvent {
                 ])
         case .call(let e):
             return e.traceFields.map { Self.line(e.traceID, e.step, $0) }
+        case .run, .step:
+            // Run and step boundaries are for tracers; the JSONL trace has its step records.
+            return nil
         }
     }
 

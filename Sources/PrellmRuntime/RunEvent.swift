@@ -12,6 +12,37 @@ public enum RunEvent: Sendable {
     case repaired(traceID: String, step: String, repairs: [String])
     /// A validate step's value did not pass; `attempt` is the validation's number (1 for the first).
     case invalid(traceID: String, step: String, attempt: Int, errors: [String])
+    /// A run of a program started or ended (the interpreter's `run`, not an imported program).
+    case run(RunPhaseEvent)
+    /// A step started, ended or was skipped: what a tracer needs for a span per step.
+    case step(StepEvent)
+}
+
+/// The start or end of one run, for a span around it.
+public struct RunPhaseEvent: Sendable {
+    public var traceID: String
+    /// The program's `name:`, when it has one.
+    public var workflow: String?
+    public var phase: Phase
+
+    public enum Phase: Sendable {
+        /// `parent` is the span the run belongs under (the gateway's request span), else nil.
+        case started(parent: TraceContext?)
+        case ended(error: RunError?, usage: Usage, costUSD: Double?)
+    }
+}
+
+/// A step's progress as an event: the same points as `RunContext.onProgress`, with the run's
+/// id, so a sink can tell two concurrent runs' steps apart.
+public struct StepEvent: Sendable {
+    public var traceID: String
+    /// The step's path: `answer`, `parts[2]`, `short.inner`.
+    public var step: String
+    /// The step's kind (`classify`, `map`, …), on the event that starts it.
+    public var kind: String?
+    public var state: StepProgress.State
+    /// Why a failed step failed.
+    public var error: String?
 }
 
 /// A CallEvent is one thing that happened to a model call: an attempt started, answered,
@@ -58,6 +89,8 @@ public struct CallEvent: Sendable {
         public var latency: Duration
         /// The provider's notes on how it sent the request (OpenAIStrictSchema's, say).
         public var notes: [String] = []
+        /// The model the provider says answered (`gpt-4o-mini-2024-07-18`), when it says.
+        public var responseModel: String? = nil
     }
 
     public struct Failure: Sendable {

@@ -7,6 +7,7 @@ import PrellmCompiler
 import PrellmProviderKit
 import PrellmRuntime
 import PrellmSchema
+import PrellmTelemetry
 
 /// The gateway's HTTP surface: `POST /v1/chat/completions` (plain and streamed),
 /// `GET /v1/models`, `GET /healthz`, `GET /readyz`.
@@ -171,6 +172,7 @@ extension Gateway {
         let started = ContinuousClock.now
         let rid = request.headers[Self.requestID].flatMap { $0.isEmpty || $0.count > 200 ? nil : $0 } ?? UUID().uuidString.lowercased()
         var entry = RequestLog(requestID: rid, path: dialect.path)
+        entry.span = tracer?.startServer(method: "POST", route: dialect.path, traceparent: request.headers[Self.traceparent])
         func finish(_ response: Response, status: Int) -> Response {
             var response = response
             response.headers[Self.requestID] = rid
@@ -252,8 +254,11 @@ extension Gateway {
         }
     }
 
-    /// Writes the request's log line and counts it.
+    static let traceparent = HTTPField.Name("traceparent")!
+
+    /// Writes the request's log line, counts it and ends its span.
     func complete(_ entry: RequestLog, status: Int, started: ContinuousClock.Instant) {
+        if let span = entry.span { tracer?.endServer(span, status: status, model: entry.model) }
         var entry = entry
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -312,7 +317,11 @@ extension Gateway {
                     cost: result.costUSD)
             }
         case .route(let route):
+            let tracer = self.tracer
             return { context throws(GatewayError) in
+                // A routed call has no run: its attempts hang under the request's span directly.
+                if let tracer, let parent = context.traceParent { tracer.attach(run: requestID, to: parent) }
+                defer { tracer?.detach(run: requestID) }
                 var call = ModelRouter.Call(step: "chat", route: route, system: chat.system, messages: chat.messages, traceID: requestID)
                 call.format = chat.format
                 call.stream = context.onText != nil
@@ -348,6 +357,7 @@ extension Gateway {
         context0.events = tally
         context0.cache = cache
         if let models { context0.models = models }
+        context0.traceParent = entry.span?.context
         if !chat.stream {
             let served = try await Self.bounded(timeout) { [context0] in try await runner(context0) }
             let (response, model, usage, cost) = (served.response, served.model, served.usage, served.cost)

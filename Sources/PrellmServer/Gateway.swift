@@ -8,6 +8,7 @@ import PrellmProviders
 import PrellmRuntime
 import PrellmSchema
 import PrellmSyntax
+import PrellmTelemetry
 
 /// A Gateway is what `prellm serve` serves: the configured model names (routed as in
 /// workflows), each workflow as the model `workflow/<name>`, and the gateway keys. It is built
@@ -52,6 +53,9 @@ public final class Gateway: Sendable {
     let answers: GatewayAnswerCache
     /// The providers, for requests that bring their own provider key.
     let directory: ProviderDirectory
+    /// The OpenTelemetry tracer (`OTEL_EXPORTER_OTLP_ENDPOINT`…): a SERVER span per chat
+    /// request, and the runs' spans under it; nil when traces are off.
+    public let tracer: Tracer?
 
     public struct StartupError: Error, Sendable, CustomStringConvertible {
         public var message: String
@@ -64,10 +68,11 @@ public final class Gateway: Sendable {
     ///     beside the config).
     public init(
         config: ConfigFile, environment: [String: String], context: RunContext? = nil, store: (any GatewayStore)? = nil,
-        previous: Gateway? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
+        previous: Gateway? = nil, tracer: Tracer? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(StartupError) {
         self.config = config
         self.log = log
+        self.tracer = tracer ?? previous?.tracer
         if let store = store ?? previous?.store {
             self.store = store
         } else {
@@ -139,6 +144,10 @@ public final class Gateway: Sendable {
         }
         if baseContext.events == nil { baseContext.events = metrics }
         answers = GatewayAnswerCache(store: self.store, metrics: metrics, maxAnswerBytes: config.cache?.maxAnswerBytes ?? 1 << 20, log: log)
+        if let tracer = self.tracer {
+            baseContext.events = FanOut((baseContext.events.map { [$0] } ?? []) + [tracer])
+            baseContext.tracing = tracer
+        }
         contextBox = baseContext
         health = try Self.healthMonitor(config, directory, routing: baseContext.routing)
     }

@@ -1,4 +1,5 @@
 import PrellmSchema
+import PrellmTelemetry
 
 /// What the gateway logs and counts about one chat request, filled in as the request goes and
 /// written once when it ends (a stream's when the stream does, with its usage). The log line
@@ -21,6 +22,8 @@ struct RequestLog: Sendable {
     var errorKind: String?
     var stream = false
     var status = 0
+    /// The request's SERVER span, ended when the request is (never written to the log).
+    var span: Tracer.ServerSpan?
 
     init(requestID: String, path: String) {
         self.requestID = requestID
