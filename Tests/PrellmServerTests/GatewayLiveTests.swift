@@ -122,7 +122,7 @@ import Testing
 
     @Test func disconnectCancelsTheUpstream() async throws {
         let upstreamCut = Flag()
-        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIDrip("tick", count: 300, pauseMs: 20, onClientGone: { upstreamCut.set() })]])
+        let standIn = try ScriptedStandIn(["gpt-4o-mini": [Reply.openAIDrip("tick", count: 3000, pauseMs: 20, onClientGone: { upstreamCut.set() })]])
         let gateway = try GatewayTests().gateway(standIn, keys: false)
         let app = Application(router: gateway.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -149,7 +149,9 @@ import Testing
             }
             close(fd)
             #expect(received.contains("tick 3"))
-            for _ in 0..<100 where !upstreamCut.isSet { try await Task.sleep(for: .milliseconds(50)) }
+            // A minute of ticks: on a machine whose threads the rest of the suite keeps busy, the
+            // gateway may take seconds to notice; an upstream left running would never be cut.
+            for _ in 0..<600 where !upstreamCut.isSet { try await Task.sleep(for: .milliseconds(50)) }
             #expect(upstreamCut.isSet, "the upstream stream was not cancelled")
         }
     }
