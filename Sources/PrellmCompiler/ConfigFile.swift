@@ -196,7 +196,7 @@ struct ConfigDecoder {
                 var query: String?, context: String?
                 var patternNode = item
                 if item.mapping != nil {
-                    guard let g = d.fields(item, "a served workflow", allowed: ["path", "query", "user_context"], required: ["path"]),
+                    guard let g = d.fields(item, "a served workflow", allowed: Self.workflowKeys, required: ["path"]),
                         let p = g["path"]
                     else { continue }
                     patternNode = p
@@ -224,7 +224,7 @@ struct ConfigDecoder {
                 config.keys.append(k)
             }
         }
-        if let v = f["store"], let g = d.fields(v, "'store'", allowed: ["path", "url", "response_ttl", "hold_margin"]) {
+        if let v = f["store"], let g = d.fields(v, "'store'", allowed: Self.storeKeys) {
             if let p = g["path"].flatMap({ d.string($0, "'path'") }) { config.storePath = FilePaths.resolve(p, relativeTo: d.source.path) }
             if let u = g["url"], let url = d.string(u, "'url'") {
                 if !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
@@ -242,6 +242,25 @@ struct ConfigDecoder {
     }
 
     static let providerKeys = ["format", "base_url", "api_key_env", "api_key_file", "headers", "timeouts", "health"]
+    static let serverKeys = [
+        "host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models", "hide_unhealthy", "auth",
+        "client_key_models",
+    ]
+    static let limitKeys = [
+        "max_body_bytes", "max_messages", "request_timeout", "header_timeout", "body_timeout", "idle_timeout", "max_connections",
+    ]
+    static let storeKeys = ["path", "url", "response_ttl", "hold_margin"]
+    static let cacheKeys = ["ttl", "scope", "max_answer_bytes"]
+    static let keyKeys = ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"]
+    static let workflowKeys = ["path", "query", "user_context"]
+    static let timeoutKeys = ["connect", "first_token", "idle", "total"]
+    static let healthKeys = ["interval", "timeout", "path"]
+    /// The keys each section of a config file takes (`timeouts` and `health` are a provider's).
+    /// The README's gateway section documents every one (a test checks).
+    static let sectionKeys: [String: [String]] = [
+        "server": serverKeys, "limits": limitKeys, "store": storeKeys, "cache": cacheKeys, "keys": keyKeys,
+        "workflows": workflowKeys, "providers": providerKeys, "timeouts": timeoutKeys, "health": healthKeys,
+    ]
     /// What a provider the config names itself may speak (ProviderConfiguration.WireFormat).
     static let wireFormats = ["openai", "anthropic", "gemini", "ollama"]
 
@@ -249,11 +268,7 @@ struct ConfigDecoder {
         var s = ConfigFile.Server()
         guard
             let f = d.fields(
-                node, "'server'",
-                allowed: [
-                    "host", "port", "allow_remote_without_keys", "cors", "log_prompts", "provider_models", "hide_unhealthy", "auth",
-                    "client_key_models",
-                ])
+                node, "'server'", allowed: Self.serverKeys)
         else { return s }
         if let v = f["auth"], let text = d.string(v, "'auth'") {
             if let auth = ConfigFile.Auth(rawValue: text) {
@@ -288,7 +303,7 @@ struct ConfigDecoder {
 
     /// `cache: {ttl: 10m, scope: key|global, max_answer_bytes: 1048576}`.
     mutating func cache(_ node: YAMLNode) -> ConfigFile.AnswerCache? {
-        guard let f = d.fields(node, "'cache'", allowed: ["ttl", "scope", "max_answer_bytes"]) else { return nil }
+        guard let f = d.fields(node, "'cache'", allowed: Self.cacheKeys) else { return nil }
         var c = ConfigFile.AnswerCache()
         if let v = f["ttl"], let t = d.duration(v, "'ttl'") { c.ttl = t }
         if let v = f["scope"], let text = d.string(v, "'scope'") {
@@ -307,11 +322,7 @@ struct ConfigDecoder {
     mutating func limits(_ node: YAMLNode, into s: inout ConfigFile.Server) {
         guard
             let f = d.fields(
-                node, "'limits'",
-                allowed: [
-                    "max_body_bytes", "max_messages", "request_timeout", "header_timeout", "body_timeout", "idle_timeout",
-                    "max_connections",
-                ])
+                node, "'limits'", allowed: Self.limitKeys)
         else { return }
         if let v = f["max_body_bytes"], let n = d.int(v, "'max_body_bytes'", min: 1024, max: 1 << 30) { s.maxBodyBytes = n }
         if let v = f["max_messages"], let n = d.int(v, "'max_messages'", min: 1, max: 100_000) { s.maxMessages = n }
@@ -325,7 +336,7 @@ struct ConfigDecoder {
     mutating func key(_ node: YAMLNode) -> ConfigFile.Key? {
         guard
             let f = d.fields(
-                node, "a key", allowed: ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"],
+                node, "a key", allowed: Self.keyKeys,
                 required: ["id", "hash"]),
             let id = f["id"].flatMap({ d.name($0, "a key's 'id'") }), let hv = f["hash"], let raw = d.string(hv, "'hash'")
         else { return nil }
@@ -387,7 +398,7 @@ struct ConfigDecoder {
                 d.string(value, "header '\(n.value)'").map { (n.value, $0) }
             }
         }
-        if let v = f["timeouts"], let t = d.fields(v, "'timeouts'", allowed: ["connect", "first_token", "idle", "total"]) {
+        if let v = f["timeouts"], let t = d.fields(v, "'timeouts'", allowed: Self.timeoutKeys) {
             s.connectTimeout = t["connect"].flatMap { d.duration($0, "'connect'") }
             s.firstTokenTimeout = t["first_token"].flatMap { d.duration($0, "'first_token'") }
             s.idleTimeout = t["idle"].flatMap { d.duration($0, "'idle'") }
@@ -425,7 +436,7 @@ struct ConfigDecoder {
     mutating func health(_ node: YAMLNode) -> ConfigFile.HealthCheck? {
         var h = ConfigFile.HealthCheck()
         if node.scalar != nil { return d.bool(node, "'health'") == true ? h : nil }
-        guard let f = d.fields(node, "'health'", allowed: ["interval", "timeout", "path"]) else { return nil }
+        guard let f = d.fields(node, "'health'", allowed: Self.healthKeys) else { return nil }
         if let v = f["interval"], let t = d.duration(v, "'interval'") { h.interval = t }
         if let v = f["timeout"], let t = d.duration(v, "'timeout'") { h.timeout = t }
         if let v = f["path"], let path = d.string(v, "'path'") {

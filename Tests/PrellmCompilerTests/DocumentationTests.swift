@@ -1,5 +1,5 @@
 import Foundation
-import PrellmCompiler
+@testable import PrellmCompiler
 import PrellmSyntax
 import Testing
 
@@ -10,6 +10,23 @@ import Testing
 
     static func read(_ rel: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(rel), encoding: .utf8)
+    }
+
+    /// The README's gateway section (from its heading to the next of its level) names every key
+    /// a config file takes, in prose (`key`) or in an example (`key:`).
+    @Test func theReadmeDocumentsEveryConfigKey() throws {
+        let readme = try Self.read("README.md")
+        let start = try #require(readme.range(of: "### The gateway"))
+        let rest = readme[start.upperBound...]
+        let section = rest[..<(rest.range(of: "\n### Exit codes")?.lowerBound ?? rest.endIndex)]
+        var missing: [String] = []
+        for key in ConfigFile.topLevelKeys where !section.contains("`\(key)") && !section.contains("\(key):") { missing.append(key) }
+        for (name, keys) in ConfigDecoder.sectionKeys {
+            for key in keys where !section.contains("`\(key)`") && !section.contains("\(key):") && !section.contains("`\(name).\(key)") {
+                missing.append("\(name).\(key)")
+            }
+        }
+        #expect(missing.isEmpty, "the README's gateway section does not document \(missing.sorted())")
     }
 
     @Test func everyDiagnosticCodeIsDocumented() throws {
