@@ -11,11 +11,14 @@ public struct LintOptions: Sendable {
     public var color = false
     /// Files compiled at once; nil uses every core.
     public var jobs: Int?
+    /// A config file whose own providers the workflows may name (`--config`).
+    public var config: String?
 
     public init(
         paths: [String], format: DiagnosticReport.Format = .text, warningsAsErrors: Bool = false,
-        color: Bool = false, jobs: Int? = nil
+        color: Bool = false, jobs: Int? = nil, config: String? = nil
     ) {
+        self.config = config
         self.paths = paths.isEmpty ? ["."] : paths
         self.format = format
         self.warningsAsErrors = warningsAsErrors
@@ -39,7 +42,17 @@ public enum LintCommand {
             }
             if isDir.boolValue { files += WorkflowFiles.find(in: path) } else { files.append(path) }
         }
-        let results = compileAll(files, jobs: options.jobs)
+        var providers = ConfigFile.builtinProviders
+        if let path = options.config {
+            let (config, rendered) = ProviderSettings.load(path)
+            guard let config else {
+                out.stderr += "prellm lint: the config \(path) does not load:\n" + rendered
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            providers = config.providerNames
+        }
+        let results = compileAll(files, jobs: options.jobs, providers: providers)
         var diagnostics: [Diagnostic] = []
         var sources: [String: Source] = [:]
         for r in results where !r.diagnostics.isEmpty {
@@ -79,15 +92,17 @@ public enum LintCommand {
     }
 
     /// Compiles files on every core; each worker has its own compiler (and import cache).
-    public static func compileAll(_ files: [String], jobs: Int? = nil) -> [CompileResult] {
+    public static func compileAll(_ files: [String], jobs: Int? = nil, providers: [String] = ConfigFile.builtinProviders) -> [CompileResult] {
         let workers = min(files.count, max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount))
         guard workers > 1 else {
             let compiler = WorkflowCompiler()
+            compiler.providers = providers
             return files.map { compiler.compile(path: $0).forReporting }
         }
         let results = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let compiler = WorkflowCompiler()
+            compiler.providers = providers
             var i = w
             while i < files.count {
                 results.set(i, compiler.compile(path: files[i]).forReporting)

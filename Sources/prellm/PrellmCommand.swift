@@ -86,6 +86,7 @@ struct Lint: ParsableCommand {
     @Option(help: "Output format: text, json, github or sarif.") var format: DiagnosticReport.Format = .text
     @Flag(help: "Treat warnings as errors.") var warningsAsErrors = false
     @Option(help: "Files to compile at once (default: one per core).") var jobs: Int?
+    @Option(help: "A config file whose own providers (providers: {gpu-a: {format: …}}) the workflows may name.") var config: String?
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -93,7 +94,9 @@ struct Lint: ParsableCommand {
 
     func run() throws {
         let color = format == .text && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        finish(LintCommand.run(.init(paths: paths, format: format, warningsAsErrors: warningsAsErrors, color: color, jobs: jobs)))
+        finish(
+            LintCommand.run(
+                .init(paths: paths, format: format, warningsAsErrors: warningsAsErrors, color: color, jobs: jobs, config: config)))
     }
 }
 
