@@ -70,7 +70,8 @@ let package = Package(
             name: "PrellmServer",
             dependencies: [
                 "Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", "PrellmTelemetry", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+                "PrellmRuntime", "PrellmTelemetry", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
@@ -89,13 +90,16 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema"], swiftSettings: strict),
+        .target(
             name: "PrellmCommandLine",
             dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "prellm",
             dependencies: [
-                "Prellm", "PrellmCLI", "PrellmCommandLine", "PrellmTesting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Prellm", "PrellmCLI", "PrellmCommandLine", "PrellmTesting", "PrellmLanguageServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -103,6 +107,8 @@ let package = Package(
             dependencies: ["PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .target(name: "ProviderStandIn", dependencies: ["PrellmSchema"], path: "Tests/ProviderStandIn", swiftSettings: strict),
+        .testTarget(
+            name: "PrellmLanguageServerTests", dependencies: ["PrellmLanguageServer", "PrellmSchema", "ProviderStandIn"], swiftSettings: strict),
         .testTarget(name: "PrellmHTTPTests", dependencies: ["PrellmHTTP", "ProviderStandIn"], swiftSettings: strict),
         .testTarget(
             name: "PrellmProvidersTests",

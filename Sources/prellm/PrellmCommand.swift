@@ -4,6 +4,7 @@ import Prellm
 import PrellmCLI
 import PrellmCommandLine
 import PrellmCompiler
+import PrellmLanguageServer
 import PrellmServer
 import PrellmSyntax
 import PrellmTesting
@@ -72,7 +73,7 @@ struct PrellmCommand: AsyncParsableCommand {
         version: PrellmVersion.current,
         subcommands: [
             Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self, Usage.self,
-            Store.self,
+            Store.self, Lsp.self,
         ],
         defaultSubcommand: Ask.self)
 }
@@ -165,6 +166,16 @@ struct Run: AsyncParsableCommand {
         discussion: "Exit codes: 0 done, 1 the workflow failed, 2 usage or compile error, 130 interrupted.")
     @OptionGroup var options: RunArguments
     func run() async throws { finish(await options.execute()) }
+}
+
+struct Lsp: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the Language Server Protocol over stdio, for editors: the compiler's diagnostics as you type.")
+    func run() throws {
+        // An editor that went away must not kill the server with SIGPIPE mid-write.
+        signal(SIGPIPE, SIG_IGN)
+        Foundation.exit(LanguageServer(version: PrellmVersion.current).run())
+    }
 }
 
 struct Serve: AsyncParsableCommand {

@@ -1,0 +1,167 @@
+import Foundation
+import PrellmCompiler
+import PrellmSchema
+import PrellmSyntax
+
+/// `prellm lsp`: a language server for workflow files, speaking LSP's JSON-RPC over stdio. The
+/// compiler's diagnostics — the codes, hints and related places `prellm lint` reports — are
+/// published on open and on every change, with ranges in UTF-16 code units as LSP counts them.
+/// `handle` is a pure step from one message to the messages it answers with, so the protocol
+/// is tested without a process; `run` is the loop over stdio.
+public final class LanguageServer {
+    /// The open documents: their text and version, by URI.
+    struct Document {
+        var version: Int
+        var text: String
+    }
+
+    private var documents: [String: Document] = [:]
+    private var shutDown = false
+    /// Set by `exit`: the process's exit status (0 after `shutdown`, 1 without).
+    public private(set) var exitCode: Int32?
+
+    /// What `initialize` answers as the server's version.
+    let version: String
+
+    public init(version: String = "dev") { self.version = version }
+
+    /// The messages to send for one that arrived.
+    public func handle(_ message: JSONValue) -> [JSONValue] {
+        let method = message["method"]?.stringValue
+        let id = message["id"]
+        let params = message["params"] ?? .null
+        switch method {
+        case "initialize"?: return [Self.result(id, capabilities)]
+        case "initialized"?: return []
+        case "shutdown"?:
+            shutDown = true
+            return [Self.result(id, .null)]
+        case "exit"?:
+            exitCode = shutDown ? 0 : 1
+            return []
+        case "textDocument/didOpen"?:
+            guard let doc = params["textDocument"], let uri = doc["uri"]?.stringValue, let text = doc["text"]?.stringValue else { return [] }
+            documents[uri] = Document(version: Self.int(doc["version"]) ?? 0, text: text)
+            return [publish(uri)]
+        case "textDocument/didChange"?:
+            guard let uri = params["textDocument"]?["uri"]?.stringValue, var doc = documents[uri],
+                let text = params["contentChanges"]?.arrayValue?.last?["text"]?.stringValue
+            else { return [] }
+            doc.text = text
+            doc.version = Self.int(params["textDocument"]?["version"]) ?? doc.version + 1
+            documents[uri] = doc
+            return [publish(uri)]
+        case "textDocument/didClose"?:
+            guard let uri = params["textDocument"]?["uri"]?.stringValue else { return [] }
+            documents[uri] = nil
+            return [Self.notification("textDocument/publishDiagnostics", .object(["uri": .string(uri), "diagnostics": .array([])]))]
+        case let other?:
+            // A request this server does not serve is answered; a notification is ignored.
+            guard let id else { return [] }
+            return [Self.error(id, code: -32601, "method not found: \(other)")]
+        case nil:
+            return [Self.error(id ?? .null, code: -32600, "not a request or a notification")]
+        }
+    }
+
+    /// Full-text sync: a change sends the whole document (a workflow is small, and the compiler
+    /// reads it whole anyway).
+    var capabilities: JSONValue {
+        .object([
+            "capabilities": .object(["textDocumentSync": .object(["openClose": true, "change": .number(1)])]),
+            "serverInfo": .object(["name": "prellm", "version": .string(version)]),
+        ])
+    }
+
+    static func int(_ v: JSONValue?) -> Int? {
+        if case .number(let n)? = v, n == n.rounded(), abs(n) < 1e15 { return Int(n) }
+        return nil
+    }
+
+    /// The document's diagnostics, as `prellm lint` finds them.
+    func publish(_ uri: String) -> JSONValue {
+        guard let doc = documents[uri] else { return .null }
+        let path = Self.path(of: uri)
+        var diagnostics: [JSONValue] = []
+        if Self.isWorkflowFile(doc.text) {
+            let source = Source(path: path, text: doc.text)
+            let result = WorkflowCompiler().compile(source: source)
+            diagnostics = result.diagnostics.filter { $0.file == path }.map { Self.lsp($0, source, sources: result.sources) }
+        }
+        return Self.notification(
+            "textDocument/publishDiagnostics",
+            .object(["uri": .string(uri), "version": .number(Double(doc.version)), "diagnostics": .array(diagnostics)]))
+    }
+
+    /// Files with a top-level `prellm:` key are workflow or config files; other YAML is not ours.
+    static func isWorkflowFile(_ text: String) -> Bool {
+        text.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasPrefix("prellm:") }
+    }
+
+    static func lsp(_ d: Diagnostic, _ source: Source, sources: [String: Source]) -> JSONValue {
+        var out: [String: JSONValue] = [
+            "range": range(d.span, source),
+            "severity": .number(d.severity == .error ? 1 : d.severity == .warning ? 2 : 3),
+            "code": .string(d.code.rawValue), "source": "prellm",
+            "message": .string(d.message + (d.hint.map { "\nhint: " + $0 } ?? "")),
+        ]
+        if !d.related.isEmpty {
+            out["relatedInformation"] = .array(
+                d.related.map { r in
+                    let s = sources[r.file] ?? source
+                    return .object([
+                        "location": .object(["uri": .string(uri(of: r.file)), "range": range(r.span, s)]), "message": .string(r.message),
+                    ])
+                })
+        }
+        return .object(out)
+    }
+
+    /// A span as LSP's zero-based range, its characters in UTF-16 code units.
+    static func range(_ span: Span, _ source: Source) -> JSONValue {
+        func position(_ p: Position) -> JSONValue {
+            .object(["line": .number(Double(max(0, p.line - 1))), "character": .number(Double(max(0, source.utf16Column(of: p) - 1)))])
+        }
+        return .object(["start": position(span.start), "end": position(span.end)])
+    }
+
+    static func path(of uri: String) -> String {
+        guard uri.hasPrefix("file://"), let url = URL(string: uri) else { return uri }
+        return url.path
+    }
+
+    static func uri(of path: String) -> String { URL(fileURLWithPath: path).absoluteString }
+
+    static func result(_ id: JSONValue?, _ value: JSONValue) -> JSONValue {
+        .object(["jsonrpc": "2.0", "id": id ?? .null, "result": value])
+    }
+
+    static func error(_ id: JSONValue, code: Int, _ message: String) -> JSONValue {
+        .object(["jsonrpc": "2.0", "id": id, "error": .object(["code": .number(Double(code)), "message": .string(message)])])
+    }
+
+    static func notification(_ method: String, _ params: JSONValue) -> JSONValue {
+        .object(["jsonrpc": "2.0", "method": .string(method), "params": params])
+    }
+
+    /// Serves stdio until `exit` or the end of input; returns the exit status.
+    public func run(input: FileHandle = .standardInput, output: FileHandle = .standardOutput) -> Int32 {
+        var source = MessageReader { Array(input.availableData) }
+        while exitCode == nil {
+            let body: [UInt8]
+            do { body = try source.next() } catch {
+                if error == .ended { return 1 }
+                output.write(Data(MessageReader.frame(Self.error(.null, code: -32700, "\(error)"))))
+                return 1
+            }
+            let replies: [JSONValue]
+            if let message = try? JSONParser.parse(bytes: body) {
+                replies = handle(message)
+            } else {
+                replies = [Self.error(.null, code: -32700, "the message is not JSON")]
+            }
+            for r in replies { output.write(Data(MessageReader.frame(r))) }
+        }
+        return exitCode ?? 1
+    }
+}

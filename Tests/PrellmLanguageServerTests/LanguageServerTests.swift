@@ -1,0 +1,109 @@
+import Foundation
+import PrellmLanguageServer
+import PrellmSchema
+import ProviderStandIn
+import Testing
+
+/// `prellm lsp` driven as an editor drives it: a real process, JSON-RPC with Content-Length
+/// framing over its stdin and stdout.
+@Suite struct LanguageServerTests {
+    static let broken = """
+        prellm: 1
+        inputs:
+          message: {type: string}
+        steps:
+          - id: answer
+            call: {model: openai/gpt-4o-mini, prompt: "😀 {{ inputs.mesage }}"}
+        output: "{{ answer }}"
+        """
+
+    @Test func diagnosticsOnOpenAndChangeThenShutdown() async throws {
+        let client = try LSPClient()
+        defer { client.stop() }
+        let uri = "file:///tmp/prellm-lsp-\(UUID().uuidString)/w.prellm.yaml"
+        let initialized = try client.request(1, "initialize", .object(["processId": .null, "rootUri": .null, "capabilities": .object([:])]))
+        #expect(initialized["result"]?["capabilities"]?["textDocumentSync"]?["change"] == .number(1))
+        client.notify("initialized", .object([:]))
+        client.notify(
+            "textDocument/didOpen",
+            .object(["textDocument": .object(["uri": .string(uri), "languageId": "yaml", "version": .number(1), "text": .string(Self.broken)])]))
+        let published = try client.next()
+        #expect(published["method"] == "textDocument/publishDiagnostics")
+        let all = published["params"]?["diagnostics"]?.arrayValue ?? []
+        let d = try #require(all.first { $0["message"]?.stringValue?.contains("mesage") == true }, "\(published.jsonText)")
+        #expect(d["code"] == "PL202", "\(published.jsonText)")
+        #expect(d["message"]?.stringValue?.contains("hint: did you mean 'message'?") == true, "\(published.jsonText)")
+        #expect(d["range"]?["start"]?["line"] == .number(5))
+        // The field's name, counted in UTF-16 code units: the emoji before it is two of them.
+        let line = Self.broken.split(separator: "\n")[5]
+        let found = try #require(line.range(of: "mesage"))
+        let column = line.utf16.distance(from: line.startIndex, to: found.lowerBound)
+        #expect(d["range"]?["start"]?["character"] == .number(Double(column)), "\(published.jsonText)")
+
+        let fixed = Self.broken.replacingOccurrences(of: "mesage", with: "message")
+        client.notify(
+            "textDocument/didChange",
+            .object([
+                "textDocument": .object(["uri": .string(uri), "version": .number(2)]),
+                "contentChanges": .array([.object(["text": .string(fixed)])]),
+            ]))
+        let again = try client.next()
+        #expect(again["params"]?["diagnostics"] == .array([]), "\(again.jsonText)")
+        #expect(again["params"]?["version"] == .number(2))
+
+        // Half-typed: the server answers with diagnostics, not a crash.
+        client.notify(
+            "textDocument/didChange",
+            .object([
+                "textDocument": .object(["uri": .string(uri), "version": .number(3)]),
+                "contentChanges": .array([.object(["text": "prellm: 1\nsteps:\n  - id: [\n"])]),
+            ]))
+        #expect(try client.next()["params"]?["diagnostics"]?.arrayValue?.isEmpty == false)
+
+        let unknown = try client.request(2, "textDocument/hover", .object([:]))
+        #expect(unknown["error"]?["code"] == .number(-32601))
+        #expect(try client.request(3, "shutdown", .null)["result"] == .null)
+        client.notify("exit", .null)
+        #expect(client.waitForExit() == 0)
+    }
+}
+
+/// A minimal LSP client over a child's stdio.
+final class LSPClient {
+    let process = Process()
+    let stdin = Pipe()
+    let stdout = Pipe()
+    var reader: MessageReader
+
+    init() throws {
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        process.executableURL = bin
+        process.arguments = ["lsp"]
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let handle = stdout.fileHandleForReading
+        reader = MessageReader { Array(handle.availableData) }
+    }
+
+    func notify(_ method: String, _ params: JSONValue) {
+        send(.object(["jsonrpc": "2.0", "method": .string(method), "params": params]))
+    }
+
+    func request(_ id: Int, _ method: String, _ params: JSONValue) throws -> JSONValue {
+        send(.object(["jsonrpc": "2.0", "id": .number(Double(id)), "method": .string(method), "params": params]))
+        return try next()
+    }
+
+    func send(_ message: JSONValue) { stdin.fileHandleForWriting.write(Data(MessageReader.frame(message))) }
+
+    func next() throws -> JSONValue { try JSONParser.parse(bytes: try reader.next()) }
+
+    func waitForExit() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func stop() { if process.isRunning { process.terminate() } }
+}
