@@ -13,6 +13,8 @@ public final class LanguageServer {
     struct Document {
         var version: Int
         var text: String
+        /// The decoded workflow of the last compile, for the outline.
+        var workflow: Workflow?
     }
 
     private var documents: [String: Document] = [:]
@@ -51,6 +53,13 @@ public final class LanguageServer {
             doc.version = Self.int(params["textDocument"]?["version"]) ?? doc.version + 1
             documents[uri] = doc
             return [publish(uri)]
+        case "textDocument/documentSymbol"?:
+            guard let uri = params["textDocument"]?["uri"]?.stringValue, let doc = documents[uri] else { return [Self.result(id, .array([]))] }
+            return [Self.result(id, .array(Self.symbols(doc.workflow, Source(path: Self.path(of: uri), text: doc.text))))]
+        case "textDocument/codeAction"?:
+            guard let uri = params["textDocument"]?["uri"]?.stringValue else { return [Self.result(id, .array([]))] }
+            let diagnostics = params["context"]?["diagnostics"]?.arrayValue ?? []
+            return [Self.result(id, .array(diagnostics.compactMap { Self.quickFix(uri, $0) }))]
         case "textDocument/didClose"?:
             guard let uri = params["textDocument"]?["uri"]?.stringValue else { return [] }
             documents[uri] = nil
@@ -68,7 +77,10 @@ public final class LanguageServer {
     /// reads it whole anyway).
     var capabilities: JSONValue {
         .object([
-            "capabilities": .object(["textDocumentSync": .object(["openClose": true, "change": .number(1)])]),
+            "capabilities": .object([
+                "textDocumentSync": .object(["openClose": true, "change": .number(1)]), "documentSymbolProvider": true,
+                "codeActionProvider": .object(["codeActionKinds": .array(["quickfix"])]),
+            ]),
             "serverInfo": .object(["name": "prellm", "version": .string(version)]),
         ])
     }
@@ -80,17 +92,46 @@ public final class LanguageServer {
 
     /// The document's diagnostics, as `prellm lint` finds them.
     func publish(_ uri: String) -> JSONValue {
-        guard let doc = documents[uri] else { return .null }
+        guard var doc = documents[uri] else { return .null }
         let path = Self.path(of: uri)
         var diagnostics: [JSONValue] = []
+        doc.workflow = nil
         if Self.isWorkflowFile(doc.text) {
             let source = Source(path: path, text: doc.text)
             let result = WorkflowCompiler().compile(source: source)
             diagnostics = result.diagnostics.filter { $0.file == path }.map { Self.lsp($0, source, sources: result.sources) }
+            doc.workflow = result.workflow
         }
+        documents[uri] = doc
         return Self.notification(
             "textDocument/publishDiagnostics",
             .object(["uri": .string(uri), "version": .number(Double(doc.version)), "diagnostics": .array(diagnostics)]))
+    }
+
+    /// The outline: inputs, models, contracts and steps, each at its name (LSP SymbolKind:
+    /// 13 variable, 14 constant, 23 struct, 12 function).
+    static func symbols(_ w: Workflow?, _ source: Source) -> [JSONValue] {
+        guard let w else { return [] }
+        func symbol(_ name: Workflow.Name, _ kind: Int, _ detail: String) -> JSONValue {
+            let r = range(name.span, source)
+            return .object(["name": .string(name.value), "kind": .number(Double(kind)), "detail": .string(detail), "range": r, "selectionRange": r])
+        }
+        return w.inputs.map { symbol($0.name, 13, "input") } + w.models.map { symbol($0.name, 14, "model") }
+            + w.contracts.map { symbol($0.name, 23, "contract") } + w.steps.map { symbol($0.id, 12, $0.kind.rawValue) }
+    }
+
+    /// The fix a did-you-mean hint names (`deplyo` → `deploy`): its diagnostic's range replaced
+    /// by the suggestion.
+    static func quickFix(_ uri: String, _ diagnostic: JSONValue) -> JSONValue? {
+        guard diagnostic["source"] == "prellm", let message = diagnostic["message"]?.stringValue, let range = diagnostic["range"],
+            let start = message.range(of: "did you mean '"), let end = message[start.upperBound...].firstIndex(of: "'")
+        else { return nil }
+        let suggestion = String(message[start.upperBound..<end])
+        let edit = JSONValue.object(["range": range, "newText": .string(suggestion)])
+        return .object([
+            "title": .string("Replace with '\(suggestion)'"), "kind": "quickfix", "diagnostics": .array([diagnostic]), "isPreferred": true,
+            "edit": .object(["changes": .object([uri: .array([edit])])]),
+        ])
     }
 
     /// Files with a top-level `prellm:` key are workflow or config files; other YAML is not ours.

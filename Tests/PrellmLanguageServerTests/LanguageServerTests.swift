@@ -17,6 +17,17 @@ import Testing
         output: "{{ answer }}"
         """
 
+    /// A TextEdit applied to `text` (its range on one line, in UTF-16 code units).
+    static func apply(_ edit: JSONValue, to text: String) -> String? {
+        guard case .number(let line)? = edit["range"]?["start"]?["line"], case .number(let a)? = edit["range"]?["start"]?["character"],
+            case .number(let b)? = edit["range"]?["end"]?["character"], let new = edit["newText"]?.stringValue
+        else { return nil }
+        var lines = text.components(separatedBy: "\n")
+        let units = Array(lines[Int(line)].utf16)
+        lines[Int(line)] = String(decoding: units[..<Int(a)], as: UTF16.self) + new + String(decoding: units[Int(b)...], as: UTF16.self)
+        return lines.joined(separator: "\n")
+    }
+
     @Test func diagnosticsOnOpenAndChangeThenShutdown() async throws {
         let client = try LSPClient()
         defer { client.stop() }
@@ -40,6 +51,18 @@ import Testing
         let column = line.utf16.distance(from: line.startIndex, to: found.lowerBound)
         #expect(d["range"]?["start"]?["character"] == .number(Double(column)), "\(published.jsonText)")
 
+        // The did-you-mean hint's code action, applied as an editor applies it, fixes the text.
+        let actions = try client.request(
+            5, "textDocument/codeAction",
+            .object([
+                "textDocument": .object(["uri": .string(uri)]), "range": d["range"] ?? .null,
+                "context": .object(["diagnostics": .array([d])]),
+            ]))
+        let action = try #require(actions["result"]?[0], "\(actions.jsonText)")
+        #expect(action["title"] == "Replace with 'message'")
+        let edit = try #require(action["edit"]?["changes"]?[uri]?[0])
+        #expect(Self.apply(edit, to: Self.broken) == Self.broken.replacingOccurrences(of: "mesage", with: "message"))
+
         let fixed = Self.broken.replacingOccurrences(of: "mesage", with: "message")
         client.notify(
             "textDocument/didChange",
@@ -59,6 +82,21 @@ import Testing
                 "contentChanges": .array([.object(["text": "prellm: 1\nsteps:\n  - id: [\n"])]),
             ]))
         #expect(try client.next()["params"]?["diagnostics"]?.arrayValue?.isEmpty == false)
+
+        // The outline of the last text that decoded.
+        client.notify(
+            "textDocument/didChange",
+            .object([
+                "textDocument": .object(["uri": .string(uri), "version": .number(4)]),
+                "contentChanges": .array([.object(["text": .string(fixed)])]),
+            ]))
+        _ = try client.next()
+        let outline = try client.request(
+            4, "textDocument/documentSymbol", .object(["textDocument": .object(["uri": .string(uri)])]))
+        let names = outline["result"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names == ["message", "answer"], "\(outline.jsonText)")
+        #expect(outline["result"]?[1]?["detail"] == "call")
+        #expect(outline["result"]?[1]?["selectionRange"]?["start"]?["line"] == .number(4))
 
         let unknown = try client.request(2, "textDocument/hover", .object([:]))
         #expect(unknown["error"]?["code"] == .number(-32601))
