@@ -56,6 +56,16 @@ public final class LanguageServer {
         case "textDocument/documentSymbol"?:
             guard let uri = params["textDocument"]?["uri"]?.stringValue, let doc = documents[uri] else { return [Self.result(id, .array([]))] }
             return [Self.result(id, .array(Self.symbols(doc.workflow, Source(path: Self.path(of: uri), text: doc.text))))]
+        case "textDocument/definition"?, "textDocument/hover"?:
+            guard let uri = params["textDocument"]?["uri"]?.stringValue, let doc = documents[uri], let w = doc.workflow,
+                let line = Self.int(params["position"]?["line"]), let character = Self.int(params["position"]?["character"]),
+                let found = Self.name(at: line, character, in: doc.text).flatMap({ Self.definition(of: $0, in: w) })
+            else { return [Self.result(id, .null)] }
+            let source = Source(path: Self.path(of: uri), text: doc.text)
+            if method == "textDocument/definition" {
+                return [Self.result(id, .object(["uri": .string(uri), "range": Self.range(found.name.span, source)]))]
+            }
+            return [Self.result(id, .object(["contents": .object(["kind": "markdown", "value": .string(found.summary)])]))]
         case "textDocument/codeAction"?:
             guard let uri = params["textDocument"]?["uri"]?.stringValue else { return [Self.result(id, .array([]))] }
             let diagnostics = params["context"]?["diagnostics"]?.arrayValue ?? []
@@ -78,7 +88,8 @@ public final class LanguageServer {
     var capabilities: JSONValue {
         .object([
             "capabilities": .object([
-                "textDocumentSync": .object(["openClose": true, "change": .number(1)]), "documentSymbolProvider": true,
+                "textDocumentSync": .object(["openClose": true, "change": .number(1)]), "documentSymbolProvider": true, "definitionProvider": true,
+                "hoverProvider": true,
                 "codeActionProvider": .object(["codeActionKinds": .array(["quickfix"])]),
             ]),
             "serverInfo": .object(["name": "prellm", "version": .string(version)]),
@@ -118,6 +129,44 @@ public final class LanguageServer {
         }
         return w.inputs.map { symbol($0.name, 13, "input") } + w.models.map { symbol($0.name, 14, "model") }
             + w.contracts.map { symbol($0.name, 23, "contract") } + w.steps.map { symbol($0.id, 12, $0.kind.rawValue) }
+    }
+
+    /// The identifier under a position (zero-based line, UTF-16 character), and whether it
+    /// follows `inputs.`: a step id, a contract, a model alias or an input's name.
+    static func name(at line: Int, _ character: Int, in text: String) -> (word: String, isInput: Bool)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 0, line < lines.count else { return nil }
+        let units = Array(lines[line].utf16)
+        func isWord(_ u: UInt16) -> Bool {
+            (u >= 48 && u <= 57) || (u >= 65 && u <= 90) || (u >= 97 && u <= 122) || u == 95 || u == 45
+        }
+        guard character >= 0, character <= units.count else { return nil }
+        var a = character, b = character
+        while a > 0, isWord(units[a - 1]) { a -= 1 }
+        while b < units.count, isWord(units[b]) { b += 1 }
+        guard a < b else { return nil }
+        let word = String(decoding: units[a..<b], as: UTF16.self)
+        let before = String(decoding: units[..<a], as: UTF16.self)
+        return (word, before.hasSuffix("inputs."))
+    }
+
+    /// Where a name is declared in the workflow, and what a hover says of it.
+    static func definition(of name: (word: String, isInput: Bool), in w: Workflow) -> (name: Workflow.Name, summary: String)? {
+        if name.isInput || !w.steps.contains(where: { $0.id.value == name.word }) {
+            if let input = w.inputs.first(where: { $0.name.value == name.word }) {
+                return (input.name, "input `\(name.word)`: `\(input.schema.jsonText)`")
+            }
+        }
+        if let step = w.steps.first(where: { $0.id.value == name.word }) {
+            return (step.id, "step `\(name.word)` (\(step.kind.rawValue))")
+        }
+        if let contract = w.contracts.first(where: { $0.name.value == name.word }) {
+            return (contract.name, "contract `\(name.word)`: `\(String(contract.schema.jsonText.prefix(400)))`")
+        }
+        if let alias = w.models.first(where: { $0.name.value == name.word }) {
+            return (alias.name, "model `\(name.word)`: \(alias.choices.map(\.id).joined(separator: ", ")) (\(alias.policy.rawValue))")
+        }
+        return nil
     }
 
     /// The fix a did-you-mean hint names (`deplyo` → `deploy`): its diagnostic's range replaced

@@ -98,7 +98,16 @@ import Testing
         #expect(outline["result"]?[1]?["detail"] == "call")
         #expect(outline["result"]?[1]?["selectionRange"]?["start"]?["line"] == .number(4))
 
-        let unknown = try client.request(2, "textDocument/hover", .object([:]))
+        // `{{ answer }}` on the output line (6) goes to the step, and a hover says what it is.
+        let at = JSONValue.object([
+            "textDocument": .object(["uri": .string(uri)]), "position": .object(["line": .number(6), "character": .number(13)]),
+        ])
+        let definition = try client.request(6, "textDocument/definition", at)
+        #expect(definition["result"]?["range"]?["start"]?["line"] == .number(4), "\(definition.jsonText)")
+        let hover = try client.request(7, "textDocument/hover", at)
+        #expect(hover["result"]?["contents"]?["value"] == "step `answer` (call)", "\(hover.jsonText)")
+
+        let unknown = try client.request(2, "textDocument/references", .object([:]))
         #expect(unknown["error"]?["code"] == .number(-32601))
         #expect(try client.request(3, "shutdown", .null)["result"] == .null)
         client.notify("exit", .null)
