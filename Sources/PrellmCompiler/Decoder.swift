@@ -337,7 +337,8 @@ struct Decoder {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds, fractions included (a Date's interval, a metric's value).
+    public var seconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }

@@ -19,13 +19,11 @@ public final class SQLiteAnswerStore: AnswerStore {
         self.wallClock = wallClock
     }
 
-    /// The answer stored under `key`, unless it has expired. A store that cannot be read is a miss.
     public func answer(for key: String) async -> String? { get(key) }
 
-    public func keep(_ answer: String, for key: String, ttl: Duration) async {
-        put(key, answer, ttlSeconds: Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
-    }
+    public func keep(_ answer: String, for key: String, ttl: Duration) async { put(key, answer, ttlSeconds: ttl.seconds) }
 
+    /// The answer stored under `key`, unless it has expired. A store that cannot be read is a miss.
     func get(_ key: String) -> String? {
         (try? db.rows("SELECT response FROM answers WHERE key = ?1 AND expires > ?2", [.text(key), .real(wallClock())]))?.first?[0]?.text
     }

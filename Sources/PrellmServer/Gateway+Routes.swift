@@ -261,7 +261,7 @@ extension Gateway {
         if let span = entry.span { tracer?.endServer(span, status: status, model: entry.model) }
         var entry = entry
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         entry.status = status
         log(entry.jsonLine(latencyMS: seconds * 1000))
         metrics.request(
@@ -410,7 +410,7 @@ extension Gateway {
                     for await piece in pieces {
                         if !sent {
                             let d = ContinuousClock.now - streamStarted
-                            metrics.firstToken(model: model, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                            metrics.firstToken(model: model, seconds: d.seconds)
                         }
                         sent = true
                         let bytes =

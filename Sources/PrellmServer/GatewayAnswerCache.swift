@@ -36,9 +36,8 @@ final class GatewayAnswerCache: AnswerStore {
     func keep(_ answer: String, for key: String, ttl: Duration) async {
         let bytes = answer.utf8.count
         guard bytes <= maxAnswerBytes else { return }
-        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
         do {
-            try await store.keepAnswer(key: SHA256.hex(key), answer: answer, expires: Date().addingTimeInterval(seconds))
+            try await store.keepAnswer(key: SHA256.hex(key), answer: answer, expires: Date().addingTimeInterval(ttl.seconds))
             metrics.add("prellm_cache_stored_bytes_total", .init(), Double(bytes))
         } catch {
             failed("write", error)

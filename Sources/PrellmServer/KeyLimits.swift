@@ -78,7 +78,7 @@ final class KeyLimits: Sendable {
             ? BudgetAsk(
                 key: id, id: requestID + "-" + UniqueID.next(), usd: usd, day: day, month: month, dayLimit: key.usdPerDay,
                 monthLimit: key.usdPerMonth,
-                expires: now.addingTimeInterval(Double(holdLifetime.components.seconds) + Double(holdLifetime.components.attoseconds) / 1e18))
+                expires: now.addingTimeInterval(holdLifetime.seconds))
             : nil
         let admission: Admission
         do { admission = try await store.admit(rate: rate, budget: budget) } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import PrellmCompiler
 import PrellmRuntime
 import PrellmSchema
 
@@ -113,17 +114,17 @@ public enum TestReport {
     public static func junit(_ outcomes: [TestOutcome]) -> String {
         let files = Dictionary(grouping: outcomes, by: \.file).sorted { $0.key < $1.key }
         let c = counts(outcomes, skipped: 0)
-        let total = outcomes.reduce(0.0) { $0 + seconds($1.latency) }
+        let total = outcomes.reduce(0.0) { $0 + $1.latency.seconds }
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         x +=
             "<testsuites name=\"prellm test\" tests=\"\(outcomes.count)\" failures=\"\(c.failed)\" errors=\"\(c.errors)\" time=\"\(time(total))\">\n"
         for (n, (file, group)) in files.enumerated() {
             let g = counts(group, skipped: 0)
-            let t = group.reduce(0.0) { $0 + seconds($1.latency) }
+            let t = group.reduce(0.0) { $0 + $1.latency.seconds }
             x +=
                 "  <testsuite name=\"\(escape(file))\" id=\"\(n)\" tests=\"\(group.count)\" failures=\"\(g.failed)\" errors=\"\(g.errors)\" skipped=\"0\" time=\"\(time(t))\">\n"
             for o in group {
-                x += "    <testcase name=\"\(escape(title(o)))\" classname=\"\(escape(file))\" time=\"\(time(seconds(o.latency)))\""
+                x += "    <testcase name=\"\(escape(title(o)))\" classname=\"\(escape(file))\" time=\"\(time(o.latency.seconds))\""
                 guard !o.failures.isEmpty else {
                     x += "/>\n"
                     continue
@@ -140,10 +141,6 @@ public enum TestReport {
             x += "  </testsuite>\n"
         }
         return x + "</testsuites>\n"
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     static func time(_ s: Double) -> String { String(format: "%.3f", s) }
