@@ -29,8 +29,10 @@ public final class ResponseCache: Sendable {
     /// Whether only calls whose step asks for it (`cache:`) are cached, rather than every call
     /// that does not refuse it (`cache: false`).
     public let onlyMarked: Bool
+    /// How long an answer is kept when its step gives no `ttl`.
+    public static let standardTTL: Duration = .seconds(3600)
 
-    public init(defaultTTL: Duration = .seconds(3600)) {
+    public init(defaultTTL: Duration = standardTTL) {
         self.defaultTTL = defaultTTL
         self.store = nil
         self.namespace = ""
@@ -50,7 +52,7 @@ public final class ResponseCache: Sendable {
     /// A cache backed by a SQLite file (created if needed). Expiry there is by wall-clock time,
     /// since a monotonic instant means nothing to the next process.
     public convenience init(
-        file: String, defaultTTL: Duration = .seconds(3600), wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now
+        file: String, defaultTTL: Duration = standardTTL, wallClock: @escaping @Sendable () -> Double = SQLiteAnswerStore.now
     )
         throws(SQLiteAnswerStore.StoreError)
     {

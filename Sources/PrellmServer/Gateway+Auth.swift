@@ -63,7 +63,7 @@ extension Gateway {
         let allowed = config.server.auth == .client || config.server.clientKeyModels.contains(model)
         guard allowed, case .route(let route) = target, let provider = Self.soleProvider(route) else {
             if config.server.auth == .hybrid {
-                throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key")
+                throw KeyDirectory.notValid
             }
             throw GatewayError(
                 .badRequest, "'\(model)' cannot be used with a client's own key: it is a workflow, or its models are on several providers",

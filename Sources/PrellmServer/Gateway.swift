@@ -143,7 +143,7 @@ public final class Gateway: Sendable {
             metrics = GatewayMetrics(breakerModels: breakers, routing: baseContext.routing)
         }
         if baseContext.events == nil { baseContext.events = metrics }
-        answers = GatewayAnswerCache(store: self.store, metrics: metrics, maxAnswerBytes: config.cache?.maxAnswerBytes ?? 1 << 20, log: log)
+        answers = GatewayAnswerCache(store: self.store, metrics: metrics, maxAnswerBytes: (config.cache ?? .init()).maxAnswerBytes, log: log)
         if let tracer = self.tracer {
             baseContext.events = FanOut((baseContext.events.map { [$0] } ?? []) + [tracer])
             baseContext.tracing = tracer

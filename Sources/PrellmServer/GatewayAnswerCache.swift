@@ -58,6 +58,6 @@ final class GatewayAnswerCache: AnswerStore {
     ) -> ResponseCache {
         let namespace = config?.scope == .global ? "global|" : "key:\(keyID ?? "")|"
         return ResponseCache(
-            store: store, namespace: namespace, defaultTTL: config?.ttl ?? .seconds(3600), reads: !fresh, onlyMarked: config == nil)
+            store: store, namespace: namespace, defaultTTL: config?.ttl ?? ResponseCache.standardTTL, reads: !fresh, onlyMarked: config == nil)
     }
 }

@@ -68,7 +68,7 @@ final class KeyDirectory: Sendable {
         }
         // A lookup by the secret's hash: its timing tells nothing about any key's secret.
         guard let entry = keys.byHash[SHA256.hex(presented)] else {
-            throw GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key")
+            throw Self.notValid
         }
         if entry.revoked {
             throw GatewayError(.unauthorized, "the gateway key '\(entry.key.id)' has been revoked", code: "invalid_api_key")
@@ -80,6 +80,9 @@ final class KeyDirectory: Sendable {
         }
         return entry.key
     }
+
+    /// A key that is no secret of any gateway key's.
+    static var notValid: GatewayError { GatewayError(.unauthorized, "the gateway key is not valid", code: "invalid_api_key") }
 
     /// Whether `presented` is a secret of one of the gateway's keys (revoked or rotated ones
     /// too): under `auth: hybrid` anything else is taken for a client's provider key.
