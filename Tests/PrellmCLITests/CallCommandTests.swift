@@ -162,15 +162,9 @@ import Testing
     @Test func aWorkflowRunWithAConfigMayNameTheConfigsOwnProvider() async throws {
         let server = try StandInServer { _, w in w.stream(CallCommandTests.openAIStream) }
         defer { server.stop() }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("prellm.yaml").path
-        try "prellm: 1\nproviders:\n  gpu-a: {format: openai, base_url: \"\(server.baseURL)/v1\"}\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let workflow = dir.appendingPathComponent("hello.yaml").path
-        try "prellm: 1\nsteps:\n  - id: answer\n    call: {model: gpu-a/llama3.1:8b, prompt: Hi}\noutput: \"{{ answer }}\"\n"
-            .write(toFile: workflow, atomically: true, encoding: .utf8)
+        let files = try NamedProviderFiles(baseURL: server.baseURL + "/v1")
+        defer { files.remove() }
+        let (config, workflow) = (files.config, files.workflow)
         let sink = CallCommandTests.Sink()
         let out = await RunCommand.run(RunOptions(file: workflow, config: config), environment: [:], write: sink.write, progress: { _ in })
         #expect(out.exitCode == 0, "\(out.stderr)")

@@ -21,15 +21,9 @@ import Testing
 
     /// `--config`: a workflow may name the config's own providers; without it, they are unknown.
     @Test func aConfigsOwnProvidersAreKnownWithConfig() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-lintcfg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("prellm.yaml").path
-        try "prellm: 1\nproviders:\n  gpu-a: {format: openai, base_url: \"http://10.0.0.5:8000/v1\"}\n"
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let workflow = dir.appendingPathComponent("w.yaml").path
-        try "prellm: 1\nsteps:\n  - id: answer\n    call: {model: gpu-a/llama3.1:8b, prompt: Hi}\noutput: \"{{ answer }}\"\n"
-            .write(toFile: workflow, atomically: true, encoding: .utf8)
+        let files = try NamedProviderFiles(baseURL: "http://10.0.0.5:8000/v1")
+        defer { files.remove() }
+        let (config, workflow) = (files.config, files.workflow)
         let without = LintCommand.run(.init(paths: [workflow]))
         #expect(without.exitCode == 1 && without.stdout.contains("unknown provider 'gpu-a'"), "\(without.stdout)")
         let with = LintCommand.run(.init(paths: [workflow], config: config))
