@@ -65,12 +65,14 @@ struct ExpressionChecker {
         var expr: CheckedExpr
     }
 
-    static let functions = ["size", "contains", "startsWith", "endsWith", "matches", "has", "int", "double", "string"]
-    static let filters = ["join", "json", "default", "upper", "lower", "trim", "length", "truncate"]
+    static let functions = ExpressionLanguage.functions.map(\.name)
+    static let filters = ExpressionLanguage.filters.map(\.name)
 
     var env: Environment
     var bag: DiagnosticBag
     var readInputs: Set<String> = []
+    /// Every read of a step, where it is written: what an editor lists as the step's references.
+    var stepReads: [WorkflowAnalysis.Read] = []
     /// Set when some text could not be parsed: what it reads is unknown, so "never read" would
     /// be a guess.
     var sawUnparsedText = false
@@ -407,6 +409,7 @@ struct ExpressionChecker {
             report(.unknownStep, range, "unknown step '\(name)'", hint: hint)
             return unresolved
         }
+        stepReads.append(.init(step: k, file: text.file ?? bag.file, text: text, range: range))
         let point = scope.point
         let here = point.step.map { "step '\(env.steps[$0].id.value)'" } ?? "the output"
         if point.step == k {

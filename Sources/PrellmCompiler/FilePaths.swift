@@ -2,7 +2,16 @@ import Foundation
 
 /// File access for the compiler: paths relative to the file that names them.
 public enum FilePaths {
-    static func resolve(_ path: String, relativeTo file: String) -> String {
+    /// Texts that stand in for files, by absolute path: an editor's unsaved buffers, so that a
+    /// workflow is checked against the import or prompt file as it is being typed.
+    @TaskLocal public static var unsaved: [String: String] = [:]
+
+    /// Whether a file exists, counting unsaved buffers.
+    static func exists(_ path: String) -> Bool {
+        unsaved[path] != nil || FileManager.default.fileExists(atPath: path)
+    }
+
+    public static func resolve(_ path: String, relativeTo file: String) -> String {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardized.path }
         // Absolute first: standardising a relative URL drops leading '..' segments.
         let dir = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent()
@@ -10,7 +19,7 @@ public enum FilePaths {
     }
 
     /// The absolute, standardised form of a path (relative paths are taken from the working directory).
-    static func absolute(_ path: String) -> String {
+    public static func absolute(_ path: String) -> String {
         URL(fileURLWithPath: path).absoluteURL.standardized.path
     }
 
@@ -46,6 +55,7 @@ public enum FilePaths {
     }
 
     static func read(_ path: String) -> String? {
+        if let text = unsaved[path] { return text }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { return nil }
         return try? String(contentsOfFile: path, encoding: .utf8)

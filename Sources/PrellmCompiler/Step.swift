@@ -32,6 +32,9 @@ public struct Step: Sendable {
         case use(workflow: Workflow.Name?, with: [(name: Workflow.Name, value: EmbeddedText)])
     }
 
+    /// The keys every step may carry besides its kind.
+    public static let optionKeys = ["if", "retry", "timeout", "budget", "cache", "next", "description"]
+
     public struct RouteBranch: Sendable {
         public var condition: EmbeddedText
         public var target: Workflow.Name
@@ -81,6 +84,23 @@ public struct Step: Sendable {
         switch body {
         case .classify(let m, _, _, _), .extractModel(let m, _, _, _), .call(let m, _, _, _): m
         case .extractPattern, .route, .validate, .transform, .map, .use: nil
+        }
+    }
+}
+
+extension Step.Kind {
+    /// The keys under the kind's own key, as the decoder accepts them (a route's are those of
+    /// each branch; a transform is a template, with none).
+    public var fieldKeys: [String] {
+        switch self {
+        case .classify: ["model", "text", "labels", "instructions"]
+        case .extract: ["model", "text", "into", "instructions", "pattern"]
+        case .route: ["if", "then", "else"]
+        case .call: ["model", "system", "prompt", "prompt_file", "output"]
+        case .validate: ["value", "contract", "assert", "on_fail"]
+        case .transform: []
+        case .map: ["over", "as", "concurrency", "max_items", "step"]
+        case .use: ["workflow", "with"]
         }
     }
 }

@@ -6,7 +6,7 @@ import PrellmSyntax
 struct StepDecoder {
     var d: Decoder
 
-    static let optionKeys = ["if", "retry", "timeout", "budget", "cache", "next", "description"]
+    static let optionKeys = Step.optionKeys
     static let kindKeys = Step.Kind.allCases.map(\.rawValue)
     /// Names a step id may not take: they mean something else in expressions and jumps.
     static let reserved: Set<String> = [
@@ -126,7 +126,7 @@ struct StepDecoder {
                 if let n = d.int(v, "'retry'", min: 0, max: 20) {
                     o.retry = .init(attempts: n, backoff: .seconds(1), maxBackoff: .seconds(30), on: nil)
                 }
-            } else if let g = d.fields(v, "'retry'", allowed: ["attempts", "backoff", "max_backoff", "on"], required: ["attempts"]) {
+            } else if let g = d.fields(v, "'retry'", allowed: WorkflowKeys.retry, required: ["attempts"]) {
                 let attempts = g["attempts"].flatMap { d.int($0, "'attempts'", min: 0, max: 20) }
                 let backoff = g["backoff"].flatMap { d.duration($0, "'backoff'") } ?? .seconds(1)
                 let maxBackoff = g["max_backoff"].flatMap { d.duration($0, "'max_backoff'") } ?? .seconds(30)
@@ -155,7 +155,7 @@ struct StepDecoder {
         if let v = f["cache"] {
             if v.scalar != nil {
                 if let b = d.bool(v, "'cache'") { o.cache = .init(enabled: b, ttl: nil) }
-            } else if let g = d.fields(v, "'cache'", allowed: ["ttl"], required: ["ttl"]) {
+            } else if let g = d.fields(v, "'cache'", allowed: WorkflowKeys.cache, required: ["ttl"]) {
                 o.cache = .init(enabled: true, ttl: g["ttl"].flatMap { d.duration($0, "'ttl'") })
             }
         }
@@ -167,7 +167,7 @@ struct StepDecoder {
         case .classify:
             guard
                 let f = d.fields(
-                    node, what, allowed: ["model", "text", "labels", "instructions"], required: ["model", "text", "labels"], anchor: keySpan)
+                    node, what, allowed: Step.Kind.classify.fieldKeys, required: ["model", "text", "labels"], anchor: keySpan)
             else { return nil }
             var labels: [Workflow.Name] = []
             if let v = f["labels"], let items = d.list(v, "'labels'") {
@@ -190,7 +190,7 @@ struct StepDecoder {
                 model: f["model"].flatMap { d.name($0, "'model'") }, text: f["text"].flatMap { d.text($0, "'text'") },
                 labels: labels, instructions: f["instructions"].flatMap { d.text($0, "'instructions'") })
         case .extract:
-            guard let f = d.fields(node, what, allowed: ["model", "text", "into", "instructions", "pattern"], anchor: keySpan) else { return nil }
+            guard let f = d.fields(node, what, allowed: Step.Kind.extract.fieldKeys, anchor: keySpan) else { return nil }
             if let p = f["pattern"] {
                 for k in ["model", "into", "instructions"] where f.has(k) {
                     d.bag.add(
@@ -228,7 +228,7 @@ struct StepDecoder {
             var otherwise: Workflow.Name?
             var elseSpan: Span?
             for item in items {
-                guard let g = d.fields(item, "a route branch", allowed: ["if", "then", "else"]) else { continue }
+                guard let g = d.fields(item, "a route branch", allowed: Step.Kind.route.fieldKeys) else { continue }
                 if let e = g["else"] {
                     if g.has("if") || g.has("then") {
                         d.bag.add(.routeElse, item.span, "an 'else' branch stands alone; it has no 'if' or 'then'")
@@ -264,7 +264,7 @@ struct StepDecoder {
             }
             return .route(branches: branches, otherwise: otherwise)
         case .call:
-            guard let f = d.fields(node, what, allowed: ["model", "system", "prompt", "prompt_file", "output"], required: ["model"], anchor: keySpan)
+            guard let f = d.fields(node, what, allowed: Step.Kind.call.fieldKeys, required: ["model"], anchor: keySpan)
             else { return nil }
             var prompt = f["prompt"].flatMap { d.text($0, "'prompt'") }
             if let pf = f["prompt_file"] {
@@ -281,7 +281,7 @@ struct StepDecoder {
                 prompt: prompt, output: f["output"].flatMap { d.name($0, "'output'") })
         case .validate:
             if nested { d.bag.add(.badValue, keySpan, "the step of a map cannot be a validate step") }
-            guard let f = d.fields(node, what, allowed: ["value", "contract", "assert", "on_fail"], required: ["value"], anchor: keySpan) else {
+            guard let f = d.fields(node, what, allowed: Step.Kind.validate.fieldKeys, required: ["value"], anchor: keySpan) else {
                 return nil
             }
             if !f.has("contract") && !f.has("assert") {
@@ -296,7 +296,7 @@ struct StepDecoder {
                 }
             }
             var onFail: Step.OnFail?
-            if let o = f["on_fail"], let g = d.fields(o, "'on_fail'", allowed: ["retry", "attempts"], required: ["retry"]) {
+            if let o = f["on_fail"], let g = d.fields(o, "'on_fail'", allowed: WorkflowKeys.onFail, required: ["retry"]) {
                 onFail = .init(
                     retry: g["retry"].flatMap { d.name($0, "'retry'") },
                     attempts: g["attempts"].flatMap { d.int($0, "'attempts'", min: 1, max: 10) }, span: o.span)
@@ -316,7 +316,7 @@ struct StepDecoder {
             if nested { d.bag.add(.badValue, keySpan, "a map cannot contain another map directly; use an imported workflow") }
             guard
                 let f = d.fields(
-                    node, what, allowed: ["over", "as", "concurrency", "max_items", "step"], required: ["over", "step"], anchor: keySpan)
+                    node, what, allowed: Step.Kind.map.fieldKeys, required: ["over", "step"], anchor: keySpan)
             else { return nil }
             var variable = Workflow.Name(value: "item", span: keySpan)
             if let v = f["as"], let n = d.name(v, "'as'") {
@@ -331,7 +331,7 @@ struct StepDecoder {
                 over: f["over"].flatMap { d.text($0, "'over'") }, variable: variable, concurrency: concurrency,
                 maxItems: maxItems, step: sub)
         case .use:
-            guard let f = d.fields(node, what, allowed: ["workflow", "with"], required: ["workflow"], anchor: keySpan) else { return nil }
+            guard let f = d.fields(node, what, allowed: Step.Kind.use.fieldKeys, required: ["workflow"], anchor: keySpan) else { return nil }
             var with: [(Workflow.Name, EmbeddedText)] = []
             if let w = f["with"] {
                 if let pairs = w.mapping {

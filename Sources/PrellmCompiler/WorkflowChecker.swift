@@ -24,6 +24,8 @@ struct WorkflowChecker {
     var constants: [Int: JSONValue] = [:]
     /// The provider names a step's `provider/model` may start with.
     let providers: [String]
+    /// Set by `check`: the types, reads and flow facts, for editors.
+    var analysis: WorkflowAnalysis?
 
     init(workflow: Workflow, bag: DiagnosticBag, imported: [String: CompileResult], providers: [String] = WorkflowDecoder.knownProviders) {
         self.workflow = workflow
@@ -87,6 +89,7 @@ struct WorkflowChecker {
             routes: workflow.models.compactMap { routes[$0.name.value] },
             streamedSteps: StreamedSteps.of(output, steps: compiled, flow: flow))
         graph.tests = tests
+        analysis = WorkflowAnalysis(stepTypes: exprs.env.stepTypes, reads: exprs.stepReads, inputs: inputs, facts: flow.facts)
         return graph
     }
 

@@ -20,6 +20,12 @@ public struct CompileResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// Every file read while compiling (the workflow, prompt files, schema files), for rendering.
     public var sources: [String: Source]
+    /// What the checker learned, kept even when there are errors (nil when the file did not
+    /// decode far enough to check): for editors.
+    public var analysis: WorkflowAnalysis?
+    /// The absolute paths of every other file this one depends on: its imports (and theirs),
+    /// prompt files and schema files. An editor re-checks the file when one of them changes.
+    public var dependencies: Set<String> = []
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
@@ -56,6 +62,11 @@ public final class WorkflowCompiler {
 
     private func compile(path absolute: String, displayPath: String, stack: [String]) -> CompileResult {
         if let hit = cache[absolute] { return hit }
+        if let unsaved = FilePaths.unsaved[absolute] {
+            let result = compile(source: Source(path: displayPath, text: unsaved), stack: stack + [absolute])
+            if !stack.isEmpty { cache[absolute] = result }
+            return result
+        }
         // A file past the limit is refused before it is read: reading and indexing a huge file
         // would take seconds for nothing.
         if let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > limits.maxBytes {
@@ -81,6 +92,8 @@ public final class WorkflowCompiler {
     private func compile(source: Source, stack: [String]) -> CompileResult {
         var sources = [source.path: source]
         var bag = DiagnosticBag(file: source.path)
+        var analysis: WorkflowAnalysis?
+        var dependencies: Set<String> = []
         func finish(_ workflow: Workflow?, _ graph: StepGraph?, _ bag: DiagnosticBag) -> CompileResult {
             var diagnostics = bag.sorted
             if bag.dropped > 0, let last = diagnostics.last {
@@ -89,7 +102,11 @@ public final class WorkflowCompiler {
                         last.code, severity: .note, file: source.path, span: last.span,
                         message: "\(bag.dropped) more diagnostics not shown"))
             }
-            return CompileResult(workflow: workflow, graph: graph, diagnostics: diagnostics, sources: sources)
+            var result = CompileResult(workflow: workflow, graph: graph, diagnostics: diagnostics, sources: sources)
+            result.analysis = analysis
+            // The file's own path is in the stack, and in `sources` under its display path.
+            result.dependencies = dependencies.union(sources.keys.map(FilePaths.absolute)).subtracting(stack.suffix(1))
+            return result
         }
         guard let root = YAMLReader(limits: limits).read(source, into: &bag) else {
             if !bag.hasErrors {
@@ -145,13 +162,15 @@ public final class WorkflowCompiler {
                     hint: "flatten the chain: import the deeper workflows directly where they are used")
                 continue
             }
-            guard FileManager.default.fileExists(atPath: absolute) else {
+            dependencies.insert(absolute)
+            guard FilePaths.exists(absolute) else {
                 bag.add(
                     .importNotFound, imp.pathSpan, "imported workflow '\(imp.path)' not found",
                     hint: "paths are relative to this file (looked at \(FilePaths.display(absolute)))")
                 continue
             }
             let result = compile(path: absolute, displayPath: FilePaths.display(absolute), stack: stack)
+            dependencies.formUnion(result.dependencies)
             if let cycle = result.diagnostics.first(where: { $0.code == .importCycle }) {
                 bag.add(.importCycle, imp.pathSpan, cycle.message, hint: cycle.hint)
                 continue
@@ -169,6 +188,7 @@ public final class WorkflowCompiler {
         let before = bag.items.count
         var checker = WorkflowChecker(workflow: workflow, bag: bag, imported: imported, providers: providers)
         var graph = checker.check()
+        analysis = checker.analysis
         if shapeErrors { checker.bag.remove(since: before) { Self.flowDependent.contains($0.code) } }
         guard !checker.bag.hasErrors else { return finish(workflow, nil, checker.bag) }
         BoundCheck.run(&graph, catalog: catalog, into: &checker.bag)

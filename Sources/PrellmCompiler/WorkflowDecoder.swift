@@ -116,7 +116,7 @@ struct WorkflowDecoder {
     }
 
     mutating func decodeBudget(_ node: YAMLNode, _ what: String) -> Workflow.Budget? {
-        guard let f = d.fields(node, what, allowed: ["max_usd", "max_tokens", "timeout", "allow_unpriced"]) else { return nil }
+        guard let f = d.fields(node, what, allowed: WorkflowKeys.budget) else { return nil }
         var b = Workflow.Budget()
         if let v = f["max_usd"] { b.maxUSD = d.money(v, "'max_usd'") }
         if let v = f["max_tokens"] { b.maxTokens = d.int(v, "'max_tokens'", min: 1) }
