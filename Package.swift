@@ -90,7 +90,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
-            name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema"], swiftSettings: strict),
+            name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict),
         .target(
             name: "PrellmCommandLine",
             dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -105,52 +105,12 @@ import Testing
         let definition = try client.request(6, "textDocument/definition", at)
         #expect(definition["result"]?["range"]?["start"]?["line"] == .number(4), "\(definition.jsonText)")
         let hover = try client.request(7, "textDocument/hover", at)
-        #expect(hover["result"]?["contents"]?["value"] == "step `answer` (call)", "\(hover.jsonText)")
+        #expect(hover["result"]?["contents"]?["value"] == "step `answer` (call): `string`", "\(hover.jsonText)")
 
-        let unknown = try client.request(2, "textDocument/references", .object([:]))
+        let unknown = try client.request(2, "textDocument/formatting", .object([:]))
         #expect(unknown["error"]?["code"] == .number(-32601))
         #expect(try client.request(3, "shutdown", .null)["result"] == .null)
         client.notify("exit", .null)
         #expect(client.waitForExit() == 0)
     }
-}
-
-/// A minimal LSP client over a child's stdio.
-final class LSPClient {
-    let process = Process()
-    let stdin = Pipe()
-    let stdout = Pipe()
-    var reader: MessageReader
-
-    init() throws {
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        process.executableURL = bin
-        process.arguments = ["lsp"]
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let handle = stdout.fileHandleForReading
-        reader = MessageReader { Array(handle.availableData) }
-    }
-
-    func notify(_ method: String, _ params: JSONValue) {
-        send(.object(["jsonrpc": "2.0", "method": .string(method), "params": params]))
-    }
-
-    func request(_ id: Int, _ method: String, _ params: JSONValue) throws -> JSONValue {
-        send(.object(["jsonrpc": "2.0", "id": .number(Double(id)), "method": .string(method), "params": params]))
-        return try next()
-    }
-
-    func send(_ message: JSONValue) { stdin.fileHandleForWriting.write(Data(MessageReader.frame(message))) }
-
-    func next() throws -> JSONValue { try JSONParser.parse(bytes: try reader.next()) }
-
-    func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    func stop() { if process.isRunning { process.terminate() } }
 }
