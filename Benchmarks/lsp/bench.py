@@ -2,7 +2,8 @@
 """How fast `prellm lsp` re-diagnoses a workflow as it is edited: one generated workflow of 50
 steps (about 330 lines, Benchmarks/lint/generate.py), opened, then changed N times (a word of
 a prompt edited each time, the whole text sent, as full sync does); each change is timed from
-its write to the publishDiagnostics that answers it. Prints p50, p90, p99 and the worst.
+its write to the publishDiagnostics that answers it; then N completions inside the last
+template. Prints p50, p90, p99 and the worst of each.
     python3 Benchmarks/lsp/bench.py [--prellm .build/release/prellm] [--changes 300]"""
 import argparse, json, os, random, subprocess, sys, time
 
@@ -52,14 +53,26 @@ def main():
         answer = read(proc)
         times.append((time.perf_counter() - start) * 1000)
         assert answer["params"]["version"] == v and answer["params"]["diagnostics"] == [], answer
+    # Completion inside the last step's last `{{ `: the steps in scope and their fields.
+    at_line = max(i for i, l in enumerate(text.split("\n")) if "{{ " in l)
+    at_char = text.split("\n")[at_line].rindex("{{ ") + 3
+    completions = []
+    for i in range(a.changes):
+        start = time.perf_counter()
+        send({"jsonrpc": "2.0", "id": 10 + i, "method": "textDocument/completion",
+              "params": {"textDocument": {"uri": uri}, "position": {"line": at_line, "character": at_char}}})
+        answer = read(proc)
+        completions.append((time.perf_counter() - start) * 1000)
+        assert answer["result"]["items"], answer
     send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     read(proc)
     send({"jsonrpc": "2.0", "method": "exit"})
     proc.wait(timeout=10)
-    times.sort()
-    pick = lambda q: times[min(len(times) - 1, int(len(times) * q))]
-    print("%d-line workflow, %d changes: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, worst %.2f ms"
-          % (lines, len(times), pick(0.5), pick(0.9), pick(0.99), times[-1]))
+    for name, ts in (("changes", times), ("completions", completions)):
+        ts.sort()
+        pick = lambda q: ts[min(len(ts) - 1, int(len(ts) * q))]
+        print("%d-line workflow, %d %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, worst %.2f ms"
+              % (lines, len(ts), name, pick(0.5), pick(0.9), pick(0.99), ts[-1]))
 
 if __name__ == "__main__":
     main()
