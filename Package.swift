@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Prellm", targets: ["Prellm"]),
         .library(name: "PrellmCompiler", targets: ["PrellmCompiler"]),
         .library(name: "PrellmSchema", targets: ["PrellmSchema"]),
+        .library(name: "PrellmMemory", targets: ["PrellmMemory"]),
         .library(name: "PrellmProviders", targets: ["PrellmProviders", "PrellmProviderKit", "PrellmHTTP"]),
     ],
     dependencies: [
@@ -54,9 +55,14 @@ let package = Package(
             name: "PrellmCompiler",
             dependencies: ["PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit"],
             swiftSettings: strict),
+        // One SQLite connection behind a lock: the answer cache, the gateway's ledger and the
+        // context store are built on it.
+        .target(name: "PrellmSQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        // Named user contexts: chunks of the user's files with their vectors, searched by meaning.
+        .target(name: "PrellmMemory", dependencies: ["PrellmSQLite", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict),
         .target(
             name: "PrellmRuntime",
-            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "CSQLite"],
+            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "PrellmSQLite"],
             swiftSettings: strict),
         // Traces over OTLP/HTTP, hand-encoded: a RunEventSink beside the JSONL trace.
         .target(
@@ -70,7 +76,7 @@ let package = Package(
             name: "PrellmServer",
             dependencies: [
                 "Prellm", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", "PrellmTelemetry", .product(name: "Hummingbird", package: "hummingbird"),
+                "PrellmRuntime", "PrellmSQLite", "PrellmTelemetry", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -86,7 +92,7 @@ let package = Package(
             name: "PrellmCLI",
             dependencies: [
                 "Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", "PrellmTelemetry",
+                "PrellmRuntime", "PrellmTelemetry", "PrellmMemory",
             ],
             swiftSettings: strict),
         .target(
@@ -134,14 +140,15 @@ let package = Package(
             name: "PrellmTelemetryTests", dependencies: ["PrellmTelemetry", "PrellmRuntime", "PrellmProviderKit", "PrellmCompiler"],
             swiftSettings: strict),
         .testTarget(name: "PrellmSyntaxTests", dependencies: ["PrellmSyntax"], swiftSettings: strict),
+        .testTarget(name: "PrellmMemoryTests", dependencies: ["PrellmMemory", "PrellmSQLite", "ProviderStandIn"], swiftSettings: strict),
         .testTarget(name: "PrellmSchemaTests", dependencies: ["PrellmSchema", "PrellmSyntax"], swiftSettings: strict),
         .testTarget(
-            name: "PrellmCompilerTests", dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax"],
+            name: "PrellmCompilerTests", dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "ProviderStandIn"],
             exclude: ["testdata"], swiftSettings: strict),
         .testTarget(
             name: "PrellmCLITests",
             dependencies: [
-                "PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmTesting", "ProviderStandIn",
+                "PrellmCLI", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmTesting", "ProviderStandIn", "PrellmMemory",
                 "prellm", "prellm-run",
             ],
             swiftSettings: strict),

@@ -126,6 +126,18 @@ public struct ConfigFile: Sendable {
     /// The gateway's answer cache; nil: only workflow steps marked `cache:` are cached.
     public var cache: AnswerCache?
 
+    /// Named user contexts (`memory: {embed: openai/text-embedding-3-small, store: contexts.sqlite}`):
+    /// the model that embeds new contexts, and the SQLite file they are kept in.
+    public struct Memory: Sendable {
+        /// `provider/model`; a context keeps the model it was made with.
+        public var embed: String?
+        /// Absolute (resolved from the config file's folder).
+        public var storePath: String?
+        public init() {}
+    }
+
+    public var memory: Memory?
+
     /// Where the gateway keeps its usage ledger (a SQLite file, relative to the config).
     public var storePath: String?
     /// A PostgreSQL store shared by gateway replicas (`store.url`, `postgres://user@host:5432/db`).
@@ -147,8 +159,8 @@ public struct ConfigFile: Sendable {
     public var keys: [Key] = []
 
     /// The top-level keys that make a file a config file rather than a workflow.
-    static let markers = ["providers", "server", "workflows", "keys", "store", "limits", "cache"]
-    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store", "cache"]
+    static let markers = ["providers", "server", "workflows", "keys", "store", "limits", "cache", "memory"]
+    static let topLevelKeys = ["prellm", "providers", "server", "models", "workflows", "keys", "limits", "store", "cache", "memory"]
 
     /// The providers built in: each has its own wire format, address and key variable.
     public static let builtinProviders = [
@@ -184,6 +196,7 @@ struct ConfigDecoder {
         }
         if let v = f["server"] { config.server = server(v) }
         if let v = f["cache"] { config.cache = cache(v) }
+        if let v = f["memory"] { config.memory = memory(v) }
         if let v = f["limits"] { limits(v, into: &config.server) }
         if let v = f["models"] {
             var w = WorkflowDecoder(source: d.source, providers: d.providers) { _, _, _ in nil }
@@ -251,6 +264,7 @@ struct ConfigDecoder {
     ]
     static let storeKeys = ["path", "url", "response_ttl", "hold_margin"]
     static let cacheKeys = ["ttl", "scope", "max_answer_bytes"]
+    static let memoryKeys = ["embed", "store"]
     static let keyKeys = ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"]
     static let workflowKeys = ["path", "query", "user_context"]
     static let timeoutKeys = ["connect", "first_token", "idle", "total"]
@@ -260,6 +274,7 @@ struct ConfigDecoder {
     static let sectionKeys: [String: [String]] = [
         "server": serverKeys, "limits": limitKeys, "store": storeKeys, "cache": cacheKeys, "keys": keyKeys,
         "workflows": workflowKeys, "providers": providerKeys, "timeouts": timeoutKeys, "health": healthKeys,
+        "memory": memoryKeys,
     ]
     /// What a provider the config names itself may speak (ProviderConfiguration.WireFormat).
     static let wireFormats = ["openai", "anthropic", "gemini", "ollama"]
@@ -316,6 +331,21 @@ struct ConfigDecoder {
         }
         if let v = f["max_answer_bytes"], let n = d.int(v, "'max_answer_bytes'", min: 1, max: 64 << 20) { c.maxAnswerBytes = n }
         return c
+    }
+
+    /// `memory:` says which model embeds new contexts and where contexts are kept.
+    mutating func memory(_ node: YAMLNode) -> ConfigFile.Memory? {
+        guard let f = d.fields(node, "'memory'", allowed: Self.memoryKeys) else { return nil }
+        var m = ConfigFile.Memory()
+        if let v = f["embed"], let text = d.string(v, "'embed'"),
+            WorkflowDecoder.parseModel(text, v.span, providers: d.providers, into: &d.bag) != nil
+        {
+            m.embed = text
+        }
+        if let v = f["store"], let path = d.string(v, "'store' (a SQLite file)") {
+            m.storePath = FilePaths.resolve(path, relativeTo: d.source.path)
+        }
+        return m
     }
 
     /// `limits:` bounds every request: body size, message count, time.

@@ -1,4 +1,5 @@
 import Foundation
+import PrellmSQLite
 
 /// SQLiteAnswerStore keeps cached answers in one table of a SQLite file:
 /// `answers(key TEXT PRIMARY KEY, response TEXT, expires REAL)`, expiry in Unix seconds.

@@ -14,6 +14,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// A value bound to a statement's `?N`, or read from a result column.
     public enum Value: Sendable, Equatable {
         case text(String), real(Double), integer(Int64)
+        /// Bytes as they are: a context's vectors, packed as 32-bit floats.
+        case blob([UInt8])
 
         public var text: String? { if case .text(let t) = self { t } else { nil } }
         /// A number, whichever way SQLite stored it (`SUM` of nothing is the integer 0).
@@ -21,7 +23,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
             switch self {
             case .real(let d): d
             case .integer(let i): Double(i)
-            case .text: nil
+            case .text, .blob: nil
             }
         }
     }
@@ -124,6 +126,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
             case .text(let t): sqlite3_bind_text(stmt, index, t, -1, prellm_sqlite_transient())
             case .real(let d): sqlite3_bind_double(stmt, index, d)
             case .integer(let n): sqlite3_bind_int64(stmt, index, n)
+            case .blob(let bytes):
+                bytes.withUnsafeBytes { raw in
+                    // An empty blob still binds a zero-length value, not NULL.
+                    _ = sqlite3_bind_blob(
+                        stmt, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), prellm_sqlite_transient())
+                }
             }
         }
         var rows: [[Value?]] = []
@@ -141,6 +149,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
         case SQLITE_INTEGER: .integer(sqlite3_column_int64(stmt, i))
         case SQLITE_FLOAT: .real(sqlite3_column_double(stmt, i))
         case SQLITE_NULL: nil
+        case SQLITE_BLOB:
+            .blob(
+                sqlite3_column_blob(stmt, i).map { Array(UnsafeRawBufferPointer(start: $0, count: Int(sqlite3_column_bytes(stmt, i)))) } ?? [])
         default: sqlite3_column_text(stmt, i).map { .text(String(cString: $0)) }
         }
     }

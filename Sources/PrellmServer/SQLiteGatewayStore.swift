@@ -1,5 +1,6 @@
 import Foundation
 import PrellmRuntime
+import PrellmSQLite
 import Synchronization
 
 /// The embedded store: one SQLite file, WAL mode, survives restarts. Admissions and

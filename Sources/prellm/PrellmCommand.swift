@@ -73,7 +73,7 @@ struct PrellmCommand: AsyncParsableCommand {
         version: PrellmVersion.current,
         subcommands: [
             Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self, Usage.self,
-            Store.self, Lsp.self,
+            Store.self, Lsp.self, Context.self,
         ],
         defaultSubcommand: Ask.self)
 }
@@ -196,6 +196,66 @@ struct Serve: AsyncParsableCommand {
             config: config, host: host, port: port, watch: watch, environment: ProcessInfo.processInfo.environment, log: log.write)
         log.flush()
         finish(out)
+    }
+}
+
+/// The options every `prellm context` subcommand shares.
+struct ContextStoreOptions: ParsableArguments {
+    @Option(
+        help: "The SQLite file contexts are kept in (default: memory.store of --config, else $PRELLM_HOME/contexts.sqlite, ~/.prellm by default).")
+    var store: String?
+    @Option(help: "A config file: its memory: (embed, store) and providers: sections.") var config: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run(_ action: ContextOptions.Action, embed: String? = nil) async -> Never {
+        let options = ContextOptions(action: action, embed: embed, store: store, config: config, json: json)
+        finish(await ContextCommand.run(options, environment: ProcessInfo.processInfo.environment))
+    }
+}
+
+struct Context: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Named user contexts: your files, split into chunks and embedded, for workflows to recall from by meaning.",
+        discussion: """
+            prellm context add team docs/conventions.md stack.yaml --embed openai/text-embedding-3-small
+            prellm context search team "how do we name test files?"
+            A context keeps the embedding model it was made with; adding or searching with another is an error.
+            """,
+        subcommands: [Add.self, List.self, Show.self, Remove.self, Search.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add files (Markdown, text, JSON, YAML) to a context, creating it if need be.")
+        @Argument(help: "The context's name.") var name: String
+        @Argument(help: "The files.") var files: [String]
+        @Option(help: "The model that embeds a new context (provider/model); default: memory.embed of --config.") var embed: String?
+        @OptionGroup var common: ContextStoreOptions
+        func run() async throws { await common.run(.add(name: name, files: files), embed: embed) }
+    }
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the contexts with their sizes and models.")
+        @OptionGroup var common: ContextStoreOptions
+        func run() async throws { await common.run(.list) }
+    }
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a context's chunks with where each came from.")
+        @Argument(help: "The context's name.") var name: String
+        @OptionGroup var common: ContextStoreOptions
+        func run() async throws { await common.run(.show(name: name)) }
+    }
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a context and its chunks.")
+        @Argument(help: "The context's name.") var name: String
+        @OptionGroup var common: ContextStoreOptions
+        func run() async throws { await common.run(.remove(name: name)) }
+    }
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The chunks of a context closest in meaning to a query.")
+        @Argument(help: "The context's name.") var name: String
+        @Argument(help: "The query.") var query: String
+        @Option(help: "How many chunks.") var top: Int = 5
+        @OptionGroup var common: ContextStoreOptions
+        func validate() throws { guard (1...100).contains(top) else { throw ValidationError("--top must be 1 to 100") } }
+        func run() async throws { await common.run(.search(name: name, query: query, topK: top)) }
     }
 }
 

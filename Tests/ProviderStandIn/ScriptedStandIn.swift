@@ -203,6 +203,36 @@ public enum Reply {
         }
     }
 
+    /// OpenAI's `POST /v1/embeddings` answer with vectors that follow the words: each word
+    /// (lower-cased letters and digits) adds one to a bucket chosen by its hash, so texts that
+    /// share words point the same way — enough meaning to test retrieval end to end.
+    public static func wordEmbeddings(dimensions: Int = 64) -> ScriptedStandIn.Responder {
+        { request, w in
+            let body = try? JSONParser.parse(request.bodyText)
+            let inputs = body?["input"]?.arrayValue?.compactMap(\.stringValue) ?? body?["input"]?.stringValue.map { [$0] } ?? []
+            let data = inputs.enumerated().map { i, text in
+                let v = wordVector(text, dimensions: dimensions).map { "\($0)" }.joined(separator: ",")
+                return #"{"object":"embedding","index":\#(i),"embedding":[\#(v)]}"#
+            }
+            let tokens = inputs.reduce(0) { $0 + $1.split(separator: " ").count }
+            w.respond(
+                body:
+                    #"{"object":"list","data":[\#(data.joined(separator: ","))],"model":"text-embedding-3-small","usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
+            )
+        }
+    }
+
+    public static func wordVector(_ text: String, dimensions: Int) -> [Double] {
+        var v = [Double](repeating: 0, count: dimensions)
+        v[0] = 0.01  // never the zero vector
+        for word in text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }) {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in word.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            v[Int(h % UInt64(dimensions))] += 1
+        }
+        return v
+    }
+
     /// Ollama's `POST /api/embed` answer.
     public static func ollamaEmbed(_ vectors: [[Double]], promptEvalCount: Int = 6) -> ScriptedStandIn.Responder {
         { _, w in
