@@ -68,8 +68,9 @@ struct Completion {
             ? (view?.workflow.models ?? []).map { a in
                 Self.item(a.name.value, .constant, detail: "alias: " + a.choices.map(\.id).joined(separator: ", "))
             } : []
+        // Embedding models answer no chat: a step or an alias cannot use them.
         return own
-            + catalog.sortedEntries.map { e in
+            + catalog.sortedEntries.filter { $0.capabilities.embeddingDimensions == nil }.map { e in
                 let price = e.price.map { "\(Hover.dollars($0.input)) in, \(Hover.dollars($0.output)) out per 1M tokens" } ?? "unpriced"
                 return Self.item(e.id, .value, detail: price)
             }

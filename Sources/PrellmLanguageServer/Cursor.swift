@@ -159,7 +159,11 @@ struct Cursor {
             let keyStart = text.utf16.distance(from: text.startIndex, to: r.lowerBound)
             if prefix.utf16.count >= keyStart { return v.text }
         }
-        if section == "imports", text.hasPrefix(" "), let v = FileMentions.value(after: ":", in: text) { return v.text }
+        if section == "imports", text.hasPrefix(" "), !text.drop(while: { $0 == " " }).hasPrefix("#"),
+            let v = FileMentions.value(after: ":", in: text)
+        {
+            return v.text
+        }
         return nil
     }
 

@@ -60,7 +60,8 @@ struct FileMentions {
             for key in ["prompt_file", "$ref"] {
                 if let m = Self.value(after: key + ":", in: line) { add(m, n, line, doc.path) }
             }
-            if section == "imports", line.hasPrefix(" "), let m = Self.value(after: ":", in: line) { add(m, n, line, doc.path) }
+            let comment = line.drop { $0 == " " }.hasPrefix("#")
+            if section == "imports", line.hasPrefix(" "), !comment, let m = Self.value(after: ":", in: line) { add(m, n, line, doc.path) }
         }
     }
 

@@ -119,16 +119,28 @@ public final class SQLiteContextStore: ContextStore {
     func matrix(of context: String) throws(MemoryError) -> Matrix {
         let revision = Int64(try run("SELECT revision FROM contexts WHERE name = ?1", [.text(context)]).first?[0]?.number ?? -1)
         if let kept = loaded.withLock({ $0[context] }), kept.revision == revision { return kept }
-        let rows = try run("SELECT id, vector FROM chunks WHERE context = ?1 ORDER BY id", [.text(context)])
+        let rows = Int(try run("SELECT COUNT(*) FROM chunks WHERE context = ?1", [.text(context)]).first?[0]?.number ?? 0)
         var m = Matrix(revision: revision, dimension: 0, ids: [], values: [])
-        m.ids.reserveCapacity(rows.count)
-        for r in rows {
-            guard case .integer(let id)? = r[0], case .blob(let bytes)? = r[1] else { continue }
-            let v = Vectors.floats(bytes)
-            if m.dimension == 0 { m.dimension = v.count; m.values.reserveCapacity(v.count * rows.count) }
-            guard v.count == m.dimension else { continue }
-            m.ids.append(id)
-            m.values += v
+        m.ids.reserveCapacity(rows)
+        // Read in place, each blob copied once into the matrix: building a value per row cost
+        // most of a cold search.
+        do {
+            try database.forEachRow("SELECT id, vector FROM chunks WHERE context = ?1 ORDER BY id", [.text(context)]) { row in
+                row.withBlob(1) { raw in
+                    let n = raw.count / MemoryLayout<Float>.size
+                    if m.dimension == 0 {
+                        m.dimension = n
+                        m.values.reserveCapacity(n * rows)
+                    }
+                    guard n == m.dimension, n > 0, let source = raw.baseAddress else { return }
+                    m.ids.append(row.integer(0))
+                    let start = m.values.count
+                    m.values.append(contentsOf: repeatElement(0, count: n))
+                    m.values.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: start * 4).copyMemory(from: source, byteCount: n * 4) }
+                }
+            }
+        } catch {
+            throw MemoryError("the context store: \(error.message)")
         }
         let built = m
         loaded.withLock { $0[context] = built }

@@ -101,6 +101,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// One statement, with the lock held by the caller.
     private func run(_ sql: String, _ bindings: [Value]) -> Result<[[Value?]], Failure> {
+        var rows: [[Value?]] = []
+        return step(sql, bindings) { stmt in rows.append((0..<sqlite3_column_count(stmt)).map { column(stmt, $0) }) }.map { rows }
+    }
+
+    /// Prepares (or reuses) a statement, binds it and hands each result row to `row`, with the
+    /// lock held by the caller.
+    private func step(_ sql: String, _ bindings: [Value], _ row: (OpaquePointer) -> Void) -> Result<Void, Failure> {
         let stmt: OpaquePointer
         let cached: Bool
         if let kept = statements[sql] {
@@ -134,14 +141,33 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 }
             }
         }
-        var rows: [[Value?]] = []
         while true {
             switch sqlite3_step(stmt) {
-            case SQLITE_ROW: rows.append((0..<sqlite3_column_count(stmt)).map { column(stmt, $0) })
-            case SQLITE_DONE: return .success(rows)
+            case SQLITE_ROW: row(stmt)
+            case SQLITE_DONE: return .success(())
             default: return .failure(lastError())
             }
         }
+    }
+
+    /// A result row read in place, for queries over many rows: an integer column, or a blob's
+    /// bytes, valid only inside the `forEachRow` callback.
+    public struct Row {
+        let stmt: OpaquePointer
+
+        public func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+
+        public func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+            let count = Int(sqlite3_column_bytes(stmt, column))
+            return body(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, column), count: count))
+        }
+    }
+
+    /// Runs a query and hands each row to `body` without building a value per column: a
+    /// context's vectors are read straight into one matrix this way.
+    public func forEachRow(_ sql: String, _ bindings: [Value] = [], _ body: (Row) -> Void) throws(Failure) {
+        let result: Result<Void, Failure> = lock.withLock { _ in step(sql, bindings) { stmt in body(Row(stmt: stmt)) } }
+        try result.get()
     }
 
     private func column(_ stmt: OpaquePointer?, _ i: Int32) -> Value? {

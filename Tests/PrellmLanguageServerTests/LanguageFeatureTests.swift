@@ -143,6 +143,7 @@ import Testing
         // Aliases and catalogued models after `model:`.
         let models = try complete("      model: large", "      model: ‸")
         #expect(models.prefix(2) == ["small", "large"] && models.contains("openai/gpt-4o-mini"), "\(models)")
+        #expect(!models.contains("openai/text-embedding-3-small"), "an embedding model cannot answer a step")
         // A kind's keys under it; a step's keys beside its id; top-level keys at the margin.
         #expect(try complete("    call:\n", "    call:\n      pro‸\n") == ["model", "system", "prompt", "prompt_file", "output"])
         let stepKeys = try complete("  - id: answer\n", "  - id: answer\n    ti‸\n")
