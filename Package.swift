@@ -59,7 +59,7 @@ let package = Package(
         // context store are built on it.
         .target(name: "PrellmSQLite", dependencies: ["CSQLite"], swiftSettings: strict),
         // Named user contexts: chunks of the user's files with their vectors, searched by meaning.
-        .target(name: "PrellmMemory", dependencies: ["PrellmSQLite", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict),
+        .target(name: "PrellmMemory", dependencies: ["PrellmSQLite", "PrellmSchema", "PrellmProviderKit", "PrellmHTTP"], swiftSettings: strict),
         .target(
             name: "PrellmRuntime",
             dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "PrellmSQLite"],

@@ -48,7 +48,7 @@ public enum ContextCommand {
     /// What a command needs besides its action: the store, the model for new contexts, and the
     /// providers that embed.
     struct Setup {
-        var store: SQLiteContextStore
+        var store: any ContextStore
         var embed: String?
         /// `--embed` as given: naming another model than an existing context's is an error.
         var embedFlag: String?
@@ -90,11 +90,15 @@ public enum ContextCommand {
             memory = config.memory ?? memory
             overrides = config.providerOverrides
         }
-        let path = options.store ?? memory.storePath ?? defaultStorePath(environment: environment)
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        let store: SQLiteContextStore
-        do { store = try SQLiteContextStore(path: path) } catch { throw Failure(message: error.message, exit: CommandOutput.Exit.usage) }
+        let store: any ContextStore
+        if options.store == nil, let chroma = memory.chroma {
+            store = ChromaContextStore(url: chroma.url, tenant: chroma.tenant, database: chroma.database)
+        } else {
+            let path = options.store ?? memory.storePath ?? defaultStorePath(environment: environment)
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            do { store = try SQLiteContextStore(path: path) } catch { throw Failure(message: error.message, exit: CommandOutput.Exit.usage) }
+        }
         return Setup(
             store: store, embed: options.embed ?? memory.embed, embedFlag: options.embed,
             directory: ProviderDirectory(environment: environment, overrides: overrides))

@@ -133,7 +133,15 @@ public struct ConfigFile: Sendable {
         public var embed: String?
         /// Absolute (resolved from the config file's folder).
         public var storePath: String?
+        /// A ChromaDB server instead of the SQLite file.
+        public var chroma: Chroma?
         public init() {}
+
+        public struct Chroma: Sendable, Equatable {
+            public var url: String
+            public var tenant = "default_tenant"
+            public var database = "default_database"
+        }
     }
 
     public var memory: Memory?
@@ -265,6 +273,7 @@ struct ConfigDecoder {
     static let storeKeys = ["path", "url", "response_ttl", "hold_margin"]
     static let cacheKeys = ["ttl", "scope", "max_answer_bytes"]
     static let memoryKeys = ["embed", "store"]
+    static let chromaKeys = ["chroma", "tenant", "database"]
     static let keyKeys = ["id", "hash", "models", "rpm", "tpm", "usd_per_day", "usd_per_month"]
     static let workflowKeys = ["path", "query", "user_context"]
     static let timeoutKeys = ["connect", "first_token", "idle", "total"]
@@ -342,8 +351,21 @@ struct ConfigDecoder {
         {
             m.embed = text
         }
-        if let v = f["store"], let path = d.string(v, "'store' (a SQLite file)") {
-            m.storePath = FilePaths.resolve(path, relativeTo: d.source.path)
+        if let v = f["store"] {
+            if v.mapping != nil {
+                guard let g = d.fields(v, "'memory.store'", allowed: Self.chromaKeys, required: ["chroma"]) else { return m }
+                guard let url = g["chroma"].flatMap({ d.string($0, "'chroma'") }) else { return m }
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    d.bag.add(.badValue, g["chroma"]!.span, "'chroma' must be the server's http:// or https:// address, found '\(url)'")
+                    return m
+                }
+                var chroma = ConfigFile.Memory.Chroma(url: url)
+                if let t = g["tenant"].flatMap({ d.string($0, "'tenant'") }) { chroma.tenant = t }
+                if let b = g["database"].flatMap({ d.string($0, "'database'") }) { chroma.database = b }
+                m.chroma = chroma
+            } else if let path = d.string(v, "'store' (a SQLite file, or {chroma: URL})") {
+                m.storePath = FilePaths.resolve(path, relativeTo: d.source.path)
+            }
         }
         return m
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PrellmCLI
+import PrellmMemory
 import PrellmSchema
 import ProviderStandIn
 import Testing
@@ -102,5 +103,41 @@ import Testing
         try "prellm: 1\nmemory: {embd: openai/text-embedding-3-small}\n".write(toFile: config, atomically: true, encoding: .utf8)
         let typo = await ContextCommand.run(ContextOptions(action: .list, config: config), environment: env)
         #expect(typo.exitCode == 2 && typo.stderr.contains("embd"), "\(typo.stderr)")
+    }
+
+    /// The same commands with the contexts in a real ChromaDB server, named by the config.
+    @Test func aChromaStoreFromTheConfig() async throws {
+        let ready: @Sendable (String) async -> Bool = { url in (try? await ChromaProbe.list(url)) == true }
+        guard let chroma = try await ChromaServer(ready: ready) else { return }
+        defer { chroma.stop() }
+        let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-context-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("prellm.yaml").path, md = dir.appendingPathComponent("conventions.md").path
+        try "prellm: 1\nmemory:\n  embed: openai/text-embedding-3-small\n  store: {chroma: \"\(chroma.url)\"}\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        try Self.conventions.write(toFile: md, atomically: true, encoding: .utf8)
+        let env = ["OPENAI_BASE_URL": standIn.baseURL, "OPENAI_API_KEY": "sk-test", "PRELLM_HOME": dir.path]
+        func run(_ action: ContextOptions.Action) async -> CommandOutput {
+            await ContextCommand.run(ContextOptions(action: action, config: config, json: true), environment: env)
+        }
+        let added = await run(.add(name: "gdansk", files: [md]))
+        #expect(added.exitCode == 0, "\(added.stderr)")
+        let found = await run(.search(name: "gdansk", query: "are deploys allowed on Fridays?", topK: 1))
+        let hit = try JSONParser.parse(found.stdout)[0]
+        #expect(hit?["text"]?.stringValue?.hasPrefix("## Deploys") == true, "\(found.stdout)\(found.stderr)")
+        #expect(await run(.list).stdout.contains(#""name":"gdansk""#))
+        // Nothing went to the embedded store.
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("contexts.sqlite").path))
+        #expect(await run(.remove(name: "gdansk")).exitCode == 0)
+    }
+}
+
+/// Whether a ChromaDB server answers, asked through the store the commands use.
+enum ChromaProbe {
+    static func list(_ url: String) async throws -> Bool {
+        _ = try await ChromaContextStore(url: url).contexts()
+        return true
     }
 }
