@@ -106,23 +106,27 @@ public enum ContextCommand {
 
     static func add(_ name: String, _ files: [String], _ s: Setup, json: Bool) async throws(Failure) -> String {
         guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9_.-]*$"#, options: .regularExpression) != nil else {
-            throw Failure(message: "'\(name)' is not a context name: letters, digits, '_', '.' and '-', starting with a letter or digit", exit: 2)
+            throw Failure(
+                message: "'\(name)' is not a context name: letters, digits, '_', '.' and '-', starting with a letter or digit",
+                exit: CommandOutput.Exit.usage)
         }
-        guard !files.isEmpty else { throw Failure(message: "name the files to add: prellm context add \(name) FILE…", exit: 2) }
+        guard !files.isEmpty else {
+            throw Failure(message: "name the files to add: prellm context add \(name) FILE…", exit: CommandOutput.Exit.usage)
+        }
         var chunks: [Chunk] = []
         for file in files { chunks += try read(file) }
-        guard !chunks.isEmpty else { throw Failure(message: "the files hold no text to add", exit: 2) }
-        let existing = try await memory { () async throws(MemoryError) in try await s.store.contexts().first { $0.name == name } }
+        guard !chunks.isEmpty else { throw Failure(message: "the files hold no text to add", exit: CommandOutput.Exit.usage) }
+        let existing = try await memory { () async throws(MemoryError) in try await s.store.context(named: name) }
         if let existing, let asked = s.embedFlag, asked != existing.model {
             throw Failure(
                 message:
                     "context '\(name)' holds vectors of \(existing.model); --embed \(asked) would mix models — leave --embed out, or add to a new context",
-                exit: 2)
+                exit: CommandOutput.Exit.usage)
         }
         guard let model = existing?.model ?? s.embed else {
             throw Failure(
                 message: "say which model embeds context '\(name)': --embed openai/text-embedding-3-small, or memory: {embed: …} in prellm.yaml",
-                exit: 2)
+                exit: CommandOutput.Exit.usage)
         }
         let (vectors, tokens) = try await embed(chunks.map(\.text), model: model, s)
         try await memory { () async throws(MemoryError) in try await s.store.add(chunks, vectors: vectors, to: name, model: model) }
@@ -140,21 +144,25 @@ public enum ContextCommand {
     /// A file's chunks, by the format its name says.
     static func read(_ file: String) throws(Failure) -> [Chunk] {
         guard let format = Chunker.Format(path: file) else {
-            throw Failure(message: "\(file): not a format contexts take (.md, .txt, .json, .yaml)", exit: 2)
+            throw Failure(message: "\(file): not a format contexts take (.md, .txt, .json, .yaml)", exit: CommandOutput.Exit.usage)
         }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw Failure(message: "\(file): " + (FileManager.default.fileExists(atPath: file) ? "not UTF-8 text" : "no such file"), exit: 2)
+            throw Failure(
+                message: "\(file): " + (FileManager.default.fileExists(atPath: file) ? "not UTF-8 text" : "no such file"),
+                exit: CommandOutput.Exit.usage)
         }
-        do { return try Chunker().chunks(of: text, source: file, format: format) } catch { throw Failure(message: error.message, exit: 2) }
+        do { return try Chunker().chunks(of: text, source: file, format: format) } catch {
+            throw Failure(message: error.message, exit: CommandOutput.Exit.usage)
+        }
     }
 
     /// The texts' vectors from the model, in batches; the tokens the provider counted (nil when
     /// it counts none).
     static func embed(_ texts: [String], model: String, _ s: Setup) async throws(Failure) -> ([[Double]], Int?) {
         let resolved: (provider: any ChatProvider, model: String)
-        do { resolved = try s.directory.resolve(model) } catch { throw Failure(message: error.message, exit: 2) }
+        do { resolved = try s.directory.resolve(model) } catch { throw Failure(message: error.message, exit: CommandOutput.Exit.usage) }
         guard let embedder = resolved.provider as? any EmbeddingProvider else {
-            throw Failure(message: "\(model): \(resolved.provider.name) serves no embeddings", exit: 2)
+            throw Failure(message: "\(model): \(resolved.provider.name) serves no embeddings", exit: CommandOutput.Exit.usage)
         }
         var vectors: [[Double]] = []
         var tokens: Int? = 0
@@ -163,10 +171,10 @@ public enum ContextCommand {
             let part = Array(texts[start..<min(texts.count, start + batch)])
             let r: EmbeddingResponse
             do { r = try await embedder.embed(EmbeddingRequest(model: resolved.model, inputs: part)) } catch {
-                throw Failure(message: "\(model): \(error.message)", exit: 1)
+                throw Failure(message: "\(model): \(error.message)", exit: CommandOutput.Exit.failure)
             }
             guard r.vectors.count == part.count else {
-                throw Failure(message: "\(model) answered \(r.vectors.count) vectors for \(part.count) texts", exit: 1)
+                throw Failure(message: "\(model) answered \(r.vectors.count) vectors for \(part.count) texts", exit: CommandOutput.Exit.failure)
             }
             vectors += r.vectors
             tokens = r.usage.flatMap { u in tokens.map { $0 + u.inputTokens } }
@@ -201,15 +209,15 @@ public enum ContextCommand {
         let removed = try await memory { () async throws(MemoryError) in try await s.store.remove(name) }
         guard removed else {
             let names = (try? await s.store.contexts().map(\.name)) ?? []
-            throw Failure(message: MemoryError.missing(name, among: names).message, exit: 1)
+            throw Failure(message: MemoryError.missing(name, among: names).message, exit: CommandOutput.Exit.failure)
         }
         return "removed context '\(name)'\n"
     }
 
     static func search(_ name: String, _ query: String, _ k: Int, _ s: Setup, json: Bool) async throws(Failure) -> String {
-        let all = try await memory { () async throws(MemoryError) in try await s.store.contexts() }
-        guard let info = all.first(where: { $0.name == name }) else {
-            throw Failure(message: MemoryError.missing(name, among: all.map(\.name)).message, exit: 1)
+        guard let info = try await memory({ () async throws(MemoryError) in try await s.store.context(named: name) }) else {
+            let names = (try? await s.store.contexts().map(\.name)) ?? []
+            throw Failure(message: MemoryError.missing(name, among: names).message, exit: CommandOutput.Exit.failure)
         }
         let (vectors, _) = try await embed([query], model: info.model, s)
         let hits = try await memory { () async throws(MemoryError) in
@@ -230,7 +238,7 @@ public enum ContextCommand {
     // MARK: - Helpers
 
     static func memory<T>(_ body: () async throws(MemoryError) -> T) async throws(Failure) -> T {
-        do { return try await body() } catch { throw Failure(message: error.message, exit: 1) }
+        do { return try await body() } catch { throw Failure(message: error.message, exit: CommandOutput.Exit.failure) }
     }
 
     static func place(_ c: Chunk) -> String {

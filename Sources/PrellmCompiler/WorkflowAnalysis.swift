@@ -32,10 +32,4 @@ public struct WorkflowAnalysis: Sendable {
         let point = step ?? facts.end
         return (0..<min(point, facts.end)).filter { facts.mustHaveRun($0, before: point) }
     }
-
-    /// The steps that have run on some path to a point.
-    public func mayHaveRun(before step: Int?) -> [Int] {
-        let point = step ?? facts.end
-        return (0..<min(point, facts.end)).filter { facts.mayHaveRun($0, before: point) }
-    }
 }

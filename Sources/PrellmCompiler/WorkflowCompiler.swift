@@ -62,31 +62,39 @@ public final class WorkflowCompiler {
 
     private func compile(path absolute: String, displayPath: String, stack: [String]) -> CompileResult {
         if let hit = cache[absolute] { return hit }
-        if let unsaved = FilePaths.unsaved[absolute] {
-            let result = compile(source: Source(path: displayPath, text: unsaved), stack: stack + [absolute])
-            if !stack.isEmpty { cache[absolute] = result }
-            return result
-        }
-        // A file past the limit is refused before it is read: reading and indexing a huge file
-        // would take seconds for nothing.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > limits.maxBytes {
-            let d = Diagnostic(
-                .fileTooLarge, file: displayPath, span: .unknown,
-                message: "file is \(size) bytes; the limit is \(limits.maxBytes)", hint: "split the workflow with imports")
-            return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
-        }
         let text: String
-        do {
-            text = try String(contentsOfFile: absolute, encoding: .utf8)
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: absolute) ? "cannot read it as UTF-8 text" : "no such file"
-            let d = Diagnostic(.unreadable, file: displayPath, span: .unknown, message: "cannot read '\(displayPath)': \(reason)")
-            return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
+        switch read(absolute, displayPath: displayPath) {
+        case .text(let t): text = t
+        case .refused(let d): return CompileResult(workflow: nil, graph: nil, diagnostics: [d], sources: [:])
         }
         let result = compile(source: Source(path: displayPath, text: text), stack: stack + [absolute])
         // Only imported workflows are kept: they are the ones compiled again by other files.
         if !stack.isEmpty { cache[absolute] = result }
         return result
+    }
+
+    private enum Read {
+        case text(String)
+        case refused(Diagnostic)
+    }
+
+    /// A workflow file's text: an editor's unsaved buffer when there is one, else the file, which
+    /// is refused past the size limit before it is read (reading and indexing a huge file would
+    /// take seconds for nothing).
+    private func read(_ absolute: String, displayPath: String) -> Read {
+        if let unsaved = FilePaths.unsaved[absolute] { return .text(unsaved) }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > limits.maxBytes {
+            return .refused(
+                Diagnostic(
+                    .fileTooLarge, file: displayPath, span: .unknown,
+                    message: "file is \(size) bytes; the limit is \(limits.maxBytes)", hint: "split the workflow with imports"))
+        }
+        do {
+            return .text(try String(contentsOfFile: absolute, encoding: .utf8))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: absolute) ? "cannot read it as UTF-8 text" : "no such file"
+            return .refused(Diagnostic(.unreadable, file: displayPath, span: .unknown, message: "cannot read '\(displayPath)': \(reason)"))
+        }
     }
 
     private func compile(source: Source, stack: [String]) -> CompileResult {

@@ -66,9 +66,7 @@ struct Cursor {
     /// The reference typed just before the cursor: `facts.tar` is `facts` and `tar`;
     /// `items[0].na` is `items`, an element, and `na`.
     var typedPath: (base: [PathSegment], partial: String) {
-        let tail = prefix.reversed().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "[" || $0 == "]" }
-        let written = String(tail.reversed())
-        var parts = written.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        var parts = PathSegment.written(atEndOf: prefix).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let partial = parts.popLast() ?? ""
         return (parts.flatMap(PathSegment.parse), partial)
     }
@@ -82,7 +80,7 @@ struct Cursor {
     /// After `x == "` (or `!=`): the reference compared and the part of the string typed.
     var comparedString: (path: [PathSegment], partial: String)? {
         guard let m = prefix.firstMatch(of: /([A-Za-z_][A-Za-z0-9_.\[\]]*)\s*[!=]=\s*["']([^"']*)$/) else { return nil }
-        return (String(m.output.1).split(separator: ".").flatMap { PathSegment.parse(String($0)) }, String(m.output.2))
+        return (PathSegment.path(String(m.output.1)), String(m.output.2))
     }
 
     // MARK: - YAML
@@ -190,9 +188,7 @@ struct Word {
     var isCall: Bool { after.hasPrefix("(") }
     /// The reference it ends, when it is a field: `facts.target` under `target`.
     var path: [PathSegment] {
-        let lead = before.reversed().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "[" || $0 == "]" }
-        let written = String(lead.reversed()) + text
-        return written.split(separator: ".").flatMap { PathSegment.parse(String($0)) }
+        PathSegment.path(PathSegment.written(atEndOf: before) + text)
     }
 }
 
@@ -200,6 +196,16 @@ struct Word {
 enum PathSegment: Equatable {
     case field(String)
     case element
+
+    /// The reference written at the end of a text (`facts.items[0].na` in `{{ facts.items[0].na`).
+    static func written(atEndOf text: String) -> String {
+        String(text.reversed().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "[" || $0 == "]" }.reversed())
+    }
+
+    /// A written reference as segments: `facts.items[0]` is `facts`, `items`, an element.
+    static func path(_ written: String) -> [PathSegment] {
+        written.split(separator: ".").flatMap { parse(String($0)) }
+    }
 
     /// `items[0]` is the field `items`, then an element.
     static func parse(_ part: String) -> [PathSegment] {

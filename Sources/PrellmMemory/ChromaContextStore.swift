@@ -27,6 +27,8 @@ public final class ChromaContextStore: ContextStore {
         var context: String
         var model: String
         var dimension: Int
+
+        var info: ContextInfo { ContextInfo(name: context, model: model, dimension: dimension, chunks: 0, sources: []) }
     }
 
     public func contexts() async throws(MemoryError) -> [ContextInfo] {
@@ -58,15 +60,19 @@ public final class ChromaContextStore: ContextStore {
         try await collections().first { $0.context == context }
     }
 
+    public func context(named name: String) async throws(MemoryError) -> ContextInfo? {
+        guard let c = try await find(name) else { return nil }
+        var info = c.info
+        info.chunks = try await call("GET", "/collections/\(c.id)/count", nil).int ?? 0
+        return info
+    }
+
     public func add(_ chunks: [Chunk], vectors: [[Double]], to context: String, model: String) async throws(MemoryError) {
         guard chunks.count == vectors.count else { throw MemoryError("\(chunks.count) chunks but \(vectors.count) vectors") }
         guard let dimension = vectors.first?.count else { return }
         guard vectors.allSatisfy({ $0.count == dimension }) else { throw MemoryError("the vectors differ in length") }
         var collection = try await find(context)
-        if let c = collection, c.model != model || c.dimension != dimension {
-            throw .mixedModels(
-                ContextInfo(name: context, model: c.model, dimension: c.dimension, chunks: 0, sources: []), model: model, dimension: dimension)
-        }
+        if let c = collection { try MemoryError.unlessSameModel(c.info, model: model, dimension: dimension) }
         if collection == nil {
             let made = try await call(
                 "POST", "/collections",
@@ -103,10 +109,7 @@ public final class ChromaContextStore: ContextStore {
     {
         let all = try await collections()
         guard let c = all.first(where: { $0.context == context }) else { throw .missing(context, among: all.map(\.context).sorted()) }
-        guard c.model == model, c.dimension == vector.count else {
-            throw .mixedModels(
-                ContextInfo(name: context, model: c.model, dimension: c.dimension, chunks: 0, sources: []), model: model, dimension: vector.count)
-        }
+        try MemoryError.unlessSameModel(c.info, model: model, dimension: vector.count)
         let found = try await call(
             "POST", "/collections/\(c.id)/query",
             .object([

@@ -40,6 +40,11 @@ public struct MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "vectors of different models cannot be compared — embed with \(info.model), or add to a new context")
     }
 
+    /// Unless vectors of `model` and `dimension` may be added to or searched in `info`'s context.
+    static func unlessSameModel(_ info: ContextInfo, model: String, dimension: Int) throws(MemoryError) {
+        guard info.model == model, info.dimension == dimension else { throw mixedModels(info, model: model, dimension: dimension) }
+    }
+
     public static func missing(_ name: String, among names: [String]) -> MemoryError {
         MemoryError(
             "no context named '\(name)'"
@@ -47,10 +52,12 @@ public struct MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Where contexts live: the embedded SQLite file by default, or a ChromaDB server. Searches are
-/// by cosine similarity, exact.
+/// Where contexts live: the embedded SQLite file by default (exact search), or a ChromaDB server
+/// (approximate). Both rank by cosine similarity.
 public protocol ContextStore: Sendable {
     func contexts() async throws(MemoryError) -> [ContextInfo]
+    /// One context's model, dimension and size (its sources left out); nil when there is none.
+    func context(named name: String) async throws(MemoryError) -> ContextInfo?
     /// Adds chunks with their vectors (one per chunk, all of `model`), creating the context when
     /// it does not exist. All or nothing.
     func add(_ chunks: [Chunk], vectors: [[Double]], to context: String, model: String) async throws(MemoryError)
@@ -62,7 +69,7 @@ public protocol ContextStore: Sendable {
     func remove(_ context: String) async throws(MemoryError) -> Bool
 }
 
-/// The part of the vector arithmetic both stores and the tests share.
+/// The vector arithmetic of the embedded store.
 public enum Vectors {
     /// The vector scaled to length 1; nil for a zero (or non-finite) vector, which has no direction.
     public static func unit(_ v: [Double]) -> [Float]? {
@@ -93,14 +100,6 @@ public enum Vectors {
     }
 
     static func bytes(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
-
-    /// Copied rather than rebound: a blob's bytes carry no promise of a float's alignment.
-    static func floats(_ bytes: [UInt8]) -> [Float] {
-        var out = [Float](repeating: 0, count: bytes.count / MemoryLayout<Float>.size)
-        out.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[..<dst.count])) }
-        }
-        return out
-    }
 }
 
 /// The `k` best of a stream of scored items, kept in a small sorted buffer: a search over many

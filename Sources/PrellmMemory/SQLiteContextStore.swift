@@ -49,6 +49,8 @@ public final class SQLiteContextStore: ContextStore {
         }
     }
 
+    public func context(named name: String) async throws(MemoryError) -> ContextInfo? { try info(name) }
+
     func info(_ name: String) throws(MemoryError) -> ContextInfo? {
         let rows = try run("SELECT model, dimension, (SELECT COUNT(*) FROM chunks WHERE context = ?1) FROM contexts WHERE name = ?1", [.text(name)])
         guard let r = rows.first else { return nil }
@@ -64,14 +66,21 @@ public final class SQLiteContextStore: ContextStore {
             guard let u = Vectors.unit(v) else { throw MemoryError("the vector of \(chunk.source):\(chunk.lines.lowerBound) is zero") }
             units.append(u)
         }
-        if let existing = try info(context), existing.model != model || existing.dimension != dimension {
-            throw .mixedModels(existing, model: model, dimension: dimension)
-        }
+        // The model is checked inside the transaction that adds: another process adding to the
+        // same new context with another model cannot slip in between.
+        var kept: ContextInfo?
         do {
             try database.transaction { tx throws(SQLiteDatabase.Failure) in
                 try tx.rows(
                     "INSERT INTO contexts (name, model, dimension, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
                     [.text(context), .text(model), .integer(Int64(dimension)), .real(Date().timeIntervalSince1970)])
+                let row = try tx.rows("SELECT model, dimension FROM contexts WHERE name = ?1", [.text(context)]).first
+                let existing = ContextInfo(
+                    name: context, model: row?[0]?.text ?? "", dimension: Int(row?[1]?.number ?? 0), chunks: 0, sources: [])
+                guard existing.model == model, existing.dimension == dimension else {
+                    kept = existing
+                    throw SQLiteDatabase.Failure(message: "mixed models")  // rolls back; reported below
+                }
                 for (chunk, u) in zip(chunks, units) {
                     try tx.rows(
                         "INSERT INTO chunks (context, text, source, first_line, last_line, vector) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -83,6 +92,7 @@ public final class SQLiteContextStore: ContextStore {
                 try tx.rows("UPDATE contexts SET revision = revision + 1 WHERE name = ?1", [.text(context)])
             }
         } catch {
+            if let kept { try MemoryError.unlessSameModel(kept, model: model, dimension: dimension) }
             throw MemoryError("cannot add to context '\(context)': \(error.message)")
         }
     }
@@ -93,7 +103,7 @@ public final class SQLiteContextStore: ContextStore {
         -> [ContextHit]
     {
         guard let info = try info(context) else { throw .missing(context, among: try names()) }
-        guard info.model == model, info.dimension == vector.count else { throw .mixedModels(info, model: model, dimension: vector.count) }
+        try MemoryError.unlessSameModel(info, model: model, dimension: vector.count)
         guard let query = Vectors.unit(vector) else { throw MemoryError("the query's vector is zero") }
         let matrix = try matrix(of: context)
         var best = TopK(topK)

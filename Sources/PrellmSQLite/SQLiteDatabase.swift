@@ -9,6 +9,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+        /// For a transaction's body that must roll back for a reason of its own.
+        public init(message: String) { self.message = message }
     }
 
     /// A value bound to a statement's `?N`, or read from a result column.

@@ -19,10 +19,16 @@ import Testing
         """
     static let stack = "language: python 3.12\nlinters:\n  - ruff\n  - mypy\nlocale: pl_PL, Gdansk office\n"
 
-    @Test func addSearchShowAndRemove() async throws {
-        let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
+    /// A new empty folder for one test's files and store.
+    static func folder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-context-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func addSearchShowAndRemove() async throws {
+        let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
+        let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let md = dir.appendingPathComponent("conventions.md").path, yaml = dir.appendingPathComponent("stack.yaml").path
         try Self.conventions.write(toFile: md, atomically: true, encoding: .utf8)
@@ -70,8 +76,7 @@ import Testing
     }
 
     @Test func filesAreCheckedBeforeAnythingIsEmbedded() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-context-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let env = ["PRELLM_HOME": dir.path]
         let png = dir.appendingPathComponent("logo.png").path
@@ -88,8 +93,7 @@ import Testing
     /// `memory:` in a config names the model for new contexts and the store, beside the config.
     @Test func theConfigSaysWhichModelAndWhere() async throws {
         let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 32)]])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-context-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("prellm.yaml").path, notes = dir.appendingPathComponent("notes.txt").path
         try "prellm: 1\nmemory: {embed: openai/text-embedding-3-small, store: ctx/contexts.sqlite}\n".write(
@@ -111,8 +115,7 @@ import Testing
         guard let chroma = try await ChromaServer(ready: ready) else { return }
         defer { chroma.stop() }
         let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-context-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("prellm.yaml").path, md = dir.appendingPathComponent("conventions.md").path
         try "prellm: 1\nmemory:\n  embed: openai/text-embedding-3-small\n  store: {chroma: \"\(chroma.url)\"}\n".write(
