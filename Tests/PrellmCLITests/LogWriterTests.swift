@@ -10,7 +10,10 @@ import Testing
     @Test func aStalledReaderNeverBlocksTheWriter() throws {
         let received = Mutex<String?>(nil)
         var fds: [Int32] = [0, 0]
+        // Close-on-exec: a child another test spawns meanwhile (a server that runs for seconds)
+        // would otherwise inherit the write end, and the reader would wait for its EOF.
         #expect(pipe(&fds) == 0)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         defer { close(fds[0]) }
         let writer = LogWriter(fd: fds[1], limit: 256 * 1024)
         let line = String(repeating: "x", count: 200)

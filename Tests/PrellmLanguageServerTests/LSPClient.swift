@@ -18,7 +18,9 @@ final class LSPClient {
     init() throws {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm").path
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
+        // Close-on-exec, so that children other tests spawn meanwhile do not hold these pipes open.
         guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw Unexpected(message: "pipe: \(errno)") }
+        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
