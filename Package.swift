@@ -112,7 +112,7 @@ let package = Package(
             name: "prellm-run",
             dependencies: ["PrellmCLI", "PrellmCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
-        .target(name: "ProviderStandIn", dependencies: ["PrellmSchema"], path: "Tests/ProviderStandIn", swiftSettings: strict),
+        .target(name: "ProviderStandIn", dependencies: ["PrellmSchema", "PrellmHTTP"], path: "Tests/ProviderStandIn", swiftSettings: strict),
         .testTarget(
             name: "PrellmLanguageServerTests", dependencies: ["PrellmLanguageServer", "PrellmSchema", "ProviderStandIn"], swiftSettings: strict),
         .testTarget(name: "PrellmHTTPTests", dependencies: ["PrellmHTTP", "ProviderStandIn"], swiftSettings: strict),

@@ -111,14 +111,12 @@ import Testing
 
     /// The same commands with the contexts in a real ChromaDB server, named by the config.
     @Test func aChromaStoreFromTheConfig() async throws {
-        let ready: @Sendable (String) async -> Bool = { url in (try? await ChromaProbe.list(url)) == true }
-        guard let chroma = try await ChromaServer(ready: ready) else { return }
-        defer { chroma.stop() }
+        guard let chroma = try await ChromaServer.database() else { return }
         let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("prellm.yaml").path, md = dir.appendingPathComponent("conventions.md").path
-        try "prellm: 1\nmemory:\n  embed: openai/text-embedding-3-small\n  store: {chroma: \"\(chroma.url)\"}\n".write(
+        try "prellm: 1\nmemory:\n  embed: openai/text-embedding-3-small\n  store: {chroma: \"\(chroma.url)\", database: \(chroma.database)}\n".write(
             toFile: config, atomically: true, encoding: .utf8)
         try Self.conventions.write(toFile: md, atomically: true, encoding: .utf8)
         let env = ["OPENAI_BASE_URL": standIn.baseURL, "OPENAI_API_KEY": "sk-test", "PRELLM_HOME": dir.path]
@@ -134,13 +132,5 @@ import Testing
         // Nothing went to the embedded store.
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("contexts.sqlite").path))
         #expect(await run(.remove(name: "gdansk")).exitCode == 0)
-    }
-}
-
-/// Whether a ChromaDB server answers, asked through the store the commands use.
-enum ChromaProbe {
-    static func list(_ url: String) async throws -> Bool {
-        _ = try await ChromaContextStore(url: url).contexts()
-        return true
     }
 }

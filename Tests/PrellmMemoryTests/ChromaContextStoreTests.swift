@@ -3,14 +3,10 @@ import PrellmMemory
 import ProviderStandIn
 import Testing
 
-@Suite(.serialized) struct ChromaContextStoreTests {
-    /// Ready when listing its collections works.
-    static let ready: @Sendable (String) async -> Bool = { url in (try? await ChromaContextStore(url: url).contexts()) != nil }
-
+@Suite struct ChromaContextStoreTests {
     @Test func addSearchRefuseAndRemoveOnARealServer() async throws {
-        guard let server = try await ChromaServer(ready: Self.ready) else { return }
-        defer { server.stop() }
-        let store = ChromaContextStore(url: server.url)
+        guard let server = try await ChromaServer.database() else { return }
+        let store = ChromaContextStore(url: server.url, database: server.database)
         let model = "openai/text-embedding-3-small"
         try await store.add(
             [Chunk(text: "east", source: "a.md", lines: 1...2), Chunk(text: "north", source: "b.md", lines: 3...4)],
@@ -39,9 +35,8 @@ import Testing
 
     /// The same chunks in both stores: the best chunk for each query is the same one.
     @Test func chromaAndTheEmbeddedStoreAgree() async throws {
-        guard let server = try await ChromaServer(ready: Self.ready) else { return }
-        defer { server.stop() }
-        let chroma = ChromaContextStore(url: server.url)
+        guard let server = try await ChromaServer.database() else { return }
+        let chroma = ChromaContextStore(url: server.url, database: server.database)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-agree-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let embedded = try SQLiteContextStore(path: path)
