@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "PrellmMemory", dependencies: ["PrellmSQLite", "PrellmSchema", "PrellmProviderKit", "PrellmHTTP"], swiftSettings: strict),
         .target(
             name: "PrellmRuntime",
-            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "PrellmSQLite"],
+            dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmRegex", "PrellmProviderKit", "PrellmSQLite", "PrellmMemory"],
             swiftSettings: strict),
         // Traces over OTLP/HTTP, hand-encoded: a RunEventSink beside the JSONL trace.
         .target(
@@ -70,7 +70,9 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Prellm",
-            dependencies: ["PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime"],
+            dependencies: [
+                "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit", "PrellmRuntime", "PrellmMemory",
+            ],
             swiftSettings: strict),
         .target(
             name: "PrellmServer",
@@ -96,7 +98,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
-            name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict),
+            name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict
+        ),
         .target(
             name: "PrellmCommandLine",
             dependencies: ["PrellmCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -130,11 +133,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PrellmTests",
-            dependencies: ["Prellm", "PrellmRuntime", "PrellmSchema", "ProviderStandIn"],
+            dependencies: ["Prellm", "PrellmRuntime", "PrellmSchema", "PrellmMemory", "PrellmProviders", "ProviderStandIn"],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmRuntimeTests",
-            dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit", "PrellmTesting"],
+            dependencies: ["PrellmRuntime", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviderKit", "PrellmTesting", "PrellmMemory"],
             swiftSettings: strict),
         .testTarget(
             name: "PrellmTelemetryTests", dependencies: ["PrellmTelemetry", "PrellmRuntime", "PrellmProviderKit", "PrellmCompiler"],

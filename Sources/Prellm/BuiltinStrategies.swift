@@ -60,6 +60,8 @@ inputs:
     type: array
     items: {type: string}
     default: []
+  # A named context (prellm context add NAME FILE…) whose nearest chunks join the rules.
+  context: {type: string, default: ""}
 models:
   small: {use: ollama/qwen2.5:3b, temperature: 0}
   large: openai/gpt-4o-mini
@@ -70,6 +72,9 @@ contracts:
     properties:
       rules: {type: array, items: {type: string}}
 steps:
+  - id: recalled
+    if: size(inputs.context) > 0
+    recall: {context: "{{ inputs.context }}", query: "{{ inputs.query }}", top_k: 5, min_score: 0.2}
   - id: relevant
     if: size(inputs.domain_rules) > 0
     extract:
@@ -88,6 +93,9 @@ steps:
         {{ inputs.user_context }}
         {% if has(relevant) %}Follow these rules:
         {% for r in relevant.rules %}- {{ r }}
+        {% endfor %}{% endif %}
+        {% if has(recalled) && recalled.count > 0 %}What you know of this user and team:
+        {% for c in recalled.chunks %}- {{ c.text }}
         {% endfor %}{% endif %}
       prompt: "{{ inputs.query }}"
 output: "{{ answer }}"
@@ -211,6 +219,8 @@ description: >
 inputs:
   query: {type: string, minLength: 1}
   user_context: {type: string, default: ""}
+  # A named context (prellm context add NAME FILE…) to recall from: what the request is read against.
+  context: {type: string, default: ""}
 models:
   small: {use: ollama/qwen2.5:3b, temperature: 0}
   large: openai/gpt-4o-mini
@@ -228,6 +238,9 @@ contracts:
       language: {type: string, description: "The language the user wrote in (ISO 639-1)."}
     additionalProperties: false
 steps:
+  - id: recalled
+    if: size(inputs.context) > 0
+    recall: {context: "{{ inputs.context }}", query: "{{ inputs.query }}", top_k: 5, min_score: 0.2}
   - id: facts
     extract:
       model: small
@@ -238,6 +251,9 @@ steps:
       text: |
         Request: {{ inputs.query }}
         {% if inputs.user_context %}Context: {{ inputs.user_context }}{% endif %}
+        {% if has(recalled) && recalled.count > 0 %}What we know of this user and team:
+        {% for c in recalled.chunks %}- {{ c.text }}
+        {% endfor %}{% endif %}
   - id: answer
     call:
       model: large
@@ -251,6 +267,9 @@ steps:
         {% if size(facts.missing) > 0 %}Not stated (assume sensible defaults and say which you chose):
         {% for m in facts.missing %}- {{ m }}
         {% endfor %}{% endif %}
+        {% if has(recalled) && recalled.count > 0 %}Follow these conventions of the user's team:
+        {% for c in recalled.chunks %}- {{ c.text }}
+        {% endfor %}{% endif %}
         Original request: {{ inputs.query }}
 output: "{{ answer }}"
 tests:
@@ -261,7 +280,16 @@ tests:
       answer: "Run kubectl apply with the production manifests (version: the latest tag)."
     expect:
       contains: kubectl
-      assert: ['size(facts.missing) == 1']
+      assert: ['size(facts.missing) == 1', '!has(recalled)']
+  - name: a named context is recalled and read against
+    inputs: {query: "Deploy app to prod", context: "team"}
+    mocks:
+      recalled: {chunks: [{text: "We deploy with Argo CD, never kubectl.", source: "conventions.md:3-4", score: 0.71}], count: 1}
+      facts: {intent: "deploy the app", target: "production", constraints: ["Argo CD"], missing: []}
+      answer: "Sync the production application in Argo CD."
+    expect:
+      contains: Argo CD
+      assert: ['has(recalled) && recalled.count == 1']
 
 """#
         }

@@ -29,12 +29,16 @@ public enum Preflight {
             case .call(let p): route(p.route, budgets)
             case .map(let m): visit(m.step, budgets)
             case .use(let u): check(u.program, budgets: budgets)
+            // The model a context was built with is known when the run opens it, unless named.
+            case .recall(let p): named(p.embed.map { [$0] } ?? [], budgets)
+            case .remember(let p): named(p.embed.map { [$0] } ?? [], budgets)
             case .pattern, .route, .validate, .transform: break
             }
         }
-        func route(_ r: ModelRoute, _ budgets: [Workflow.Budget]) {
+        func route(_ r: ModelRoute, _ budgets: [Workflow.Budget]) { named(r.models, budgets) }
+        func named(_ names: [String], _ budgets: [Workflow.Budget]) {
             let needsPrice = budgets.contains { $0.maxUSD != nil && !$0.allowUnpriced }
-            for model in r.models {
+            for model in names {
                 if priced[model] == nil { order.append(model) }
                 priced[model] = (priced[model] ?? false) || needsPrice
             }

@@ -23,6 +23,9 @@ public enum Prellm {
     /// The five strategies shipped in `stdlib/strategies/`.
     public enum Strategy: String, Sendable, CaseIterable {
         case classify, structure, split, enrich, passthrough
+
+        /// The strategies that recall from a named context (their `context` input).
+        public static let recalling: [Strategy] = [.structure, .enrich]
     }
 
     public struct CompileError: Error, Sendable, CustomStringConvertible {
@@ -38,20 +41,30 @@ public enum Prellm {
         configure: (inout RunContext) -> Void = { _ in }
     ) async throws(CompileError) -> RunResult {
         let result = WorkflowCompiler().compile(path: url.path)
-        return try await run(result, inputs: inputs, overrides: [:], environment: environment, configure: configure)
+        return try await run(result, inputs: inputs, overrides: [:], memory: nil, environment: environment, configure: configure)
     }
 
     /// Runs a stdlib strategy: the small model preprocesses the query, the large one executes.
+    /// `userContext` is literal text for the models; `context` names a context to recall from
+    /// (the enrich and structure strategies), kept where `memory` says (nil:
+    /// `$PRELLM_HOME/contexts.sqlite`) unless `configure` gives the run a store.
     public static func preprocessAndExecute(
         query: String, small: String, large: String, strategy: Strategy = .structure,
-        userContext: String? = nil,
+        userContext: String? = nil, context: String? = nil, memory: ConfigFile.Memory? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         configure: (inout RunContext) -> Void = { _ in }
     ) async throws(CompileError) -> RunResult {
         var inputs: [String: JSONValue] = ["query": .string(query)]
         if let userContext { inputs["user_context"] = .string(userContext) }
+        if let context {
+            guard Strategy.recalling.contains(strategy) else {
+                throw CompileError(
+                    diagnostics: [], rendered: "context: is for the structure and enrich strategies; \(strategy.rawValue) recalls nothing\n")
+            }
+            inputs["context"] = .string(context)
+        }
         return try await run(
-            compile(strategy), inputs: inputs, overrides: ["small": small, "large": large],
+            compile(strategy), inputs: inputs, overrides: ["small": small, "large": large], memory: memory,
             environment: environment, configure: configure)
     }
 
@@ -61,7 +74,7 @@ public enum Prellm {
     }
 
     static func run(
-        _ result: CompileResult, inputs: [String: JSONValue], overrides: [String: String],
+        _ result: CompileResult, inputs: [String: JSONValue], overrides: [String: String], memory: ConfigFile.Memory?,
         environment: [String: String], configure: (inout RunContext) -> Void
     ) async throws(CompileError) -> RunResult {
         guard let compiled = result.graph, !result.hasErrors else {
@@ -73,6 +86,11 @@ public enum Prellm {
         }
         var context = RunContext(models: CatalogModelAccess(directory: ProviderDirectory(environment: environment), program: program))
         configure(&context)
+        if context.memory == nil, program.usesContexts {
+            do { context.memory = try ContextStores.open(memory, environment: environment) } catch {
+                throw CompileError(diagnostics: [], rendered: "the context store: \(error.message)\n")
+            }
+        }
         return await Interpreter(program).run(inputs: inputs, context: context)
     }
 }

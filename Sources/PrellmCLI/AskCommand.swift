@@ -9,15 +9,22 @@ public struct AskOptions: Sendable {
     public var small: String
     public var large: String
     public var strategy: Prellm.Strategy
+    /// Literal text about the user or task (`--user-context`).
     public var userContext: String?
+    /// A named context the strategy recalls from (`--context`).
+    public var context: String?
     public var run: RunOptions
 
-    public init(query: String, small: String, large: String, strategy: Prellm.Strategy, userContext: String? = nil, run: RunOptions) {
+    public init(
+        query: String, small: String, large: String, strategy: Prellm.Strategy, userContext: String? = nil, context: String? = nil,
+        run: RunOptions
+    ) {
         self.query = query
         self.small = small
         self.large = large
         self.strategy = strategy
         self.userContext = userContext
+        self.context = context
         self.run = run
     }
 }
@@ -49,6 +56,16 @@ public enum AskCommand {
         var run = options.run
         run.file = "stdlib/strategies/\(options.strategy.rawValue).yaml"
         run.inputs = ["query=" + options.query] + (options.userContext.map { ["user_context=" + $0] } ?? [])
+        if let context = options.context {
+            guard Prellm.Strategy.recalling.contains(options.strategy) else {
+                var out = CommandOutput()
+                out.stderr =
+                    "prellm: --context is for the \(Prellm.Strategy.recalling.map(\.rawValue).joined(separator: " and ")) strategies; \(options.strategy.rawValue) recalls nothing (--user-context gives any strategy literal text)\n"
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            run.inputs.append("context=" + context)
+        }
         return await RunCommand.execute(
             Prellm.compile(options.strategy), run, modelOverrides: ["small": options.small, "large": options.large],
             environment: environment, write: write, progress: progress)

@@ -1,4 +1,5 @@
 import Foundation
+import Prellm
 import PrellmCompiler
 import PrellmMemory
 import PrellmProviderKit
@@ -37,13 +38,6 @@ public struct ContextOptions: Sendable {
 public enum ContextCommand {
     /// How many texts one embeddings request carries.
     static let batch = 64
-
-    /// Where contexts are kept when neither a flag nor a config says: `$PRELLM_HOME/contexts.sqlite`,
-    /// `~/.prellm/contexts.sqlite` by default.
-    public static func defaultStorePath(environment: [String: String]) -> String {
-        let home = environment["PRELLM_HOME"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.prellm")
-        return home + "/contexts.sqlite"
-    }
 
     /// What a command needs besides its action: the store, the model for new contexts, and the
     /// providers that embed.
@@ -91,13 +85,8 @@ public enum ContextCommand {
             overrides = config.providerOverrides
         }
         let store: any ContextStore
-        if options.store == nil, let chroma = memory.chroma {
-            store = ChromaContextStore(url: chroma.url, tenant: chroma.tenant, database: chroma.database)
-        } else {
-            let path = options.store ?? memory.storePath ?? defaultStorePath(environment: environment)
-            let folder = (path as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            do { store = try SQLiteContextStore(path: path) } catch { throw Failure(message: error.message, exit: CommandOutput.Exit.usage) }
+        do { store = try ContextStores.open(memory, path: options.store, environment: environment) } catch {
+            throw Failure(message: error.message, exit: CommandOutput.Exit.usage)
         }
         return Setup(
             store: store, embed: options.embed ?? memory.embed, embedFlag: options.embed,

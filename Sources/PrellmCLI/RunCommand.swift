@@ -89,10 +89,12 @@ public enum RunCommand {
         do { _ = try interpreter.prepareInputs(given) } catch { return usage(error.message) }
 
         var overrides: [String: ProviderDirectory.Override] = [:]
+        var memory: ConfigFile.Memory?
         if let path = options.config {
             let (config, rendered) = ProviderSettings.load(path)
             guard let config else { out.stderr += rendered; out.exitCode = CommandOutput.Exit.usage; return out }
             overrides = config.providerOverrides
+            memory = config.memory
         }
         let models = CatalogModelAccess(
             directory: ProviderDirectory(environment: environment, overrides: overrides),
@@ -109,6 +111,9 @@ public enum RunCommand {
             return out
         }
         var context = RunContext(models: models)
+        if program.usesContexts {
+            do { context.memory = try ContextStores.open(memory, environment: environment) } catch { return usage(error.message) }
+        }
         if options.noCache {
             context.cache = nil
         } else if let file = options.cacheFile {

@@ -31,6 +31,7 @@ struct ModelCatalogCheck {
         var aliasLimits: [String: Double] = [:]
         var direct: [(Workflow.ModelChoice, Double?)] = []
         for step in Self.flattened(steps) {
+            if let embed = step.embed { checkEmbedding(embed, &bag) }
             guard let name = step.model else { continue }
             // The step's budget and the run's both apply; the tighter one names the limit.
             let limit = [step.options.budget.flatMap(Self.limit), runLimit].compactMap { $0 }.min()
@@ -69,6 +70,25 @@ struct ModelCatalogCheck {
             bag.add(
                 .modelNotInCatalog, choice.span,
                 "'\(choice.id)' is not in the model catalog, so its price and capabilities are unknown",
+                hint: "did you mean '\(near)'?")
+        }
+    }
+
+    /// The `embed:` of a recall or remember step: a catalogued chat model cannot have built a
+    /// context; a near miss of a catalogued embedding model is likely a typo.
+    func checkEmbedding(_ name: Workflow.Name, _ bag: inout DiagnosticBag) {
+        var scratch = DiagnosticBag(file: bag.file)  // a malformed string is reported by the checker
+        guard let choice = WorkflowDecoder.parseModel(name.value, name.span, providers: providers, into: &scratch),
+            let entry = catalog.entry(for: choice.id)
+        else { return }
+        if entry.isKnown, !entry.capabilities.embedding {
+            let embedders = catalog.entries.keys.filter { catalog.entries[$0]?.capabilities.embedding == true }.sorted()
+            bag.add(
+                .badValue, name.span, "\(choice.id) is a chat model; 'embed' names the embedding model a context was built with",
+                hint: "embedding models are \(embedders.joined(separator: ", "))")
+        } else if !entry.isKnown, let near = nearMiss(choice) {
+            bag.add(
+                .modelNotInCatalog, choice.span, "'\(choice.id)' is not in the model catalog, so its price is unknown",
                 hint: "did you mean '\(near)'?")
         }
     }

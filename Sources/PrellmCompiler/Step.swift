@@ -5,7 +5,7 @@ import PrellmSyntax
 /// the options every step may carry.
 public struct Step: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case classify, extract, route, call, validate, transform, map, use
+        case classify, extract, route, call, validate, transform, map, use, recall, remember
     }
 
     public var id: Workflow.Name
@@ -30,6 +30,28 @@ public struct Step: Sendable {
         case transform(template: EmbeddedText)
         case map(over: EmbeddedText?, variable: Workflow.Name, concurrency: Int, maxItems: Int?, step: Step?)
         case use(workflow: Workflow.Name?, with: [(name: Workflow.Name, value: EmbeddedText)])
+        case recall(Recall)
+        case remember(Remember)
+    }
+
+    /// `recall:` as written: which context, what to look for, and how many chunks at most.
+    public struct Recall: Sendable {
+        public var context: EmbeddedText?
+        public var query: EmbeddedText?
+        /// The model the context was embedded with, when the workflow names it (`embed:`): the
+        /// run checks the context agrees, and the cost bound prices the query's embedding.
+        public var embed: Workflow.Name?
+        public var topK: Int
+        public var minScore: Double
+    }
+
+    /// `remember:` as written: which context, the text to add, and where it came from.
+    public struct Remember: Sendable {
+        public var context: EmbeddedText?
+        public var text: EmbeddedText?
+        /// What the added chunks record as their source; absent, the workflow, step and run.
+        public var source: EmbeddedText?
+        public var embed: Workflow.Name?
     }
 
     /// The keys every step may carry besides its kind.
@@ -83,7 +105,18 @@ public struct Step: Sendable {
     public var model: Workflow.Name? {
         switch body {
         case .classify(let m, _, _, _), .extractModel(let m, _, _, _), .call(let m, _, _, _): m
-        case .extractPattern, .route, .validate, .transform, .map, .use: nil
+        case .extractPattern, .route, .validate, .transform, .map, .use, .recall, .remember: nil
+        }
+    }
+}
+
+extension Step {
+    /// The embedding model a recall or remember step names, if it names one.
+    public var embed: Workflow.Name? {
+        switch body {
+        case .recall(let r): r.embed
+        case .remember(let r): r.embed
+        default: nil
         }
     }
 }
@@ -101,6 +134,8 @@ extension Step.Kind {
         case .transform: []
         case .map: ["over", "as", "concurrency", "max_items", "step"]
         case .use: ["workflow", "with"]
+        case .recall: ["context", "query", "embed", "top_k", "min_score"]
+        case .remember: ["context", "text", "source", "embed"]
         }
     }
 }

@@ -96,14 +96,20 @@ struct StepDecoder {
     /// be silently ignored, so they are errors that say where they belong.
     mutating func checkCallOptions(_ body: Step.Body, _ f: Decoder.Fields) {
         let hint: String
+        var why = "and this step makes none itself"
         switch body {
         case .classify, .extractModel, .call: return
+        case .recall, .remember:
+            why = "and this step's one embeddings request is neither retried nor cached"
+            hint = "remove it: a failed request fails the step"
         case .map: hint = "put it on the map's step, whose calls it would govern"
         case .use: hint = "set it on the imported workflow's steps"
         case .extractPattern, .route, .validate, .transform: hint = "remove it"
         }
         for key in ["retry", "cache"] {
-            if let span = f.keySpan(key) { d.bag.add(.badValue, span, "'\(key)' governs model calls, and this step makes none itself", hint: hint) }
+            if let span = f.keySpan(key) {
+                d.bag.add(.badValue, span, "'\(key)' governs model calls, \(why)", hint: hint)
+            }
         }
     }
 
@@ -344,7 +350,37 @@ struct StepDecoder {
                 }
             }
             return .use(workflow: f["workflow"].flatMap { d.name($0, "'workflow'") }, with: with)
+        case .recall:
+            guard let f = d.fields(node, what, allowed: Step.Kind.recall.fieldKeys, required: ["context", "query"], anchor: keySpan) else {
+                return nil
+            }
+            return .recall(
+                Step.Recall(
+                    context: f["context"].flatMap { d.text($0, "'context'") }, query: f["query"].flatMap { d.text($0, "'query'") },
+                    embed: f["embed"].flatMap { embedModel($0) },
+                    topK: f["top_k"].flatMap { d.int($0, "'top_k'", min: 1, max: RecallStep.maxTopK) } ?? 5,
+                    minScore: f["min_score"].flatMap { d.number($0, "'min_score'", min: -1, max: 1) } ?? 0))
+        case .remember:
+            guard let f = d.fields(node, what, allowed: Step.Kind.remember.fieldKeys, required: ["context", "text"], anchor: keySpan) else {
+                return nil
+            }
+            return .remember(
+                Step.Remember(
+                    context: f["context"].flatMap { d.text($0, "'context'") }, text: f["text"].flatMap { d.text($0, "'text'") },
+                    source: f["source"].flatMap { d.text($0, "'source'") }, embed: f["embed"].flatMap { embedModel($0) }))
         }
+    }
+
+    /// `embed:` names an embedding model as `provider/model` (aliases under `models:` are chat routes).
+    mutating func embedModel(_ node: YAMLNode) -> Workflow.Name? {
+        guard let name = d.name(node, "'embed'") else { return nil }
+        guard name.value.contains("/") else {
+            d.bag.add(
+                .badValue, node.span, "'embed' names an embedding model as provider/model, found '\(name.value)'",
+                hint: "e.g. embed: openai/text-embedding-3-small")
+            return nil
+        }
+        return name
     }
 
     /// Reads a prompt file relative to the workflow; diagnostics inside it point into that file.

@@ -86,7 +86,27 @@ extension WorkflowChecker {
                 &exprs, index: index)
         case .use(let alias, let with):
             return checkUse(alias, with, scope, &exprs)
+        case .recall(let r):
+            let context = template(r.context), query = template(r.query)
+            checkEmbedding(r.embed, into: &exprs)
+            guard let context, let query else { return (RecallStep.type, nil) }
+            return (
+                RecallStep.type,
+                .recall(RecallStep(context: context, query: query, embed: r.embed?.value, topK: r.topK, minScore: r.minScore))
+            )
+        case .remember(let r):
+            let context = template(r.context), text = template(r.text), source = template(r.source)
+            checkEmbedding(r.embed, into: &exprs)
+            guard let context, let text else { return (RememberStep.type, nil) }
+            return (RememberStep.type, .remember(RememberStep(context: context, text: text, source: source, embed: r.embed?.value)))
         }
+    }
+
+    /// `embed:` is `provider/model` of a provider this file knows (ModelCatalogCheck says
+    /// whether the catalog knows it as an embedding model).
+    func checkEmbedding(_ name: Workflow.Name?, into exprs: inout ExpressionChecker) {
+        guard let name else { return }
+        _ = WorkflowDecoder.parseModel(name.value, name.span, providers: providers, into: &exprs.bag)
     }
 
     /// The sub-step of a map is checked where the map is, with its element as local slot 0 and

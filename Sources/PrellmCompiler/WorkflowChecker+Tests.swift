@@ -132,6 +132,9 @@ extension WorkflowChecker {
         case .extract(let e): .schema(e.contract.validator)
         case .call(let c): c.output.map { .schema($0.validator) } ?? .type(.string)
         case .use(let u): .type(u.program.outputType)
+        // They reach a context store: a test may stand in for what it holds.
+        case .recall: .type(RecallStep.type)
+        case .remember: .type(RememberStep.type)
         case .map(let m):
             switch mockShape(m.step.payload) {
             case .schema(let s)?: .list(of: m.step.type, schema: s)

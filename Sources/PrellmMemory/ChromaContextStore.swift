@@ -19,6 +19,19 @@ public final class ChromaContextStore: ContextStore {
         self.client = client
     }
 
+    /// How a request failed, without curl's message, which names the host: a store's errors
+    /// may reach a gateway's clients.
+    static func failure(_ error: any Error) -> String {
+        switch (error as? HTTPError)?.kind {
+        case .connect?: "no connection"
+        case .timeout(let phase)?: "timed out (\(phase.rawValue))"
+        case .cutStream?: "the answer was cut short"
+        case .tooLarge?: "the answer is too large"
+        case .cancelled?: "cancelled"
+        case .other?, nil: "the request failed"
+        }
+    }
+
     static func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? s }
 
     /// One collection as Chroma lists it.
@@ -152,7 +165,7 @@ public final class ChromaContextStore: ContextStore {
             method: method, url: base + path, headers: [("content-type", "application/json")], body: body.map { Array($0.jsonText.utf8) },
             timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(60)))
         let response: HTTPResponse
-        do { response = try await client.send(request) } catch { throw MemoryError("ChromaDB cannot be reached: \(error)") }
+        do { response = try await client.send(request) } catch { throw MemoryError("ChromaDB cannot be reached (\(Self.failure(error)))") }
         let value = (try? JSONParser.parse(bytes: response.body)) ?? .null
         guard (200..<300).contains(response.head.status) else {
             throw MemoryError(

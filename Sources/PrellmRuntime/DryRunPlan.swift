@@ -35,6 +35,8 @@ public struct DryRunPlan: Sendable {
             case .call(let p): [("system", p.system), ("prompt", p.prompt)]
             case .transform(let p): [("template", p.template)]
             case .map(let p): [("over", p.over)]
+            case .recall(let p): [("context", p.context), ("query", p.query)]
+            case .remember(let p): [("context", p.context), ("text", p.text)]
             case .route, .validate, .use: []
             }
         let renderer = TemplateRenderer()
@@ -116,5 +118,15 @@ public struct DryRunPlan: Sendable {
         return .object(o)
     }
 
-    static func money(_ d: Double) -> String { d == 0 ? "0" : "\((d * 1_000_000).rounded(.up) / 1_000_000)" }
+    /// Dollars rounded up to the millionth, in plain digits (`0.000001`, never `1e-06`).
+    static func money(_ d: Double) -> String {
+        guard d != 0 else { return "0" }
+        let micro = Int((d * 1_000_000).rounded(.up))
+        let fraction = String(micro % 1_000_000).leftPadded(to: 6).reversed().drop { $0 == "0" }.reversed()
+        return "\(micro / 1_000_000)" + (fraction.isEmpty ? "" : "." + String(fraction))
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -42,6 +42,10 @@ extension Interpreter {
         case .use:
             let out = try await use(step, frame: frame, site, ledger: ledger, context: context)
             return (out, site.record(step, nil, context))
+        case .recall(let p):
+            return try await recall(step, p, frame, site, ledger: ledger, context: context)
+        case .remember(let p):
+            return try await remember(step, p, frame, site, ledger: ledger, context: context)
         case .route, .validate:
             throw RunError(.internalError, "bug: a \(step.kind.rawValue) step reached perform(); please report it", step: site.path)
         }
@@ -123,7 +127,7 @@ extension Interpreter {
                 "count": .number(Double(matches.count)),
             ])
             return (value, site.record(step, nil, context))
-        case .classify, .extract, .call, .map, .use, .route, .validate:
+        case .classify, .extract, .call, .map, .use, .route, .validate, .recall, .remember:
             throw RunError(.internalError, "bug: compute() given a \(step.kind.rawValue) step", step: site.path)
         }
     }
@@ -158,7 +162,7 @@ extension Interpreter {
             return Ask(
                 route: p.route, system: try instructed(p.system, directive), prompt: try render(p.prompt, scope, site) ?? "",
                 contract: contract, reask: reask)
-        case .pattern, .route, .validate, .transform, .map, .use: break
+        case .pattern, .route, .validate, .transform, .map, .use, .recall, .remember: break
         }
         throw RunError(.internalError, "bug: a \(step.kind.rawValue) step has no structured call", step: site.path)
     }

@@ -225,7 +225,7 @@ public struct Interpreter: Sendable {
             return target ?? program.steps.count
         case .validate(let v):
             return try await validate(step, v, &frame, ledger: ledger, context: context, started: started) ?? position(step.next)
-        case .classify, .extract, .pattern, .call, .transform, .map, .use:
+        case .classify, .extract, .pattern, .call, .transform, .map, .use, .recall, .remember:
             return nil
         }
     }

@@ -1,3 +1,4 @@
+import PrellmMemory
 import PrellmProviderKit
 import PrellmSchema
 
@@ -29,6 +30,9 @@ public struct RunContext: Sendable {
     /// Answers that stand in for the top-level program's model steps, by step position (a
     /// test's `mocks`): such a step gives its answer without a call, free and offline.
     public var mocks: [Int: JSONValue] = [:]
+    /// Where the named contexts that `recall` and `remember` steps reach are kept; nil when
+    /// the host configured none (such a step then fails, saying so).
+    public var memory: (any ContextStore)?
 
     public init(
         models: any ModelAccess, clock: any RunClock = SystemClock(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },

@@ -19,6 +19,8 @@ extension RunEvent {
                 ])
         case .call(let e):
             return e.traceFields.map { Self.line(e.traceID, e.step, $0) }
+        case .memory(let e):
+            return Self.line(e.traceID, e.step, e.traceFields)
         case .run, .step:
             // Run and step boundaries are for tracers; the JSONL trace has its step records.
             return nil
@@ -89,6 +91,34 @@ extension CallEvent {
             o["kind"] = "overrun"
             o["reserved_tokens"] = .number(Double(reserved))
             o["charged_tokens"] = .number(Double(charged))
+        }
+        return o
+    }
+}
+
+extension MemoryEvent {
+    /// `recall` (the chunks retrieved: source, lines, score — not their text, which the step's
+    /// output holds) or `remember`, with the embeddings request's model, usage and cost.
+    var traceFields: [String: JSONValue] {
+        var o: [String: JSONValue] = [
+            "context": .string(context), "model": .string(model),
+            "usage": .object(["input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(0)]),
+            "cost_usd": costUSD.map(JSONValue.number) ?? .null, "latency_ms": .number(Double(latency.milliseconds)),
+        ]
+        switch kind {
+        case .recalled(let chunks):
+            o["kind"] = "recall"
+            o["chunks"] = .array(
+                chunks.map { c in
+                    .object([
+                        "source": .string(c.source), "lines": .array([.number(Double(c.lines.lowerBound)), .number(Double(c.lines.upperBound))]),
+                        "score": .number(c.score),
+                    ])
+                })
+        case .remembered(let n, let source):
+            o["kind"] = "remember"
+            o["added"] = .number(Double(n))
+            o["source"] = .string(source)
         }
         return o
     }

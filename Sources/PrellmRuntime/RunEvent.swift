@@ -16,6 +16,37 @@ public enum RunEvent: Sendable {
     case run(RunPhaseEvent)
     /// A step started, ended or was skipped: what a tracer needs for a span per step.
     case step(StepEvent)
+    /// A recall or remember step's embeddings request and what it found or added.
+    case memory(MemoryEvent)
+}
+
+/// What a `recall` or `remember` step did with a named context: its one embeddings request
+/// (model, usage, cost — charged to the run like a call) and the chunks retrieved or added.
+public struct MemoryEvent: Sendable {
+    public var traceID: String
+    public var step: String
+    public var context: String
+    /// The embedding model, `provider/model`.
+    public var model: String
+    public var usage: Usage
+    /// Usage × price; nil when the model's price is unknown.
+    public var costUSD: Double?
+    public var latency: Duration
+    public var kind: Kind
+
+    public enum Kind: Sendable {
+        /// The chunks retrieved, best first: where each is and how near the query it scored.
+        case recalled([RecalledChunk])
+        /// How many chunks were added, and the source they record.
+        case remembered(chunks: Int, source: String)
+    }
+}
+
+/// One chunk a recall retrieved: its file and lines, and its cosine similarity to the query.
+public struct RecalledChunk: Sendable, Equatable {
+    public var source: String
+    public var lines: ClosedRange<Int>
+    public var score: Double
 }
 
 /// The start or end of one run, for a span around it.

@@ -105,6 +105,8 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case validationFailed = "validation_failed", budgetExceeded = "budget_exceeded", modelsFailed = "models_failed"
         case truncated, evaluation, invalidInput = "invalid_input", cancelled, timeout
+        /// A named context could not be used: missing, built with another model, its store unreachable.
+        case memory
         /// The run was about to do something its program did not foresee (a call past the bound
         /// it was priced at, say): a bug in prellm, refused rather than run.
         case internalError = "internal"

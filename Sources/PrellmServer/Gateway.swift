@@ -134,6 +134,11 @@ public final class Gateway: Sendable {
                 models: CatalogModelAccess(directory: directory, catalog: catalog, program: nil),
                 routing: previous?.baseContext.routing ?? RoutingState(), cache: nil)
         }
+        if baseContext.memory == nil, served.values.contains(where: { $0.program.usesContexts }) {
+            do { baseContext.memory = try ContextStores.open(config.memory, environment: environment) } catch {
+                throw StartupError(message: "the context store (memory:): \(error.message)")
+            }
+        }
         let breakers = config.models.filter { $0.parameters.circuitBreaker != nil }.flatMap { $0.choices.map(\.id) }
         if let previous, previous.baseContext.routing === baseContext.routing {
             // The counters go on across a reload.

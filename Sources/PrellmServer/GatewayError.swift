@@ -89,6 +89,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             return GatewayError(.upstream, e.message, code: "upstream_error")
         case .validationFailed, .truncated, .evaluation: return GatewayError(.upstream, e.message, code: e.kind.rawValue)
         case .internalError: return GatewayError(.internal, e.message, code: "internal_error")
+        // The store's messages name no host (ChromaContextStore says how it failed, not where).
+        case .memory: return GatewayError(.upstream, e.message, code: "context_error")
         }
     }
 }

@@ -96,6 +96,7 @@ public final class GatewayMetrics: RunEventSink {
 
     /// The router's events: upstream calls by outcome, retries, fallbacks, cache hits, overruns.
     public func record(_ event: RunEvent) {
+        if case .memory(let m) = event { add("prellm_upstream_calls_total", Labels(model: m.model, status: "ok")) }
         guard case .call(let e) = event else { return }
         let model = Labels(model: e.model)
         switch e.kind {

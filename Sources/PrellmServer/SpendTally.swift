@@ -32,6 +32,15 @@ final class SpendTally: RunEventSink {
     init(forwardingTo inner: (any RunEventSink)?) { self.inner = inner }
 
     func record(_ event: RunEvent) {
+        if case .memory(let m) = event {
+            // A recall's or remember's embeddings request, billed like a call.
+            spent.withLock { s in
+                s.tokens += m.usage.totalTokens
+                s.usd = s.usd.flatMap { total in m.costUSD.map { total + $0 } }
+                s.sent += 1
+            }
+            decide(false)
+        }
         if case .call(let e) = event {
             switch e.kind {
             case .charged(let usage, let cost):

@@ -50,8 +50,33 @@ public final class Tracer: RunEventSink, AttemptTracing {
         case .run(let e): run(e)
         case .step(let e): step(e)
         case .call(let e): call(e)
+        case .memory(let e): memory(e)
         case .repaired, .invalid: break
         }
+    }
+
+    /// A recall's or remember's embeddings request, as a CLIENT span (`embeddings {model}`)
+    /// under its step, ending now and as long as the request took.
+    func memory(_ e: MemoryEvent) {
+        let now = Self.now()
+        let started = now &- UInt64(max(0, e.latency.milliseconds)) &* 1_000_000
+        let span: SpanData? = state.withLock { s in
+            guard let r = s.runs[e.traceID] else { return nil }
+            let (provider, model) = Self.split(e.model)
+            var span = SpanData(
+                traceHigh: r.traceHigh, traceLow: r.traceLow, spanID: Self.newID(), parentSpanID: Self.parent(of: e.step, in: r),
+                name: "embeddings " + model, kind: .client, start: started)
+            span.set("gen_ai.operation.name", .string("embeddings"))
+            span.set("gen_ai.provider.name", .string(Self.providerName(provider)))
+            span.set("gen_ai.request.model", .string(model))
+            span.set("gen_ai.usage.input_tokens", .int(Int64(e.usage.inputTokens)))
+            span.set("prellm.context", .string(e.context))
+            if let cost = e.costUSD { span.set("prellm.cost_usd", .double(cost)) }
+            if case .recalled(let chunks) = e.kind { span.set("prellm.recall.chunks", .int(Int64(chunks.count))) }
+            span.end = now
+            return span
+        }
+        if let span { exporter.enqueue(span) }
     }
 
     public func context(run traceID: String, step: String, attempt: Int) -> TraceContext? {

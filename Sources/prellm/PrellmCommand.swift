@@ -26,7 +26,9 @@ struct Ask: AsyncParsableCommand {
     @Option(help: "The small model, for preprocessing.") var small = "ollama/qwen2.5:3b"
     @Option(help: "The large model, for the answer.") var large = "openai/gpt-4o-mini"
     @Option(help: "classify, structure, split, enrich or passthrough.") var strategy: Prellm.Strategy = .structure
-    @Option(help: "Context about the user or the task, given to the models.") var userContext: String?
+    @Option(help: "Context about the user or the task, given to the models, as literal text.") var userContext: String?
+    @Option(help: "A named context to recall from (prellm context add), for the enrich and structure strategies.") var context: String?
+    @Option(help: "A prellm.yaml: provider settings, and memory: (where contexts are kept).") var config: String?
     @Flag(help: "Print one JSON object with the output, steps, usage, cost and trace id.") var json = false
     @Option(help: "Write a JSONL trace to this file.") var trace: String?
     @Flag(help: "Print the plan with a bound on tokens and cost; send nothing.") var dryRun = false
@@ -43,10 +45,11 @@ struct Ask: AsyncParsableCommand {
     func run() async throws {
         var run = RunOptions(file: "", json: json, trace: trace, dryRun: dryRun, noCache: noCache)
         run.cacheFile = cacheFile
+        run.config = config
         run.handleInterrupts = true
         run.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         let out = await AskCommand.run(
-            AskOptions(query: query, small: small, large: large, strategy: strategy, userContext: userContext, run: run),
+            AskOptions(query: query, small: small, large: large, strategy: strategy, userContext: userContext, context: context, run: run),
             environment: ProcessInfo.processInfo.environment,
             write: { FileHandle.standardOutput.write(Data($0.utf8)) },
             progress: { FileHandle.standardError.write(Data($0.utf8)) })

@@ -75,8 +75,9 @@ import Testing
         #expect(r.status == 1, "\(r.stderr)")
         let result = try JSONParser.parse(r.stdout)
         let steps = try #require(result["steps"]?.arrayValue)
-        #expect(steps.map { $0["status"]?.stringValue } == ["ok", "failed"])
-        #expect(steps.first?["output"]?["target"] == .string("api"), "the small model's decomposition is in the result")
+        // Without a context the recall is skipped, and says so.
+        #expect(steps.map { $0["status"]?.stringValue } == ["skipped", "ok", "failed"])
+        #expect(steps[1]["output"]?["target"] == .string("api"), "the small model's decomposition is in the result")
         #expect(steps.last?["error"]?["kind"] == .string("models_failed"))
         #expect(steps.last?["error"]?["message"]?.stringValue?.contains("bad request") == true)
         #expect(result["error"]?["step"] != nil)

@@ -1,4 +1,5 @@
 import Foundation
+import Prellm
 import PrellmCLI
 import PrellmMemory
 import PrellmSchema
@@ -109,10 +110,58 @@ import Testing
         #expect(typo.exitCode == 2 && typo.stderr.contains("embd"), "\(typo.stderr)")
     }
 
-    /// The same commands with the contexts in a real ChromaDB server, named by the config.
+    static let workedExample = LintCommandTests.root.appendingPathComponent("workflows/refactor-with-conventions.yaml").path
+
+    /// Where the worked example's two chat models are answered: the stand-in, in Ollama's and OpenAI's formats.
+    func ollamaAndOpenAI(_ standIn: ScriptedStandIn) -> [String: String] {
+        ["OLLAMA_HOST": standIn.baseURL, "OPENAI_BASE_URL": standIn.baseURL + "/v1"]
+    }
+
+    static let plan = #"{"intent": "deploy", "target": "prod", "constraints": ["never on Fridays"], "missing": []}"#
+
+    /// `prellm "…" --context NAME`: the structure strategy recalls from the context the
+    /// `prellm context` commands made; a missing one is named with those that exist.
+    @Test func theOneShotRecallsFromANamedContext() async throws {
+        let standIn = try ScriptedStandIn([
+            "text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)],
+            "tiny": [Reply.ollama(Self.plan)], "gpt-4o-mini": [Reply.openAI("Wait for Monday.")],
+        ])
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let md = dir.appendingPathComponent("conventions.md").path
+        try Self.conventions.write(toFile: md, atomically: true, encoding: .utf8)
+        let env = ["OPENAI_BASE_URL": standIn.baseURL + "/v1", "OPENAI_API_KEY": "sk-test", "OLLAMA_HOST": standIn.baseURL, "PRELLM_HOME": dir.path]
+        let added = await ContextCommand.run(
+            ContextOptions(action: .add(name: "ops", files: [md]), embed: "openai/text-embedding-3-small"), environment: env)
+        #expect(added.exitCode == 0, "\(added.stderr)")
+        func ask(_ context: String, strategy: Prellm.Strategy = .structure) async -> CommandOutput {
+            await AskCommand.run(
+                AskOptions(
+                    query: "can we deploy on Friday?", small: "ollama/tiny", large: "openai/gpt-4o-mini", strategy: strategy, context: context,
+                    run: RunOptions(file: "", json: true, noCache: true)),
+                environment: env, write: { _ in }, progress: { _ in })
+        }
+        let out = await ask("ops")
+        #expect(out.exitCode == 0 && out.stdout.contains("Wait for Monday."), "\(out.stdout)\(out.stderr)")
+        let large = standIn.requests.last { $0.path == "/v1/chat/completions" }?.bodyText ?? ""
+        #expect(large.contains("never on Fridays"), "\(large)")
+
+        let sent = standIn.requests.count
+        let missing = await ask("opz")
+        #expect(missing.exitCode == 1 && missing.stderr.contains("no context named 'opz'; contexts: ops"), "\(missing.stderr)")
+        #expect(standIn.requests.count == sent, "nothing is sent for a context that is not there")
+        let split = await ask("ops", strategy: .split)
+        #expect(split.exitCode == 2 && split.stderr.contains("--context is for the structure and enrich strategies"), "\(split.stderr)")
+    }
+
+    /// The same commands with the contexts in a real ChromaDB server, named by the config, and
+    /// a run that recalls from it.
     @Test func aChromaStoreFromTheConfig() async throws {
         guard let chroma = try await ChromaServer.database() else { return }
-        let standIn = try ScriptedStandIn(["text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)]])
+        let standIn = try ScriptedStandIn([
+            "text-embedding-3-small": [Reply.wordEmbeddings(dimensions: 256)],
+            "qwen2.5-coder:7b": [Reply.ollama(Self.plan)], "gpt-4o": [Reply.openAI("Not on a Friday.")],
+        ])
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("prellm.yaml").path, md = dir.appendingPathComponent("conventions.md").path
@@ -129,6 +178,16 @@ import Testing
         let hit = try JSONParser.parse(found.stdout)[0]
         #expect(hit?["text"]?.stringValue?.hasPrefix("## Deploys") == true, "\(found.stdout)\(found.stderr)")
         #expect(await run(.list).stdout.contains(#""name":"gdansk""#))
+        // prellm run recalls from the same server: the worked example, its context named.
+        let recalled = await RunCommand.run(
+            RunOptions(
+                file: Self.workedExample, inputs: ["request=may I deploy on Fridays?", "code=deploy()", "context=gdansk"], json: true,
+                noCache: true, config: config),
+            environment: env.merging(ollamaAndOpenAI(standIn)) { a, _ in a }, write: { _ in }, progress: { _ in })
+        #expect(recalled.exitCode == 0, "\(recalled.stderr)")
+        let steps = try JSONParser.parse(recalled.stdout)["steps"]?.arrayValue ?? []
+        let chunk = steps.first?["output"]?["chunks"]?[0]?["text"]?.stringValue ?? ""
+        #expect(chunk.hasPrefix("## Deploys"), "\(recalled.stdout)")
         // Nothing went to the embedded store.
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("contexts.sqlite").path))
         #expect(await run(.remove(name: "gdansk")).exitCode == 0)

@@ -1,6 +1,7 @@
 import Foundation
 import PrellmLanguageServer
 import PrellmSchema
+import ProviderStandIn
 
 /// A minimal LSP client over a child's stdio. The child is spawned and waited for with
 /// posix_spawn and waitpid rather than Foundation's Process, which has been seen not to notice
@@ -27,7 +28,7 @@ final class LSPClient {
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        for fd in toChild + fromChild { posix_spawn_file_actions_addclose(&actions, fd) }
+        SpawnHygiene.closeInherited(&actions)
         let argv = [strdup(bin), strdup("lsp"), nil]
         defer { for a in argv { free(a) } }
         var child = pid_t()

@@ -1,5 +1,6 @@
 import Foundation
 import PrellmCompiler
+import PrellmMemory
 import PrellmProviderKit
 import PrellmRuntime
 import PrellmSchema
@@ -31,6 +32,9 @@ import Testing
             "request": "Leasing for a car worth 120000 PLN net, 36 months, 10% down, 20% residual", "wibor_3m": .number(5.85),
         ],
         "support-triage.yaml": ["message": "Please cancel my plan"],
+        "refactor-with-conventions.yaml": [
+            "request": "tidy up the errors: never catch a bare except", "code": "try:\n    run()\nexcept:\n    pass",
+        ],
     ]
     static let answers: [String: [String: JSONValue]] = [
         "leasing-calculation.yaml": [
@@ -105,9 +109,17 @@ import Testing
         // The system clock: a hand-moved one would let a deadline's timer win every race.
         var context = RunContext(models: models)
         context.cache = nil
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-examples-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        if program.usesContexts { context.memory = try await Self.contexts(for: program, inputs: inputs, at: store, provider: provider) }
         let r = await Interpreter(program).run(inputs: inputs, context: context)
         #expect(r.error == nil, "\(example.name): \(String(describing: r.error))")
         #expect(r.output != .null)
+        for step in r.steps where step.kind == "recall" && step.status == .ok {
+            // What the run recalled came from the store, and was charged.
+            #expect((step.output?["count"]?.int ?? 0) > 0, "\(example.name): \(step.id) recalled nothing")
+            #expect(step.modelUsed == "openai/text-embedding-3-small" && (step.usage?.inputTokens ?? 0) > 0)
+        }
         let bound = DryRunPlan(program, inputs: inputs, models: models).bound
         if let cost = r.costUSD, let max = bound.maxCostUSD { #expect(cost <= max) }
         if let max = bound.maxTokens { #expect(r.usage.totalTokens <= max) }
@@ -118,9 +130,27 @@ import Testing
         }
     }
 
+    /// A real embedded store for an example that recalls: its `context` input's context holds
+    /// the conventions that workflows/contexts/ ships, embedded by the mock.
+    static func contexts(
+        for program: StepGraph, inputs: [String: JSONValue], at path: String, provider: MockProvider
+    ) async throws
+        -> any ContextStore
+    {
+        let store = try SQLiteContextStore(path: path)
+        let input = program.inputs.first { $0.name == "context" }
+        guard let name = (inputs["context"] ?? input?.defaultValue)?.stringValue, !name.isEmpty else { return store }
+        let file = root.appendingPathComponent("workflows/contexts/team-conventions.md").path
+        let chunks = try Chunker().chunks(of: try String(contentsOfFile: file, encoding: .utf8), source: file, format: .markdown)
+        let embed = program.steps.lazy.compactMap { step -> String? in if case .recall(let r) = step.payload { r.embed } else { nil } }.first
+        let vectors = try await provider.embed(EmbeddingRequest(model: "", inputs: chunks.map(\.text))).vectors
+        try await store.add(chunks, vectors: vectors, to: name, model: embed ?? "openai/text-embedding-3-small")
+        return store
+    }
+
     /// A well-behaved model: structured calls get a value of their schema (or the example's own
     /// answer for that contract), text calls get text.
-    final class MockProvider: ChatProvider {
+    final class MockProvider: ChatProvider, EmbeddingProvider {
         let name = "mock"
         let random: Seeded
         let answers: [String: JSONValue]
@@ -142,6 +172,22 @@ import Testing
         }
 
         func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }
+
+        /// A vector per text from its words (texts sharing words point the same way); a
+        /// provider's count of tokens, below the bound's estimate as a real one is.
+        func embed(_ request: EmbeddingRequest) async throws(ProviderError) -> EmbeddingResponse {
+            let vectors = request.inputs.map { text in
+                var v = [Double](repeating: 0, count: 32)
+                v[0] = 0.01
+                for word in text.lowercased().split(whereSeparator: { !$0.isLetter }) {
+                    let h = word.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+                    v[Int(h % 31) + 1] += 1
+                }
+                return v
+            }
+            return EmbeddingResponse(
+                vectors: vectors, usage: Usage(inputTokens: request.inputs.reduce(0) { $0 + $1.utf8.count / 4 + 1 }, outputTokens: 0))
+        }
     }
 
     /// Prices and capabilities from the built-in catalog, every call to the mock.

@@ -31,7 +31,7 @@ import Testing
         #expect(result.output == "Deployed.")
         #expect(result.steps.compactMap(\.modelUsed) == ["ollama/tiny", "openai/gpt-4o-mini"])
         // Each step's output is in the result: the small model's decomposition too.
-        #expect(result.steps.first?.output?["missing"] == .array(["region"]))
+        #expect(result.steps.first { $0.id == "facts" }?.output?["missing"] == .array(["region"]))
         let last = try #require(standIn.requests.last?.bodyText)
         #expect(last.contains("We use Kubernetes."))
         #expect(last.contains("- region"))

@@ -79,6 +79,7 @@ public struct ChromaServer: Sendable {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            SpawnHygiene.closeInherited(&actions)
             let argv = ([program] + arguments).map { strdup($0) } + [nil]
             defer { for a in argv { free(a) } }
             var child = pid_t()

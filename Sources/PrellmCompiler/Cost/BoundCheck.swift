@@ -44,7 +44,7 @@ enum BoundCheck {
                     .unboundedMap, step.span,
                     "workflow '\(u.alias)' has no bound on its calls (a map over a list with no bound on its items), so this workflow's cost under its budget has no bound",
                     hint: "bound its maps: max_items on the map, or maxItems on the list's schema")
-            case .classify, .extract, .pattern, .route, .call, .validate, .transform: break
+            case .classify, .extract, .pattern, .route, .call, .validate, .transform, .recall, .remember: break
             }
         }
     }

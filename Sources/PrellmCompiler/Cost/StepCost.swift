@@ -133,7 +133,36 @@ enum StepCost {
             entry.steps = inner.steps.map { $0.prefixed(step.id + ".") }
             entry.models = Array(Set(inner.steps.flatMap { $0.models })).sorted()
             return finish(Figures(calls: inner.maxCalls, tokens: inner.maxTokens, usd: inner.maxCostUSD), inner.output)
+        case .recall(let p):
+            entry.models = p.embed.map { [$0] } ?? []
+            let f = embedding(bytes: ExtentAnalysis.textSize(p.query, s).max, inputs: 1, model: p.embed, context, &entry)
+            return finish(f, .of(schema: p.schema), prompt: f.tokens)
+        case .remember(let p):
+            entry.models = p.embed.map { [$0] } ?? []
+            let f = embedding(bytes: ExtentAnalysis.textSize(p.text, s).max, inputs: RememberStep.maxChunks, model: p.embed, context, &entry)
+            let output: JSONValue = .object([
+                "type": "object", "additionalProperties": false,
+                "properties": .object(["context": .object(["type": "string"]), "added": .object(["type": "integer"])]),
+            ])
+            return finish(f, .of(schema: output), prompt: f.tokens)
         }
+    }
+
+    /// The one embeddings request of a recall or remember step: its inputs' bytes (at most
+    /// `bytes`, split into at most `inputs` texts) as tokens, priced at the `embed:` model. The
+    /// model a context was built with is only known at run time when the step does not name
+    /// it: the cost is then unknown (a USD budget still caps it, as the ledger holds every call
+    /// to the budget, and refuses an unpriced one unless it allows them).
+    static func embedding(bytes: Int?, inputs: Int, model: String?, _ context: CostContext, _ entry: inout CostBound.Step) -> Figures {
+        let tokens = bytes.map { TokenEstimate.promptTokens(bytes: $0, messages: 0) + inputs - 1 }
+        var usd: Double?
+        if let model, let price = context.price(model), let tokens { usd = price.cost(of: Usage(inputTokens: tokens, outputTokens: 0)) }
+        if model == nil {
+            entry.note = "one embeddings request with the context's model, priced once it is known: name it with embed: for a bound in dollars"
+        } else if bytes == nil {
+            entry.note = "nothing bounds the text it embeds: its tokens and cost have no bound"
+        }
+        return Figures(calls: 1, tokens: tokens, usd: usd)
     }
 
     /// A map: its sub-step once per item, the item being X (so prompts that read it add up over
@@ -188,7 +217,7 @@ enum StepCost {
                 contract: p.contract, reasked: false)
         case .call(let p):
             modelUse(step, route, system: callSystem(p, s), prompt: ExtentAnalysis.textSize(p.prompt, s), contract: p.output, reasked: false)
-        case .pattern, .route, .validate, .transform, .map, .use: nil
+        case .pattern, .route, .validate, .transform, .map, .use, .recall, .remember: nil
         }
     }
 

@@ -49,6 +49,8 @@ public enum Payload: Sendable {
     /// Boxed: a map holds its sub-step, which holds a payload.
     indirect case map(MapStep)
     case use(UseStep)
+    case recall(RecallStep)
+    case remember(RememberStep)
 
     public var kind: Step.Kind {
         switch self {
@@ -60,6 +62,8 @@ public enum Payload: Sendable {
         case .transform: .transform
         case .map: .map
         case .use: .use
+        case .recall: .recall
+        case .remember: .remember
         }
     }
 
@@ -69,7 +73,7 @@ public enum Payload: Sendable {
         case .classify(let s): s.route
         case .extract(let s): s.route
         case .call(let s): s.route
-        case .pattern, .route, .validate, .transform, .map, .use: nil
+        case .pattern, .route, .validate, .transform, .map, .use, .recall, .remember: nil
         }
     }
 }

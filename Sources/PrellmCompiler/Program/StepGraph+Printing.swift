@@ -143,6 +143,11 @@ extension StepGraph {
             o["max_items"] = m.maxItems.map { .number(Double($0)) } ?? .null
         case .use(let u):
             o["workflow"] = .string(u.program.name ?? u.alias)
+        case .recall(let r):
+            o["top_k"] = .number(Double(r.topK))
+            o["embed"] = r.embed.map(JSONValue.string) ?? .null
+        case .remember(let r):
+            o["embed"] = r.embed.map(JSONValue.string) ?? .null
         case .classify, .extract, .pattern, .route, .call, .validate, .transform: break
         }
         return .object(o)

@@ -93,8 +93,24 @@ extension CompiledStep {
         case .call(var p): p.route = swap(p.route); s.payload = .call(p)
         case .map(var p): p.step = p.step.replacingRoutes(choices); s.payload = .map(p)
         // An imported workflow's aliases are its own: a replacement names the caller's.
-        case .pattern, .route, .validate, .transform, .use: break
+        case .pattern, .route, .validate, .transform, .use, .recall, .remember: break
         }
         return s
+    }
+}
+
+extension StepGraph {
+    /// Whether a run may reach a named context (a `recall` or `remember` step, here, in a map
+    /// or in an imported workflow): the host opens a context store only for such a program.
+    public var usesContexts: Bool {
+        func uses(_ step: CompiledStep) -> Bool {
+            switch step.payload {
+            case .recall, .remember: true
+            case .map(let m): uses(m.step)
+            case .use(let u): u.program.usesContexts
+            case .classify, .extract, .pattern, .route, .call, .validate, .transform: false
+            }
+        }
+        return steps.contains(where: uses)
     }
 }

@@ -130,3 +130,70 @@ public struct UseStep: Sendable {
     /// checker allows (anything prints).
     public var with: [(input: Int, value: CompiledTemplate, asText: Bool)]
 }
+
+/// `recall`: the chunks of a named context nearest in meaning to a query, by one embeddings
+/// request for the query (with the context's own model) and a search of the context.
+public struct RecallStep: Sendable {
+    public static let maxTopK = 50
+    /// The most of a chunk's text, and of its source, a recall gives, in Unicode scalars (as JSON
+    /// Schema's maxLength counts them). The run cuts whatever a store holds beyond them, so the
+    /// output — and the prompts that read it — has a bound the cost bound can rely on.
+    public static let maxTextLength = 4000
+    public static let maxSourceLength = 300
+
+    public var context: CompiledTemplate
+    public var query: CompiledTemplate
+    /// The `provider/model` the workflow says the context is embedded with (`embed:`), if it says.
+    public var embed: String?
+    public var topK: Int
+    public var minScore: Double
+
+    /// `{chunks: [{text, source, score}], count}`.
+    public static let type = ValueType.object(
+        .init(
+            fields: [
+                (
+                    "chunks",
+                    .array(
+                        .object(.init(fields: [("text", .string), ("source", .string), ("score", .number)], required: ["text", "source", "score"])))
+                ),
+                ("count", .int),
+            ],
+            required: ["chunks", "count"]))
+
+    /// What the output can be: at most `topK` chunks, each cut to the lengths above.
+    public var schema: JSONValue {
+        let chunk: JSONValue = .object([
+            "type": "object", "additionalProperties": false, "required": .array(["text", "source", "score"]),
+            "properties": .object([
+                "text": .object(["type": "string", "maxLength": .number(Double(Self.maxTextLength))]),
+                "source": .object(["type": "string", "maxLength": .number(Double(Self.maxSourceLength))]),
+                "score": .object(["type": "number", "minimum": .number(-1), "maximum": .number(1)]),
+            ]),
+        ])
+        return .object([
+            "type": "object", "additionalProperties": false, "required": .array(["chunks", "count"]),
+            "properties": .object([
+                "chunks": .object(["type": "array", "maxItems": .number(Double(topK)), "items": chunk]),
+                "count": .object(["type": "integer", "minimum": .number(0), "maximum": .number(Double(topK))]),
+            ]),
+        ])
+    }
+}
+
+/// `remember`: a text added to a named context — split into chunks, embedded in one request
+/// with the context's model, each chunk recording where it came from.
+public struct RememberStep: Sendable {
+    /// The most chunks one remember adds (a text that splits into more is refused): its
+    /// embeddings go in one request, whose cost the bound prices from the text's size.
+    public static let maxChunks = 64
+
+    public var context: CompiledTemplate
+    public var text: CompiledTemplate
+    /// What the chunks record as their source; nil: `workflow NAME, step ID, run TRACE`.
+    public var source: CompiledTemplate?
+    public var embed: String?
+
+    /// `{context, added}`: the context's name and how many chunks were added.
+    public static let type = ValueType.object(.init(fields: [("context", .string), ("added", .int)], required: ["context", "added"]))
+}
