@@ -84,6 +84,11 @@ extension Interpreter {
     /// The named context, which must exist (a missing one is an error naming those that do),
     /// built with the model the step's `embed:` names, if it names one.
     func open(_ name: String, embed: String?, _ site: CallSite, context: RunContext) async throws(RunError) -> OpenedContext {
+        guard name.utf8.count <= RememberStep.maxContextName, !name.isEmpty else {
+            throw RunError(
+                .memory, "'\(name.prefix(40))\(name.count > 40 ? "…" : "")' is not a context name: 1 to \(RememberStep.maxContextName) characters",
+                step: site.path)
+        }
         guard let store = context.memory else {
             throw RunError(
                 .memory, "this run has no context store, so it cannot reach context '\(name)': configure memory: in prellm.yaml",

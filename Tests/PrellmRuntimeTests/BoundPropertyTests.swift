@@ -1,5 +1,6 @@
 import Foundation
 import PrellmCompiler
+import PrellmMemory
 import PrellmProviderKit
 import PrellmRuntime
 import PrellmSchema
@@ -8,7 +9,7 @@ import Synchronization
 import Testing
 
 /// The cost bound is an upper bound on every path: hundreds of generated workflows (maps,
-/// imports, routes, validate re-asks, retries, fallbacks, guards, jumps, budgets) run against a
+/// imports, routes, validate re-asks, recalls and remembers, retries, fallbacks, guards, jumps, budgets) run against a
 /// provider whose failures and answers are drawn at random. For every run, what it spent — calls,
 /// tokens and dollars — is at most its dry-run bound, a run never goes past its budget, and the
 /// runtime never has to refuse a call its program did not foresee.
@@ -42,6 +43,9 @@ import Testing
                 let models = RandomModels(provider: provider, prices: Generator.prices)
                 var context = RunContext(models: models, clock: ManualClock(), random: { random.unit() })
                 context.cache = nil
+                if program.usesContexts {
+                    context.memory = try await Self.team(at: dir.appendingPathComponent("w\(seed)-\(run).sqlite").path, random: random)
+                }
                 let inputs = generator.inputs()
                 let plan = DryRunPlan(program, inputs: inputs, models: models).bound
                 let r = await Interpreter(program).run(inputs: inputs, context: context)
@@ -67,6 +71,19 @@ import Testing
         // The generator must reach the interesting cases, not only clean successes.
         #expect(failedRuns > checked / 20 && failedRuns < checked * 9 / 10, "\(failedRuns) of \(checked) runs failed")
         #expect(budgeted > checked / 4)
+    }
+
+    /// The context the generated recall and remember steps reach: chunks of any length up to a
+    /// few hundred characters, with random vectors.
+    static func team(at path: String, random: Seeded) async throws -> any ContextStore {
+        let store = try SQLiteContextStore(path: path)
+        let words = ["deploy", "never", "on", "fridays", "use", "argo", "tests", "first", "ünïcode", "🚀"]
+        let chunks = (1...20).map { i in
+            Chunk(text: (0..<random.int(1...60)).map { _ in random.pick(words) }.joined(separator: " "), source: "team.md", lines: i...i)
+        }
+        let vectors = chunks.map { _ in (0..<8).map { _ in random.unit() * 2 - 1 } }
+        try await store.add(chunks, vectors: vectors, to: "team", model: Generator.embedding)
+        return store
     }
 
     /// Each step's own figures hold too: its calls (a map's items and an import's steps count as
@@ -108,8 +125,9 @@ import Testing
         static let prices: [String: ModelPrice] = [
             "openai/a": ModelPrice(input: 0.15, output: 0.6), "openai/b": ModelPrice(input: 2.5, output: 10),
             "anthropic/c": ModelPrice(input: 1, output: 5), "gemini/d": ModelPrice(input: 0.1, output: 0.4),
-            "mistral/e": ModelPrice(input: 0.5, output: 1.5),
+            "mistral/e": ModelPrice(input: 0.5, output: 1.5), embedding: ModelPrice(input: 0.02, output: 0),
         ]
+        static let embedding = "openai/emb"
         static let library = """
             prellm: 1
             name: lib
@@ -200,7 +218,9 @@ import Testing
             let id = "s\(i)"
             let m = "m\(random.int(0...2))"
             var body: [String] = []
-            var kind = random.pick(["classify", "extract", "call", "call_output", "transform", "map", "use", "route", "validate", "validate"])
+            var kind = random.pick([
+                "classify", "extract", "call", "call_output", "transform", "map", "use", "route", "validate", "validate", "recall", "remember",
+            ])
             // Strict reads (no fallback) need a step that ran on every path: readable and unguarded.
             let sure = readable.filter { !steps[$0].guarded }
             let structured = sure.filter { ["extract_answer", "call_output"].contains(steps[$0].kind) }
@@ -228,6 +248,12 @@ import Testing
                 body = ["    call: {model: \(m), prompt: \"\(someRead())\", output: Answer}"]
             case "transform":
                 body = ["    transform: \"{% for x in inputs.items %}[{{ x }}]{% endfor %} \(someRead())\""]
+            case "recall":
+                body = [
+                    "    recall: {context: team, query: \"\(someRead()) {{ inputs.query }}\", embed: \(Self.embedding), top_k: \(random.int(1...6)), min_score: -1}"
+                ]
+            case "remember":
+                body = ["    remember: {context: team, text: \"\(someRead())\", embed: \(Self.embedding)}"]
             case "map":
                 let plans = sure.filter { steps[$0].kind == "extract_plan" }
                 let over = plans.isEmpty || random.chance(0.5) ? "{{ inputs.items }}" : "{{ \(steps[random.pick(plans)].id).tasks }}"
@@ -278,7 +304,7 @@ import Testing
 
     /// A provider whose every answer is drawn: transient and permanent failures, valid and
     /// invalid structured answers, text of any length up to max_tokens.
-    final class RandomProvider: ChatProvider {
+    final class RandomProvider: ChatProvider, EmbeddingProvider {
         let name = "random"
         let random: Seeded
         let hostile: Bool
@@ -328,6 +354,15 @@ import Testing
         }
 
         func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatDelta, any Error> { AsyncThrowingStream { $0.finish() } }
+
+        /// Vectors of the context's length; a count of tokens up to the estimate (at it, when hostile).
+        func embed(_ request: EmbeddingRequest) async throws(ProviderError) -> EmbeddingResponse {
+            calls.withLock { $0 += 1 }
+            if random.unit() < (hostile ? 0.2 : 0.05) { throw ProviderError(provider: name, kind: .server, message: "try again") }
+            let estimate = request.inputs.reduce(0) { $0 + TokenEstimate.promptTokens(bytes: $1.utf8.count, messages: 0) }
+            let vectors = request.inputs.map { _ in (0..<8).map { _ in random.unit() * 2 - 1 } }
+            return EmbeddingResponse(vectors: vectors, usage: Usage(inputTokens: hostile ? estimate : random.int(0...estimate), outputTokens: 0))
+        }
     }
 
     struct RandomModels: ModelAccess {

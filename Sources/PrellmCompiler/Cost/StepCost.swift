@@ -142,7 +142,10 @@ enum StepCost {
             let f = embedding(bytes: ExtentAnalysis.textSize(p.text, s).max, inputs: RememberStep.maxChunks, model: p.embed, context, &entry)
             let output: JSONValue = .object([
                 "type": "object", "additionalProperties": false,
-                "properties": .object(["context": .object(["type": "string"]), "added": .object(["type": "integer"])]),
+                "properties": .object([
+                    "context": .object(["type": "string", "maxLength": .number(Double(RememberStep.maxContextName))]),
+                    "added": .object(["type": "integer"]),
+                ]),
             ])
             return finish(f, .of(schema: output), prompt: f.tokens)
         }

@@ -187,6 +187,9 @@ public struct RememberStep: Sendable {
     /// The most chunks one remember adds (a text that splits into more is refused): its
     /// embeddings go in one request, whose cost the bound prices from the text's size.
     public static let maxChunks = 64
+    /// The longest context name a run opens (names are ASCII: `prellm context add` takes
+    /// letters, digits, `_`, `.` and `-`), which bounds the name in the output.
+    public static let maxContextName = 128
 
     public var context: CompiledTemplate
     public var text: CompiledTemplate
