@@ -9,6 +9,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+// The git revision `prellm --version` prints, read when the manifest is evaluated: the commit
+// of the checkout (with -dirty when it has uncommitted changes), else PRELLM_REVISION (a build
+// from a source archive, as the Dockerfile's is), else "unknown".
+let revision: String = {
+    if let given = Context.environment["PRELLM_REVISION"], !given.isEmpty { return given }
+    guard let git = Context.gitInformation else { return "unknown" }
+    return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-dirty" : "")
+}()
+
 let package = Package(
     name: "prellm",
     platforms: [.macOS(.v15)],
@@ -44,6 +53,7 @@ let package = Package(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "PrellmHTTP", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "CPrellmBuildInfo", cSettings: [.define("PRELLM_GIT_REVISION", to: "\"\(revision)\"")]),
         .target(name: "PrellmProviderKit", dependencies: ["PrellmSchema"], swiftSettings: strict),
         .target(
             name: "PrellmProviders", dependencies: ["PrellmProviderKit", "PrellmHTTP", "PrellmSchema"],
@@ -94,7 +104,7 @@ let package = Package(
             name: "PrellmCLI",
             dependencies: [
                 "Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", "PrellmTelemetry", "PrellmMemory",
+                "PrellmRuntime", "PrellmTelemetry", "PrellmMemory", "CPrellmBuildInfo",
             ],
             swiftSettings: strict),
         .target(

@@ -2,20 +2,38 @@ import Foundation
 import Hummingbird
 import PrellmCompiler
 import PrellmSchema
+import PrellmSyntax
 import PrellmServer
 import PrellmTelemetry
 
-/// `prellm serve --config prellm.yaml [--host H] [--port P] [--watch]`: the OpenAI-compatible
-/// gateway. SIGTERM and SIGINT stop accepting connections and let requests in flight finish;
+/// `prellm serve --config prellm.yaml [--host H] [--port P] [--model NAME=PROVIDER/MODEL]…
+/// [--workflow FILE]… [--watch]`: the OpenAI-compatible gateway. With models or workflows as
+/// flags and no config file it starts config-less (every setting at its default); with both,
+/// the flags add to the config's, a flag's model taking the place of the config's of its name.
+/// The gateway. SIGTERM and SIGINT stop accepting connections and let requests in flight finish;
 /// SIGHUP (and, with `--watch`, a change to the config, a served workflow or a key file) reads
 /// the config again (ReloadingGateway).
 public enum ServeCommand {
     public static func run(
-        config path: String, host: String?, port: Int?, watch: Bool = false, environment: [String: String],
-        log: @escaping @Sendable (String) -> Void
+        config path: String, configGiven: Bool = true, host: String?, port: Int?, models: [String] = [], workflows: [String] = [],
+        watch: Bool = false, environment: [String: String], log: @escaping @Sendable (String) -> Void
     ) async -> CommandOutput {
         var out = CommandOutput()
-        let (loaded, rendered) = ProviderSettings.load(path)
+        let flags: ConfigFile?
+        do { flags = try ServeFlags.config(models: models, workflows: workflows) } catch {
+            out.stderr = "prellm serve: " + error.message
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        // Config-less: flags name what to serve, and no config file was asked for or is there.
+        let file: String? = flags != nil && !configGiven && !FileManager.default.fileExists(atPath: path) ? nil : path
+        if flags == nil, !configGiven, !FileManager.default.fileExists(atPath: path) {
+            out.stderr =
+                "prellm serve: no \(path) here: give one with --config FILE, or name what to serve: --model fast=openai/gpt-4o-mini, --workflow FILE\n"
+            out.exitCode = CommandOutput.Exit.usage
+            return out
+        }
+        let (loaded, rendered) = file.map(ProviderSettings.load) ?? ProviderSettings.load(source: ConfigFile.empty)
         guard var config = loaded else {
             out.stderr = rendered
             out.exitCode = CommandOutput.Exit.usage
@@ -24,6 +42,7 @@ public enum ServeCommand {
         let adjust: @Sendable (inout ConfigFile) -> Void = { c in
             if let host { c.server.host = host }
             if let port { c.server.port = port }
+            if let flags { ServeFlags.merge(flags, into: &c) }
         }
         adjust(&config)
         let gateway: Gateway
@@ -44,7 +63,7 @@ public enum ServeCommand {
             return out
         }
         log(#"{"event":"listening","host":"\#(config.server.host)","port":\#(config.server.port),"models":\#(gateway.modelNames.count)}"#)
-        let reloading = ReloadingGateway(gateway, configPath: path, environment: environment, adjust: adjust, log: log)
+        let reloading = ReloadingGateway(gateway, configPath: file, environment: environment, adjust: adjust, log: log)
         let hangup = reloadOnHangup(reloading)
         let watcher = watch ? Task { await reloading.watch() } : nil
         defer {
@@ -67,5 +86,43 @@ public enum ServeCommand {
         source.setEventHandler { Task { await reloading.reload() } }
         source.resume()
         return source
+    }
+}
+
+/// `--model NAME=PROVIDER/MODEL` and `--workflow FILE`, read as the config section they stand
+/// for (`models: {NAME: PROVIDER/MODEL}`, `workflows: [{path: FILE}]`), so that they are checked
+/// exactly as a config's are.
+enum ServeFlags {
+    struct Failure: Error { var message: String }
+
+    static let source = "(--model and --workflow flags)"
+
+    static func config(models: [String], workflows: [String]) throws(Failure) -> ConfigFile? {
+        guard !models.isEmpty || !workflows.isEmpty else { return nil }
+        var yaml = "prellm: 1\nserver: {}\n"
+        if !models.isEmpty { yaml += "models:\n" }
+        var seen = Set<String>()
+        for flag in models {
+            let parts = flag.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw Failure(message: "--model takes NAME=PROVIDER/MODEL (e.g. fast=openai/gpt-4o-mini), found '\(flag)'\n")
+            }
+            guard seen.insert(parts[0]).inserted else { throw Failure(message: "--model names '\(parts[0])' twice\n") }
+            yaml += "  \(JSONValue.string(parts[0]).jsonText): \(JSONValue.string(parts[1]).jsonText)\n"
+        }
+        if !workflows.isEmpty { yaml += "workflows:\n" }
+        for file in workflows {
+            yaml += "  - {path: \(JSONValue.string(URL(fileURLWithPath: file).standardizedFileURL.path).jsonText)}\n"
+        }
+        let (config, rendered) = ProviderSettings.load(source: Source(path: source, text: yaml))
+        guard let config else { throw Failure(message: "\n" + rendered) }
+        return config
+    }
+
+    /// The flags' models and workflows over the config's: a model of the same name is replaced.
+    static func merge(_ flags: ConfigFile, into config: inout ConfigFile) {
+        let names = Set(flags.models.map(\.name.value))
+        config.models = config.models.filter { !names.contains($0.name.value) } + flags.models
+        config.workflows += flags.workflows
     }
 }

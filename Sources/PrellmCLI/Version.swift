@@ -1,4 +1,10 @@
-/// The version `prellm --version` and `prellm-run --version` print.
+import CPrellmBuildInfo
+
+/// The version `prellm --version` and `prellm-run --version` print: the release number (here
+/// only) and the git revision the build came from (set by Package.swift at build time).
 public enum PrellmVersion {
     public static let current = "0.2.0"
+    public static let revision = String(cString: prellm_git_revision())
+    /// `0.2.0 (e12ac86a1b2c)`.
+    public static let full = "\(current) (\(revision))"
 }

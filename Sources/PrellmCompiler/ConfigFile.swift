@@ -158,6 +158,10 @@ public struct ConfigFile: Sendable {
     public var holdMargin: Duration = .seconds(60)
 
     public var file: String
+
+    /// A config that says nothing (every default), as a source: what a config-less start
+    /// (`prellm serve --model fast=openai/gpt-4o-mini`) builds on.
+    public static let empty = Source(path: "(no config file)", text: "prellm: 1\nserver: {}\n")
     public var providers: [ProviderSettings] = []
     public var server = Server()
     /// Model names the gateway serves, with the same syntax as a workflow's `models:`.

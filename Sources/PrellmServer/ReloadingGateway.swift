@@ -16,14 +16,16 @@ import Synchronization
 public final class ReloadingGateway: Sendable {
     private let current: Mutex<Gateway>
     private let busy = Mutex(false)
-    let path: String
+    /// The config file; nil for a config-less start (`prellm serve --model …`), whose reload
+    /// reads the served workflows again under an empty config that `adjust` fills in.
+    let path: String?
     let environment: [String: String]
-    /// What the command line sets over the config (`--host`, `--port`).
+    /// What the command line sets over the config (`--host`, `--port`, `--model`, `--workflow`).
     let adjust: @Sendable (inout ConfigFile) -> Void
     let log: @Sendable (String) -> Void
 
     public init(
-        _ gateway: Gateway, configPath: String, environment: [String: String],
+        _ gateway: Gateway, configPath: String?, environment: [String: String],
         adjust: @escaping @Sendable (inout ConfigFile) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void
     ) {
         current = Mutex(gateway)
@@ -76,10 +78,10 @@ public final class ReloadingGateway: Sendable {
 
     /// The config file compiled, or nil with its diagnostics logged.
     func compiled() -> ConfigFile? {
-        let result = WorkflowCompiler().compile(path: path)
+        let result = path.map { WorkflowCompiler().compile(path: $0) } ?? WorkflowCompiler().compile(source: ConfigFile.empty)
         guard let config = result.config, !result.hasErrors else {
             let text = DiagnosticRenderer.text(result.diagnostics, sources: result.sources)
-            let why = result.config == nil && !result.hasErrors ? "\(path) is not a config file" : text
+            let why = result.config == nil && !result.hasErrors ? "\(path ?? "the config") is not a config file" : text
             log(Self.line(["level": "error", "event": "reload_rejected", "error": .string("the config was not reloaded: " + why)]))
             return nil
         }
@@ -103,7 +105,7 @@ public final class ReloadingGateway: Sendable {
     /// The files a reload reads: the config, the served workflows, the provider key files.
     public var watchedFiles: [String] {
         let config = gateway.config
-        return [path] + config.workflows.map(\.path) + config.providers.compactMap(\.apiKeyFile)
+        return (path.map { [$0] } ?? []) + config.workflows.map(\.path) + config.providers.compactMap(\.apiKeyFile)
     }
 
     /// Reloads whenever a watched file changes (polled every `interval`), until cancelled.

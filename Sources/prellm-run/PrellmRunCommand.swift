@@ -9,7 +9,7 @@ struct PrellmRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prellm-run", abstract: "Run a prellm workflow.",
         discussion: "Exit codes: 0 done, 1 the workflow failed, 2 usage or compile error, 130 interrupted.",
-        version: PrellmVersion.current)
+        version: PrellmVersion.full)
 
     @OptionGroup var options: RunArguments
 

@@ -73,7 +73,7 @@ struct PrellmCommand: AsyncParsableCommand {
             Exit codes: 0 success; 1 errors found (lint), invalid data (validate), the workflow failed (run), \
             the provider failed (call); 2 usage, I/O or compile error; 130 interrupted (run).
             """,
-        version: PrellmVersion.current,
+        version: PrellmVersion.full,
         subcommands: [
             Ask.self, Lint.self, Test.self, Graph.self, Validate.self, Run.self, Models.self, Call.self, Serve.self, Keys.self, Usage.self,
             Store.self, Lsp.self, Context.self,
@@ -185,7 +185,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve configured models and workflows as an OpenAI-compatible API.",
         discussion: "Endpoints: \(Gateway.endpoints.joined(separator: ", ")). One JSON log line per request on stderr.")
-    @Option(help: "The config file.") var config: String = "prellm.yaml"
+    @Option(help: "The config file (optional with --model or --workflow: without it every setting is at its default).")
+    var config: String?
+    @Option(help: "Serve a model under a name: NAME=PROVIDER/MODEL, e.g. fast=openai/gpt-4o-mini (repeatable).") var model: [String] = []
+    @Option(help: "Serve a workflow file as workflow/NAME (repeatable).") var workflow: [String] = []
     @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
     @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
     @Flag(help: "Reload when the config, a served workflow or a provider key file changes (SIGHUP always reloads).") var watch = false
@@ -196,7 +199,8 @@ struct Serve: AsyncParsableCommand {
         // Written from a thread of its own: a slow reader of stderr must not stall requests.
         let log = LogWriter(fd: 2)
         let out = await ServeCommand.run(
-            config: config, host: host, port: port, watch: watch, environment: ProcessInfo.processInfo.environment, log: log.write)
+            config: config ?? "prellm.yaml", configGiven: config != nil, host: host, port: port, models: model, workflows: workflow,
+            watch: watch, environment: ProcessInfo.processInfo.environment, log: log.write)
         log.flush()
         finish(out)
     }

@@ -42,7 +42,11 @@ import Testing
         for name in ["prellm", "prellm-run"] {
             let r = try await Subprocess.run(try Self.binary(name), ["--version"], timeout: .seconds(60))
             #expect(r.status == 0)
-            #expect(r.stdout == PrellmVersion.current + "\n")
+            #expect(r.stdout == PrellmVersion.full + "\n")
+            // The revision is the checkout's, as git says it.
+            let head = try await Subprocess.run(
+                URL(fileURLWithPath: "/usr/bin/git"), ["-C", LintCommandTests.root.path, "rev-parse", "HEAD"], timeout: .seconds(30))
+            #expect(head.status != 0 || head.stdout.hasPrefix(PrellmVersion.revision.prefix(12)), "\(PrellmVersion.revision) vs \(head.stdout)")
         }
     }
 

@@ -290,16 +290,22 @@ struct ServedGateway {
     /// The log so far.
     var log: String { logged.text }
 
-    init(environment: [String: String], arguments: [String] = [], config configBody: (Int) -> String) async throws {
+    /// `config` nil: a config-less start, `arguments` naming what to serve, in a folder with no prellm.yaml.
+    init(environment: [String: String], arguments: [String] = [], config configBody: ((Int) -> String)?) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-live-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let probe = try StandInServer { _, _ in }
         port = probe.port
         probe.stop()
         let config = dir.appendingPathComponent("prellm.yaml")
-        try configBody(port).write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
-        process.arguments = ["serve", "--config", config.path] + arguments
+        if let configBody {
+            try configBody(port).write(to: config, atomically: true, encoding: .utf8)
+            process.arguments = ["serve", "--config", config.path] + arguments
+        } else {
+            process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+            process.currentDirectoryURL = dir
+        }
         process.environment = environment
         process.standardError = logged.pipe
         process.standardOutput = Pipe()
@@ -338,4 +344,43 @@ final class LogSink: Sendable {
     }
 
     var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+}
+
+/// The seed's one-liner: `prellm serve --model fast=openai/gpt-4o-mini`, no config file, and
+/// the official `openai` client answered through it.
+@Suite struct ConfiglessServeTests {
+    @Test func modelsAndWorkflowsFromFlags() async throws {
+        let standIn = try ScriptedStandIn([
+            "gpt-4o-mini": [Reply.openAI("Hello from the flags.")],
+            "qwen2.5:3b": [Reply.ollama(#"{"label": "billing", "confidence": 0.9}"#)],
+        ])
+        let gateway = try await ServedGateway(
+            environment: standIn.environment,
+            arguments: ["--model", "fast=openai/gpt-4o-mini", "--workflow", GatewayTests.root.path + "/workflows/support-triage.yaml"],
+            config: nil)
+        defer { gateway.stop() }
+        let script = """
+            import os, openai
+            c = openai.OpenAI(base_url=os.environ["PRELLM_URL"] + "/v1", api_key="unused")
+            print(sorted(m.id for m in c.models.list()))
+            print(c.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content)
+            """
+        let python = try await Subprocess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script],
+            environment: ProcessInfo.processInfo.environment.merging(["PRELLM_URL": "http://127.0.0.1:\(gateway.port)"]) { _, b in b })
+        #expect(python.status == 0, "\(python.stdout)\n\(python.stderr)")
+        #expect(python.stdout.contains("'fast'") && python.stdout.contains("'workflow/support-triage'"), "\(python.stdout)")
+        #expect(python.stdout.contains("Hello from the flags."))
+    }
+
+    @Test func aMalformedFlagIsAUsageError() async throws {
+        let prellm = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("prellm")
+        let empty = FileManager.default.temporaryDirectory.path
+        let bad = try await Subprocess.run(
+            prellm, ["serve", "--model", "openai/gpt-4o-mini"], directory: URL(fileURLWithPath: empty), timeout: .seconds(30))
+        #expect(bad.status == 2 && bad.stderr.contains("--model takes NAME=PROVIDER/MODEL"), "\(bad.stderr)")
+        let typo = try await Subprocess.run(
+            prellm, ["serve", "--model", "fast=opnai/gpt-4o-mini"], directory: URL(fileURLWithPath: empty), timeout: .seconds(30))
+        #expect(typo.status == 2 && typo.stderr.contains("opnai"), "\(typo.stderr)")
+    }
 }
