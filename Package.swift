@@ -9,15 +9,6 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
-// The git revision `prellm --version` prints, read when the manifest is evaluated: the commit
-// of the checkout (with -dirty when it has uncommitted changes), else PRELLM_REVISION (a build
-// from a source archive, as the Dockerfile's is), else "unknown".
-let revision: String = {
-    if let given = Context.environment["PRELLM_REVISION"], !given.isEmpty { return given }
-    guard let git = Context.gitInformation else { return "unknown" }
-    return String(git.currentCommit.prefix(12)) + (git.hasUncommittedChanges ? "-dirty" : "")
-}()
-
 let package = Package(
     name: "prellm",
     platforms: [.macOS(.v15)],
@@ -53,7 +44,8 @@ let package = Package(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "PrellmHTTP", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "CPrellmBuildInfo", cSettings: [.define("PRELLM_GIT_REVISION", to: "\"\(revision)\"")]),
+        // Writes the git revision `prellm --version` prints into PrellmCLI before each build.
+        .plugin(name: "BuildRevision", capability: .buildTool()),
         .target(name: "PrellmProviderKit", dependencies: ["PrellmSchema"], swiftSettings: strict),
         .target(
             name: "PrellmProviders", dependencies: ["PrellmProviderKit", "PrellmHTTP", "PrellmSchema"],
@@ -104,9 +96,9 @@ let package = Package(
             name: "PrellmCLI",
             dependencies: [
                 "Prellm", "PrellmServer", "PrellmTesting", "PrellmCompiler", "PrellmSchema", "PrellmSyntax", "PrellmProviders", "PrellmProviderKit",
-                "PrellmRuntime", "PrellmTelemetry", "PrellmMemory", "CPrellmBuildInfo",
+                "PrellmRuntime", "PrellmTelemetry", "PrellmMemory",
             ],
-            swiftSettings: strict),
+            swiftSettings: strict, plugins: ["BuildRevision"]),
         .target(
             name: "PrellmLanguageServer", dependencies: ["PrellmCompiler", "PrellmSyntax", "PrellmSchema", "PrellmProviderKit"], swiftSettings: strict
         ),

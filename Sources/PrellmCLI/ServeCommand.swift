@@ -39,7 +39,19 @@ public enum ServeCommand {
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        let adjust: @Sendable (inout ConfigFile) -> Void = { c in
+        // The address: a flag, else PRELLM_HOST / PRELLM_PORT (the container image sets them, so
+        // that `docker run … IMAGE serve --model …` listens beyond the container), else the config.
+        let host = host ?? environment["PRELLM_HOST"].flatMap { $0.isEmpty ? nil : $0 }
+        var port = port
+        if port == nil, let given = environment["PRELLM_PORT"], !given.isEmpty {
+            guard let n = Int(given), (1...65535).contains(n) else {
+                out.stderr = "prellm serve: PRELLM_PORT must be a port number (1 to 65535), found '\(given.prefix(20))'\n"
+                out.exitCode = CommandOutput.Exit.usage
+                return out
+            }
+            port = n
+        }
+        let adjust: @Sendable (inout ConfigFile) -> Void = { [port] c in
             if let host { c.server.host = host }
             if let port { c.server.port = port }
             if let flags { ServeFlags.merge(flags, into: &c) }

@@ -189,8 +189,8 @@ struct Serve: AsyncParsableCommand {
     var config: String?
     @Option(help: "Serve a model under a name: NAME=PROVIDER/MODEL, e.g. fast=openai/gpt-4o-mini (repeatable).") var model: [String] = []
     @Option(help: "Serve a workflow file as workflow/NAME (repeatable).") var workflow: [String] = []
-    @Option(help: "Listen on this address (default: the config's server.host, else 127.0.0.1).") var host: String?
-    @Option(help: "Listen on this port (default: the config's server.port, else 4000).") var port: Int?
+    @Option(help: "Listen on this address (default: PRELLM_HOST, else the config's server.host, else 127.0.0.1).") var host: String?
+    @Option(help: "Listen on this port (default: PRELLM_PORT, else the config's server.port, else 4000).") var port: Int?
     @Flag(help: "Reload when the config, a served workflow or a provider key file changes (SIGHUP always reloads).") var watch = false
     func run() async throws {
         // A log reader that went away must not kill the gateway (a write then fails instead).

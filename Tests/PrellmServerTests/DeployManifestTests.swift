@@ -94,4 +94,36 @@ import Testing
         // The probes are endpoints the gateway serves.
         #expect(Gateway.endpoints.contains { $0.contains("/readyz") } && Gateway.endpoints.contains { $0.contains("/healthz") })
     }
+
+    /// deploy/compose.yaml runs the image on the compose file's PostgreSQL with the config beside
+    /// it, which compiles; the Dockerfile's runtime has exactly the packages the release
+    /// archive's README names, runs as a non-root user and checks /readyz.
+    @Test func composeAndTheImageAgreeWithTheRelease() async throws {
+        let deploy = GatewayTests.root.appendingPathComponent("deploy")
+        let text = try String(contentsOf: deploy.appendingPathComponent("prellm.compose.yaml"), encoding: .utf8)
+        let r = WorkflowCompiler().compile(source: Source(path: deploy.appendingPathComponent("prellm.compose.yaml").path, text: text))
+        #expect(r.diagnostics.isEmpty, "\(DiagnosticRenderer.text(r.diagnostics, sources: r.sources))")
+        let config = try #require(r.config)
+        #expect(config.storeURL?.contains("@postgres:5432/") == true)
+
+        let script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
+        let parsed = try await Self.python(["-c", script, deploy.appendingPathComponent("compose.yaml").path])
+        try #require(parsed.status == 0, "\(parsed.stderr)")
+        let compose = try JSONParser.parse(parsed.stdout)
+        let gateway = try #require(compose["services"]?["prellm"])
+        #expect(gateway["ports"]?[0] == .string("\(config.server.port):\(config.server.port)"))
+        #expect(gateway["volumes"]?.arrayValue?.contains(.string("./prellm.compose.yaml:/etc/prellm/prellm.yaml:ro")) == true)
+        #expect(gateway["depends_on"]?["postgres"]?["condition"] == "service_healthy")
+        #expect(compose["services"]?["postgres"]?["healthcheck"] != nil)
+
+        let dockerfile = try String(contentsOf: GatewayTests.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        let release = try String(contentsOf: GatewayTests.root.appendingPathComponent("scripts/release"), encoding: .utf8)
+        let named = try #require(release.split(separator: "\n").first { $0.hasPrefix("runtime_packages=(") })
+        let packages = Set(named.dropFirst("runtime_packages=(".count).dropLast().split(separator: " ").map(String.init))
+        let runtime = try #require(dockerfile.components(separatedBy: "\nFROM ${RUNTIME_IMAGE}").last)
+        let installed = Set(runtime.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\\" }).map(String.init).filter(packages.contains))
+        #expect(!packages.isEmpty && installed == packages, "\(installed) vs \(packages)")
+        #expect(dockerfile.contains("ARG BUILD_IMAGE=") && dockerfile.contains("ARG RUNTIME_IMAGE="))
+        #expect(runtime.contains("USER 10001:10001") && runtime.contains("/readyz") && runtime.contains("ENV PRELLM_HOST=0.0.0.0"))
+    }
 }

@@ -303,10 +303,12 @@ struct ServedGateway {
             try configBody(port).write(to: config, atomically: true, encoding: .utf8)
             process.arguments = ["serve", "--config", config.path] + arguments
         } else {
-            process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+            // The address as the container image gives it.
+            process.arguments = ["serve"] + arguments
             process.currentDirectoryURL = dir
         }
-        process.environment = environment
+        process.environment =
+            configBody == nil ? environment.merging(["PRELLM_HOST": "127.0.0.1", "PRELLM_PORT": "\(port)"]) { a, _ in a } : environment
         process.standardError = logged.pipe
         process.standardOutput = Pipe()
         try process.run()
