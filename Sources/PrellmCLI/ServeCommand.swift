@@ -62,7 +62,7 @@ public enum ServeCommand {
             log(JSONValue.object(["level": "error", "error": .string(message), "error_kind": "telemetry"]).jsonText)
         }
         do {
-            let store = try await Gateway.openStore(config)
+            let store = try await Gateway.openStore(config, environment: environment)
             gateway = try Gateway(config: config, environment: environment, store: store, tracer: telemetry?.tracer, log: log)
             try await gateway.prepare()
         } catch let e as StoreError {

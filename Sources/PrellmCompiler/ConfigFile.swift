@@ -150,6 +150,9 @@ public struct ConfigFile: Sendable {
     public var storePath: String?
     /// A PostgreSQL store shared by gateway replicas (`store.url`, `postgres://user@host:5432/db`).
     public var storeURL: String?
+    /// The environment variable that holds that URL (`store.url_env`), so that its password can
+    /// come from a secret rather than the config.
+    public var storeURLEnv: String?
     /// How long the gateway keeps a Responses answer for `previous_response_id`
     /// (`store.response_ttl`; 30 days, as OpenAI keeps them).
     public var responseTTL: Duration = .seconds(30 * 24 * 3600)
@@ -260,6 +263,15 @@ struct ConfigDecoder {
                     config.storeURL = url
                 }
             }
+            if let u = g["url_env"], let name = d.string(u, "'url_env'") {
+                if g["url"] != nil || g["path"] != nil {
+                    d.bag.add(.conflictingKeys, u.span, "give one of 'path', 'url' and 'url_env'")
+                } else if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) || name.isEmpty {
+                    d.bag.add(.badValue, u.span, "'url_env' names an environment variable (PRELLM_STORE_URL), found '\(name.prefix(40))'")
+                } else {
+                    config.storeURLEnv = name
+                }
+            }
             if let t = g["response_ttl"].flatMap({ d.duration($0, "'response_ttl'") }) { config.responseTTL = t }
             if let t = g["hold_margin"].flatMap({ d.duration($0, "'hold_margin'") }) { config.holdMargin = t }
         }
@@ -274,7 +286,7 @@ struct ConfigDecoder {
     static let limitKeys = [
         "max_body_bytes", "max_messages", "request_timeout", "header_timeout", "body_timeout", "idle_timeout", "max_connections",
     ]
-    static let storeKeys = ["path", "url", "response_ttl", "hold_margin"]
+    static let storeKeys = ["path", "url", "url_env", "response_ttl", "hold_margin"]
     static let cacheKeys = ["ttl", "scope", "max_answer_bytes"]
     static let memoryKeys = ["embed", "store"]
     static let chromaKeys = ["chroma", "tenant", "database"]

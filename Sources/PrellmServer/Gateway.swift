@@ -219,8 +219,21 @@ public final class Gateway: Sendable {
 
     /// The store a config names: PostgreSQL at `store.url`, else the SQLite file at
     /// `store.path` (default `prellm-store.sqlite` beside the config).
-    public static func openStore(_ config: ConfigFile) async throws(StoreError) -> any GatewayStore {
+    /// `environment` holds the variable `store.url_env` names.
+    public static func openStore(
+        _ config: ConfigFile, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        async throws(StoreError) -> any GatewayStore
+    {
         if let url = config.storeURL { return try await PostgresGatewayStore.connect(url) }
+        if let name = config.storeURLEnv {
+            // The value holds a password: it is never quoted back.
+            guard let url = environment[name], !url.isEmpty else { throw StoreError("store.url_env names \(name), which is not set") }
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw StoreError("\(name) (store.url_env) must hold a PostgreSQL URL, postgres://user:password@host:5432/db")
+            }
+            return try await PostgresGatewayStore.connect(url)
+        }
         return try SQLiteGatewayStore(path: defaultStorePath(config))
     }
 

@@ -98,7 +98,7 @@ public final class ReloadingGateway: Sendable {
         {
             out.append("the connection limits")
         }
-        if a.storePath != b.storePath || a.storeURL != b.storeURL { out.append("the store") }
+        if a.storePath != b.storePath || a.storeURL != b.storeURL || a.storeURLEnv != b.storeURLEnv { out.append("the store") }
         return out
     }
 
