@@ -15,10 +15,11 @@ RUN apt-get update -qq \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# .git is not copied: the revision --version prints comes in as an argument.
+# .git is not copied: the revision --version prints comes in as an argument, written where the
+# BuildRevision plugin looks (SwiftPM does not pass the environment to it).
 ARG PRELLM_REVISION=unknown
-ENV PRELLM_REVISION=${PRELLM_REVISION}
-RUN swift build -c release --static-swift-stdlib --product prellm \
+RUN printf '%s\n' "$PRELLM_REVISION" > .prellm-revision \
+    && swift build -c release --static-swift-stdlib --product prellm \
     && swift build -c release --static-swift-stdlib --product prellm-run \
     && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
     && install -m 0755 -s "$bin/prellm" "$bin/prellm-run" /usr/local/bin/
@@ -35,8 +36,10 @@ COPY schemas /usr/share/prellm/schemas
 COPY LICENSE /usr/share/doc/prellm/LICENSE
 USER 10001:10001
 WORKDIR /var/lib/prellm
-# Listen beyond the container; the store and contexts live in the (mountable) home.
-ENV PRELLM_HOST=0.0.0.0 PRELLM_PORT=4000 PRELLM_HOME=/var/lib/prellm
+# Listen beyond the container, keys or not: what is reachable is what `-p` publishes (add keys,
+# or PRELLM_ALLOW_REMOTE_WITHOUT_KEYS=0, for anything shared). The store and contexts live in
+# the (mountable) home.
+ENV PRELLM_HOST=0.0.0.0 PRELLM_PORT=4000 PRELLM_ALLOW_REMOTE_WITHOUT_KEYS=1 PRELLM_HOME=/var/lib/prellm
 VOLUME /var/lib/prellm
 EXPOSE 4000
 # No curl in the image: bash's /dev/tcp asks /readyz.

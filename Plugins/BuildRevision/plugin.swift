@@ -4,15 +4,16 @@ import PackagePlugin
 /// Writes the git revision of the package's checkout into the target it is applied to, before
 /// every build (a prebuild command): `prellm --version` names the commit it was built from
 /// without a hand-kept constant, and a build after a new commit never shows the old one.
-/// Outside a git checkout (a source archive, the Dockerfile's build), PRELLM_REVISION, else
-/// "unknown".
+/// Outside a git checkout (a source archive, the Dockerfile's build): the revision in the
+/// package's `.prellm-revision` file, else PRELLM_REVISION, else "unknown".
 @main
 struct BuildRevision: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         let output = context.pluginWorkDirectoryURL.appending(path: "BuildRevision.swift")
         let root = context.package.directoryURL.path
         let script = """
-            r="${PRELLM_REVISION:-}"
+            r=$(cat '\(root)/.prellm-revision' 2>/dev/null || true)
+            [ -n "$r" ] || r="${PRELLM_REVISION:-}"
             if [ -z "$r" ] && r=$(git -C '\(root)' rev-parse --short=12 HEAD 2>/dev/null); then
               git -C '\(root)' diff --quiet HEAD -- 2>/dev/null || r="$r-dirty"
             fi

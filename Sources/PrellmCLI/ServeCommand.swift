@@ -51,7 +51,11 @@ public enum ServeCommand {
             }
             port = n
         }
+        // The container image sets it: inside a container every interface must listen, and what
+        // is reachable is what `-p` publishes (docs/deploying.md).
+        let remoteWithoutKeys = environment["PRELLM_ALLOW_REMOTE_WITHOUT_KEYS"] == "1"
         let adjust: @Sendable (inout ConfigFile) -> Void = { [port] c in
+            if remoteWithoutKeys { c.server.allowRemoteWithoutKeys = true }
             if let host { c.server.host = host }
             if let port { c.server.port = port }
             if let flags { ServeFlags.merge(flags, into: &c) }

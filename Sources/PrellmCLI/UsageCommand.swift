@@ -62,7 +62,8 @@ public enum UsageCommand {
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
-        out.stdout = "the store (\(config.storeURL == nil && config.storeURLEnv == nil ? Gateway.defaultStorePath(config) : "PostgreSQL")) is at the current schema\n"
+        out.stdout =
+            "the store (\(config.storeURL == nil && config.storeURLEnv == nil ? Gateway.defaultStorePath(config) : "PostgreSQL")) is at the current schema\n"
         return out
     }
 }
