@@ -62,13 +62,7 @@ public final class Tracer: RunEventSink, AttemptTracing {
         let started = now &- UInt64(max(0, e.latency.milliseconds)) &* 1_000_000
         let span: SpanData? = state.withLock { s in
             guard let r = s.runs[e.traceID] else { return nil }
-            let (provider, model) = Self.split(e.model)
-            var span = SpanData(
-                traceHigh: r.traceHigh, traceLow: r.traceLow, spanID: Self.newID(), parentSpanID: Self.parent(of: e.step, in: r),
-                name: "embeddings " + model, kind: .client, start: started)
-            span.set("gen_ai.operation.name", .string("embeddings"))
-            span.set("gen_ai.provider.name", .string(Self.providerName(provider)))
-            span.set("gen_ai.request.model", .string(model))
+            var span = Self.clientSpan("embeddings", model: e.model, step: e.step, in: r, start: started)
             span.set("gen_ai.usage.input_tokens", .int(Int64(e.usage.inputTokens)))
             span.set("prellm.context", .string(e.context))
             if let cost = e.costUSD { span.set("prellm.cost_usd", .double(cost)) }
@@ -206,15 +200,22 @@ public final class Tracer: RunEventSink, AttemptTracing {
         if let ended { exporter.enqueue(ended) }
     }
 
+    /// A GenAI CLIENT span (`chat gpt-4o`, `embeddings text-embedding-3-small`) under its step,
+    /// with the operation, provider and model the conventions name.
+    static func clientSpan(_ operation: String, model id: String, step: String, in r: RunSpans, start: UInt64) -> SpanData {
+        let (provider, model) = split(id)
+        var span = SpanData(
+            traceHigh: r.traceHigh, traceLow: r.traceLow, spanID: newID(), parentSpanID: parent(of: step, in: r),
+            name: operation + " " + model, kind: .client, start: start)
+        span.set("gen_ai.operation.name", .string(operation))
+        span.set("gen_ai.provider.name", .string(providerName(provider)))
+        span.set("gen_ai.request.model", .string(model))
+        return span
+    }
+
     /// The CLIENT span of one attempt: `chat {model}` with the GenAI request attributes.
     func attemptSpan(_ e: CallEvent, _ r: RunSpans, retry: Int, fallback: Bool, prompt: String?, now: UInt64) -> SpanData {
-        let (provider, model) = Self.split(e.model)
-        var span = SpanData(
-            traceHigh: r.traceHigh, traceLow: r.traceLow, spanID: Self.newID(), parentSpanID: Self.parent(of: e.step, in: r),
-            name: "chat " + model, kind: .client, start: now)
-        span.set("gen_ai.operation.name", .string("chat"))
-        span.set("gen_ai.provider.name", .string(Self.providerName(provider)))
-        span.set("gen_ai.request.model", .string(model))
+        var span = Self.clientSpan("chat", model: e.model, step: e.step, in: r, start: now)
         span.set("prellm.model", .string(e.model))
         span.set("prellm.step.id", .string(e.step))
         span.set("prellm.attempt", .int(Int64(e.attempt)))
