@@ -37,7 +37,9 @@ public protocol GatewayStore: Sendable {
     func rotateKey(id: String, hash: String, overlapEnds: Date) async throws(StoreError) -> Bool
     /// Disables a key at once, for every replica; false: no such key.
     func revoke(key: String) async throws(StoreError) -> Bool
-    /// Calls `changed` soon after the keys change — through any process — until cancelled.
+    /// Calls `changed` once as soon as the watch is in place, then soon after each change of the
+    /// keys — through any process — until cancelled. The first call covers a change made between
+    /// the caller's load and the watch's start, which the watch itself cannot hear.
     func watchKeys(_ changed: @escaping @Sendable () async -> Void) async
     /// Keeps a Responses answer until `response.expires`; expired ones are dropped here too.
     func save(_ response: StoredResponse) async throws(StoreError)

@@ -706,20 +706,23 @@ extension PostgresGatewayStore {
         try await c.query("NOTIFY prellm_keys", logger: Self.logger)
     }
 
-    /// LISTENs on prellm_keys on a connection of its own; when the connection is lost it
-    /// reconnects and reloads, since notifications sent meanwhile were not heard.
+    /// LISTENs on prellm_keys on a connection of its own, and reloads once each time the LISTEN
+    /// is in place (`listen` returns when the server has acknowledged it): a change made before
+    /// then — since the caller's load, or while a lost connection was down — sent no
+    /// notification this watch could hear.
     public func watchKeys(_ changed: @escaping @Sendable () async -> Void) async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    let notifications = try await connection.listen("prellm_keys")
-                    for try await _ in notifications { await changed() }
+                    try await connection.listen(on: "prellm_keys") { notifications in
+                        await changed()
+                        for try await _ in notifications { await changed() }
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }
             }
             guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
-            await changed()
         }
     }
 }

@@ -516,6 +516,7 @@ extension SQLiteGatewayStore {
             return (data, (try? db.rows("SELECT version FROM keys_version").first?[0]?.number) ?? 0)
         }
         var last = try? await offPool(version)
+        await changed()
         while (try? await Task.sleep(for: .milliseconds(250))) != nil {
             guard let now = try? await offPool(version), now.data != last?.data else { continue }
             if now.keys != last?.keys { await changed() }

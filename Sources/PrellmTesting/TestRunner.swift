@@ -35,7 +35,15 @@ public struct TestRunner: Sendable {
         var status: TestOutcome.Status = .passed
         // A call the cassette lacked matters only when the run failed for it: a fallback model
         // that was recorded may have answered instead.
-        if result.error != nil, !access.misses.withLock({ $0.isEmpty }) {
+        if let error = result.error, error.kind == .memory, base.memory == nil {
+            // Tests reach no context store: a recall or remember step needs its mock.
+            status = .error
+            failures = [
+                TestOutcome.Failure(
+                    what: "answers", expected: "a mock for every recall and remember step (tests reach no context store)",
+                    actual: "step '\(error.step ?? "?")' is not mocked: add it to the test's mocks, with the output it should give")
+            ]
+        } else if result.error != nil, !access.misses.withLock({ $0.isEmpty }) {
             // The test could not run as written: that is neither a pass nor a failure of the workflow.
             status = .error
             failures = [

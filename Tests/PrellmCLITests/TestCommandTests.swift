@@ -322,4 +322,34 @@ import Testing
         #expect(one.exitCode == 0)
         #expect(one.stdout.hasSuffix("1 passed, 0 failed, 7 skipped\n"), "\(one.stdout)")
     }
+
+    /// Tests reach no context store: a recall step without a mock is an error naming the step
+    /// and the fix, not "configure memory:".
+    @Test func anUnmockedRecallNamesItsStep() async throws {
+        let workflow = """
+            prellm: 1
+            name: recalls
+            inputs:
+              q: {type: string}
+            steps:
+              - id: memory
+                recall: {context: notes, query: "{{ inputs.q }}"}
+            output: "{{ memory.count }}"
+            tests:
+              - name: unmocked
+                inputs: {q: "x"}
+                expect: {output: 0}
+              - name: mocked
+                inputs: {q: "x"}
+                mocks:
+                  memory: {chunks: [], count: 0}
+                expect: {output: 0}
+            """
+        let dir = try folder(["r.yaml": workflow])
+        let out = await run([dir.appendingPathComponent("r.yaml").path], format: .text)
+        #expect(out.exitCode == 2, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("step 'memory' is not mocked"), "\(out.stdout)")
+        #expect(!out.stdout.contains("configure memory"), "\(out.stdout)")
+        #expect(out.stdout.contains("1 passed"), "\(out.stdout)")
+    }
 }

@@ -48,9 +48,7 @@ import Testing
         let base = "http://127.0.0.1:\(gateway.port)"
         let control = try await Self.probeHealth(base, while: "workflow/control")
         let hostile = try await Self.probeHealth(base, while: "workflow/hostile")
-        // The 90th percentile, not the worst: the tests share two cores with other suites, and
-        // one probe can lose a scheduling slice.
-        #expect(Self.p90(hostile) < Self.p90(control) + .milliseconds(50), "/healthz with hostile answers: \(hostile); control: \(control)")
+        #expect(Self.p90(hostile) < Self.p90(control) + Self.noise, "/healthz with hostile answers: \(hostile); control: \(control)")
         #expect(hostile.last! < control.last! + .seconds(1), "/healthz: \(hostile); control: \(control)")
         #expect(standIn.requests.count == 40, "two attempts per request")
     }
@@ -97,6 +95,13 @@ import Testing
 
     static func p90(_ sorted: [Duration]) -> Duration { sorted[sorted.count * 9 / 10] }
 
+    /// What a probe may lose to the machine rather than to the gateway. A probe queued behind
+    /// the work these tests make waits for that work — a 2-second upstream, seconds of parsing
+    /// — so this tells queued from not queued; it is no speed target (those are in Benchmarks).
+    /// The 90th percentile, not the worst: the suites share two cores, and 50 ms proved too
+    /// little in a loaded CI run.
+    static let noise: Duration = .milliseconds(250)
+
     /// Ten concurrent 2-second requests through the gateway to one HTTP/1.1 upstream: all ten
     /// are at the upstream at once (they queued one behind another), and `/healthz` stays as
     /// fast as on an idle gateway.
@@ -119,7 +124,7 @@ import Testing
         let busy = try await Self.healthLatencies(base)
         #expect(try await statuses.value == Array(repeating: 200, count: 10))
         #expect(inFlight.most == 10, "at most \(inFlight.most) of 10 requests were at the upstream at once")
-        #expect(Self.p90(busy) < Self.p90(idle) + .milliseconds(50), "/healthz busy: \(busy); idle: \(idle)")
+        #expect(Self.p90(busy) < Self.p90(idle) + Self.noise, "/healthz busy: \(busy); idle: \(idle)")
     }
 
     /// 100 clients each dripping a request head, and 100 idle connections: `/healthz` stays as
@@ -138,7 +143,7 @@ import Testing
             clients.append(c)
         }
         let busy = try await Self.healthLatencies(base)
-        #expect(Self.p90(busy) < Self.p90(idle) + .milliseconds(50), "/healthz busy: \(busy); idle: \(idle)")
+        #expect(Self.p90(busy) < Self.p90(idle) + Self.noise, "/healthz busy: \(busy); idle: \(idle)")
         try await Task.sleep(for: .seconds(2))
         // Every connection was closed by the gateway: a 408 for the dripping ones, nothing for
         // the idle ones, then the end of the stream.
