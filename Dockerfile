@@ -20,9 +20,9 @@ COPY . .
 ARG PRELLM_REVISION=unknown
 RUN printf '%s\n' "$PRELLM_REVISION" > .prellm-revision \
     && swift build -c release --static-swift-stdlib --product prellm \
-    && swift build -c release --static-swift-stdlib --product prellm-run \
     && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
-    && install -m 0755 -s "$bin/prellm" "$bin/prellm-run" /usr/local/bin/
+    && install -D -m 0755 -s "$bin/prellm" /opt/prellm/bin/prellm \
+    && ln -s prellm /opt/prellm/bin/prellm-run
 
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update -qq \
@@ -30,7 +30,8 @@ RUN apt-get update -qq \
        libcurl4 libyaml-0-2 libpcre2-8-0 libsqlite3-0 libstdc++6 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/prellm --create-home --shell /usr/sbin/nologin prellm
-COPY --from=build /usr/local/bin/prellm /usr/local/bin/prellm-run /usr/local/bin/
+# A folder, so that the prellm-run link stays a link.
+COPY --from=build /opt/prellm/bin/ /usr/local/bin/
 COPY stdlib /usr/share/prellm/stdlib
 COPY schemas /usr/share/prellm/schemas
 COPY LICENSE /usr/share/doc/prellm/LICENSE

@@ -30,23 +30,16 @@ public struct AskOptions: Sendable {
 }
 
 public enum AskCommand {
-    /// The subcommands, and the ones planned, that a one-word query might have meant.
-    static let commands = ["lint", "graph", "validate", "run", "models", "call", "serve", "keys", "help", "ask"]
-    static let planned = ["test"]
-
-    /// Why a query will not be sent: a single word that is, or is near, a command (`prellm
+    /// Why a query will not be sent: a single word that is, or is near, one of `commands` (`prellm
     /// lnit`) is almost surely a typo, and sending it would pay two models to answer "lnit".
-    /// Nil when it is a real query, or was given after `--`.
-    public static func refusal(ofQuery query: String, afterSeparator: Bool) -> String? {
+    /// Nil when it is a real query, or was given after `--`. `commands` are the front end's own
+    /// subcommands, so that the list cannot fall behind them.
+    public static func refusal(ofQuery query: String, afterSeparator: Bool, commands: [String]) -> String? {
         guard !afterSeparator, !query.isEmpty, !query.contains(where: \.isWhitespace) else { return nil }
-        let word = query.lowercased()
-        let escape = "To send it to the models as a query, write: prellm -- \(query)"
-        if planned.contains(word) {
-            return "prellm has no '\(word)' command yet. \(escape)"
+        guard let near = Spelling.nearest(query.lowercased(), in: commands + ["help"], maxDistance: query.count <= 5 ? 1 : 2) else {
+            return nil
         }
-        guard let near = Spelling.nearest(word, in: commands + planned, maxDistance: word.count <= 5 ? 1 : 2) else { return nil }
-        let what = planned.contains(near) ? "'\(near)' (not built yet)" : "'\(near)'"
-        return "'\(query)' is not a prellm command; did you mean \(what)? \(escape)"
+        return "'\(query)' is not a prellm command; did you mean '\(near)'? To send it to the models as a query, write: prellm -- \(query)"
     }
 
     public static func run(

@@ -37,7 +37,8 @@ struct Ask: AsyncParsableCommand {
 
     func validate() throws {
         // `prellm -- lnit` sends "lnit" as it is; without the separator it is taken for a typo.
-        if let refusal = AskCommand.refusal(ofQuery: query, afterSeparator: CommandLine.arguments.contains("--")) {
+        let commands = PrellmCommand.configuration.subcommands.map { $0._commandName }
+        if let refusal = AskCommand.refusal(ofQuery: query, afterSeparator: CommandLine.arguments.contains("--"), commands: commands) {
             throw ValidationError(refusal)
         }
     }
@@ -64,7 +65,15 @@ func finish(_ out: CommandOutput) -> Never {
     exit(out.exitCode)
 }
 
+/// `prellm`, or `prellm-run` when started by that name: the release archive and the image ship
+/// prellm-run as a link to this binary rather than a second copy of everything in it.
 @main
+enum Entry {
+    static func main() async {
+        if PrellmRunCommand.invoked { await PrellmRunCommand.main() } else { await PrellmCommand.main() }
+    }
+}
+
 struct PrellmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prellm",

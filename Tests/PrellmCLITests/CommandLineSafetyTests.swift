@@ -17,17 +17,19 @@ import Testing
         ("lnit", "'lnit' is not a prellm command; did you mean 'lint'? To send it to the models as a query, write: prellm -- lnit"),
         ("serv", "'serv' is not a prellm command; did you mean 'serve'? To send it to the models as a query, write: prellm -- serv"),
         ("vaildate", "'vaildate' is not a prellm command; did you mean 'validate'? To send it to the models as a query, write: prellm -- vaildate"),
-        ("test", "prellm has no 'test' command yet. To send it to the models as a query, write: prellm -- test"),
-        ("tset", "'tset' is not a prellm command; did you mean 'test' (not built yet)? To send it to the models as a query, write: prellm -- tset"),
+        ("tset", "'tset' is not a prellm command; did you mean 'test'? To send it to the models as a query, write: prellm -- tset"),
+        ("contxt", "'contxt' is not a prellm command; did you mean 'context'? To send it to the models as a query, write: prellm -- contxt"),
     ])
     func aNearMissOfACommandIsRefused(_ word: String, _ message: String) {
-        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: false) == message)
-        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: true) == nil)
+        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: false, commands: Self.commands) == message)
+        #expect(AskCommand.refusal(ofQuery: word, afterSeparator: true, commands: Self.commands) == nil)
     }
+
+    static let commands = ["ask", "lint", "test", "graph", "validate", "run", "models", "call", "serve", "context"]
 
     @Test(arguments: ["hello", "Deploy the app to prod", "summarise", "lint my code please"])
     func realQueriesAreSent(_ query: String) {
-        #expect(AskCommand.refusal(ofQuery: query, afterSeparator: false) == nil)
+        #expect(AskCommand.refusal(ofQuery: query, afterSeparator: false, commands: Self.commands) == nil)
     }
 
     @Test func theBinaryRefusesATypoWithoutSending() async throws {
@@ -35,6 +37,9 @@ import Testing
         let r = try await Subprocess.run(try Self.binary("prellm"), ["lnit"], environment: standIn.environment, timeout: .seconds(60))
         #expect(r.status == 64 || r.status == 2, "\(r.status) \(r.stderr)")
         #expect(r.stderr.contains("did you mean 'lint'?"))
+        // The binary's list is its own subcommands, the newest too.
+        let usage = try await Subprocess.run(try Self.binary("prellm"), ["usgae"], environment: standIn.environment, timeout: .seconds(60))
+        #expect(usage.stderr.contains("did you mean 'usage'?"), "\(usage.stderr)")
         #expect(standIn.requests.isEmpty)
     }
 
@@ -48,6 +53,26 @@ import Testing
                 URL(fileURLWithPath: "/usr/bin/git"), ["-C", LintCommandTests.root.path, "rev-parse", "HEAD"], timeout: .seconds(30))
             #expect(head.status != 0 || head.stdout.hasPrefix(PrellmVersion.revision.prefix(12)), "\(PrellmVersion.revision) vs \(head.stdout)")
         }
+    }
+
+    /// The archive and the image ship prellm-run as a link to prellm: by that name, prellm is
+    /// `prellm run` — its help, its flags, a dry run.
+    @Test func prellmByTheNamePrellmRunRunsAWorkflow() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prellm-link-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let link = dir.appendingPathComponent("prellm-run")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: try Self.binary("prellm"))
+        let help = try await Subprocess.run(link, ["--help"], timeout: .seconds(60))
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: prellm-run <file>"), "\(help.stdout)")
+        let workflow = LintCommandTests.root.appendingPathComponent("stdlib/strategies/structure.yaml").path
+        let plan = try await Subprocess.run(link, [workflow, "--input", "query=Deploy app to prod", "--dry-run"], timeout: .seconds(60))
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("bound"), "\(plan.stdout)")
+        let typo = try await Subprocess.run(link, [workflow, "--dryrun"], timeout: .seconds(60))
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("--dryrun"), "\(typo.stderr)")
     }
 
     @Test func everyModelIsResolvedBeforeTheFirstCall() async throws {
