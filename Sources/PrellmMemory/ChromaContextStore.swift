@@ -69,8 +69,17 @@ public final class ChromaContextStore: ContextStore {
             dimension: v["metadata"]?["prellm_dimension"]?.int ?? 0)
     }
 
+    /// The context's collection, asked for by name: one request, however many collections the
+    /// database holds.
     func find(_ context: String) async throws(MemoryError) -> Collection? {
-        try await collections().first { $0.context == context }
+        guard let found = try await call("GET", "/collections/\(Self.escape(Self.prefix + context))", nil, absentIsNil: true) else { return nil }
+        return Self.collection(found)
+    }
+
+    /// The context's collection, or the error naming those that exist.
+    func existing(_ context: String) async throws(MemoryError) -> Collection {
+        if let c = try await find(context) { return c }
+        throw .missing(context, among: try await collections().map(\.context).sorted())
     }
 
     public func context(named name: String) async throws(MemoryError) -> ContextInfo? {
@@ -120,8 +129,7 @@ public final class ChromaContextStore: ContextStore {
     ) async throws(MemoryError)
         -> [ContextHit]
     {
-        let all = try await collections()
-        guard let c = all.first(where: { $0.context == context }) else { throw .missing(context, among: all.map(\.context).sorted()) }
+        let c = try await existing(context)
         try MemoryError.unlessSameModel(c.info, model: model, dimension: vector.count)
         let found = try await call(
             "POST", "/collections/\(c.id)/query",
@@ -140,8 +148,7 @@ public final class ChromaContextStore: ContextStore {
     }
 
     public func chunks(of context: String) async throws(MemoryError) -> [Chunk] {
-        let all = try await collections()
-        guard let c = all.first(where: { $0.context == context }) else { throw .missing(context, among: all.map(\.context).sorted()) }
+        let c = try await existing(context)
         let records = try await call("POST", "/collections/\(c.id)/get", .object(["include": .array(["documents", "metadatas"])]))
         let ids = records["ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let rows = zip(ids, zip(records["documents"]?.arrayValue ?? [], records["metadatas"]?.arrayValue ?? []))
@@ -161,12 +168,19 @@ public final class ChromaContextStore: ContextStore {
 
     /// One request; an error status is Chroma's own message, without the server's address.
     func call(_ method: String, _ path: String, _ body: JSONValue?) async throws(MemoryError) -> JSONValue {
+        // Never nil: only absentIsNil turns a 404 into nil.
+        try await call(method, path, body, absentIsNil: false) ?? .null
+    }
+
+    /// As `call`; with `absentIsNil`, Chroma's 404 (no such collection) is nil rather than an error.
+    func call(_ method: String, _ path: String, _ body: JSONValue?, absentIsNil: Bool) async throws(MemoryError) -> JSONValue? {
         let request = HTTPRequest(
             method: method, url: base + path, headers: [("content-type", "application/json")], body: body.map { Array($0.jsonText.utf8) },
             timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(60)))
         let response: HTTPResponse
         do { response = try await client.send(request) } catch { throw MemoryError("ChromaDB cannot be reached (\(Self.failure(error)))") }
         let value = (try? JSONParser.parse(bytes: response.body)) ?? .null
+        if absentIsNil, response.head.status == 404 { return nil }
         guard (200..<300).contains(response.head.status) else {
             throw MemoryError(
                 "ChromaDB refused \(method) \(path.split(separator: "/").last ?? ""): \(value["message"]?.stringValue ?? "status \(response.head.status)")"

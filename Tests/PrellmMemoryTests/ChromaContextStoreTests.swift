@@ -28,6 +28,9 @@ import Testing
         } catch {
             #expect(error.message == "no context named 'tema'; contexts: team")
         }
+        // Asked for by name: a missing one is nil, not Chroma's 404 as an error.
+        #expect(try await store.context(named: "tema") == nil)
+        #expect(try await store.context(named: "team")?.chunks == 3)
         #expect(try await store.remove("team"))
         #expect(try await !store.remove("team"))
         #expect(try await store.contexts().isEmpty)
