@@ -5,10 +5,14 @@ import Synchronization
 /// The embedded context store: one SQLite file, each chunk's unit vector kept as 32-bit floats,
 /// searched exactly (a dot product with every chunk of the context). A context's vectors are
 /// loaded once into one contiguous matrix and kept while its revision stands, so a server's
-/// repeated searches read no rows; any change to the context bumps the revision.
+/// repeated searches read no rows; any change to the context bumps the revision. Every call
+/// runs on the store's own queue, never on the caller's task: a cold search of a large context
+/// reads and scans for seconds, which on a thread of Swift's pool would stall a server's other
+/// requests.
 public final class SQLiteContextStore: ContextStore {
     let database: SQLiteDatabase
     private let loaded = Mutex<[String: Matrix]>([:])
+    private let queue = DispatchQueue(label: "prellm.contexts.sqlite")
 
     /// A context's vectors in one array, `dimension` floats a row, with each row's chunk id.
     struct Matrix: Sendable {
@@ -36,7 +40,20 @@ public final class SQLiteContextStore: ContextStore {
         }
     }
 
+    /// Runs `body` on the store's queue.
+    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(MemoryError) -> T) async throws(MemoryError) -> T {
+        let queue = self.queue
+        let result: Result<T, MemoryError> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(MemoryError) -> T in try body() }) }
+        }
+        return try result.get()
+    }
+
     public func contexts() async throws(MemoryError) -> [ContextInfo] {
+        try await offPool { [self] () throws(MemoryError) in try listed() }
+    }
+
+    func listed() throws(MemoryError) -> [ContextInfo] {
         let rows = try run(
             """
             SELECT c.name, c.model, c.dimension, COUNT(k.id), COALESCE(GROUP_CONCAT(DISTINCT k.source), '')
@@ -49,7 +66,9 @@ public final class SQLiteContextStore: ContextStore {
         }
     }
 
-    public func context(named name: String) async throws(MemoryError) -> ContextInfo? { try info(name) }
+    public func context(named name: String) async throws(MemoryError) -> ContextInfo? {
+        try await offPool { [self] () throws(MemoryError) in try info(name) }
+    }
 
     func info(_ name: String) throws(MemoryError) -> ContextInfo? {
         let rows = try run("SELECT model, dimension, (SELECT COUNT(*) FROM chunks WHERE context = ?1) FROM contexts WHERE name = ?1", [.text(name)])
@@ -58,6 +77,10 @@ public final class SQLiteContextStore: ContextStore {
     }
 
     public func add(_ chunks: [Chunk], vectors: [[Double]], to context: String, model: String) async throws(MemoryError) {
+        try await offPool { [self] () throws(MemoryError) in try added(chunks, vectors: vectors, to: context, model: model) }
+    }
+
+    func added(_ chunks: [Chunk], vectors: [[Double]], to context: String, model: String) throws(MemoryError) {
         guard chunks.count == vectors.count else { throw MemoryError("\(chunks.count) chunks but \(vectors.count) vectors") }
         guard let dimension = vectors.first?.count else { return }
         var units: [[Float]] = []
@@ -102,6 +125,12 @@ public final class SQLiteContextStore: ContextStore {
     ) async throws(MemoryError)
         -> [ContextHit]
     {
+        try await offPool { [self] () throws(MemoryError) in
+            try searched(context, vector: vector, model: model, topK: topK, minScore: minScore)
+        }
+    }
+
+    func searched(_ context: String, vector: [Double], model: String, topK: Int, minScore: Double) throws(MemoryError) -> [ContextHit] {
         guard let info = try info(context) else { throw .missing(context, among: try names()) }
         try MemoryError.unlessSameModel(info, model: model, dimension: vector.count)
         guard let query = Vectors.unit(vector) else { throw MemoryError("the query's vector is zero") }
@@ -158,11 +187,19 @@ public final class SQLiteContextStore: ContextStore {
     }
 
     public func chunks(of context: String) async throws(MemoryError) -> [Chunk] {
+        try await offPool { [self] () throws(MemoryError) in try listedChunks(of: context) }
+    }
+
+    func listedChunks(of context: String) throws(MemoryError) -> [Chunk] {
         guard try info(context) != nil else { throw .missing(context, among: try names()) }
         return try run("SELECT text, source, first_line, last_line FROM chunks WHERE context = ?1 ORDER BY id", [.text(context)]).map(Self.chunk)
     }
 
     public func remove(_ context: String) async throws(MemoryError) -> Bool {
+        try await offPool { [self] () throws(MemoryError) in try removed(context) }
+    }
+
+    func removed(_ context: String) throws(MemoryError) -> Bool {
         let existed = try info(context) != nil
         do {
             try database.transaction { tx throws(SQLiteDatabase.Failure) in
