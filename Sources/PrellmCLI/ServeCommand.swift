@@ -26,13 +26,14 @@ public enum ServeCommand {
             return out
         }
         // Config-less: flags name what to serve, and no config file was asked for or is there.
-        let file: String? = flags != nil && !configGiven && !FileManager.default.fileExists(atPath: path) ? nil : path
-        if flags == nil, !configGiven, !FileManager.default.fileExists(atPath: path) {
+        let fileThere = configGiven || FileManager.default.fileExists(atPath: path)
+        if flags == nil, !fileThere {
             out.stderr =
                 "prellm serve: no \(path) here: give one with --config FILE, or name what to serve: --model fast=openai/gpt-4o-mini, --workflow FILE\n"
             out.exitCode = CommandOutput.Exit.usage
             return out
         }
+        let file: String? = fileThere ? path : nil
         let (loaded, rendered) = file.map(ProviderSettings.load) ?? ProviderSettings.load(source: ConfigFile.empty)
         guard var config = loaded else {
             out.stderr = rendered
@@ -115,7 +116,7 @@ enum ServeFlags {
 
     static func config(models: [String], workflows: [String]) throws(Failure) -> ConfigFile? {
         guard !models.isEmpty || !workflows.isEmpty else { return nil }
-        var yaml = "prellm: 1\nserver: {}\n"
+        var yaml = ConfigFile.empty.text
         if !models.isEmpty { yaml += "models:\n" }
         var seen = Set<String>()
         for flag in models {

@@ -19,10 +19,5 @@ public struct PrellmRunCommand: AsyncParsableCommand {
         URL(fileURLWithPath: CommandLine.arguments.first ?? "").lastPathComponent == configuration.commandName
     }
 
-    public func run() async throws {
-        let out = await options.execute()
-        FileHandle.standardOutput.write(Data(out.stdout.utf8))
-        FileHandle.standardError.write(Data(out.stderr.utf8))
-        Foundation.exit(out.exitCode)
-    }
+    public func run() async throws { finish(await options.execute()) }
 }

@@ -42,11 +42,7 @@ public final class SQLiteContextStore: ContextStore {
 
     /// Runs `body` on the store's queue.
     func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(MemoryError) -> T) async throws(MemoryError) -> T {
-        let queue = self.queue
-        let result: Result<T, MemoryError> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: Result { () throws(MemoryError) -> T in try body() }) }
-        }
-        return try result.get()
+        try await queue.awaiting(body)
     }
 
     public func contexts() async throws(MemoryError) -> [ContextInfo] {

@@ -188,11 +188,7 @@ public final class SQLiteGatewayStore: GatewayStore {
 
     /// Runs a synchronous store call on the store's thread.
     func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
-        let queue = self.queue
-        let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: Result { () throws(StoreError) -> T in try body() }) }
-        }
-        return try result.get()
+        try await queue.awaiting(body)
     }
 
     static func admit(rate: RateAsk?, budget: BudgetAsk?, _ t: SQLiteDatabase.Transaction) throws(SQLiteDatabase.Failure) -> Admission {

@@ -58,13 +58,6 @@ struct Ask: AsyncParsableCommand {
     }
 }
 
-/// Writes a command's output and exits with its code.
-func finish(_ out: CommandOutput) -> Never {
-    FileHandle.standardOutput.write(Data(out.stdout.utf8))
-    FileHandle.standardError.write(Data(out.stderr.utf8))
-    exit(out.exitCode)
-}
-
 /// `prellm`, or `prellm-run` when started by that name: the release archive and the image ship
 /// prellm-run as a link to this binary rather than a second copy of everything in it.
 @main
